@@ -1,0 +1,98 @@
+/*
+ * symbols/ — what the target's ELF files say: symbol addresses, sections,
+ * build-id, and (when DWARF is present) struct sizes and member offsets.
+ *
+ * struct objfile is one ELF object mapped into the target (the executable or
+ * a shared library).  Files are opened through the target's root
+ * ("/proc/PID/root" + path) so a process in a container is read with its own
+ * files; if that fails, /proc/PID/map_files/START-END is tried (works for
+ * deleted files).  All addresses returned are *runtime* addresses in the
+ * target: st_value + bias, where
+ *
+ *   bias = start of the mapping with file offset 0
+ *          - (p_vaddr of the first PT_LOAD, rounded down to a page)
+ *
+ * (0 for a non-PIE ET_EXEC such as Debian's /usr/bin/python3.11).  Mappings
+ * are matched by device and inode, not by name, so a file mapped twice or
+ * renamed is not confused with another.
+ *
+ * Symbols come from .dynsym and .symtab (both, .symtab first when present);
+ * LTO-renamed locals ("foo.lto_priv.0") are also found by their base name.
+ * DWARF comes from the file itself or, if it has none, from a separate debug
+ * file found by build-id under /usr/lib/debug/.build-id/ or by
+ * .gnu_debuglink next to the file / in /usr/lib/debug.
+ *
+ * Ownership: objfile_open() fills *of; objfile_release() frees it.  Strings
+ * returned point into the objfile and live as long as it does.
+ *
+ * Returns: 0 on success; -PH_E_ELF for unreadable/invalid files;
+ * -PH_E_NOTFOUND when a symbol, section, type or member is absent (not an
+ * error for callers that have a fallback: nothing is printed).
+ */
+#ifndef PYHEAP_SYMBOLS_H
+#define PYHEAP_SYMBOLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../base/base.h"
+#include "../target/target.h"
+
+struct objfile_sym;
+struct objfile_section;
+struct dwarf_index;
+
+struct objfile {
+	char *path;       /* path as the target maps it */
+	char *open_path;  /* path actually opened */
+	char *debug_path; /* separate debug file used for DWARF, or NULL */
+	uint64_t bias;
+	uint64_t map_start, map_end; /* lowest and highest address of its maps */
+	bool is_exec;     /* ET_EXEC (non-PIE executable) */
+	bool has_symtab;  /* .symtab present (not stripped) */
+	bool has_dwarf;   /* DWARF found (in file or debug file) */
+	char build_id[41];/* hex, "" if none */
+
+	/* private */
+	struct objfile_sym *syms;
+	size_t nsyms;
+	struct objfile_section *secs;
+	size_t nsecs;
+	int fd, debug_fd;
+	void *elf, *debug_elf; /* Elf * */
+	void *dwarf;           /* Dwarf * */
+	struct dwarf_index *dwidx;
+};
+
+/* Open the ELF object that the target maps from mapping m (any mapping of
+ * the file; its siblings are found by dev/inode).  DWARF is opened lazily on
+ * the first objfile_dwarf_*() call. */
+int objfile_open(struct objfile *of, const struct target *t,
+		 const struct map *m);
+/* Open a file on disk that is not mapped anywhere (tests, tools): bias 0. */
+int objfile_open_path(struct objfile *of, const char *path);
+void objfile_release(struct objfile *of);
+
+/* Runtime address (and st_size) of a symbol.  size may be NULL. */
+int objfile_sym(const struct objfile *of, const char *name, uint64_t *addr,
+		uint64_t *size);
+/* Runtime address and size of a section by name (".bss", ".PyRuntime"). */
+int objfile_section(const struct objfile *of, const char *name,
+		    uint64_t *addr, uint64_t *size);
+/* Read bytes of a section from the file (not the target): for const data
+ * such as .rodata.  Returns a pointer into libelf's data, valid while the
+ * objfile is open. */
+int objfile_section_data(const struct objfile *of, const char *name,
+			 const void **data, uint64_t *size);
+
+/* DWARF.  `type` is a typedef name ("PyInterpreterState") or a struct/union
+ * tag ("_is", or "struct _is" — the keyword is optional); the first complete
+ * definition in any compilation unit is used.  `path` is a member path:
+ * "interpreters.head", with members of anonymous structs/unions found as if
+ * they were direct members, and "name[i]" indexing arrays.  -PH_E_NOTFOUND if
+ * there is no DWARF, no such type, or no such member. */
+int objfile_dwarf_sizeof(struct objfile *of, const char *type, int64_t *size);
+int objfile_dwarf_offsetof(struct objfile *of, const char *type,
+			   const char *path, int64_t *off);
+
+#endif

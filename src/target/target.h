@@ -1,0 +1,175 @@
+/*
+ * target/ — the one way pyheap reads another process's memory.
+ *
+ * Everything that parses target memory goes through struct target and its
+ * ops table; nothing dereferences a target address any other way.  Backends:
+ *
+ *   live   a running process: /proc/PID/maps, process_vm_readv (falling back
+ *          to pread on /proc/PID/mem), and ptrace to stop/resume threads
+ *   fake   an in-memory set of regions, for unit tests of walkers
+ *   image  (issue 3) memory copied from a live process while it was stopped
+ *
+ * Reads
+ * -----
+ * target_read() either fills all `len` bytes and returns 0, or returns
+ * -PH_E_READ (nothing promised about buf).  A read may span several
+ * adjacent mappings.  The scanning flavour target_read_u64_or() returns a
+ * default instead and counts the miss in t->stats.misses, for walkers that
+ * step over bad pointers.  Target memory is hostile: these functions check
+ * only that the bytes could be read; callers validate what they mean.
+ *
+ * Stopping (live backend only)
+ * ----------------------------
+ * target_stop() seizes every thread (PTRACE_SEIZE, then PTRACE_INTERRUPT),
+ * re-reading /proc/PID/task until no new thread appears, and waits until each
+ * is in a ptrace-stop.  While threads are stopped:
+ *   - an emergency hook is armed (base.h ph_die) and handlers for SIGINT,
+ *     SIGTERM, SIGHUP, SIGPIPE, SIGQUIT and SIGALRM detach every thread
+ *     before pyheap exits; SIGTSTP/SIGTTIN/SIGTTOU are blocked, so pyheap
+ *     cannot be suspended with the target stopped;
+ *   - a watchdog (setitimer) detaches and exits with status 2 if the pause
+ *     exceeds max_pause_ms;
+ *   - if pyheap is killed with SIGKILL the kernel detaches; PTRACE_SEIZE
+ *     (unlike PTRACE_ATTACH) leaves no SIGSTOP behind, so the threads run on.
+ * target_resume() detaches every thread, re-injecting any signal that was
+ * intercepted in a signal-delivery-stop so none is lost, and records the
+ * pause.  It is idempotent and is also called by target_close().
+ * Nothing is ever written into the target.
+ *
+ * Ownership: target_live_open()/target_fake_new() allocate; target_close()
+ * resumes (if stopped) and frees everything, including maps and threads.
+ */
+#ifndef PYHEAP_TARGET_H
+#define PYHEAP_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../base/base.h"
+
+/* ---- /proc/PID/maps ---------------------------------------------------- */
+
+#define MAP_R 1u
+#define MAP_W 2u
+#define MAP_X 4u
+#define MAP_P 8u /* private (copy on write); shared otherwise */
+
+struct map {
+	uint64_t start, end; /* [start, end) */
+	uint64_t offset;     /* file offset of start */
+	uint64_t inode;
+	unsigned dev_major, dev_minor;
+	unsigned perms;      /* MAP_R | MAP_W | MAP_X | MAP_P */
+	bool deleted;        /* path ended in " (deleted)" (stripped from path) */
+	char *path;          /* NULL for anonymous; "[heap]", "[stack]", ... */
+};
+
+/* Sorted by start, non-overlapping (the kernel guarantees it; the parser
+ * rejects input that breaks it). */
+struct maps {
+	struct map *v;
+	size_t n, alloc;
+};
+#define MAPS_INIT { NULL, 0, 0 }
+
+/* Parse the text of a maps file.  Malformed lines are an error
+ * (-PH_E_FORMAT), not skipped: the kernel never writes them. */
+int maps_parse(const char *text, size_t len, struct maps *out);
+/* Read and parse /proc/PID/maps.  -PH_E_NOPROC, -PH_E_PERM, -PH_E_IO. */
+int maps_read(pid_t pid, struct maps *out);
+/* The mapping containing addr, or NULL (binary search). */
+const struct map *maps_find(const struct maps *m, uint64_t addr);
+void maps_release(struct maps *m);
+
+/* ---- the target -------------------------------------------------------- */
+
+struct target;
+
+struct target_thread {
+	pid_t tid;
+	uint64_t fs_base; /* thread pointer; on x86_64 glibc == pthread_self() */
+	bool stopped;     /* currently in a ptrace-stop under our control */
+	int pending_sig;  /* signal intercepted while stopping; re-sent on detach */
+};
+
+struct target_stats {
+	uint64_t reads, bytes, misses;
+};
+
+struct target_ops {
+	/* Fill buf with len bytes at addr: 0 or -PH_E_READ. */
+	int (*read)(struct target *t, uint64_t addr, void *buf, size_t len);
+	/* Release backend state (called by target_close after resume). */
+	void (*close)(struct target *t);
+};
+
+struct target {
+	const struct target_ops *ops;
+	pid_t pid;            /* 0 for fake targets */
+	struct maps maps;
+	struct target_thread *threads;
+	size_t nthreads, threads_alloc;
+	/* Prefix to open files the target sees by path, so targets in other
+	 * mount namespaces (containers) work: "/proc/PID/root"; "" for fake. */
+	char *root;
+	char *exe;            /* /proc/PID/exe as the kernel reports it, or NULL */
+	char *cmdline;        /* argv joined by spaces, or NULL */
+	struct target_stats stats;
+	/* Pause accounting (live): time from the first PTRACE_INTERRUPT to the
+	 * last PTRACE_DETACH, summed over stop/resume cycles. */
+	uint64_t pause_ns;
+	uint64_t stop_started_ns; /* 0 when not stopped */
+	void *priv;
+};
+
+static inline int target_read(struct target *t, uint64_t addr, void *buf,
+			      size_t len)
+{
+	t->stats.reads++;
+	return t->ops->read(t, addr, buf, len);
+}
+
+int target_read_u64(struct target *t, uint64_t addr, uint64_t *out);
+int target_read_u32(struct target *t, uint64_t addr, uint32_t *out);
+/* Scanning flavour: returns dflt (and counts a miss) if unreadable. */
+uint64_t target_read_u64_or(struct target *t, uint64_t addr, uint64_t dflt);
+/* Read a NUL-terminated C string of at most max-1 bytes into buf (size max).
+ * -PH_E_READ if unreadable, -PH_E_LIMIT if no NUL within max-1 bytes. Reads
+ * page by page so a string near the end of a mapping still works. */
+int target_read_cstr(struct target *t, uint64_t addr, char *buf, size_t max);
+/* True if [addr, addr+len) lies in readable mappings. */
+bool target_mapped(const struct target *t, uint64_t addr, size_t len);
+
+/* ---- live backend ------------------------------------------------------ */
+
+/* Open a running process without stopping it: checks it exists and that we
+ * may read it, reads maps, exe and cmdline.  Errors:
+ *   -PH_E_NOPROC  no such process (message names the PID)
+ *   -PH_E_PERM    not allowed (message says how to fix: run as root or with
+ *                 CAP_SYS_PTRACE, kernel.yama.ptrace_scope, Docker
+ *                 --cap-add=SYS_PTRACE)  */
+int target_live_open(pid_t pid, struct target **out);
+
+/* Stop every thread (see the header comment).  max_pause_ms > 0 arms the
+ * watchdog.  -PH_E_PERM, -PH_E_NOPROC, -PH_E_ATTACH, -PH_E_TIMEOUT.  On error
+ * every thread already seized is released again. */
+int target_stop(struct target *t, unsigned max_pause_ms);
+/* Resume every thread; 0 or the first detach error (all are attempted). */
+int target_resume(struct target *t);
+bool target_is_stopped(const struct target *t);
+/* Re-read maps (live).  Valid while stopped for a consistent view. */
+int target_refresh_maps(struct target *t);
+
+/* ---- fake backend (unit tests) ----------------------------------------- */
+
+struct target *target_fake_new(void);
+/* Add a region at addr with a copy of len bytes; also adds a map entry with
+ * the given perms and optional path.  Regions must not overlap. */
+void target_fake_add(struct target *t, uint64_t addr, const void *data,
+		     size_t len, unsigned perms, const char *path);
+
+void target_close(struct target *t);
+
+#endif
