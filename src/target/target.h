@@ -16,7 +16,10 @@
  * adjacent mappings.  The scanning flavour target_read_u64_or() returns a
  * default instead and counts the miss in t->stats.misses, for walkers that
  * step over bad pointers.  Target memory is hostile: these functions check
- * only that the bytes could be read; callers validate what they mean.
+ * only that the bytes could be read; callers validate what they mean.  A
+ * live target can also fail in ways that are not about one address and so
+ * are not skippable: -PH_E_NOPROC (the process is gone) and -PH_E_PERM (it
+ * cannot be read at all).
  *
  * Stopping (live backend only)
  * ----------------------------
@@ -35,6 +38,14 @@
  * intercepted in a signal-delivery-stop so none is lost, and records the
  * pause.  It is idempotent and is also called by target_close().
  * Nothing is ever written into the target.
+ *
+ * The signal handlers and the watchdog work from file-static state, so only
+ * one target can be stopped at a time.  A thread that does not reach a
+ * ptrace-stop within 2 s (stuck in the kernel, state D) makes target_stop()
+ * fail with -PH_E_TIMEOUT; such a thread cannot be detached until it stops,
+ * so pyheap installs a SIGCHLD handler (chaining to any previous one) that
+ * detaches it the moment it does; it is removed again once no such thread
+ * is left.
  *
  * Ownership: target_live_open()/target_fake_new() allocate; target_close()
  * resumes (if stopped) and frees everything, including maps and threads.
@@ -66,8 +77,10 @@ struct map {
 	char *path;          /* NULL for anonymous; "[heap]", "[stack]", ... */
 };
 
-/* Sorted by start, non-overlapping (the kernel guarantees it; the parser
- * rejects input that breaks it). */
+/* Sorted by start, non-overlapping.  maps_parse() rejects text that breaks
+ * this; maps_read() of a running process can see the maps change between
+ * two read()s and retries, then repairs (see maps.c), so the result is
+ * always ordered but only exact while the process is stopped. */
 struct maps {
 	struct map *v;
 	size_t n, alloc;
@@ -75,9 +88,17 @@ struct maps {
 #define MAPS_INIT { NULL, 0, 0 }
 
 /* Parse the text of a maps file.  Malformed lines are an error
- * (-PH_E_FORMAT), not skipped: the kernel never writes them. */
+ * (-PH_E_FORMAT), not skipped: the kernel never writes them.  *out must be
+ * initialised (MAPS_INIT); on success its old contents are released and
+ * replaced, on error it is left unchanged. */
 int maps_parse(const char *text, size_t len, struct maps *out);
-/* Read and parse /proc/PID/maps.  -PH_E_NOPROC, -PH_E_PERM, -PH_E_IO. */
+/* The same, but a line that overlaps or precedes the one before wins:
+ * earlier entries ending after its start are trimmed to it or dropped (what
+ * maps_read() falls back to when a running process keeps changing its maps).
+ * Malformed lines are still -PH_E_FORMAT. */
+int maps_parse_repair(const char *text, size_t len, struct maps *out);
+/* Read and parse /proc/PID/maps (same contract for *out).  -PH_E_NOPROC,
+ * -PH_E_PERM, -PH_E_IO, -PH_E_FORMAT. */
 int maps_read(pid_t pid, struct maps *out);
 /* The mapping containing addr, or NULL (binary search). */
 const struct map *maps_find(const struct maps *m, uint64_t addr);
@@ -94,12 +115,14 @@ struct target_thread {
 	int pending_sig;  /* signal intercepted while stopping; re-sent on detach */
 };
 
+/* Reads attempted, bytes read successfully, target_read_u64_or() misses. */
 struct target_stats {
 	uint64_t reads, bytes, misses;
 };
 
 struct target_ops {
-	/* Fill buf with len bytes at addr: 0 or -PH_E_READ. */
+	/* Fill buf with len bytes at addr: 0 or -PH_E_READ (live also
+	 * -PH_E_NOPROC, -PH_E_PERM; see "Reads"). */
 	int (*read)(struct target *t, uint64_t addr, void *buf, size_t len);
 	/* Release backend state (called by target_close after resume). */
 	void (*close)(struct target *t);
@@ -127,8 +150,13 @@ struct target {
 static inline int target_read(struct target *t, uint64_t addr, void *buf,
 			      size_t len)
 {
+	int rc;
+
 	t->stats.reads++;
-	return t->ops->read(t, addr, buf, len);
+	rc = t->ops->read(t, addr, buf, len);
+	if (!rc)
+		t->stats.bytes += len;
+	return rc;
 }
 
 int target_read_u64(struct target *t, uint64_t addr, uint64_t *out);
@@ -136,10 +164,14 @@ int target_read_u32(struct target *t, uint64_t addr, uint32_t *out);
 /* Scanning flavour: returns dflt (and counts a miss) if unreadable. */
 uint64_t target_read_u64_or(struct target *t, uint64_t addr, uint64_t dflt);
 /* Read a NUL-terminated C string of at most max-1 bytes into buf (size max).
- * -PH_E_READ if unreadable, -PH_E_LIMIT if no NUL within max-1 bytes. Reads
- * page by page so a string near the end of a mapping still works. */
+ * -PH_E_READ if unreadable, -PH_E_LIMIT if no NUL within max-1 bytes (buf
+ * then holds the first max-1 bytes, NUL-terminated).  Reads page by page so
+ * a string near the end of a mapping still works.  buf is always
+ * NUL-terminated when max > 0; max == 0 is -PH_E_LIMIT. */
 int target_read_cstr(struct target *t, uint64_t addr, char *buf, size_t max);
-/* True if [addr, addr+len) lies in readable mappings. */
+/* True if [addr, addr+len) lies in readable mappings (MAP_R), possibly
+ * several contiguous ones.  len 0 is taken as 1; a range that wraps past
+ * 2^64 is not mapped. */
 bool target_mapped(const struct target *t, uint64_t addr, size_t len);
 
 /* ---- live backend ------------------------------------------------------ */
@@ -154,19 +186,36 @@ int target_live_open(pid_t pid, struct target **out);
 
 /* Stop every thread (see the header comment).  max_pause_ms > 0 arms the
  * watchdog.  -PH_E_PERM, -PH_E_NOPROC, -PH_E_ATTACH, -PH_E_TIMEOUT.  On error
- * every thread already seized is released again. */
+ * every thread already seized is released again.  On success t->threads
+ * lists the stopped threads (with fs_base) and t->maps has been re-read.
+ * Stopping a stopped target, or a target that is not live, does nothing
+ * and returns 0; stopping a second target while one is stopped, or pyheap
+ * itself, is -PH_E_ATTACH. */
 int target_stop(struct target *t, unsigned max_pause_ms);
-/* Resume every thread; 0 or the first detach error (all are attempted). */
+/* Resume every thread; 0 or the first detach error (all are attempted).
+ * t->threads is kept (stopped == false) as a record of the last stop. */
 int target_resume(struct target *t);
 bool target_is_stopped(const struct target *t);
-/* Re-read maps (live).  Valid while stopped for a consistent view. */
+/* Re-read maps (live; 0 and nothing done for other backends).  Valid while
+ * stopped for a consistent view. */
 int target_refresh_maps(struct target *t);
+
+/* The fix appended to -PH_E_PERM messages about reading another process. */
+#define TARGET_PERM_HINT                                                     \
+	"run as root or grant CAP_SYS_PTRACE; check "                        \
+	"kernel.yama.ptrace_scope; in Docker use --cap-add=SYS_PTRACE"
+/* For the backends: the error for failing to open /proc/PID/... (`what`)
+ * with errno err: -PH_E_NOPROC "no such process: PID", -PH_E_PERM with the
+ * hint, else -PH_E_IO. */
+int target_proc_error(pid_t pid, const char *what, int err);
 
 /* ---- fake backend (unit tests) ----------------------------------------- */
 
 struct target *target_fake_new(void);
-/* Add a region at addr with a copy of len bytes; also adds a map entry with
- * the given perms and optional path.  Regions must not overlap. */
+/* Add a region at addr with a copy of len bytes (zeros if data is NULL);
+ * also adds a map entry with the given perms and optional path.  Regions
+ * must not overlap and len must not be 0 (ph_die() otherwise: a broken
+ * test).  Like a real process, a region without MAP_R cannot be read. */
 void target_fake_add(struct target *t, uint64_t addr, const void *data,
 		     size_t len, unsigned perms, const char *path);
 
