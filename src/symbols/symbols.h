@@ -23,7 +23,9 @@
  * .gnu_debuglink next to the file / in /usr/lib/debug.
  *
  * Ownership: objfile_open() fills *of; objfile_release() frees it.  Strings
- * returned point into the objfile and live as long as it does.
+ * returned point into the objfile and live as long as it does.  A failed
+ * objfile_open()/objfile_open_path() leaves *of released, and
+ * objfile_release() may be called on it again (it is idempotent).
  *
  * Returns: 0 on success; -PH_E_ELF for unreadable/invalid files;
  * -PH_E_NOTFOUND when a symbol, section, type or member is absent (not an
@@ -60,6 +62,7 @@ struct objfile {
 	size_t nsecs;
 	int fd, debug_fd;
 	void *elf, *debug_elf; /* Elf * */
+	void *dwarf_elf;       /* the one of the two holding .debug_info */
 	void *dwarf;           /* Dwarf * */
 	struct dwarf_index *dwidx;
 };
@@ -73,7 +76,10 @@ int objfile_open(struct objfile *of, const struct target *t,
 int objfile_open_path(struct objfile *of, const char *path);
 void objfile_release(struct objfile *of);
 
-/* Runtime address (and st_size) of a symbol.  size may be NULL. */
+/* Runtime address (and st_size) of a symbol.  addr and size may be NULL
+ * (to ask whether it exists).  An exact name is preferred; else any
+ * "name.suffix" (GCC's .lto_priv.N, .isra.N, .constprop.N) matches.  Among
+ * equal names a .symtab global wins, then a .dynsym one, then a local. */
 int objfile_sym(const struct objfile *of, const char *name, uint64_t *addr,
 		uint64_t *size);
 /* Runtime address and size of a section by name (".bss", ".PyRuntime"). */
@@ -86,13 +92,31 @@ int objfile_section_data(const struct objfile *of, const char *name,
 			 const void **data, uint64_t *size);
 
 /* DWARF.  `type` is a typedef name ("PyInterpreterState") or a struct/union
- * tag ("_is", or "struct _is" — the keyword is optional); the first complete
- * definition in any compilation unit is used.  `path` is a member path:
+ * tag ("_is", or "struct _is" — the keyword is optional; a bare name is
+ * tried as a typedef first); the first complete definition in any
+ * compilation unit is used, and a typedef of a struct that its own unit only
+ * declares is completed through the struct's tag.  `path` is a member path:
  * "interpreters.head", with members of anonymous structs/unions found as if
- * they were direct members, and "name[i]" indexing arrays.  -PH_E_NOTFOUND if
- * there is no DWARF, no such type, or no such member. */
+ * they were direct members, and "name[i]" (or "name[i][j]") indexing arrays,
+ * bounds-checked when the bound is known.  An empty path is offset 0.
+ * -PH_E_NOTFOUND if there is no DWARF, no such type, no such member, an
+ * index out of bounds, a malformed path, or a bit-field (which has no byte
+ * offset); -PH_E_ELF if the DWARF cannot be read.
+ *
+ * The first call indexes every unit's top-level types (tens of ms for a
+ * libpython); later calls are hash lookups plus a walk of the members. */
 int objfile_dwarf_sizeof(struct objfile *of, const char *type, int64_t *size);
 int objfile_dwarf_offsetof(struct objfile *of, const char *type,
 			   const char *path, int64_t *off);
+/* Offset as objfile_dwarf_offsetof(), and the byte size of what the path
+ * names (the member's type after any indexing; for an empty path the type
+ * itself).  *size is 0 when that has no size: a flexible array member
+ * ("ob_item[]"), an incomplete struct.  size may be NULL. */
+int objfile_dwarf_member(struct objfile *of, const char *type,
+			 const char *path, int64_t *off, int64_t *size);
+
+/* Internal to symbols/: elf.c's objfile_release() calls this to free what
+ * dwarf.c set up (the Dwarf handle and the type index). */
+void objfile_dwarf_release(struct objfile *of);
 
 #endif
