@@ -1,0 +1,285 @@
+/*
+ * python/ — which CPython a process runs, where its structures are, and how
+ * they are laid out.
+ *
+ * Layouts
+ * -------
+ * struct py_layout holds, for one interpreter, the size of every struct and
+ * the offset and width of every member listed in fields.h (-1 = absent in
+ * this version).  Each value remembers where it came from.  Sources, most
+ * trusted first (DESIGN.md "Python versions and layouts"):
+ *
+ *   LAYOUT_DEBUG_OFFSETS  the target's own _Py_DebugOffsets (3.13+),
+ *                         validated before use (python/debug_offsets.c)
+ *   LAYOUT_DWARF          DWARF of the interpreter's ELF (or its debug file)
+ *   LAYOUT_TABLE          built-in tables per minor version, 3.7-3.13
+ *                         (python/tables.c), for stripped builds
+ *
+ * A field that none of them knows stays absent; code that needs it checks
+ * py_has() (or calls py_require()) and reports "unsupported" rather than
+ * reading garbage.  Layouts are keyed by (major, minor): CPython keeps struct
+ * layouts stable within a minor release, and the table-vs-DWARF test keeps
+ * the tables honest for the builds on this machine.
+ *
+ * Reading fields
+ * --------------
+ * All member reads go through the accessors below, which check that the
+ * field exists, belongs to the struct being read, fits inside it, and has
+ * the width the accessor needs (a 1/2/4/8-byte member is zero- or
+ * sign-extended).  A struct is read once into a struct py_obj buffer
+ * (py_read_struct) and fields are then taken from the copy; py_read_field()
+ * reads one member straight from the target for huge structs (3.12's
+ * PyInterpreterState is 383 KiB).
+ *
+ * The process
+ * -----------
+ * struct pyproc ties a target to the ELF object that holds the interpreter
+ * (libpython*.so if mapped, else the executable), the version, the layout,
+ * and the addresses of _PyRuntime and the static type objects.
+ * pyproc_open() does not need the target stopped, but reads the version
+ * string from target memory when the ELF has no Py_Version (<= 3.10).
+ *
+ * Errors: -PH_E_NOTPYTHON (no interpreter in the process), -PH_E_UNSUPPORTED
+ * (a Python we cannot read: 2.x, < 3.7, > 3.13, free-threaded), -PH_E_READ /
+ * -PH_E_CORRUPT (target memory does not hold what the layout says).
+ */
+#ifndef PYHEAP_PYTHON_H
+#define PYHEAP_PYTHON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../base/base.h"
+#include "../symbols/symbols.h"
+#include "../target/target.h"
+#include "fields.h"
+
+enum py_struct {
+#define PY_S_ENUM(id, name, src) PY_S_##id,
+	PY_STRUCTS(PY_S_ENUM)
+#undef PY_S_ENUM
+	PY_S__COUNT
+};
+
+enum py_field {
+#define PY_F_ENUM(id, st, path) PY_F_##id,
+	PY_FIELDS(PY_F_ENUM)
+#undef PY_F_ENUM
+	PY_F__COUNT
+};
+
+enum layout_source {
+	LAYOUT_NONE = 0,
+	LAYOUT_TABLE,
+	LAYOUT_DWARF,
+	LAYOUT_DEBUG_OFFSETS,
+};
+
+/* Static description of fields.h, indexed by id. */
+struct py_struct_info {
+	const char *dwarf_names; /* "a|b" alternatives */
+	const char *source;      /* CPython header */
+	const char *id;          /* "INTERP" */
+};
+struct py_field_info {
+	enum py_struct st;
+	const char *paths;       /* "a.b|c" alternatives */
+	const char *id;          /* "IS_THREADS_HEAD" */
+};
+extern const struct py_struct_info py_struct_info[PY_S__COUNT];
+extern const struct py_field_info py_field_info[PY_F__COUNT];
+
+/* One built-in table (python/tables.c). */
+struct py_table_field {
+	int32_t off;   /* -1 absent */
+	uint16_t width; /* bytes; 0 for flexible arrays */
+};
+struct py_table {
+	uint8_t major, minor;
+	/* PY_F__COUNT / PY_S__COUNT when generated: a table older than
+	 * fields.h is stale and is refused (regenerate it). */
+	uint16_t nfields, nstructs;
+	const char *generated_from; /* e.g. "3.11.7 libpython DWARF" */
+	int32_t size[PY_S__COUNT];  /* -1 absent */
+	struct py_table_field field[PY_F__COUNT];
+};
+/* The table for (major, minor), or NULL. */
+const struct py_table *py_table_find(int major, int minor);
+extern const struct py_table *const py_tables[];
+extern const size_t py_ntables;
+
+struct py_layout {
+	int major, minor;
+	int64_t size[PY_S__COUNT];
+	int64_t off[PY_F__COUNT];
+	uint16_t width[PY_F__COUNT];
+	uint8_t size_src[PY_S__COUNT];
+	uint8_t off_src[PY_F__COUNT];
+};
+
+/* Fill L for (major, minor) from the table only. -PH_E_UNSUPPORTED if none. */
+int py_layout_from_table(struct py_layout *L, int major, int minor);
+/* Overlay DWARF values from of (fields DWARF knows replace table values;
+ * disagreements are logged at -v).  Returns the number of values taken. */
+int py_layout_apply_dwarf(struct py_layout *L, struct objfile *of);
+/* Read everything DWARF says about fields.h into L (absent = -1), without a
+ * table: used by the table generator and the comparison test. */
+int py_layout_from_dwarf(struct py_layout *L, struct objfile *of);
+/* Read and validate _Py_DebugOffsets at addr and overlay what it covers.
+ * -PH_E_CORRUPT if it does not validate (cookie, version, bounds); L is
+ * unchanged then. */
+int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
+				  uint64_t addr, uint64_t version_hex);
+/* Human summary: "_Py_DebugOffsets (45 fields), DWARF (200), table (12)". */
+void py_layout_describe(const struct py_layout *L, struct strbuf *out);
+const char *layout_source_name(enum layout_source s);
+
+static inline bool py_has(const struct py_layout *L, enum py_field f)
+{
+	return L->off[f] >= 0;
+}
+static inline int64_t py_off(const struct py_layout *L, enum py_field f)
+{
+	return L->off[f];
+}
+static inline int64_t py_size(const struct py_layout *L, enum py_struct s)
+{
+	return L->size[s];
+}
+/* -PH_E_UNSUPPORTED naming the first absent field of fs[0..n). */
+int py_require(const struct py_layout *L, const enum py_field *fs, size_t n,
+	       const char *what);
+
+/* A local copy of one remote struct. */
+#define PY_OBJ_MAX 4096
+struct py_obj {
+	uint64_t addr;
+	enum py_struct st;
+	size_t len;                /* bytes valid in buf */
+	unsigned char buf[PY_OBJ_MAX];
+};
+
+/* Read sizeof(st) bytes (at most PY_OBJ_MAX; larger structs are read up
+ * to the highest field offset used, see python.c) at addr into o. */
+int py_read_struct(struct target *t, const struct py_layout *L,
+		   enum py_struct st, uint64_t addr, struct py_obj *o);
+/* Field accessors on a copy.  -PH_E_NOTFOUND if the field is absent or not
+ * of o's struct, -PH_E_CORRUPT if it lies outside the copy. */
+int py_get_u64(const struct py_layout *L, const struct py_obj *o,
+	       enum py_field f, uint64_t *out);
+int py_get_i64(const struct py_layout *L, const struct py_obj *o,
+	       enum py_field f, int64_t *out);
+/* Pointer-typed convenience: 0 when absent or unreadable. */
+uint64_t py_get_ptr(const struct py_layout *L, const struct py_obj *o,
+		    enum py_field f);
+/* Read one scalar member of the struct at base straight from the target. */
+int py_read_field(struct target *t, const struct py_layout *L, uint64_t base,
+		  enum py_field f, uint64_t *out);
+
+/* ---- the process ------------------------------------------------------- */
+
+/* Static type objects whose addresses identify object kinds. */
+#define PY_TYPE_SYMBOLS(T) \
+	T(TYPE, "PyType_Type") \
+	T(OBJECT, "PyBaseObject_Type") \
+	T(CODE, "PyCode_Type") \
+	T(STR, "PyUnicode_Type") \
+	T(BYTES, "PyBytes_Type") \
+	T(INT, "PyLong_Type") \
+	T(DICT, "PyDict_Type") \
+	T(LIST, "PyList_Type") \
+	T(TUPLE, "PyTuple_Type") \
+	T(FRAME, "PyFrame_Type") \
+	T(FUNCTION, "PyFunction_Type") \
+	T(MODULE, "PyModule_Type") \
+	T(NONE, "_PyNone_Type")
+
+enum py_type_sym {
+#define PY_T_ENUM(id, sym) PY_T_##id,
+	PY_TYPE_SYMBOLS(PY_T_ENUM)
+#undef PY_T_ENUM
+	PY_T__COUNT
+};
+
+struct pyproc {
+	struct target *t;
+	struct objfile elf;       /* libpython or the executable */
+	bool elf_is_lib;          /* libpython*.so (else the executable) */
+	int major, minor, micro;
+	char version[32];         /* "3.11.7", "3.12.0rc1" */
+	uint64_t version_hex;     /* PY_VERSION_HEX when known, else 0 */
+	const char *version_source;
+	struct py_layout L;
+	uint64_t runtime;         /* &_PyRuntime */
+	uint64_t types[PY_T__COUNT]; /* 0 if the symbol is missing */
+};
+
+int pyproc_open(struct pyproc *p, struct target *t);
+void pyproc_release(struct pyproc *p);
+
+/* Parse "3.11.7", "3.12.0rc1", "2.7.18+": 0 or -PH_E_FORMAT. */
+int py_parse_version(const char *s, int *major, int *minor, int *micro);
+/* Find a CPython version string ("3.9.18 (main, ...") in buf: the
+ * Py_GetVersion() buffer.  Returns its start or NULL. */
+const char *py_find_version_string(const char *buf, size_t len, char *out,
+				   size_t outlen);
+
+/* Read a str object into UTF-8 (at most max bytes; longer strings are cut
+ * and end in "..."). -PH_E_CORRUPT if addr is not a str. */
+int py_read_str(struct pyproc *p, uint64_t addr, struct strbuf *out,
+		size_t max);
+/* Read a bytes object's contents (at most max bytes). */
+int py_read_bytes(struct pyproc *p, uint64_t addr, struct strbuf *out,
+		  size_t max);
+/* True if the object at addr has type `type` (one read of ob_type). */
+bool py_is_type(struct pyproc *p, uint64_t addr, enum py_type_sym type);
+
+/* ---- interpreters, threads, frames ------------------------------------- */
+
+struct py_frame {
+	char *function;    /* co_name */
+	char *qualname;    /* co_qualname (3.11+), else NULL */
+	char *file;        /* co_filename */
+	int line;          /* -1 if unknown */
+	uint64_t code;     /* address of the code object */
+};
+
+struct py_thread {
+	uint64_t tstate;
+	uint64_t thread_id;    /* pthread_t */
+	pid_t tid;             /* native id, 0 if unknown */
+	bool holds_gil;
+	struct py_frame *frames; /* innermost first */
+	size_t nframes, frames_alloc;
+	bool truncated;        /* the walk stopped at a bad frame or the cap */
+};
+
+struct py_interp {
+	uint64_t addr;
+	int64_t id;
+	struct py_thread *threads;
+	size_t nthreads, threads_alloc;
+};
+
+struct py_stacks {
+	struct py_interp *interps;
+	size_t ninterps, interps_alloc;
+};
+
+/* Walk every interpreter and thread and their Python stacks.  Bounded:
+ * at most 64 interpreters, 4096 threads each, 4096 frames a thread; a cycle
+ * or bad pointer truncates that list and the walk goes on. */
+int py_read_stacks(struct pyproc *p, struct py_stacks *out);
+void py_stacks_release(struct py_stacks *s);
+
+/* Line number for a code object's byte offset `addr` given its line table
+ * (exposed for unit tests).  Formats: lnotab (<= 3.9), 3.10 linetable,
+ * 3.11+ location table.  -1 if not found. */
+int py_lnotab_line(const unsigned char *tab, size_t len, int firstlineno,
+		   int addr);
+int py_linetable310_line(const unsigned char *tab, size_t len,
+			 int firstlineno, int addr);
+int py_locations_line(const unsigned char *tab, size_t len, int firstlineno,
+		      int addr);
+
+#endif

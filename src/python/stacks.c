@@ -1,0 +1,426 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "python.h"
+
+/* Walk bounds (python.h): enough for any real process, small enough that
+ * a cycle planted in target memory ends quickly. */
+#define MAX_INTERPS 64
+#define MAX_THREADS 4096
+#define MAX_FRAMES 4096
+#define MAX_NAME 1024
+#define MAX_LINETABLE (1u << 20)
+
+/*
+ * Line numbers.  A frame records where it is as an instruction offset; the
+ * code object maps offsets to lines with a table whose format changed
+ * twice.  Each decoder below follows CPython's own PyCode_Addr2Line for
+ * that version and returns the line of the range containing `addr` (a byte
+ * offset into co_code), or -1 (no line / not found).
+ */
+
+/* <= 3.9: co_lnotab, (addr_incr, line_incr) byte pairs; line_incr is
+ * signed since 3.6 (Objects/lnotab_notes.txt). */
+int py_lnotab_line(const unsigned char *tab, size_t len, int firstlineno,
+		   int addr)
+{
+	int line = firstlineno, a = 0;
+	size_t i;
+
+	if (addr < 0)
+		return firstlineno;
+	for (i = 0; i + 1 < len; i += 2) {
+		a += tab[i];
+		if (a > addr)
+			break;
+		line += (signed char)tab[i + 1];
+	}
+	return line;
+}
+
+/* 3.10: co_linetable, (start_delta, line_delta) pairs; line_delta -128
+ * means "no line" (3.10 Objects/lnotab_notes.txt, codeobject.c advance()). */
+int py_linetable310_line(const unsigned char *tab, size_t len,
+			 int firstlineno, int addr)
+{
+	int line = firstlineno, start, end = 0;
+	size_t i;
+
+	if (addr < 0)
+		return firstlineno;
+	for (i = 0; i + 1 < len; i += 2) {
+		int ldelta = (signed char)tab[i + 1];
+
+		start = end;
+		end += tab[i];
+		if (ldelta != -128)
+			line += ldelta;
+		if (addr >= start && addr < end)
+			return ldelta == -128 ? -1 : line;
+	}
+	return -1;
+}
+
+static int read_varint(const unsigned char *tab, size_t len, size_t *i,
+		       unsigned *out)
+{
+	unsigned val, shift = 0, b;
+
+	if (*i >= len)
+		return -1;
+	b = tab[(*i)++];
+	val = b & 63;
+	while (b & 64) {
+		if (*i >= len || shift > 24)
+			return -1;
+		b = tab[(*i)++];
+		shift += 6;
+		val |= (b & 63) << shift;
+	}
+	*out = val;
+	return 0;
+}
+
+/*
+ * 3.11+: the location table (Objects/locations.md).  Each entry starts
+ * with a byte whose top bit is set: bits 3-6 the code, bits 0-2 the length
+ * in code units minus one.  Codes 0-9 (short forms) and 10-12 (one-line
+ * forms, delta = code - 10) carry the line delta implicitly; 13 (no
+ * columns) and 14 (long form) start with a signed varint delta; 15 means
+ * "no location".  Columns follow but do not matter here.
+ */
+int py_locations_line(const unsigned char *tab, size_t len, int firstlineno,
+		      int addr)
+{
+	int line = firstlineno, start = 0;
+	size_t i = 0;
+
+	if (addr < 0)
+		return firstlineno;
+	while (i < len) {
+		unsigned b = tab[i], code = (b >> 3) & 15, u;
+		int delta = 0, end = start + (int)((b & 7) + 1) * 2;
+		size_t j = i + 1;
+
+		if (!(b & 0x80))
+			return -1; /* lost sync: not an entry start */
+		if (code == 13 || code == 14) {
+			if (read_varint(tab, len, &j, &u))
+				return -1;
+			delta = (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
+		} else if (code >= 10 && code <= 12) {
+			delta = (int)code - 10;
+		}
+		line += delta;
+		if (addr >= start && addr < end)
+			return code == 15 ? -1 : line;
+		start = end;
+		/* Skip the rest of the entry: up to the next start byte. */
+		i++;
+		while (i < len && !(tab[i] & 0x80))
+			i++;
+	}
+	return -1;
+}
+
+/* ---- reading frames ---------------------------------------------------- */
+
+static char *read_name(struct pyproc *p, uint64_t addr)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!addr || py_read_str(p, addr, &sb, MAX_NAME)) {
+		strbuf_release(&sb);
+		return xstrdup("?");
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Line of byte offset addr in the code object described by co. */
+static int code_line(struct pyproc *p, const struct py_obj *co, int64_t addr)
+{
+	const struct py_layout *L = &p->L;
+	enum py_field tabf = py_has(L, PY_F_CO_LINETABLE) ? PY_F_CO_LINETABLE :
+			     PY_F_CO_LNOTAB;
+	struct strbuf tab = STRBUF_INIT;
+	int64_t first;
+	int line = -1;
+
+	if (py_get_i64(L, co, PY_F_CO_FIRSTLINENO, &first) ||
+	    first < 0 || first > (1 << 30))
+		return -1;
+	if (addr < 0 || addr > (1 << 30))
+		return (int)first;
+	if (py_read_bytes(p, py_get_ptr(L, co, tabf), &tab, MAX_LINETABLE))
+		goto out;
+	if (p->minor <= 9)
+		line = py_lnotab_line((unsigned char *)tab.buf, tab.len,
+				      (int)first, (int)addr);
+	else if (p->minor == 10)
+		line = py_linetable310_line((unsigned char *)tab.buf, tab.len,
+					    (int)first, (int)addr);
+	else
+		line = py_locations_line((unsigned char *)tab.buf, tab.len,
+					 (int)first, (int)addr);
+out:
+	strbuf_release(&tab);
+	return line;
+}
+
+static void add_frame(struct pyproc *p, struct py_thread *th,
+		      const struct py_obj *co, int64_t addr)
+{
+	const struct py_layout *L = &p->L;
+	struct py_frame *f;
+
+	PH_GROW(th->frames, th->frames_alloc, th->nframes + 1);
+	f = &th->frames[th->nframes++];
+	memset(f, 0, sizeof(*f));
+	f->code = co->addr;
+	f->function = read_name(p, py_get_ptr(L, co, PY_F_CO_NAME));
+	f->file = read_name(p, py_get_ptr(L, co, PY_F_CO_FILENAME));
+	if (py_has(L, PY_F_CO_QUALNAME))
+		f->qualname = read_name(p, py_get_ptr(L, co, PY_F_CO_QUALNAME));
+	f->line = code_line(p, co, addr);
+}
+
+/* Read the code object at addr into co; false if it is not a code object. */
+static bool read_code(struct pyproc *p, uint64_t addr, struct py_obj *co)
+{
+	return addr && py_is_type(p, addr, PY_T_CODE) &&
+	       !py_read_struct(p->t, &p->L, PY_S_CODE, addr, co);
+}
+
+/* <= 3.10: a chain of PyFrameObjects from tstate->frame through f_back. */
+static void walk_frame_objects(struct pyproc *p, struct py_thread *th,
+			       uint64_t f)
+{
+	const struct py_layout *L = &p->L;
+	struct py_obj fo, co;
+
+	while (f) {
+		int64_t lasti;
+
+		if (th->nframes >= MAX_FRAMES ||
+		    py_read_struct(p->t, L, PY_S_FRAMEOBJ, f, &fo) ||
+		    !read_code(p, py_get_ptr(L, &fo, PY_F_FO_CODE), &co) ||
+		    py_get_i64(L, &fo, PY_F_FO_LASTI, &lasti)) {
+			th->truncated = true;
+			return;
+		}
+		/* 3.10 counts f_lasti in code units, earlier versions in bytes
+		 * (3.10 frameobject.c PyFrame_GetLineNumber). */
+		if (p->minor == 10 && lasti >= 0)
+			lasti *= 2;
+		add_frame(p, th, &co, lasti);
+		f = py_get_ptr(L, &fo, PY_F_FO_BACK);
+	}
+}
+
+/* 3.11+: _PyInterpreterFrames linked through `previous`. */
+static void walk_interpreter_frames(struct pyproc *p, struct py_thread *th,
+				    uint64_t f)
+{
+	const struct py_layout *L = &p->L;
+	struct py_obj fr, co;
+	size_t steps = 0;
+
+	while (f) {
+		uint64_t instr, owner, code_start;
+		int64_t first_traceable = 0;
+
+		if (++steps > MAX_FRAMES ||
+		    py_read_struct(p->t, L, PY_S_IFRAME, f, &fr) ||
+		    py_get_u64(L, &fr, PY_F_IF_OWNER, &owner)) {
+			th->truncated = true;
+			return;
+		}
+		/* FRAME_OWNED_BY_CSTACK (3, 3.12+) is a shim the C stack
+		 * pushes between calls: not Python code
+		 * (Include/internal/pycore_frame.h enum _frameowner). */
+		if (p->minor >= 12 && owner == 3)
+			goto next;
+		/* 3.13's f_executable may be something other than code
+		 * (Include/internal/pycore_frame.h); skip those frames. */
+		if (!read_code(p, py_get_ptr(L, &fr, PY_F_IF_CODE), &co)) {
+			if (p->minor >= 13)
+				goto next;
+			th->truncated = true;
+			return;
+		}
+		instr = py_get_ptr(L, &fr, PY_F_IF_INSTR);
+		code_start = co.addr + (uint64_t)L->off[PY_F_CO_CODE_ADAPTIVE];
+		/* An "incomplete" frame has not run its first traceable
+		 * instruction yet; CPython hides it from tracebacks too
+		 * (_PyFrame_IsIncomplete).  Generators' frames never are. */
+		if (py_has(L, PY_F_CO_FIRSTTRACEABLE))
+			py_get_i64(L, &co, PY_F_CO_FIRSTTRACEABLE,
+				   &first_traceable);
+		if (owner != 1 && instr < code_start + 2 * (uint64_t)first_traceable)
+			goto next;
+		add_frame(p, th, &co,
+			  instr >= code_start ? (int64_t)(instr - code_start) : -1);
+next:
+		f = py_get_ptr(L, &fr, PY_F_IF_PREVIOUS);
+	}
+}
+
+static pid_t tid_of_pthread(const struct target *t, uint64_t pthread)
+{
+	size_t i;
+
+	/* On x86_64 glibc, pthread_t is the thread's TCB address, which is
+	 * also its fs base register (nptl/descr.h: header.self). */
+	for (i = 0; i < t->nthreads; i++)
+		if (t->threads[i].fs_base == pthread)
+			return t->threads[i].tid;
+	return 0;
+}
+
+static int read_thread(struct pyproc *p, uint64_t interp, uint64_t ts,
+		       uint64_t gil_holder, struct py_thread *th)
+{
+	const struct py_layout *L = &p->L;
+	struct py_obj o;
+	uint64_t v;
+
+	memset(th, 0, sizeof(*th));
+	th->tstate = ts;
+	if (py_read_struct(p->t, L, PY_S_TSTATE, ts, &o))
+		return -PH_E_READ;
+	if (py_get_ptr(L, &o, PY_F_TS_INTERP) != interp)
+		return ph_error(PH_E_CORRUPT,
+				"thread state %#llx does not point back to its "
+				"interpreter", (unsigned long long)ts);
+	th->thread_id = py_get_ptr(L, &o, PY_F_TS_THREAD_ID);
+	if (!py_get_u64(L, &o, PY_F_TS_NATIVE_THREAD_ID, &v) && v &&
+	    v < (1u << 30))
+		th->tid = (pid_t)v;
+	else
+		th->tid = tid_of_pthread(p->t, th->thread_id);
+	th->holds_gil = gil_holder && gil_holder == ts;
+
+	if (py_has(L, PY_F_TS_FRAME)) {
+		walk_frame_objects(p, th, py_get_ptr(L, &o, PY_F_TS_FRAME));
+	} else if (py_has(L, PY_F_TS_CURRENT_FRAME)) {
+		walk_interpreter_frames(p, th,
+			py_get_ptr(L, &o, PY_F_TS_CURRENT_FRAME));
+	} else if (py_has(L, PY_F_TS_CFRAME)) {
+		uint64_t cf = py_get_ptr(L, &o, PY_F_TS_CFRAME);
+
+		if (cf && !py_read_field(p->t, L, cf, PY_F_CF_CURRENT_FRAME, &v))
+			walk_interpreter_frames(p, th, v);
+	}
+	return 0;
+}
+
+/* The thread state holding the GIL, or 0: <= 3.11 the runtime's
+ * gilstate.tstate_current (cleared on release); 3.12+ the GIL struct the
+ * interpreter points to, if it is locked. */
+static uint64_t gil_holder(struct pyproc *p, uint64_t interp)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t v, gil, locked;
+
+	if (py_has(L, PY_F_RT_TSTATE_CURRENT))
+		return py_read_field(p->t, L, p->runtime,
+				     PY_F_RT_TSTATE_CURRENT, &v) ? 0 : v;
+	if (py_has(L, PY_F_IS_CEVAL_GIL) &&
+	    !py_read_field(p->t, L, interp, PY_F_IS_CEVAL_GIL, &gil) && gil &&
+	    !py_read_field(p->t, L, gil, PY_F_GIL_LOCKED, &locked) && locked &&
+	    !py_read_field(p->t, L, gil, PY_F_GIL_LAST_HOLDER, &v))
+		return v;
+	return 0;
+}
+
+int py_read_stacks(struct pyproc *p, struct py_stacks *out)
+{
+	static const enum py_field need[] = {
+		PY_F_RT_INTERP_HEAD, PY_F_IS_NEXT, PY_F_IS_THREADS_HEAD,
+		PY_F_TS_NEXT, PY_F_TS_INTERP, PY_F_CO_NAME, PY_F_CO_FILENAME,
+		PY_F_CO_FIRSTLINENO, PY_F_OB_TYPE, PY_F_STR_STATE,
+		PY_F_STR_LENGTH, PY_F_OB_SIZE, PY_F_BYTES_SVAL,
+	};
+	const struct py_layout *L = &p->L;
+	uint64_t interp;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = py_require(L, need, PH_ARRAY_SIZE(need), "stacks");
+	if (rc)
+		return rc;
+	if (py_read_field(p->t, L, p->runtime, PY_F_RT_INTERP_HEAD, &interp))
+		return ph_error_context(-PH_E_READ, "_PyRuntime at %#llx",
+					(unsigned long long)p->runtime);
+	if (!interp)
+		return ph_error(PH_E_NOTPYTHON,
+				"process %d has no Python interpreter (not "
+				"initialised yet, or finalised)", (int)p->t->pid);
+
+	while (interp) {
+		struct py_interp *pi;
+		uint64_t ts, v, holder;
+		size_t i;
+
+		for (i = 0; i < out->ninterps; i++)
+			if (out->interps[i].addr == interp)
+				return 0; /* cycle */
+		if (out->ninterps >= MAX_INTERPS)
+			break;
+		PH_GROW(out->interps, out->interps_alloc, out->ninterps + 1);
+		pi = &out->interps[out->ninterps++];
+		memset(pi, 0, sizeof(*pi));
+		pi->addr = interp;
+		if (!py_read_field(p->t, L, interp, PY_F_IS_ID, &v))
+			pi->id = (int64_t)v;
+		holder = gil_holder(p, interp);
+		if (py_read_field(p->t, L, interp, PY_F_IS_THREADS_HEAD, &ts))
+			return ph_error_context(-PH_E_READ, "interpreter %#llx",
+						(unsigned long long)interp);
+		while (ts && pi->nthreads < MAX_THREADS) {
+			struct py_thread th;
+
+			for (i = 0; i < pi->nthreads; i++)
+				if (pi->threads[i].tstate == ts)
+					break;
+			if (i < pi->nthreads)
+				break; /* cycle */
+			if (read_thread(p, interp, ts, holder, &th)) {
+				ph_debug(1, "stopping thread walk: %s",
+					 ph_errmsg());
+				break;
+			}
+			PH_GROW(pi->threads, pi->threads_alloc,
+				pi->nthreads + 1);
+			pi->threads[pi->nthreads++] = th;
+			if (py_read_field(p->t, L, ts, PY_F_TS_NEXT, &ts))
+				break;
+		}
+		if (py_read_field(p->t, L, interp, PY_F_IS_NEXT, &interp))
+			break;
+	}
+	return 0;
+}
+
+void py_stacks_release(struct py_stacks *s)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < s->ninterps; i++) {
+		struct py_interp *pi = &s->interps[i];
+
+		for (j = 0; j < pi->nthreads; j++) {
+			struct py_thread *th = &pi->threads[j];
+
+			for (k = 0; k < th->nframes; k++) {
+				free(th->frames[k].function);
+				free(th->frames[k].qualname);
+				free(th->frames[k].file);
+			}
+			free(th->frames);
+		}
+		free(pi->threads);
+	}
+	free(s->interps);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,55 @@
+/*
+ * layoutgen — print one built-in layout table (src/python/tables.c) from the
+ * DWARF of a CPython build:
+ *
+ *     layoutgen LIBPYTHON_OR_EXE MAJOR.MINOR LABEL
+ *
+ * tools/gen-tables.sh runs it for every pyenv interpreter and writes
+ * tables.c.  The values are the DWARF's own; tests/unit/test_layout.c
+ * re-reads the DWARF of every interpreter on the machine and checks the
+ * committed tables still agree field by field.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "python/python.h"
+
+int main(int argc, char **argv)
+{
+	struct objfile of;
+	struct py_layout L;
+	int major, minor, rc;
+	size_t i;
+
+	if (argc != 4 || sscanf(argv[2], "%d.%d", &major, &minor) != 2) {
+		fprintf(stderr, "usage: layoutgen ELF MAJOR.MINOR LABEL\n");
+		return 64;
+	}
+	rc = objfile_open_path(&of, argv[1]);
+	if (rc) {
+		fprintf(stderr, "layoutgen: %s\n", ph_errmsg());
+		return 2;
+	}
+	if (!of.has_dwarf) {
+		fprintf(stderr, "layoutgen: %s has no DWARF\n", argv[1]);
+		return 2;
+	}
+	L.major = major;
+	L.minor = minor;
+	py_layout_from_dwarf(&L, &of);
+	printf("static const struct py_table table_%d_%d = {\n", major, minor);
+	printf("\t.major = %d, .minor = %d, .nfields = %d, .nstructs = %d,\n",
+	       major, minor, (int)PY_F__COUNT, (int)PY_S__COUNT);
+	printf("\t.generated_from = \"%s\",\n", argv[3]);
+	printf("\t.size = {\n");
+	for (i = 0; i < PY_S__COUNT; i++)
+		printf("\t\t[PY_S_%s] = %lld,\n", py_struct_info[i].id,
+		       (long long)L.size[i]);
+	printf("\t},\n\t.field = {\n");
+	for (i = 0; i < PY_F__COUNT; i++)
+		printf("\t\t[PY_F_%s] = { %lld, %u },\n", py_field_info[i].id,
+		       (long long)L.off[i], L.off[i] >= 0 ? L.width[i] : 0);
+	printf("\t},\n};\n\n");
+	objfile_release(&of);
+	return 0;
+}
