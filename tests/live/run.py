@@ -1,1 +1,388 @@
-import sys; sys.exit(77)
+#!/usr/bin/env python3
+"""Live tests: pyheap against real CPython processes.
+
+    run.py --pyheap BUILD/src/pyheap --slot SLOT SUITE
+
+SLOT is a minor version ("3.11", looked up under pyenv's versions/) or
+"debian" (/usr/bin/python3.11: stripped, static, no debug info).  A missing
+interpreter makes the test exit 77, which ctest reports as skipped, with the
+reason on stdout.  Every check compares pyheap's answer with what the target
+interpreter itself reported (sys._current_frames, sys.version_info), never
+with a number written into this file.
+
+Ends with "N passed, M failed" (and exit 1 if any failed).
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGETS = os.path.join(HERE, "targets")
+
+
+class Skip(Exception):
+    pass
+
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print("ok - %s" % what)
+        else:
+            self.failed += 1
+            print("FAIL - %s%s" % (what, (": " + detail) if detail else ""))
+        return cond
+
+    def equal(self, got, want, what):
+        return self.check(got == want, what,
+                          "got %r, want %r" % (got, want))
+
+
+def pyenv_root():
+    root = os.environ.get("PYENV_ROOT")
+    if root:
+        return root
+    try:
+        return subprocess.run(["pyenv", "root"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return os.path.expanduser("~/.pyenv")
+
+
+def find_interpreter(slot):
+    if slot == "debian":
+        exe = "/usr/bin/python3.11"
+        if not os.path.exists(exe):
+            raise Skip("no Debian /usr/bin/python3.11 (apt-get install python3)")
+        return exe
+    root = pyenv_root()
+    dirs = sorted(glob.glob(os.path.join(root, "versions", slot + ".*")),
+                  key=lambda d: [int(x) if x.isdigit() else x
+                                 for x in re.split(r"[.]", os.path.basename(d))])
+    dirs = [d for d in dirs if re.fullmatch(re.escape(slot) + r"\.\d+",
+                                            os.path.basename(d))]
+    if not dirs:
+        raise Skip("no pyenv Python %s under %s/versions" % (slot, root))
+    exe = os.path.join(dirs[-1], "bin", "python" + slot)
+    if not os.path.exists(exe):
+        raise Skip("%s missing" % exe)
+    return exe
+
+
+def thread_states(pid):
+    """State letter of every thread of pid ('R', 'S', 't', ...)."""
+    states = {}
+    for task in glob.glob("/proc/%d/task/*/stat" % pid):
+        try:
+            with open(task) as f:
+                data = f.read()
+        except OSError:
+            continue
+        # the command name may contain spaces and parentheses
+        states[int(task.split("/")[4])] = data[data.rindex(")") + 2]
+    return states
+
+
+def wait_for(cond, timeout=10.0, step=0.01):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+class Target:
+    """A target interpreter running a script from tests/live/targets."""
+
+    def __init__(self, exe, script, env=None):
+        self.tmp = tempfile.mkdtemp(prefix="pyheap-live-")
+        self.ready = os.path.join(self.tmp, "ready.json")
+        e = dict(os.environ)
+        e.pop("PYTHONPATH", None)
+        e.update(env or {})
+        self.proc = subprocess.Popen(
+            [exe, os.path.join(TARGETS, script), self.ready],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=e)
+        self.pid = self.proc.pid
+        if not wait_for(lambda: os.path.exists(self.ready)
+                        or self.proc.poll() is not None, timeout=60):
+            self.close()
+            raise RuntimeError("target did not become ready")
+        if self.proc.poll() is not None:
+            raise RuntimeError("target exited with %s" % self.proc.returncode)
+        with open(self.ready) as f:
+            self.expected = json.load(f)
+
+    def ping(self, timeout=10.0):
+        """True if the target answers: it is running, not stopped."""
+        self.proc.stdin.write("ping\n")
+        self.proc.stdin.flush()
+        import select
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return bool(r) and self.proc.stdout.readline().strip() == "pong"
+
+    def running(self):
+        st = thread_states(self.pid)
+        return bool(st) and all(s not in "tT" for s in st.values())
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for name in os.listdir(self.tmp):
+            os.unlink(os.path.join(self.tmp, name))
+        os.rmdir(self.tmp)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def run_pyheap(pyheap, *args, env=None, timeout=120):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([pyheap] + list(args), capture_output=True,
+                          text=True, timeout=timeout, env=e)
+
+
+def version_string(vi):
+    major, minor, micro, level, serial = vi
+    s = "%d.%d.%d" % (major, minor, micro)
+    if level != "final":
+        s += {"alpha": "a", "beta": "b", "candidate": "rc"}[level] + str(serial)
+    return s
+
+
+# ---- suites ---------------------------------------------------------------
+
+def suite_info(pyheap, slot, exe, res):
+    if slot in ("2.7", "3.6"):
+        return info_unsupported(pyheap, slot, exe, res)
+    with Target(exe, "threads.py") as t:
+        want = t.expected
+        p = run_pyheap(pyheap, "info", "--format", "json", str(t.pid))
+        if not res.equal(p.returncode, 0, "info exits 0 (stderr: %s)"
+                         % p.stderr.strip()):
+            return
+        got = json.loads(p.stdout)
+        res.equal(got["python"], version_string(want["version"]),
+                  "version equals the target's sys.version_info")
+        res.equal(got["pid"], t.pid, "pid")
+        res.check(got["pause_ms"] > 0, "pause is measured",
+                  str(got["pause_ms"]))
+        if slot == "debian":
+            res.equal(got["elf"]["debug_info"], False,
+                      "Debian's python3.11 has no debug info")
+            res.equal(got["elf"]["kind"], "executable",
+                      "Debian's interpreter is the executable itself")
+        else:
+            res.equal(got["elf"]["debug_info"], True, "pyenv build has DWARF")
+            res.equal(got["elf"]["kind"], "libpython", "pyenv uses libpython")
+        threads = [th for i in got["interpreters"] for th in i["threads"]]
+        res.equal(len(got["interpreters"]), 1, "one interpreter")
+        res.equal(len(threads), len(want["threads"]),
+                  "as many threads as the target has")
+        by_ident = {th["thread_id"]: th for th in threads}
+        for w in want["threads"]:
+            th = by_ident.get(w["ident"])
+            if not res.check(th is not None, "thread %s found by pthread id"
+                             % w["name"]):
+                continue
+            if w["native_id"] is not None:
+                res.equal(th["tid"], w["native_id"],
+                          "thread %s native id" % w["name"])
+            res.equal(th["main"], w["name"] == "main",
+                      "thread %s main flag" % w["name"])
+            frames = [[f["function"], f["file"], f["line"]]
+                      for f in th["frames"]]
+            res.equal(frames, w["frames"],
+                      "thread %s stack matches the interpreter's own"
+                      % w["name"])
+        res.check(wait_for(t.running, 5), "target runs after info returns",
+                  str(thread_states(t.pid)))
+        res.check(t.ping(), "target answers after info returns")
+
+        # Text output names the version and each blocked frame.
+        p = run_pyheap(pyheap, "info", str(t.pid))
+        res.equal(p.returncode, 0, "text info exits 0")
+        res.check(("Python %s " % version_string(want["version"])) in p.stdout,
+                  "text output names the version")
+        for w in want["threads"]:
+            name, path, line = w["frames"][0]
+            res.check("%s (%s:%d)" % (name, path, line) in p.stdout,
+                      "text output shows %s's innermost frame" % w["name"])
+
+        # pyheap dies while the target is stopped: the kernel must let the
+        # target go (PTRACE_SEIZE leaves no stop behind).
+        # The watchdog: a pause longer than --max-pause ends in a release.
+        e = dict(PYHEAP_DEBUG_HOLD_MS="10000")
+        start = time.time()
+        p = run_pyheap(pyheap, "info", "--max-pause", "300", str(t.pid),
+                       env=e)
+        took = time.time() - start
+        res.equal(p.returncode, 2, "--max-pause exceeded: exit 2")
+        res.check("pause exceeded" in p.stderr and "resumed" in p.stderr,
+                  "--max-pause exceeded: says the target was resumed",
+                  p.stderr)
+        res.check(took < 5, "--max-pause 300 ends the pause early (%.2fs)"
+                  % took)
+        res.check(wait_for(t.running, 5) and t.ping(),
+                  "--max-pause exceeded: target runs and answers")
+        for how, sig in (("SIGKILL", signal.SIGKILL),
+                         ("SIGTERM", signal.SIGTERM),
+                         ("SIGINT", signal.SIGINT)):
+            stopped_then_released(pyheap, t, sig, how, res)
+
+
+def stopped_then_released(pyheap, t, sig, how, res):
+    e = dict(os.environ, PYHEAP_DEBUG_HOLD_MS="20000")
+    p = subprocess.Popen([pyheap, "info", "--max-pause", "60000",
+                          str(t.pid)], env=e, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    stopped = wait_for(lambda: all(s == "t" for s in
+                                   thread_states(t.pid).values()), 20)
+    res.check(stopped, "%s test: target stopped while pyheap holds it" % how)
+    p.send_signal(sig)
+    p.wait(timeout=20)
+    err = p.stderr.read()
+    p.stderr.close()
+    if sig != signal.SIGKILL:
+        res.equal(p.returncode != 0, True,
+                  "%s: pyheap exits with an error" % how)
+        res.check("resumed" in err, "%s: pyheap says the target was resumed"
+                  % how, err.strip())
+    res.check(wait_for(t.running, 5), "%s of pyheap leaves the target "
+              "running" % how, str(thread_states(t.pid)))
+    res.check(t.ping(), "%s of pyheap: target answers" % how)
+
+
+def info_unsupported(pyheap, slot, exe, res):
+    out = subprocess.run([exe, "-c", "import sys; print('%d.%d.%d' % "
+                          "sys.version_info[:3])"], capture_output=True,
+                         text=True).stdout.strip()
+    proc = subprocess.Popen([exe, "-c", "import time; time.sleep(600)"])
+    try:
+        time.sleep(1.0)
+        p = run_pyheap(pyheap, "info", str(proc.pid))
+        res.equal(p.returncode, 3, "Python %s: exit status 3" % out)
+        res.check(out in p.stderr and "not support" in p.stderr,
+                  "Python %s: message names the version" % out, p.stderr)
+        res.equal(p.stderr.count("\n"), 1, "error is one line")
+        res.check(all(s not in "tT" for s in thread_states(proc.pid).values()),
+                  "unsupported target left running")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def suite_errors(pyheap, slot, exe, res):
+    """Exit statuses and one-line messages (DESIGN.md "CLI")."""
+    def one_line(p, what):
+        res.equal(p.stderr.count("\n"), 1, "%s: one line on stderr (%r)"
+                  % (what, p.stderr))
+
+    for args, what in (([], "no command"), (["info"], "info without PID"),
+                       (["info", "abc"], "info with a non-numeric PID"),
+                       (["info", "1", "2"], "info with two PIDs"),
+                       (["info", "--format", "xml", "1"], "bad --format"),
+                       (["info", "--bogus", "1"], "unknown option"),
+                       (["frobnicate"], "unknown command")):
+        p = run_pyheap(pyheap, *args)
+        res.equal(p.returncode, 64, "%s: exit 64" % what)
+        res.equal(p.stdout, "", "%s: nothing on stdout" % what)
+
+    p = run_pyheap(pyheap, "--help")
+    res.equal(p.returncode, 0, "--help exits 0")
+    res.check("info" in p.stdout, "--help lists info")
+    p = run_pyheap(pyheap, "info", "--help")
+    res.equal(p.returncode, 0, "info --help exits 0")
+    for opt in ("--format", "--max-pause", "--verbose", "--help"):
+        res.check(opt in p.stdout, "info --help documents %s" % opt)
+    p = run_pyheap(pyheap, "--version")
+    res.check(p.returncode == 0 and p.stdout.startswith("pyheap "),
+              "--version")
+
+    # A PID that existed a moment ago and is gone now.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    p = run_pyheap(pyheap, "info", str(dead.pid))
+    res.equal(p.returncode, 2, "no such process: exit 2")
+    res.check("no such process" in p.stderr, "no such process: says so",
+              p.stderr)
+    one_line(p, "no such process")
+
+    other = subprocess.Popen(["sleep", "600"])
+    try:
+        time.sleep(0.2)
+        p = run_pyheap(pyheap, "info", str(other.pid))
+        res.equal(p.returncode, 3, "not a Python process: exit 3")
+        res.check("not a Python process" in p.stderr,
+                  "not a Python process: says so", p.stderr)
+        one_line(p, "not a Python process")
+        res.check(all(s not in "tT" for s in
+                      thread_states(other.pid).values()),
+                  "non-Python target left running")
+
+        # An unprivileged user may not read a root process.
+        if os.geteuid() == 0 and os.path.exists("/usr/bin/setpriv"):
+            p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                                "--clear-groups", pyheap, "info",
+                                str(other.pid)], capture_output=True,
+                               text=True)
+            res.equal(p.returncode, 2, "permission denied: exit 2")
+            res.check("permission denied" in p.stderr and
+                      "CAP_SYS_PTRACE" in p.stderr and
+                      "ptrace_scope" in p.stderr,
+                      "permission denied: says how to fix it", p.stderr)
+            one_line(p, "permission denied")
+        else:
+            print("# skipping the permission check: not root")
+    finally:
+        other.kill()
+        other.wait()
+
+
+SUITES = {"info": suite_info, "errors": suite_errors}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pyheap", required=True)
+    ap.add_argument("--slot", required=True)
+    ap.add_argument("suite", choices=sorted(SUITES))
+    a = ap.parse_args()
+    res = Results()
+    try:
+        exe = find_interpreter(a.slot) if a.slot != "none" else None
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return SKIP
+    print("# %s on %s (%s)" % (a.suite, a.slot, exe))
+    try:
+        SUITES[a.suite](os.path.abspath(a.pyheap), a.slot, exe, res)
+    except Exception as e:  # a crash of the driver is a failure, not a skip
+        import traceback
+        traceback.print_exc()
+        res.check(False, "suite ran to the end", repr(e))
+    print("%d passed, %d failed" % (res.passed, res.failed))
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Build pyheap and run it on the demo worker (examples/leaky_worker.py).
+# Run as root on Debian 12: it installs the build dependencies if missing,
+# and pyheap needs ptrace rights over the target.
+set -eu
+cd "$(dirname "$0")/.."
+
+need=""
+command -v cc >/dev/null || need="$need build-essential"
+command -v cmake >/dev/null || need="$need cmake"
+command -v pkg-config >/dev/null || need="$need pkg-config"
+command -v python3 >/dev/null || need="$need python3"
+for pc in libelf:libelf-dev libdw:libdw-dev zlib:zlib1g-dev check:check; do
+	pkg-config --exists "${pc%%:*}" 2>/dev/null || need="$need ${pc#*:}"
+done
+if [ -n "$need" ]; then
+	echo "installing:$need"
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y $need
+fi
+
+cmake -S . -B build
+cmake --build build -j"$(nproc)"
+
+/usr/bin/env python3 examples/leaky_worker.py &
+pid=$!
+trap 'kill $pid 2>/dev/null' EXIT INT TERM
+sleep 1
+echo "\$ pyheap info $pid"
+./build/src/pyheap info "$pid"
