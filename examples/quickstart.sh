@@ -22,7 +22,11 @@ fi
 cmake -S . -B build
 cmake --build build -j"$(nproc)"
 
-/usr/bin/env python3 examples/leaky_worker.py &
+# The distribution's interpreter if there is one: stripped, no debug info,
+# the production case.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3)
+"$py" examples/leaky_worker.py &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT INT TERM
 sleep 1
