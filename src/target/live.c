@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "target.h"
 
 /* A thread that takes longer than this to reach a ptrace-stop is stuck in
@@ -83,7 +84,7 @@ static size_t readable_prefix(const struct target *t, uint64_t a, size_t want)
 		else
 			hi = mid;
 	}
-	/* a + want cannot wrap: live_read() checked the whole range. */
+	/* a + want cannot wrap: the caller checked the whole range. */
 	for (; lo < m->n && m->v[lo].start < a + want; lo++)
 		if (!(m->v[lo].perms & MAP_R))
 			return m->v[lo].start <= a ? 0 :
@@ -91,32 +92,30 @@ static size_t readable_prefix(const struct target *t, uint64_t a, size_t want)
 	return want;
 }
 
-static int live_read(struct target *t, uint64_t addr, void *buf, size_t len)
+int live_read_prefix(struct target *t, uint64_t addr, void *buf, size_t len,
+		     size_t *done)
 {
 	struct live *lv = t->priv;
 	char *out = buf;
-	size_t done = 0;
-	uint64_t end;
 	int rc;
 
-	if (!ph_add(addr, len, &end))
-		return read_error(addr, len);
-	while (done < len) {
-		size_t want = PH_MIN(len - done, READ_CHUNK);
-		uint64_t a = addr + done;
+	*done = 0;
+	while (*done < len) {
+		size_t want = PH_MIN(len - *done, READ_CHUNK);
+		uint64_t a = addr + *done;
 		ssize_t n;
 
 		if (lv->use_mem) {
 			want = readable_prefix(t, a, want);
 			/* pread() takes a signed offset. */
 			if (a > INT64_MAX || !want)
-				return read_error(addr, len);
+				return 0;
 			rc = open_mem(t, lv);
 			if (rc)
 				return rc;
-			n = pread(lv->memfd, out + done, want, (off_t)a);
+			n = pread(lv->memfd, out + *done, want, (off_t)a);
 		} else {
-			struct iovec local = { out + done, want };
+			struct iovec local = { out + *done, want };
 			struct iovec remote = { (void *)(uintptr_t)a, want };
 
 			n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
@@ -124,14 +123,14 @@ static int live_read(struct target *t, uint64_t addr, void *buf, size_t len)
 		/* A short read stops at the first page that cannot be read;
 		 * the retry from there tells whether anything more can. */
 		if (n > 0) {
-			done += (size_t)n;
+			*done += (size_t)n;
 			continue;
 		}
 		if (n == 0) {
 			/* /proc/PID/mem reads as empty once the mm is gone. */
 			if (lv->use_mem && kill(t->pid, 0) && errno == ESRCH)
 				return gone_error(t->pid);
-			return read_error(addr, len);
+			return 0;
 		}
 		switch (errno) {
 		case EINTR:
@@ -149,16 +148,31 @@ static int live_read(struct target *t, uint64_t addr, void *buf, size_t len)
 				lv->use_mem = true;
 				continue;
 			}
-			return read_error(addr, len);
+			return 0;
 		case ESRCH:
 			return gone_error(t->pid);
 		default:
 			/* EFAULT, EIO: unmapped or unreadable, which walkers
-			 * expect and skip. */
-			return read_error(addr, len);
+			 * expect and skip: the prefix ends here. */
+			return 0;
 		}
 	}
 	return 0;
+}
+
+static int live_read(struct target *t, uint64_t addr, void *buf, size_t len)
+{
+	uint64_t end;
+	size_t done;
+	int rc;
+
+	/* live_read_prefix() relies on this for readable_prefix(). */
+	if (!ph_add(addr, len, &end))
+		return read_error(addr, len);
+	rc = live_read_prefix(t, addr, buf, len, &done);
+	if (rc)
+		return rc;
+	return done == len ? 0 : read_error(addr, len);
 }
 
 static void live_close(struct target *t)
@@ -294,6 +308,11 @@ cleanup:
 	}
 	*out = t;
 	return rc;
+}
+
+bool target_is_live(const struct target *t)
+{
+	return t->ops == &live_ops;
 }
 
 int target_refresh_maps(struct target *t)

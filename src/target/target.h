@@ -7,7 +7,8 @@
  *   live   a running process: /proc/PID/maps, process_vm_readv (falling back
  *          to pread on /proc/PID/mem), and ptrace to stop/resume threads
  *   fake   an in-memory set of regions, for unit tests of walkers
- *   image  (issue 3) memory copied from a live process while it was stopped
+ *   image  a local copy of a live process's memory, taken while it was
+ *          stopped, parsed after it runs again (see "Images")
  *
  * Reads
  * -----
@@ -47,8 +48,38 @@
  * detaches it the moment it does; it is removed again once no such thread
  * is left.
  *
- * Ownership: target_live_open()/target_fake_new() allocate; target_close()
- * resumes (if stopped) and frees everything, including maps and threads.
+ * Images
+ * ------
+ * The pause of the target is bounded by copying, not by parsing: stop,
+ * target_image_capture(), resume, then parse the image through the same
+ * target_read().  A capture copies every mapping that is readable, private
+ * and not executable, except the kernel's own ([vvar], [vdso], ...) and
+ * data files (files mapped executable nowhere: the locale archive, weights
+ * loaded with mmap).  That is heap, stacks, anonymous memory (pymalloc and
+ * malloc arenas) and the data segments of ELF files; code is in the files.
+ * In anonymous mappings only pages that are present or swapped out are
+ * copied; the others (untouched stacks and arena tails, most of the
+ * address space) read as zero and cost no local memory.  Pages that cannot
+ * be read also read as zero, and are counted.  Resident pages are found
+ * with the PAGEMAP_SCAN ioctl (Linux 6.7); older kernels read
+ * /proc/PID/pagemap, 8 bytes per page, and there an anonymous mapping
+ * larger than 64 GiB (an ASan shadow) is left out with a warning rather
+ * than lengthen the pause by seconds.  Copies are batched process_vm_readv()
+ * calls, or reads of /proc/PID/mem where that is refused (as for live
+ * reads).
+ *
+ * An image keeps every mapping of the process in t->maps with its real
+ * permissions, so ELF lookups (load bias, the interpreter's file) work on
+ * it; map.copied says which ones it holds.  Reads succeed only within
+ * copied mappings (adjacent ones join): elsewhere, including r-x text that
+ * target_mapped() reports as mapped, they fail with -PH_E_READ.  It has its
+ * own copies of pid, exe, cmdline, root and threads (those of the last
+ * target_stop() of the live target, none if it was never stopped); it
+ * cannot be stopped, and target_refresh_maps() does nothing.
+ *
+ * Ownership: target_live_open()/target_fake_new()/target_image_capture()
+ * allocate; target_close() resumes (if stopped) and frees everything,
+ * including maps and threads.
  */
 #ifndef PYHEAP_TARGET_H
 #define PYHEAP_TARGET_H
@@ -74,6 +105,7 @@ struct map {
 	unsigned dev_major, dev_minor;
 	unsigned perms;      /* MAP_R | MAP_W | MAP_X | MAP_P */
 	bool deleted;        /* path ended in " (deleted)" (stripped from path) */
+	bool copied;         /* image targets: its content is in the image */
 	char *path;          /* NULL for anonymous; "[heap]", "[stack]", ... */
 };
 
@@ -218,6 +250,44 @@ struct target *target_fake_new(void);
  * test).  Like a real process, a region without MAP_R cannot be read. */
 void target_fake_add(struct target *t, uint64_t addr, const void *data,
 		     size_t len, unsigned perms, const char *path);
+
+/* ---- image backend (see "Images") ------------------------------------- */
+
+struct image_opts {
+	/* Refuse (-PH_E_LIMIT) if the copy would exceed this; 0 = no limit. */
+	uint64_t max_bytes;
+	/* Find resident pages by reading /proc/PID/pagemap even where
+	 * PAGEMAP_SCAN works: the path older kernels take, for tests. */
+	bool pagemap_read;
+};
+
+struct image_stats {
+	uint64_t bytes;            /* copied from the target */
+	uint64_t hole_pages;       /* anonymous, neither present nor swapped:
+				    * zero, not copied */
+	uint64_t unreadable_pages; /* could not be read: zero in the image */
+	uint64_t maps;             /* mappings copied */
+	uint64_t maps_left_out;    /* would be copied, but see "Images" */
+	uint64_t copy_ns;          /* the whole capture (its part of the
+				    * pause), ... */
+	uint64_t scan_ns;          /* ... of which deciding what to copy
+				    * (finding resident pages) */
+};
+
+/* Copy the memory of live target t (stopped or not) into a new image
+ * target *image.  Stopped, t->maps is used as it is (exact); running, maps
+ * are read afresh and the copy is not consistent (--no-stop).  o may be
+ * NULL (no limit).  *out_bytes (may be NULL) receives the bytes copied.
+ * Errors: -PH_E_LIMIT (nothing copied), -PH_E_NOMEM (no local memory for
+ * the copy), -PH_E_NOPROC, -PH_E_PERM, -PH_E_IO, -PH_E_USAGE (t is not
+ * live); *image is then NULL and nothing is left allocated. */
+int target_image_capture(struct target *t, const struct image_opts *o,
+			 struct target **image, uint64_t *out_bytes);
+/* How many bytes a capture of t would copy now, for a pre-flight check;
+ * does not stop t.  The same errors but -PH_E_LIMIT and -PH_E_NOMEM. */
+int target_image_estimate(struct target *t, uint64_t *bytes);
+/* The statistics of an image target; NULL for other targets. */
+const struct image_stats *target_image_stats(const struct target *t);
 
 void target_close(struct target *t);
 
