@@ -1,0 +1,329 @@
+/*
+ * The pyheap snapshot file (.snap), format 1.0.
+ *
+ * This comment is the specification; man/pyheap-snapshot.5 says the same
+ * for users, and tests/live/snapfile.py is an independent reader written
+ * from it.  Change all three together.
+ *
+ * Overview
+ * --------
+ * A file is a 16-byte file header followed by sections.  Every section has
+ * a 28-byte section header, a CRC32 and a payload that is usually
+ * zlib-compressed.  The last section is always END.  Integers in fixed-size
+ * fields are little-endian; everything inside payloads is varints.
+ *
+ *     file header                       16 bytes
+ *     section META                      28-byte header + payload
+ *     section STRS, TYPS, OBJS, EDGS, ROOT, THRD, GC, STAT
+ *     section END                       28-byte header + 8 bytes
+ *     (nothing after END)
+ *
+ * File header (SNAP_HEADER_LEN = 16 bytes)
+ * ----------------------------------------
+ *     offset size
+ *          0    8  magic "PYHEAPSN" (SNAP_MAGIC)
+ *          8    2  u16 major version (SNAP_MAJOR = 1)
+ *         10    2  u16 minor version (SNAP_MINOR = 0)
+ *         12    4  u32 flags: reserved, written as 0, ignored by readers
+ *
+ * Section header (SNAP_SECTION_HEADER_LEN = 28 bytes)
+ * ---------------------------------------------------
+ *     offset size
+ *          0    4  tag: four ASCII bytes in file order ("OBJS"), padded
+ *                  with spaces ("GC  "); read as a u32 LE it is SNAP_TAG()
+ *          4    4  u32 flags: bit 0 SNAP_SECT_ZLIB, other bits reserved (0)
+ *          8    8  u64 stored length: the bytes that follow the header
+ *         16    8  u64 payload length: after decompression
+ *         24    4  u32 CRC32 (zlib's crc32(), polynomial 0xedb88320) of
+ *                  bytes 0..23 of this header followed by the stored bytes
+ *         28    -  the stored bytes
+ *
+ * With SNAP_SECT_ZLIB the stored bytes are one zlib stream (RFC 1950,
+ * deflate with the adler32 trailer) that inflates to exactly the payload
+ * length, with nothing after the stream.  Without it the stored bytes are
+ * the payload and the two lengths are equal.  Writers compress with zlib
+ * level SNAP_ZLIB_LEVEL and store a section raw when deflate does not
+ * shrink it (END always, tiny sections).  The CRC covers the header so that
+ * a damaged tag or length is caught as surely as damaged data.
+ *
+ * Limits readers enforce before allocating anything: a file is at most
+ * SNAP_MAX_FILE (64 GiB); a payload at most SNAP_MAX_PAYLOAD (16 GiB) and,
+ * compressed, at most SNAP_MAX_RATIO (1100) times its stored length
+ * (deflate cannot exceed about 1032:1); a count of strings, types, objects,
+ * edges, roots, threads, frames or stats at most SNAP_MAX_COUNT
+ * (2^32 - 2, so every id fits in a u32 and UINT32_MAX can mean "none"),
+ * and never more than the bytes left in its payload (every value takes at
+ * least one byte).
+ *
+ * Payload encodings
+ * -----------------
+ *   varint    unsigned LEB128: 7 bits per byte, least significant group
+ *             first, bit 7 set on every byte but the last; at most 10 bytes
+ *             and the value must fit in 64 bits
+ *   svarint   a signed value v as the varint of its zigzag form
+ *             (v << 1) ^ (v >> 63), so 0, -1, 1, -2 are 0, 1, 2, 3
+ *   f64       IEEE 754 binary64, 8 bytes little-endian
+ *   string id a varint index into the STRS table (0 is "", meaning none)
+ *
+ * Tables.  TYPS, OBJS, ROOT, THRD and STAT store rows column by column
+ * (all addresses, then all sizes, ...), which compresses far better than
+ * rows:
+ *
+ *     varint nrows
+ *     varint ncols
+ *     ncols times:  varint column id, varint byte length, the column
+ *
+ * A column holds exactly nrows values in its encoding and nothing else.
+ * Column encodings:
+ *   U  varint per row
+ *   S  svarint per row
+ *   D  strictly increasing: the first value as a varint, then each value
+ *      minus the previous one as a varint, which must be at least 1
+ * Column ids are unique within a table.  Readers skip ids they do not
+ * know and reject a table that lacks a column they know.
+ *
+ * Property lists.  META and GC are lists of named, typed values:
+ *
+ *     varint n
+ *     n times:  varint key length, key bytes (ASCII), u8 value type,
+ *               varint value length, the value
+ *
+ * Value types: SNAP_VAL_UINT (varint), SNAP_VAL_INT (svarint), SNAP_VAL_F64
+ * (f64, length 8), SNAP_VAL_STRING (string id).  The value length must be
+ * exactly the encoded value's.  Readers ignore keys they do not know (the
+ * value length lets them skip any type), reject a known key that repeats or
+ * has another type, and take 0 (or "") for a known key that is absent.
+ *
+ * Sections of format 1.0 (all required, each exactly once)
+ * ----------------------------------------------------------
+ * META  property list (struct snap_meta):
+ *         pid int, exe string, cmdline string, host string, python string,
+ *         python_elf string, offsets string, pyheap_version string,
+ *         taken_at f64 (Unix time, s), pause_ms f64, capture_ms f64,
+ *         parse_ms f64, image_bytes uint, flags uint (< 2^32, SNAP_*)
+ *
+ * STRS  the string table:
+ *         varint n (at least 1), n varint lengths (each < 2^32), then the
+ *         n strings' bytes back to back, nothing after.  String 0 is the
+ *         empty string.  Strings are bytes: NULs and non-UTF-8 allowed.
+ *
+ * TYPS  table, one row per type (struct snap_type):
+ *         1 addr U, 2 name U string id, 3 module U string id,
+ *         4 flags U (< 2^32, TYPE_*), 5 object U (object id of the type
+ *         object, or 4294967295 for none), 6 basicsize S, 7 itemsize S
+ *
+ * OBJS  table, one row per object, sorted by address (struct snap_object);
+ *       an object's id is its row number:
+ *         1 addr D, 2 size U, 3 buffers U (at most size), 4 refcnt S,
+ *         5 type U (type id: row in TYPS), 6 flags U (< 2^32, OBJ_*),
+ *         7 site U (< 2^32, allocation site id, 0 = none; not checked
+ *         against anything in 1.0)
+ *
+ * EDGS  the referents of every object, in object order (CSR):
+ *         varint nobjects (equal to the OBJS row count)
+ *         varint nedges
+ *         nobjects varints: each object's number of referents (sum nedges)
+ *         nedges svarints: each referent's object id minus the previous
+ *           one, where "previous" is the referring object's own id for its
+ *           first referent.  Every id must be < nobjects.
+ *
+ * ROOT  table (struct snap_root):
+ *         1 kind U (< 2^32, enum root_kind), 2 object U object id,
+ *         3 name U string id
+ *
+ * THRD  two tables back to back, threads then frames:
+ *         threads (struct snap_thread): 1 tid S, 2 flags U (< 2^32),
+ *           3 first_frame U, 4 nframes U: frames first_frame ..
+ *           first_frame + nframes - 1, innermost first, within the table
+ *         frames (struct snap_frame): 1 function U string id,
+ *           2 file U string id, 3 line S (int32, -1 unknown)
+ *
+ * GC    property list (struct snap_gc): valid uint (0 or 1), enabled uint
+ *       (0 or 1), threshold0 threshold1 threshold2 int, count0 count1
+ *       count2 int
+ *
+ * STAT  table (struct snap_stat): 1 name U string id, 2 value S
+ *
+ * END   stored (flags 0), payload at least 8 bytes:
+ *         u32 number of sections before END, unknown ones included
+ *         u32 CRC32 of the 16-byte file header
+ *       The file ends right after it.  Readers ignore payload bytes
+ *       after the first 8.
+ *
+ * Writers emit the sections in the order above.  Readers accept any order
+ * but require END last, reject a known section that appears twice, and
+ * verify every section's CRC, including sections they skip.
+ *
+ * Versioning
+ * ----------
+ * Readers accept every minor version of the majors they know and reject
+ * other majors: "FILE: snapshot format 7.x is newer than this pyheap reads
+ * (1.x)".  A minor version may add sections (new tags), table columns,
+ * property-list keys, value types, header and section flag bits that
+ * readers can ignore, and bytes after the first 8 of END; files stay
+ * readable by every 1.x reader, which skips what it does not know.
+ * Anything else (changing what a field means or how it is encoded,
+ * removing a required section, column or key) needs a new major.
+ * A later 1.x adds allocation sites (site ids) and malloc chunks.
+ */
+#ifndef PYHEAP_SNAPSHOT_FORMAT_H
+#define PYHEAP_SNAPSHOT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+
+#define SNAP_MAGIC "PYHEAPSN"
+#define SNAP_MAGIC_LEN 8
+#define SNAP_MAJOR 1
+#define SNAP_MINOR 0
+#define SNAP_HEADER_LEN 16
+#define SNAP_SECTION_HEADER_LEN 28
+
+/* Section header flags. */
+#define SNAP_SECT_ZLIB 1u
+
+/* Chosen for speed.  On a synthetic 1M-object heap (test_snapshot.c
+ * "large", 12.8 MB of payload) level 1 deflates at ~70 MB/s to 6.98
+ * bytes/object; level 3 gains 2.5% for 1.5x the time, the default (6)
+ * 4.5% for 4.6x. */
+#define SNAP_ZLIB_LEVEL 1
+
+#define SNAP_MAX_FILE (64ull << 30)
+#define SNAP_MAX_PAYLOAD (16ull << 30)
+#define SNAP_MAX_RATIO 1100u
+#define SNAP_MAX_COUNT (UINT32_MAX - 1u)
+/* The longest varint (64 bits in 7-bit groups). */
+#define SNAP_VARINT_MAX 10
+
+/* Tags: the four bytes in file order, read as a little-endian u32. */
+#define SNAP_TAG(a, b, c, d)                                            \
+	((uint32_t)(unsigned char)(a) | (uint32_t)(unsigned char)(b) << 8 | \
+	 (uint32_t)(unsigned char)(c) << 16 |                              \
+	 (uint32_t)(unsigned char)(d) << 24)
+#define SNAP_TAG_META SNAP_TAG('M', 'E', 'T', 'A')
+#define SNAP_TAG_STRS SNAP_TAG('S', 'T', 'R', 'S')
+#define SNAP_TAG_TYPS SNAP_TAG('T', 'Y', 'P', 'S')
+#define SNAP_TAG_OBJS SNAP_TAG('O', 'B', 'J', 'S')
+#define SNAP_TAG_EDGS SNAP_TAG('E', 'D', 'G', 'S')
+#define SNAP_TAG_ROOT SNAP_TAG('R', 'O', 'O', 'T')
+#define SNAP_TAG_THRD SNAP_TAG('T', 'H', 'R', 'D')
+#define SNAP_TAG_GC SNAP_TAG('G', 'C', ' ', ' ')
+#define SNAP_TAG_STAT SNAP_TAG('S', 'T', 'A', 'T')
+#define SNAP_TAG_END SNAP_TAG('E', 'N', 'D', ' ')
+/* END's payload: section count and header CRC. */
+#define SNAP_END_LEN 8
+
+/* Property-list value types. */
+#define SNAP_VAL_UINT 1
+#define SNAP_VAL_INT 2
+#define SNAP_VAL_F64 3
+#define SNAP_VAL_STRING 4
+
+/* Column encodings. */
+enum snap_enc {
+	SNAP_ENC_U = 1, /* varint */
+	SNAP_ENC_S,     /* svarint */
+	SNAP_ENC_D,     /* strictly increasing deltas */
+};
+
+/* Column ids, per table. */
+#define SNAP_TYPE_ADDR 1
+#define SNAP_TYPE_NAME 2
+#define SNAP_TYPE_MODULE 3
+#define SNAP_TYPE_FLAGS 4
+#define SNAP_TYPE_OBJECT 5
+#define SNAP_TYPE_BASICSIZE 6
+#define SNAP_TYPE_ITEMSIZE 7
+
+#define SNAP_OBJ_ADDR 1
+#define SNAP_OBJ_SIZE 2
+#define SNAP_OBJ_BUFFERS 3
+#define SNAP_OBJ_REFCNT 4
+#define SNAP_OBJ_TYPE 5
+#define SNAP_OBJ_FLAGS 6
+#define SNAP_OBJ_SITE 7
+
+#define SNAP_ROOT_KIND 1
+#define SNAP_ROOT_OBJECT 2
+#define SNAP_ROOT_NAME 3
+
+#define SNAP_THREAD_TID 1
+#define SNAP_THREAD_FLAGS 2
+#define SNAP_THREAD_FIRST_FRAME 3
+#define SNAP_THREAD_NFRAMES 4
+
+#define SNAP_FRAME_FUNCTION 1
+#define SNAP_FRAME_FILE 2
+#define SNAP_FRAME_LINE 3
+
+#define SNAP_STAT_NAME 1
+#define SNAP_STAT_VALUE 2
+
+/*
+ * The tables above as data, shared by write.c and read.c so the two cannot
+ * disagree: each column maps an id and encoding to a field of the row
+ * struct (width 4 or 8 bytes; S columns of width 4 are int32).
+ */
+struct snap_column {
+	uint8_t id;
+	const char *name; /* the field's: for messages */
+	uint8_t enc;   /* enum snap_enc */
+	uint8_t width; /* bytes of the field: 4 or 8 */
+	size_t offset; /* of the field in the row struct */
+};
+
+struct snap_table {
+	const char *what;    /* "type", "object": for messages */
+	size_t row_size;
+	const struct snap_column *cols;
+	size_t ncols;
+};
+
+extern const struct snap_table snap_types_table, snap_objects_table,
+	snap_roots_table, snap_threads_table, snap_frames_table,
+	snap_stats_table;
+
+/* Property lists as data: key, value type, and the field it fills (width
+ * 1 means a bool, 4 a u32 or string id, 8 a u64, int64 or double). */
+struct snap_prop {
+	const char *key;
+	uint8_t type;  /* SNAP_VAL_* */
+	uint8_t width;
+	size_t offset; /* in struct snap_meta or struct snap_gc */
+};
+
+extern const struct snap_prop snap_meta_props[], snap_gc_props[];
+extern const size_t snap_nmeta_props, snap_ngc_props;
+
+/*
+ * Check everything a reader promises about a struct snapshot: string 0 is
+ * "", every string, type, object and frame id is in range, objects are
+ * strictly sorted by address with buffers <= size, edge_start is monotone
+ * from 0 to nedges (edge_start may be NULL when nedges is 0), counts are
+ * at most SNAP_MAX_COUNT, gc bools are 0 or 1.  The writer runs it too,
+ * so it never produces a file the reader rejects.  Returns 0 or
+ * -PH_E_FORMAT with "NAME: section OBJS: object 7: type 12 out of range
+ * (3 types)".
+ */
+int snapshot_check(const struct snapshot *s, const char *name);
+
+/*
+ * Encode s as a complete snapshot file into out (appended).  Flags:
+ * SNAP_ENCODE_UNCHECKED skips snapshot_check() (tests craft files whose
+ * contents are wrong but whose framing and CRCs are right);
+ * SNAP_ENCODE_STORED stores every section uncompressed (fuzzing seeds).
+ * Returns 0 or what snapshot_check() returns; name is for its messages.
+ */
+#define SNAP_ENCODE_UNCHECKED 1u
+#define SNAP_ENCODE_STORED 2u
+int snapshot_encode(const struct snapshot *s, struct strbuf *out,
+		    const char *name, unsigned flags);
+
+/* "OBJS", "GC", or "\x01BJS" for a damaged tag: printable, trailing blanks
+ * dropped, other bytes as \xNN.  buf holds at least 17 bytes. */
+#define SNAP_TAG_BUF 17
+const char *snap_tag_name(uint32_t tag, char *buf);
+
+#endif

@@ -1,0 +1,1198 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "format.h"
+
+/* ---- the format as data (format.h) ------------------------------------- */
+
+#define COL(id, enc, st, field)                                        \
+	{ id, #field, enc, sizeof(((st *)0)->field), offsetof(st, field) }
+
+static const struct snap_column type_cols[] = {
+	COL(SNAP_TYPE_ADDR, SNAP_ENC_U, struct snap_type, addr),
+	COL(SNAP_TYPE_NAME, SNAP_ENC_U, struct snap_type, name),
+	COL(SNAP_TYPE_MODULE, SNAP_ENC_U, struct snap_type, module),
+	COL(SNAP_TYPE_FLAGS, SNAP_ENC_U, struct snap_type, flags),
+	COL(SNAP_TYPE_OBJECT, SNAP_ENC_U, struct snap_type, object),
+	COL(SNAP_TYPE_BASICSIZE, SNAP_ENC_S, struct snap_type, basicsize),
+	COL(SNAP_TYPE_ITEMSIZE, SNAP_ENC_S, struct snap_type, itemsize),
+};
+
+static const struct snap_column object_cols[] = {
+	COL(SNAP_OBJ_ADDR, SNAP_ENC_D, struct snap_object, addr),
+	COL(SNAP_OBJ_SIZE, SNAP_ENC_U, struct snap_object, size),
+	COL(SNAP_OBJ_BUFFERS, SNAP_ENC_U, struct snap_object, buffers),
+	COL(SNAP_OBJ_REFCNT, SNAP_ENC_S, struct snap_object, refcnt),
+	COL(SNAP_OBJ_TYPE, SNAP_ENC_U, struct snap_object, type),
+	COL(SNAP_OBJ_FLAGS, SNAP_ENC_U, struct snap_object, flags),
+	COL(SNAP_OBJ_SITE, SNAP_ENC_U, struct snap_object, site),
+};
+
+static const struct snap_column root_cols[] = {
+	COL(SNAP_ROOT_KIND, SNAP_ENC_U, struct snap_root, kind),
+	COL(SNAP_ROOT_OBJECT, SNAP_ENC_U, struct snap_root, object),
+	COL(SNAP_ROOT_NAME, SNAP_ENC_U, struct snap_root, name),
+};
+
+static const struct snap_column thread_cols[] = {
+	COL(SNAP_THREAD_TID, SNAP_ENC_S, struct snap_thread, tid),
+	COL(SNAP_THREAD_FLAGS, SNAP_ENC_U, struct snap_thread, flags),
+	COL(SNAP_THREAD_FIRST_FRAME, SNAP_ENC_U, struct snap_thread,
+	    first_frame),
+	COL(SNAP_THREAD_NFRAMES, SNAP_ENC_U, struct snap_thread, nframes),
+};
+
+static const struct snap_column frame_cols[] = {
+	COL(SNAP_FRAME_FUNCTION, SNAP_ENC_U, struct snap_frame, function),
+	COL(SNAP_FRAME_FILE, SNAP_ENC_U, struct snap_frame, file),
+	COL(SNAP_FRAME_LINE, SNAP_ENC_S, struct snap_frame, line),
+};
+
+static const struct snap_column stat_cols[] = {
+	COL(SNAP_STAT_NAME, SNAP_ENC_U, struct snap_stat, name),
+	COL(SNAP_STAT_VALUE, SNAP_ENC_S, struct snap_stat, value),
+};
+
+#define TABLE(what, st, cols) { what, sizeof(st), cols, PH_ARRAY_SIZE(cols) }
+
+const struct snap_table snap_types_table =
+	TABLE("type", struct snap_type, type_cols);
+const struct snap_table snap_objects_table =
+	TABLE("object", struct snap_object, object_cols);
+const struct snap_table snap_roots_table =
+	TABLE("root", struct snap_root, root_cols);
+const struct snap_table snap_threads_table =
+	TABLE("thread", struct snap_thread, thread_cols);
+const struct snap_table snap_frames_table =
+	TABLE("frame", struct snap_frame, frame_cols);
+const struct snap_table snap_stats_table =
+	TABLE("stat", struct snap_stat, stat_cols);
+
+#define PROP(key, type, st, field)                                     \
+	{ key, type, sizeof(((st *)0)->field), offsetof(st, field) }
+
+const struct snap_prop snap_meta_props[] = {
+	PROP("pid", SNAP_VAL_INT, struct snap_meta, pid),
+	PROP("exe", SNAP_VAL_STRING, struct snap_meta, exe),
+	PROP("cmdline", SNAP_VAL_STRING, struct snap_meta, cmdline),
+	PROP("host", SNAP_VAL_STRING, struct snap_meta, host),
+	PROP("python", SNAP_VAL_STRING, struct snap_meta, python),
+	PROP("python_elf", SNAP_VAL_STRING, struct snap_meta, python_elf),
+	PROP("offsets", SNAP_VAL_STRING, struct snap_meta, offsets),
+	PROP("pyheap_version", SNAP_VAL_STRING, struct snap_meta,
+	     pyheap_version),
+	PROP("taken_at", SNAP_VAL_F64, struct snap_meta, taken_at),
+	PROP("pause_ms", SNAP_VAL_F64, struct snap_meta, pause_ms),
+	PROP("capture_ms", SNAP_VAL_F64, struct snap_meta, capture_ms),
+	PROP("parse_ms", SNAP_VAL_F64, struct snap_meta, parse_ms),
+	PROP("image_bytes", SNAP_VAL_UINT, struct snap_meta, image_bytes),
+	PROP("flags", SNAP_VAL_UINT, struct snap_meta, flags),
+};
+const size_t snap_nmeta_props = PH_ARRAY_SIZE(snap_meta_props);
+
+const struct snap_prop snap_gc_props[] = {
+	PROP("valid", SNAP_VAL_UINT, struct snap_gc, valid),
+	PROP("enabled", SNAP_VAL_UINT, struct snap_gc, enabled),
+	PROP("threshold0", SNAP_VAL_INT, struct snap_gc, threshold[0]),
+	PROP("threshold1", SNAP_VAL_INT, struct snap_gc, threshold[1]),
+	PROP("threshold2", SNAP_VAL_INT, struct snap_gc, threshold[2]),
+	PROP("count0", SNAP_VAL_INT, struct snap_gc, count[0]),
+	PROP("count1", SNAP_VAL_INT, struct snap_gc, count[1]),
+	PROP("count2", SNAP_VAL_INT, struct snap_gc, count[2]),
+};
+const size_t snap_ngc_props = PH_ARRAY_SIZE(snap_gc_props);
+
+const char *snap_tag_name(uint32_t tag, char *buf)
+{
+	char *p = buf;
+	int i, n = 4;
+
+	while (n > 1 && (tag >> (8 * (n - 1)) & 0xff) == ' ')
+		n--;
+	for (i = 0; i < n; i++) {
+		unsigned c = tag >> (8 * i) & 0xff;
+
+		if (c > ' ' && c < 0x7f)
+			*p++ = (char)c;
+		else
+			p += sprintf(p, "\\x%02x", c);
+	}
+	*p = '\0';
+	return buf;
+}
+
+/* ---- checking a struct snapshot ---------------------------------------- */
+
+static int check_string(const struct snapshot *s, const char *name,
+			const char *sect, const char *what, size_t row,
+			const char *field, uint32_t id)
+{
+	if (id < s->nstrings)
+		return 0;
+	return ph_error(PH_E_FORMAT,
+			"%s: section %s: %s %zu: %s string %" PRIu32
+			" out of range (%zu strings)",
+			name, sect, what, row, field, id, s->nstrings);
+}
+
+static int check_object(const struct snapshot *s, const char *name,
+			const char *sect, const char *what, size_t row,
+			uint32_t id)
+{
+	if (id < s->nobjects)
+		return 0;
+	return ph_error(PH_E_FORMAT,
+			"%s: section %s: %s %zu: object %" PRIu32
+			" out of range (%zu objects)",
+			name, sect, what, row, id, s->nobjects);
+}
+
+static int check_counts(const struct snapshot *s, const char *name)
+{
+	static const struct {
+		const char *sect, *what;
+		size_t off;
+	} counts[] = {
+		{ "STRS", "strings", offsetof(struct snapshot, nstrings) },
+		{ "TYPS", "types", offsetof(struct snapshot, ntypes) },
+		{ "OBJS", "objects", offsetof(struct snapshot, nobjects) },
+		{ "EDGS", "edges", offsetof(struct snapshot, nedges) },
+		{ "ROOT", "roots", offsetof(struct snapshot, nroots) },
+		{ "THRD", "threads", offsetof(struct snapshot, nthreads) },
+		{ "THRD", "frames", offsetof(struct snapshot, nframes) },
+		{ "STAT", "stats", offsetof(struct snapshot, nstats) },
+	};
+	size_t i, n;
+
+	for (i = 0; i < PH_ARRAY_SIZE(counts); i++) {
+		memcpy(&n, (const char *)s + counts[i].off, sizeof(n));
+		if (n > SNAP_MAX_COUNT)
+			return ph_error(PH_E_FORMAT,
+					"%s: section %s: %zu %s, more than "
+					"the format allows",
+					name, counts[i].sect, n,
+					counts[i].what);
+	}
+	return 0;
+}
+
+static int check_edges(const struct snapshot *s, const char *name)
+{
+	size_t i;
+
+	if (!s->edge_start) {
+		if (s->nedges)
+			return ph_error(PH_E_FORMAT,
+					"%s: section EDGS: %zu edges but no "
+					"edge_start", name, s->nedges);
+		return 0;
+	}
+	if (s->edge_start[0] != 0)
+		return ph_error(PH_E_FORMAT,
+				"%s: section EDGS: edge_start[0] is %" PRIu32
+				", not 0", name, s->edge_start[0]);
+	for (i = 0; i < s->nobjects; i++)
+		if (s->edge_start[i + 1] < s->edge_start[i])
+			return ph_error(PH_E_FORMAT,
+					"%s: section EDGS: edge_start decreases "
+					"at object %zu", name, i + 1);
+	if (s->edge_start[s->nobjects] != s->nedges)
+		return ph_error(PH_E_FORMAT,
+				"%s: section EDGS: edge_start ends at %" PRIu32
+				", not at %zu edges", name,
+				s->edge_start[s->nobjects], s->nedges);
+	for (i = 0; i < s->nedges; i++)
+		if (s->edge_dst[i] >= s->nobjects)
+			return ph_error(PH_E_FORMAT,
+					"%s: section EDGS: edge %zu: object %"
+					PRIu32 " out of range (%zu objects)",
+					name, i, s->edge_dst[i], s->nobjects);
+	return 0;
+}
+
+int snapshot_check(const struct snapshot *s, const char *name)
+{
+	size_t i;
+	int rc;
+
+	rc = check_counts(s, name);
+	if (rc)
+		return rc;
+	if (!s->nstrings || s->string_len[0] != 0)
+		return ph_error(PH_E_FORMAT,
+				"%s: section STRS: string 0 is not \"\"", name);
+	for (i = 0; i < snap_nmeta_props; i++) {
+		const struct snap_prop *p = &snap_meta_props[i];
+		uint32_t id;
+
+		if (p->type != SNAP_VAL_STRING)
+			continue;
+		memcpy(&id, (const char *)&s->meta + p->offset, sizeof(id));
+		if (id >= s->nstrings)
+			return ph_error(PH_E_FORMAT,
+					"%s: section META: %s: string %" PRIu32
+					" out of range (%zu strings)",
+					name, p->key, id, s->nstrings);
+	}
+	for (i = 0; i < s->ntypes; i++) {
+		const struct snap_type *t = &s->types[i];
+
+		if ((rc = check_string(s, name, "TYPS", "type", i, "name",
+				       t->name)) ||
+		    (rc = check_string(s, name, "TYPS", "type", i, "module",
+				       t->module)))
+			return rc;
+		if (t->object != UINT32_MAX &&
+		    (rc = check_object(s, name, "TYPS", "type", i, t->object)))
+			return rc;
+	}
+	for (i = 0; i < s->nobjects; i++) {
+		const struct snap_object *o = &s->objects[i];
+
+		if (i && o->addr <= o[-1].addr)
+			return ph_error(PH_E_FORMAT,
+					"%s: section OBJS: object %zu: address "
+					"%#" PRIx64 " not above the previous %#"
+					PRIx64, name, i, o->addr, o[-1].addr);
+		if (o->buffers > o->size)
+			return ph_error(PH_E_FORMAT,
+					"%s: section OBJS: object %zu: buffers "
+					"%" PRIu64 " larger than size %" PRIu64,
+					name, i, o->buffers, o->size);
+		if (o->type >= s->ntypes)
+			return ph_error(PH_E_FORMAT,
+					"%s: section OBJS: object %zu: type %"
+					PRIu32 " out of range (%zu types)",
+					name, i, o->type, s->ntypes);
+	}
+	rc = check_edges(s, name);
+	if (rc)
+		return rc;
+	for (i = 0; i < s->nroots; i++) {
+		const struct snap_root *r = &s->roots[i];
+
+		if ((rc = check_object(s, name, "ROOT", "root", i,
+				       r->object)) ||
+		    (rc = check_string(s, name, "ROOT", "root", i, "name",
+				       r->name)))
+			return rc;
+	}
+	for (i = 0; i < s->nthreads; i++) {
+		const struct snap_thread *t = &s->threads[i];
+
+		if ((uint64_t)t->first_frame + t->nframes > s->nframes)
+			return ph_error(PH_E_FORMAT,
+					"%s: section THRD: thread %zu: frames %"
+					PRIu32 "+%" PRIu32 " out of range (%zu "
+					"frames)", name, i, t->first_frame,
+					t->nframes, s->nframes);
+	}
+	for (i = 0; i < s->nframes; i++) {
+		const struct snap_frame *f = &s->frames[i];
+
+		if ((rc = check_string(s, name, "THRD", "frame", i, "function",
+				       f->function)) ||
+		    (rc = check_string(s, name, "THRD", "frame", i, "file",
+				       f->file)))
+			return rc;
+	}
+	for (i = 0; i < s->nstats; i++)
+		if ((rc = check_string(s, name, "STAT", "stat", i, "name",
+				       s->stats[i].name)))
+			return rc;
+	return 0;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* The sections this reader knows, in the order writers emit them. */
+enum {
+	SECT_META,
+	SECT_STRS,
+	SECT_TYPS,
+	SECT_OBJS,
+	SECT_EDGS,
+	SECT_ROOT,
+	SECT_THRD,
+	SECT_GC,
+	SECT_STAT,
+	SECT__COUNT
+};
+
+static const uint32_t known_tags[SECT__COUNT] = {
+	SNAP_TAG_META, SNAP_TAG_STRS, SNAP_TAG_TYPS, SNAP_TAG_OBJS,
+	SNAP_TAG_EDGS, SNAP_TAG_ROOT, SNAP_TAG_THRD, SNAP_TAG_GC,
+	SNAP_TAG_STAT,
+};
+
+struct section {
+	uint32_t tag, flags;
+	uint64_t clen, ulen;
+	const unsigned char *data; /* clen stored bytes */
+};
+
+/*
+ * A cursor over one payload.  The first failure ("ends early") is kept in
+ * err and every later read fails too, so a decoder can read a run of
+ * values and check once; the caller's message names what was being read.
+ */
+struct cursor {
+	const unsigned char *p, *end;
+	const char *err;
+};
+
+struct reader {
+	const char *name;
+	char tag[SNAP_TAG_BUF]; /* of the section being decoded */
+	struct section sect[SECT__COUNT];
+	bool have[SECT__COUNT];
+	uint64_t edge_objects; /* EDGS's own object count */
+	struct snapshot *s;
+};
+
+static uint16_t get_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+static size_t cur_left(const struct cursor *c)
+{
+	return (size_t)(c->end - c->p);
+}
+
+/* The first failure sticks: later reads see an exhausted cursor. */
+static void cur_fail(struct cursor *c, const char *err)
+{
+	if (!c->err)
+		c->err = err;
+	c->p = c->end;
+}
+
+static uint64_t get_varint_slow(struct cursor *c)
+{
+	uint64_t v = 0;
+	unsigned shift;
+
+	for (shift = 0; c->p < c->end; shift += 7) {
+		unsigned b = *c->p++;
+
+		/* The tenth byte holds bit 63 only. */
+		if (shift == 63 && b > 1) {
+			cur_fail(c, "has a varint longer than 64 bits");
+			return 0;
+		}
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	cur_fail(c, "ends early");
+	return 0;
+}
+
+/* Most values are below 128: that case stays inline. */
+static inline uint64_t get_varint(struct cursor *c)
+{
+	if (c->p < c->end && *c->p < 0x80)
+		return *c->p++;
+	return get_varint_slow(c);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1 ^ (0 - (v & 1)));
+}
+
+static int64_t get_svarint(struct cursor *c)
+{
+	return unzigzag(get_varint(c));
+}
+
+static const unsigned char *get_bytes(struct cursor *c, uint64_t n)
+{
+	const unsigned char *p = c->p;
+
+	if (c->err)
+		return NULL;
+	if (n > cur_left(c)) {
+		cur_fail(c, "ends early");
+		return NULL;
+	}
+	c->p += n;
+	return p;
+}
+
+/* "NAME: section TAG: ..." about the section being decoded. */
+static int bad(struct reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int bad(struct reader *r, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	rc = ph_error(PH_E_FORMAT, "%s: section %s: %s", r->name, r->tag,
+		      sb.buf);
+	strbuf_release(&sb);
+	return rc;
+}
+
+/* A count that must fit the format and, at one byte or more per item,
+ * the bytes left: checked before anything is allocated for it. */
+static int get_count(struct reader *r, struct cursor *c, const char *what,
+		     uint64_t *n)
+{
+	*n = get_varint(c);
+	if (c->err)
+		return bad(r, "%s count %s", what, c->err);
+	if (*n > SNAP_MAX_COUNT || *n > cur_left(c))
+		return bad(r, "%" PRIu64 " %s cannot fit in %zu bytes", *n,
+			   what, cur_left(c));
+	return 0;
+}
+
+static int get_column(struct reader *r, struct cursor *c,
+		      const struct snap_table *t, const struct snap_column *col,
+		      char *rows, size_t nrows)
+{
+	uint64_t prev = 0;
+	size_t i;
+
+	for (i = 0; i < nrows; i++) {
+		char *field = rows + i * t->row_size + col->offset;
+		uint64_t v = get_varint(c);
+
+		if (c->err)
+			break;
+		switch (col->enc) {
+		case SNAP_ENC_D:
+			if (i && (!v || !ph_add(prev, v, &v)))
+				return bad(r, "%s %zu: %s not above the "
+					   "previous", t->what, i, col->name);
+			prev = v;
+			/* fall through */
+		case SNAP_ENC_U:
+			if (col->width == 4) {
+				uint32_t u = (uint32_t)v;
+
+				if (v > UINT32_MAX)
+					return bad(r, "%s %zu: %s %" PRIu64
+						   " does not fit 32 bits",
+						   t->what, i, col->name, v);
+				memcpy(field, &u, sizeof(u));
+			} else {
+				memcpy(field, &v, sizeof(v));
+			}
+			break;
+		case SNAP_ENC_S: {
+			int64_t sv = unzigzag(v);
+
+			if (col->width == 4) {
+				int32_t s32 = (int32_t)sv;
+
+				if (sv < INT32_MIN || sv > INT32_MAX)
+					return bad(r, "%s %zu: %s %" PRId64
+						   " does not fit 32 bits",
+						   t->what, i, col->name, sv);
+				memcpy(field, &s32, sizeof(s32));
+			} else {
+				memcpy(field, &sv, sizeof(sv));
+			}
+			break;
+		}
+		}
+	}
+	if (!c->err && c->p != c->end)
+		c->err = "has bytes after its values";
+	if (c->err)
+		return bad(r, "column %u (%s) %s", col->id, col->name, c->err);
+	return 0;
+}
+
+/* A table (format.h "Tables") into a new array of row structs. */
+static int get_table(struct reader *r, struct cursor *c,
+		     const struct snap_table *t, void **out, size_t *nout)
+{
+	char what[32];
+	uint64_t nrows, ncols, i;
+	uint32_t seen = 0;
+	char *rows;
+	size_t k;
+	int rc;
+
+	snprintf(what, sizeof(what), "%ss", t->what);
+	rc = get_count(r, c, what, &nrows);
+	if (rc)
+		return rc;
+	/* Each row takes a byte in every column: a tighter bound on the
+	 * allocation below (nrows < 2^32 and ncols is small: no overflow). */
+	if (nrows * t->ncols > cur_left(c))
+		return bad(r, "%" PRIu64 " %s cannot fit in %zu bytes", nrows,
+			   what, cur_left(c));
+	ncols = get_varint(c);
+	if (c->err)
+		return bad(r, "%s table %s", t->what, c->err);
+	rows = xcalloc(nrows ? nrows : 1, t->row_size);
+	for (i = 0; i < ncols; i++) {
+		struct cursor col;
+		uint64_t id = get_varint(c), len = get_varint(c);
+		const unsigned char *p = get_bytes(c, len);
+
+		if (c->err) {
+			rc = bad(r, "%s table %s", t->what, c->err);
+			goto cleanup;
+		}
+		for (k = 0; k < t->ncols; k++)
+			if (t->cols[k].id == id)
+				break;
+		if (k == t->ncols)
+			continue; /* a later minor's column */
+		if (seen & 1u << k) {
+			rc = bad(r, "%s table has column %" PRIu64 " (%s) "
+				 "twice", t->what, id, t->cols[k].name);
+			goto cleanup;
+		}
+		seen |= 1u << k;
+		col.p = p;
+		col.end = p + len;
+		col.err = NULL;
+		rc = get_column(r, &col, t, &t->cols[k], rows, nrows);
+		if (rc)
+			goto cleanup;
+	}
+	for (k = 0; k < t->ncols; k++) {
+		if (!(seen & 1u << k)) {
+			rc = bad(r, "%s table has no column %u (%s)",
+				 t->what, t->cols[k].id, t->cols[k].name);
+			goto cleanup;
+		}
+	}
+	*out = rows;
+	*nout = nrows;
+	return 0;
+
+cleanup:
+	free(rows);
+	return rc;
+}
+
+static int get_prop_value(struct reader *r, struct cursor *v,
+			  const struct snap_prop *p, char *field)
+{
+	switch (p->type) {
+	case SNAP_VAL_UINT:
+	case SNAP_VAL_STRING: {
+		uint64_t u = get_varint(v);
+
+		if (v->err)
+			break;
+		if (p->width == 1) {
+			bool b = u;
+
+			if (u > 1)
+				return bad(r, "%s is %" PRIu64 ", not 0 or 1",
+					   p->key, u);
+			memcpy(field, &b, sizeof(b));
+		} else if (p->width == 4) {
+			uint32_t u32 = (uint32_t)u;
+
+			if (u > UINT32_MAX)
+				return bad(r, "%s: %" PRIu64 " does not fit "
+					   "32 bits", p->key, u);
+			memcpy(field, &u32, sizeof(u32));
+		} else {
+			memcpy(field, &u, sizeof(u));
+		}
+		break;
+	}
+	case SNAP_VAL_INT: {
+		int64_t i = get_svarint(v);
+
+		memcpy(field, &i, sizeof(i));
+		break;
+	}
+	case SNAP_VAL_F64: {
+		const unsigned char *b = get_bytes(v, 8);
+		uint64_t u;
+
+		if (!b)
+			break;
+		u = get_le64(b);
+		memcpy(field, &u, sizeof(u));
+		break;
+	}
+	}
+	if (!v->err && v->p != v->end)
+		v->err = "has bytes after the value";
+	if (v->err)
+		return bad(r, "value of %s %s", p->key, v->err);
+	return 0;
+}
+
+/* A property list (format.h) into the struct at base. */
+static int get_props(struct reader *r, struct cursor *c,
+		     const struct snap_prop *props, size_t nprops, void *base)
+{
+	uint64_t n, i;
+	uint32_t seen = 0;
+	int rc;
+
+	rc = get_count(r, c, "keys", &n);
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		uint64_t klen = get_varint(c);
+		const unsigned char *key = get_bytes(c, klen);
+		const unsigned char *type = get_bytes(c, 1);
+		uint64_t vlen = get_varint(c);
+		const unsigned char *val = get_bytes(c, vlen);
+		struct cursor v;
+		size_t k;
+
+		if (c->err)
+			return bad(r, "key %" PRIu64 " %s", i, c->err);
+		for (k = 0; k < nprops; k++)
+			if (strlen(props[k].key) == klen &&
+			    !memcmp(props[k].key, key, klen))
+				break;
+		if (k == nprops)
+			continue; /* a later minor's key */
+		if (seen & 1u << k)
+			return bad(r, "key %s appears twice", props[k].key);
+		seen |= 1u << k;
+		if (*type != props[k].type)
+			return bad(r, "key %s has value type %u, not %u",
+				   props[k].key, *type, props[k].type);
+		v.p = val;
+		v.end = val + vlen;
+		v.err = NULL;
+		rc = get_prop_value(r, &v, &props[k],
+				    (char *)base + props[k].offset);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int get_strings(struct reader *r, struct cursor *c)
+{
+	struct snapshot *s = r->s;
+	uint64_t n, i, total = 0;
+	const unsigned char *p;
+
+	if (get_count(r, c, "strings", &n))
+		return -PH_E_FORMAT;
+	if (!n)
+		return bad(r, "no strings (string 0 must be \"\")");
+	s->string_len = xmalloc(n * sizeof(*s->string_len));
+	for (i = 0; i < n; i++) {
+		uint64_t len = get_varint(c);
+
+		if (c->err)
+			return bad(r, "string lengths %s", c->err);
+		if (len > UINT32_MAX || !ph_add(total, len, &total) ||
+		    total > cur_left(c))
+			return bad(r, "string %" PRIu64 ": %" PRIu64 " bytes "
+				   "go past the end", i, len);
+		s->string_len[i] = (uint32_t)len;
+	}
+	if (total != cur_left(c))
+		return bad(r, "%zu bytes after the strings",
+			   cur_left(c) - (size_t)total);
+	s->strings = xcalloc(n, sizeof(*s->strings));
+	s->strings_alloc = n;
+	p = c->p;
+	for (i = 0; i < n; i++) {
+		s->strings[i] = xstrndup((const char *)p, s->string_len[i]);
+		p += s->string_len[i];
+		s->nstrings++;
+	}
+	c->p = c->end;
+	return 0;
+}
+
+static int get_edges(struct reader *r, struct cursor *c)
+{
+	struct snapshot *s = r->s;
+	uint64_t nobj, nedges, i, sum = 0;
+	int rc;
+
+	if ((rc = get_count(r, c, "objects", &nobj)) ||
+	    (rc = get_count(r, c, "edges", &nedges)))
+		return rc;
+	if (nobj + nedges > cur_left(c))
+		return bad(r, "%" PRIu64 " objects and %" PRIu64 " edges cannot "
+			   "fit in %zu bytes", nobj, nedges, cur_left(c));
+	r->edge_objects = nobj;
+	s->edge_start = xmalloc((nobj + 1) * sizeof(*s->edge_start));
+	s->edge_dst = xmalloc((nedges ? nedges : 1) * sizeof(*s->edge_dst));
+	s->edges_alloc = nedges;
+	s->edge_start[0] = 0;
+	for (i = 0; i < nobj; i++) {
+		uint64_t n = get_varint(c);
+
+		if (c->err)
+			return bad(r, "edge counts %s", c->err);
+		if (n > nedges - sum)
+			return bad(r, "object %" PRIu64 ": edge counts add up "
+				   "to more than %" PRIu64, i, nedges);
+		sum += n;
+		s->edge_start[i + 1] = (uint32_t)sum;
+	}
+	if (sum != nedges)
+		return bad(r, "edge counts add up to %" PRIu64 ", not %"
+			   PRIu64, sum, nedges);
+	for (i = 0; i < nobj; i++) {
+		int64_t prev = (int64_t)i;
+		uint32_t e;
+
+		for (e = s->edge_start[i]; e < s->edge_start[i + 1]; e++) {
+			int64_t d = get_svarint(c), v;
+
+			if (c->err)
+				return bad(r, "referents %s", c->err);
+			if (__builtin_add_overflow(prev, d, &v) || v < 0 ||
+			    (uint64_t)v >= nobj)
+				return bad(r, "object %" PRIu64 ": referent "
+					   "out of range (%" PRIu64
+					   " objects)", i, nobj);
+			s->edge_dst[e] = (uint32_t)v;
+			prev = v;
+		}
+	}
+	s->nedges = nedges;
+	if (c->p != c->end)
+		return bad(r, "%zu bytes after the referents", cur_left(c));
+	return 0;
+}
+
+static int get_end(struct reader *r, struct cursor *c, const char *what)
+{
+	if (c->p != c->end)
+		return bad(r, "%zu bytes after the %s", cur_left(c), what);
+	return 0;
+}
+
+/* A table section into one of the snapshot's arrays. */
+static int get_rows(struct reader *r, struct cursor *c,
+		    const struct snap_table *t, void **rows, size_t *n,
+		    size_t *alloc)
+{
+	int rc = get_table(r, c, t, rows, n);
+
+	if (!rc)
+		*alloc = *n;
+	return rc;
+}
+
+static int decode_section(struct reader *r, int k, struct cursor *c)
+{
+	struct snapshot *s = r->s;
+	int rc;
+
+	switch (k) {
+	case SECT_META:
+		rc = get_props(r, c, snap_meta_props, snap_nmeta_props,
+			       &s->meta);
+		return rc ? rc : get_end(r, c, "keys");
+	case SECT_GC:
+		rc = get_props(r, c, snap_gc_props, snap_ngc_props, &s->gc);
+		return rc ? rc : get_end(r, c, "keys");
+	case SECT_STRS:
+		return get_strings(r, c);
+	case SECT_EDGS:
+		return get_edges(r, c);
+	case SECT_TYPS:
+		rc = get_rows(r, c, &snap_types_table, (void **)&s->types,
+			      &s->ntypes, &s->types_alloc);
+		return rc ? rc : get_end(r, c, "table");
+	case SECT_OBJS:
+		rc = get_rows(r, c, &snap_objects_table, (void **)&s->objects,
+			      &s->nobjects, &s->objects_alloc);
+		return rc ? rc : get_end(r, c, "table");
+	case SECT_ROOT:
+		rc = get_rows(r, c, &snap_roots_table, (void **)&s->roots,
+			      &s->nroots, &s->roots_alloc);
+		return rc ? rc : get_end(r, c, "table");
+	case SECT_THRD:
+		rc = get_rows(r, c, &snap_threads_table, (void **)&s->threads,
+			      &s->nthreads, &s->threads_alloc);
+		if (!rc)
+			rc = get_rows(r, c, &snap_frames_table,
+				      (void **)&s->frames, &s->nframes,
+				      &s->frames_alloc);
+		return rc ? rc : get_end(r, c, "table");
+	case SECT_STAT:
+		rc = get_rows(r, c, &snap_stats_table, (void **)&s->stats,
+			      &s->nstats, &s->stats_alloc);
+		return rc ? rc : get_end(r, c, "table");
+	}
+	return 0;
+}
+
+/*
+ * Inflate exactly ulen bytes.  inflate()'s counters are 32-bit, so both
+ * sides are fed in slices.  The stream must end exactly at the end of
+ * both the stored bytes and the declared length: anything else means the
+ * header lies about the data.
+ */
+static int inflate_section(struct reader *r, const struct section *sc,
+			   unsigned char *out)
+{
+	const unsigned char *in = sc->data;
+	uint64_t in_left = sc->clen, out_left = sc->ulen;
+	z_stream z;
+	int zrc, rc = 0;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit(&z) != Z_OK)
+		return ph_error(PH_E_NOMEM, "%s: cannot initialise zlib",
+				r->name);
+	z.next_out = out;
+	for (;;) {
+		if (!z.avail_in && in_left) {
+			z.next_in = (Bytef *)in;
+			z.avail_in = (uInt)PH_MIN(in_left, (uint64_t)UINT_MAX);
+			in += z.avail_in;
+			in_left -= z.avail_in;
+		}
+		if (!z.avail_out && out_left) {
+			z.avail_out = (uInt)PH_MIN(out_left,
+						   (uint64_t)UINT_MAX);
+			out_left -= z.avail_out;
+		}
+		zrc = inflate(&z, Z_NO_FLUSH);
+		if (zrc == Z_STREAM_END || (zrc != Z_OK && zrc != Z_BUF_ERROR))
+			break;
+		if (zrc == Z_BUF_ERROR) {
+			/* No progress: one side ran dry.  The input first:
+			 * a stream cut short can also have filled the
+			 * output. */
+			if (!z.avail_in && !in_left)
+				rc = bad(r, "compressed data ends early");
+			else
+				rc = bad(r, "inflates to more than %" PRIu64
+					 " bytes", sc->ulen);
+			goto cleanup;
+		}
+	}
+	if (zrc == Z_MEM_ERROR) {
+		rc = ph_error(PH_E_NOMEM, "%s: out of memory inflating "
+			      "section %s", r->name, r->tag);
+	} else if (zrc != Z_STREAM_END) {
+		rc = bad(r, "corrupt compressed data (%s)",
+			 z.msg ? z.msg : "zlib error");
+	} else if (z.avail_out || out_left) {
+		rc = bad(r, "inflates to fewer than %" PRIu64 " bytes",
+			 sc->ulen);
+	} else if (z.avail_in || in_left) {
+		rc = bad(r, "bytes after the compressed data");
+	}
+
+cleanup:
+	inflateEnd(&z);
+	return rc;
+}
+
+static int load_section(struct reader *r, int k)
+{
+	const struct section *sc = &r->sect[k];
+	unsigned char *buf = NULL;
+	struct cursor c;
+	int rc;
+
+	snap_tag_name(sc->tag, r->tag);
+	if (sc->flags & SNAP_SECT_ZLIB) {
+		/* ulen was bounded when the file was framed. */
+		buf = xmalloc(sc->ulen ? sc->ulen : 1);
+		rc = inflate_section(r, sc, buf);
+		if (rc)
+			goto cleanup;
+		c.p = buf;
+	} else {
+		c.p = sc->data;
+	}
+	c.end = c.p + sc->ulen;
+	c.err = NULL;
+	rc = decode_section(r, k, &c);
+
+cleanup:
+	free(buf);
+	return rc;
+}
+
+static int truncated(struct reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int truncated(struct reader *r, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	rc = ph_error(PH_E_FORMAT, "%s: truncated snapshot (%s)", r->name,
+		      sb.buf);
+	strbuf_release(&sb);
+	return rc;
+}
+
+static int check_end(struct reader *r, const unsigned char *buf,
+		     const struct section *sc, uint32_t nsections)
+{
+	uint32_t count, crc;
+
+	if (sc->flags || sc->clen != sc->ulen || sc->ulen < SNAP_END_LEN)
+		return bad(r, "must be stored and at least %d bytes",
+			   SNAP_END_LEN);
+	count = get_le32(sc->data);
+	crc = get_le32(sc->data + 4);
+	if (count != nsections)
+		return bad(r, "counts %" PRIu32 " sections, the file has %"
+			   PRIu32, count, nsections);
+	if (crc != (uint32_t)crc32(0, buf, SNAP_HEADER_LEN))
+		return ph_error(PH_E_FORMAT, "%s: bad checksum in file header",
+				r->name);
+	return 0;
+}
+
+/* Check a known section's header before anything is allocated for it. */
+static int check_section(struct reader *r, int k, const struct section *sc)
+{
+	uint64_t ratio_cap;
+
+	if (r->have[k])
+		return bad(r, "appears twice");
+	if (sc->flags & ~SNAP_SECT_ZLIB)
+		return bad(r, "unknown flags %#" PRIx32, sc->flags);
+	if (sc->ulen > SNAP_MAX_PAYLOAD)
+		return bad(r, "payload of %" PRIu64 " bytes is over the %llu "
+			   "GiB limit", sc->ulen, SNAP_MAX_PAYLOAD >> 30);
+	if (!(sc->flags & SNAP_SECT_ZLIB)) {
+		if (sc->clen != sc->ulen)
+			return bad(r, "stored length %" PRIu64 " differs from "
+				   "payload length %" PRIu64, sc->clen,
+				   sc->ulen);
+		return 0;
+	}
+	ratio_cap = sc->clen * SNAP_MAX_RATIO; /* clen < 2^36: no overflow */
+	if (sc->ulen > ratio_cap)
+		return bad(r, "%" PRIu64 " bytes cannot inflate to %" PRIu64,
+			   sc->clen, sc->ulen);
+	return 0;
+}
+
+/*
+ * First pass: walk the section headers, verify every CRC, find END and
+ * the known sections.  Nothing is decompressed yet, so a truncated or
+ * damaged file is reported as such, not as whatever its contents would
+ * have failed on.
+ */
+static int frame(struct reader *r, const unsigned char *buf, size_t len)
+{
+	size_t pos = SNAP_HEADER_LEN;
+	uint32_t nsections = 0;
+	int k, rc;
+
+	for (;;) {
+		const unsigned char *h = buf + pos;
+		size_t left = len - pos;
+		struct section sc;
+
+		if (!left)
+			return truncated(r, "no END section");
+		if (left < SNAP_SECTION_HEADER_LEN) {
+			if (left < 4)
+				return truncated(r, "section header at offset "
+						 "%zu", pos);
+			return truncated(r, "section %s",
+					 snap_tag_name(get_le32(h), r->tag));
+		}
+		sc.tag = get_le32(h);
+		sc.flags = get_le32(h + 4);
+		sc.clen = get_le64(h + 8);
+		sc.ulen = get_le64(h + 16);
+		sc.data = h + SNAP_SECTION_HEADER_LEN;
+		snap_tag_name(sc.tag, r->tag);
+		if (sc.clen > left - SNAP_SECTION_HEADER_LEN)
+			return truncated(r, "section %s", r->tag);
+		if (get_le32(h + 24) !=
+		    (uint32_t)crc32_z(crc32(0, h, 24), sc.data, sc.clen))
+			return ph_error(PH_E_FORMAT,
+					"%s: bad checksum in section %s",
+					r->name, r->tag);
+		pos += SNAP_SECTION_HEADER_LEN + sc.clen;
+		if (sc.tag == SNAP_TAG_END) {
+			rc = check_end(r, buf, &sc, nsections);
+			if (rc)
+				return rc;
+			break;
+		}
+		nsections++;
+		for (k = 0; k < SECT__COUNT; k++)
+			if (known_tags[k] == sc.tag)
+				break;
+		if (k == SECT__COUNT)
+			continue; /* a later minor's section */
+		rc = check_section(r, k, &sc);
+		if (rc)
+			return rc;
+		r->sect[k] = sc;
+		r->have[k] = true;
+	}
+	if (pos != len)
+		return ph_error(PH_E_FORMAT,
+				"%s: %zu bytes of garbage after the END section",
+				r->name, len - pos);
+	for (k = 0; k < SECT__COUNT; k++)
+		if (!r->have[k])
+			return ph_error(PH_E_FORMAT, "%s: missing section %s",
+					r->name,
+					snap_tag_name(known_tags[k], r->tag));
+	return 0;
+}
+
+static int check_header(const char *name, const unsigned char *buf,
+			size_t len)
+{
+	unsigned major;
+
+	if (!len)
+		return ph_error(PH_E_FORMAT,
+				"%s: empty file, not a pyheap snapshot", name);
+	if (memcmp(buf, SNAP_MAGIC, PH_MIN(len, (size_t)SNAP_MAGIC_LEN)))
+		return ph_error(PH_E_FORMAT, "%s: not a pyheap snapshot", name);
+	if (len < SNAP_HEADER_LEN)
+		return ph_error(PH_E_FORMAT,
+				"%s: truncated snapshot (file header)", name);
+	major = get_le16(buf + 8);
+	if (major > SNAP_MAJOR)
+		return ph_error(PH_E_FORMAT,
+				"%s: snapshot format %u.x is newer than this "
+				"pyheap reads (%d.x)", name, major, SNAP_MAJOR);
+	if (major != SNAP_MAJOR)
+		return ph_error(PH_E_FORMAT,
+				"%s: snapshot format %u.x is not supported "
+				"(this pyheap reads %d.x)", name, major,
+				SNAP_MAJOR);
+	return 0;
+}
+
+int snapshot_read_mem(const void *buf, size_t len, const char *name,
+		      struct snapshot *s)
+{
+	struct reader r;
+	int k, rc;
+
+	memset(s, 0, sizeof(*s));
+	memset(&r, 0, sizeof(r));
+	r.name = name;
+	r.s = s;
+	if (len > SNAP_MAX_FILE)
+		return ph_error(PH_E_FORMAT, "%s: %zu bytes is over the %llu "
+				"GiB snapshot limit", name, len,
+				SNAP_MAX_FILE >> 30);
+	rc = check_header(name, buf, len);
+	if (rc)
+		return rc;
+	rc = frame(&r, buf, len);
+	if (rc)
+		return rc;
+	for (k = 0; k < SECT__COUNT; k++) {
+		rc = load_section(&r, k);
+		if (rc)
+			goto cleanup;
+	}
+	if (r.edge_objects != s->nobjects) {
+		snap_tag_name(SNAP_TAG_EDGS, r.tag);
+		rc = bad(&r, "covers %" PRIu64 " objects, OBJS has %zu",
+			 r.edge_objects, s->nobjects);
+		goto cleanup;
+	}
+	rc = snapshot_check(s, name);
+
+cleanup:
+	if (rc)
+		snapshot_release(s);
+	return rc;
+}
+
+int snapshot_read(const char *path, struct snapshot *s)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0, alloc = 0;
+	struct stat st;
+	int fd, rc;
+
+	memset(s, 0, sizeof(*s));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ph_error(PH_E_IO, "cannot open %s: %s", path,
+				strerror(errno));
+	if (fstat(fd, &st)) {
+		rc = ph_error(PH_E_IO, "cannot stat %s: %s", path,
+			      strerror(errno));
+		goto cleanup;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > SNAP_MAX_FILE) {
+		rc = ph_error(PH_E_FORMAT, "%s: %jd bytes is over the %llu GiB "
+			      "snapshot limit", path, (intmax_t)st.st_size,
+			      SNAP_MAX_FILE >> 30);
+		goto cleanup;
+	}
+	/* The size is a hint only: a pipe has none, a file may grow. */
+	if (S_ISREG(st.st_mode))
+		PH_GROW(buf, alloc, (size_t)st.st_size + 1);
+	for (;;) {
+		ssize_t n;
+
+		if (len == alloc)
+			PH_GROW(buf, alloc, len + 65536);
+		n = read(fd, buf + len, PH_MIN(alloc - len, (size_t)1 << 30));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = ph_error(PH_E_IO, "cannot read %s: %s", path,
+				      strerror(errno));
+			goto cleanup;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+		if (len > SNAP_MAX_FILE) {
+			rc = ph_error(PH_E_FORMAT, "%s: over the %llu GiB "
+				      "snapshot limit", path,
+				      SNAP_MAX_FILE >> 30);
+			goto cleanup;
+		}
+	}
+	rc = snapshot_read_mem(buf, len, path, s);
+
+cleanup:
+	free(buf);
+	close(fd);
+	return rc;
+}

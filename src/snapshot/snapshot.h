@@ -1,0 +1,197 @@
+/*
+ * snapshot/ — the in-memory census and its file (.snap).
+ *
+ * struct snapshot is what `snap` produces and every other command reads.
+ * The file format is specified in snapshot/format.h and man/pyheap-snapshot.5
+ * (contract: DESIGN.md "Snapshot file").
+ *
+ * Model
+ * -----
+ * - strings: an interned table; id 0 is always "" (meaning "none").
+ * - types: one row per Python type seen, by address; name is the report key
+ *   ("dict", "__main__.Request", "collections.OrderedDict").
+ * - objects: every live object found, sorted by address; an object's id is
+ *   its index.  size is what sys.getsizeof() reports for it; buffers is the
+ *   part of it held in separately allocated memory (a list's item array, a
+ *   dict's keys and values, a set's table, a bytearray's buffer), so
+ *   size - buffers is the object's own block.
+ * - edges: referents in CSR form: the referents of object i are
+ *   edge_dst[edge_start[i] .. edge_start[i+1]); an object whose referents
+ *   came from a conservative scan has OBJ_EDGES_CONSERVATIVE.
+ * - roots, threads (Python stacks at capture), gc state and stats.
+ *
+ * Ownership: a snapshot owns all its arrays; snapshot_release() frees them.
+ * Builders append with the snapshot_add_*() helpers; they never fail (they
+ * die on OOM like xmalloc).  Readers validate everything before it enters
+ * a struct snapshot: every id in a read snapshot is in range.
+ */
+#ifndef PYHEAP_SNAPSHOT_H
+#define PYHEAP_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../base/base.h"
+
+struct strmap;
+
+/* snapshot.flags */
+#define SNAP_INCONSISTENT 1u /* read without stopping the target (--no-stop) */
+#define SNAP_PARTIAL 2u      /* a walk was cut short; counts are a floor */
+
+struct snap_meta {
+	int64_t pid;
+	uint32_t exe, cmdline, host;        /* string ids */
+	uint32_t python;                    /* "3.11.7" */
+	uint32_t python_elf;                /* path of libpython / exe */
+	uint32_t offsets;                   /* "DWARF (263 values), ..." */
+	uint32_t pyheap_version;
+	double taken_at;                    /* Unix time, seconds */
+	double pause_ms;                    /* target stopped */
+	double capture_ms;                  /* copying memory (within pause) */
+	double parse_ms;                    /* census, after resume */
+	uint64_t image_bytes;               /* memory copied */
+	uint32_t flags;                     /* SNAP_* */
+};
+
+/* snap_type.flags */
+#define TYPE_HEAP 1u      /* Py_TPFLAGS_HEAPTYPE */
+#define TYPE_GC 2u        /* Py_TPFLAGS_HAVE_GC */
+#define TYPE_STATIC_BUILTIN 4u
+
+struct snap_type {
+	uint64_t addr;
+	uint32_t name;      /* report key: module.QualName or tp_name */
+	uint32_t module;    /* defining module ("" if unknown) */
+	uint32_t flags;     /* TYPE_* */
+	uint32_t object;    /* object id of the type object, or UINT32_MAX */
+	int64_t basicsize, itemsize;
+};
+
+/* snap_object.flags */
+#define OBJ_GC_TRACKED 1u        /* in a GC generation list */
+#define OBJ_EDGES_CONSERVATIVE 2u/* referents from a word scan */
+#define OBJ_IN_PYMALLOC 4u       /* lives in a pymalloc block */
+#define OBJ_STATIC 8u            /* in an ELF data segment */
+#define OBJ_IMMORTAL 16u         /* 3.12+ immortal refcount */
+#define OBJ_OTHER_MEMORY 32u     /* elsewhere (malloc, mmap) */
+
+struct snap_object {
+	uint64_t addr;
+	uint64_t size;      /* sys.getsizeof() */
+	uint64_t buffers;   /* of which in separate allocations */
+	int64_t refcnt;
+	uint32_t type;      /* index into types */
+	uint32_t flags;     /* OBJ_* */
+	uint32_t site;      /* allocation site id, 0 = none (later issue) */
+};
+
+/* snap_root.kind */
+enum root_kind {
+	ROOT_SYS_MODULES = 1,
+	ROOT_BUILTINS,
+	ROOT_SYSDICT,
+	ROOT_INTERP_DICT,
+	ROOT_THREAD_DICT,
+	ROOT_FRAME,       /* an object a thread's frame holds */
+	ROOT_OTHER,
+};
+
+struct snap_root {
+	uint32_t kind;    /* enum root_kind */
+	uint32_t object;  /* object id */
+	uint32_t name;    /* string id: "thread 1234", a variable name, ... */
+};
+
+struct snap_frame {
+	uint32_t function, file; /* string ids */
+	int32_t line;            /* -1 unknown */
+};
+
+struct snap_thread {
+	int64_t tid;
+	uint32_t flags;          /* 1 = main thread, 2 = holds the GIL */
+	uint32_t first_frame;    /* index into frames */
+	uint32_t nframes;        /* innermost first */
+};
+
+struct snap_gc {
+	bool valid;
+	bool enabled;
+	int64_t threshold[3];
+	int64_t count[3];
+};
+
+struct snap_stat {
+	uint32_t name;           /* string id: "pymalloc.used_blocks" */
+	int64_t value;
+};
+
+struct snapshot {
+	struct snap_meta meta;
+
+	char **strings;          /* strings[0] == "" */
+	uint32_t *string_len;
+	size_t nstrings, strings_alloc;
+	struct strmap *string_index; /* built on first snapshot_string() */
+
+	struct snap_type *types;
+	size_t ntypes, types_alloc;
+
+	struct snap_object *objects; /* sorted by addr */
+	size_t nobjects, objects_alloc;
+
+	uint32_t *edge_start;    /* nobjects + 1 entries */
+	uint32_t *edge_dst;
+	size_t nedges, edges_alloc;
+
+	struct snap_root *roots;
+	size_t nroots, roots_alloc;
+
+	struct snap_thread *threads;
+	size_t nthreads, threads_alloc;
+	struct snap_frame *frames;
+	size_t nframes, frames_alloc;
+
+	struct snap_gc gc;
+
+	struct snap_stat *stats;
+	size_t nstats, stats_alloc;
+};
+
+void snapshot_init(struct snapshot *s);
+void snapshot_release(struct snapshot *s);
+
+/* Intern a string (len bytes, may contain anything but is usually UTF-8). */
+uint32_t snapshot_string(struct snapshot *s, const char *str, size_t len);
+uint32_t snapshot_cstring(struct snapshot *s, const char *str);
+static inline const char *snapshot_str(const struct snapshot *s, uint32_t id)
+{
+	return id < s->nstrings ? s->strings[id] : "";
+}
+void snapshot_stat(struct snapshot *s, const char *name, int64_t value);
+/* Value of a stat, or dflt. */
+int64_t snapshot_get_stat(const struct snapshot *s, const char *name,
+			  int64_t dflt);
+
+/* File I/O (snapshot/write.c, snapshot/read.c).
+ * snapshot_write: to path via "path.tmp-PID", fsync, rename; mode 0600.
+ * snapshot_read: -PH_E_IO (cannot open), -PH_E_FORMAT (not a snapshot,
+ * unsupported major version, bad CRC, truncated, inconsistent contents),
+ * each with a one-line message naming the file and what is wrong.
+ * s need not be initialised: it is overwritten; on success the caller
+ * owns it (snapshot_release()), on error it is left empty (all zero).
+ * A read snapshot always has edge_start (nobjects + 1 entries); a built
+ * one may leave it NULL while nedges is 0.
+ * snapshot_write also checks s (snapshot/format.h snapshot_check()) and
+ * refuses, with -PH_E_FORMAT, what a reader would reject.
+ * *file_size receives the written size (may be NULL). */
+int snapshot_write(const struct snapshot *s, const char *path,
+		   uint64_t *file_size);
+int snapshot_read(const char *path, struct snapshot *s);
+/* The same from a buffer (fuzzing, tests). */
+int snapshot_read_mem(const void *buf, size_t len, const char *name,
+		      struct snapshot *s);
+
+#endif

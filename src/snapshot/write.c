@@ -1,0 +1,482 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "format.h"
+
+static void put_u16(struct strbuf *sb, uint16_t v)
+{
+	unsigned char b[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
+
+	strbuf_add(sb, b, sizeof(b));
+}
+
+static void put_u32(struct strbuf *sb, uint32_t v)
+{
+	unsigned char b[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	strbuf_add(sb, b, sizeof(b));
+}
+
+static void put_u64(struct strbuf *sb, uint64_t v)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	strbuf_add(sb, b, sizeof(b));
+}
+
+/* Millions of these per snapshot: strbuf_add() for each one cost more
+ * than the encoding, so write in place and grow in big steps. */
+static inline void put_varint(struct strbuf *sb, uint64_t v)
+{
+	unsigned char *p;
+
+	if (sb->alloc - sb->len <= SNAP_VARINT_MAX)
+		strbuf_grow(sb, 1 << 16);
+	p = (unsigned char *)sb->buf + sb->len;
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	*p = '\0';
+	sb->len = (size_t)(p - (unsigned char *)sb->buf);
+}
+
+/* In unsigned arithmetic: shifting a negative int64_t left is undefined. */
+static uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+}
+
+static void put_svarint(struct strbuf *sb, int64_t v)
+{
+	put_varint(sb, zigzag(v));
+}
+
+static void put_f64(struct strbuf *sb, double d)
+{
+	uint64_t v;
+
+	memcpy(&v, &d, sizeof(v));
+	put_u64(sb, v);
+}
+
+static uint64_t field_u(const void *row, const struct snap_column *c)
+{
+	const char *p = (const char *)row + c->offset;
+
+	if (c->width == 4) {
+		uint32_t v;
+
+		memcpy(&v, p, sizeof(v));
+		return v;
+	} else {
+		uint64_t v;
+
+		memcpy(&v, p, sizeof(v));
+		return v;
+	}
+}
+
+static int64_t field_s(const void *row, const struct snap_column *c)
+{
+	const char *p = (const char *)row + c->offset;
+
+	if (c->width == 4) {
+		int32_t v;
+
+		memcpy(&v, p, sizeof(v));
+		return v;
+	} else {
+		int64_t v;
+
+		memcpy(&v, p, sizeof(v));
+		return v;
+	}
+}
+
+static void put_column(struct strbuf *sb, struct strbuf *col,
+		       const void *rows, size_t nrows,
+		       const struct snap_table *t, const struct snap_column *c)
+{
+	const char *row = rows;
+	uint64_t prev = 0;
+	size_t i;
+
+	strbuf_reset(col);
+	for (i = 0; i < nrows; i++, row += t->row_size) {
+		switch (c->enc) {
+		case SNAP_ENC_U:
+			put_varint(col, field_u(row, c));
+			break;
+		case SNAP_ENC_S:
+			put_svarint(col, field_s(row, c));
+			break;
+		case SNAP_ENC_D: {
+			uint64_t v = field_u(row, c);
+
+			/* snapshot_check() made the sequence increasing; an
+			 * unchecked encode wraps, which is what tests want. */
+			put_varint(col, i ? v - prev : v);
+			prev = v;
+			break;
+		}
+		}
+	}
+	put_varint(sb, c->id);
+	put_varint(sb, col->len);
+	strbuf_add(sb, col->buf, col->len);
+}
+
+static void put_table(struct strbuf *sb, const struct snap_table *t,
+		      const void *rows, size_t nrows)
+{
+	struct strbuf col = STRBUF_INIT;
+	size_t i;
+
+	put_varint(sb, nrows);
+	put_varint(sb, t->ncols);
+	for (i = 0; i < t->ncols; i++)
+		put_column(sb, &col, rows, nrows, t, &t->cols[i]);
+	strbuf_release(&col);
+}
+
+static void put_props(struct strbuf *sb, const struct snap_prop *props,
+		      size_t n, const void *base)
+{
+	struct strbuf val = STRBUF_INIT;
+	size_t i;
+
+	put_varint(sb, n);
+	for (i = 0; i < n; i++) {
+		const struct snap_prop *p = &props[i];
+		const char *field = (const char *)base + p->offset;
+		size_t klen = strlen(p->key);
+
+		strbuf_reset(&val);
+		switch (p->type) {
+		case SNAP_VAL_UINT:
+		case SNAP_VAL_STRING:
+			if (p->width == 1) {
+				unsigned char b; /* a bool, read as bytes */
+
+				memcpy(&b, field, sizeof(b));
+				put_varint(&val, b != 0);
+			} else if (p->width == 4) {
+				uint32_t v;
+
+				memcpy(&v, field, sizeof(v));
+				put_varint(&val, v);
+			} else {
+				uint64_t v;
+
+				memcpy(&v, field, sizeof(v));
+				put_varint(&val, v);
+			}
+			break;
+		case SNAP_VAL_INT: {
+			int64_t v;
+
+			memcpy(&v, field, sizeof(v));
+			put_svarint(&val, v);
+			break;
+		}
+		case SNAP_VAL_F64: {
+			double d;
+
+			memcpy(&d, field, sizeof(d));
+			put_f64(&val, d);
+			break;
+		}
+		}
+		put_varint(sb, klen);
+		strbuf_add(sb, p->key, klen);
+		strbuf_addch(sb, p->type);
+		put_varint(sb, val.len);
+		strbuf_add(sb, val.buf, val.len);
+	}
+	strbuf_release(&val);
+}
+
+static void put_strings(struct strbuf *sb, const struct snapshot *s)
+{
+	size_t i;
+
+	put_varint(sb, s->nstrings);
+	for (i = 0; i < s->nstrings; i++)
+		put_varint(sb, s->string_len[i]);
+	for (i = 0; i < s->nstrings; i++)
+		strbuf_add(sb, s->strings[i], s->string_len[i]);
+}
+
+static void put_edges(struct strbuf *sb, const struct snapshot *s)
+{
+	size_t i;
+
+	put_varint(sb, s->nobjects);
+	put_varint(sb, s->nedges);
+	/* A builder that found no referents may leave edge_start unset. */
+	for (i = 0; i < s->nobjects; i++)
+		put_varint(sb, s->edge_start ?
+			       s->edge_start[i + 1] - s->edge_start[i] : 0);
+	if (!s->edge_start)
+		return;
+	/*
+	 * Referents tend to sit near their referrer (an instance and its
+	 * __dict__, a tuple and the objects built just before it) or near
+	 * each other (a list of objects made in a loop), so each id is stored
+	 * relative to the previous one, starting from the referrer's own.
+	 */
+	for (i = 0; i < s->nobjects; i++) {
+		int64_t prev = (int64_t)i;
+		uint32_t e;
+
+		for (e = s->edge_start[i]; e < s->edge_start[i + 1]; e++) {
+			put_svarint(sb, (int64_t)s->edge_dst[e] - prev);
+			prev = s->edge_dst[e];
+		}
+	}
+}
+
+/* deflate's counters are 32-bit, so big payloads go through in slices. */
+static void deflate_payload(const struct strbuf *in, struct strbuf *out)
+{
+	z_stream z;
+	size_t left = in->len;
+	int zrc;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit(&z, SNAP_ZLIB_LEVEL) != Z_OK)
+		ph_die("cannot initialise zlib");
+	z.next_in = (Bytef *)in->buf;
+	strbuf_reset(out);
+	strbuf_grow(out, deflateBound(&z, in->len));
+	do {
+		size_t room;
+
+		if (!z.avail_in && left) {
+			z.avail_in = (uInt)PH_MIN(left, (size_t)UINT_MAX);
+			left -= z.avail_in;
+		}
+		strbuf_grow(out, 1 << 16);
+		room = PH_MIN(out->alloc - out->len - 1, (size_t)UINT_MAX);
+		z.next_out = (Bytef *)out->buf + out->len;
+		z.avail_out = (uInt)room;
+		zrc = deflate(&z, left || z.avail_in ? Z_NO_FLUSH : Z_FINISH);
+		strbuf_setlen(out, out->len + room - z.avail_out);
+		if (zrc == Z_STREAM_ERROR)
+			ph_die("zlib deflate failed");
+	} while (zrc != Z_STREAM_END);
+	deflateEnd(&z);
+}
+
+static void put_section(struct strbuf *out, uint32_t tag,
+			const struct strbuf *payload, struct strbuf *zbuf,
+			unsigned flags, size_t *nsections)
+{
+	const struct strbuf *stored = payload;
+	uint32_t sflags = 0;
+	size_t hdr = out->len;
+	uLong crc;
+
+	if (!(flags & SNAP_ENCODE_STORED) && tag != SNAP_TAG_END) {
+		deflate_payload(payload, zbuf);
+		if (zbuf->len < payload->len) {
+			stored = zbuf;
+			sflags = SNAP_SECT_ZLIB;
+		}
+	}
+	put_u32(out, tag);
+	put_u32(out, sflags);
+	put_u64(out, stored->len);
+	put_u64(out, payload->len);
+	crc = crc32(0, (const Bytef *)out->buf + hdr, 24);
+	crc = crc32_z(crc, (const Bytef *)stored->buf, stored->len);
+	put_u32(out, (uint32_t)crc);
+	strbuf_add(out, stored->buf, stored->len);
+	(*nsections)++;
+}
+
+int snapshot_encode(const struct snapshot *s, struct strbuf *out,
+		    const char *name, unsigned flags)
+{
+	struct strbuf p = STRBUF_INIT, z = STRBUF_INIT;
+	size_t start = out->len, nsections = 0;
+	int rc;
+
+	if (!(flags & SNAP_ENCODE_UNCHECKED)) {
+		rc = snapshot_check(s, name);
+		if (rc)
+			return rc;
+	}
+	strbuf_add(out, SNAP_MAGIC, SNAP_MAGIC_LEN);
+	put_u16(out, SNAP_MAJOR);
+	put_u16(out, SNAP_MINOR);
+	put_u32(out, 0);
+
+	put_props(&p, snap_meta_props, snap_nmeta_props, &s->meta);
+	put_section(out, SNAP_TAG_META, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_strings(&p, s);
+	put_section(out, SNAP_TAG_STRS, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_table(&p, &snap_types_table, s->types, s->ntypes);
+	put_section(out, SNAP_TAG_TYPS, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_table(&p, &snap_objects_table, s->objects, s->nobjects);
+	put_section(out, SNAP_TAG_OBJS, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_edges(&p, s);
+	put_section(out, SNAP_TAG_EDGS, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_table(&p, &snap_roots_table, s->roots, s->nroots);
+	put_section(out, SNAP_TAG_ROOT, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_table(&p, &snap_threads_table, s->threads, s->nthreads);
+	put_table(&p, &snap_frames_table, s->frames, s->nframes);
+	put_section(out, SNAP_TAG_THRD, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_props(&p, snap_gc_props, snap_ngc_props, &s->gc);
+	put_section(out, SNAP_TAG_GC, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_table(&p, &snap_stats_table, s->stats, s->nstats);
+	put_section(out, SNAP_TAG_STAT, &p, &z, flags, &nsections);
+
+	strbuf_reset(&p);
+	put_u32(&p, (uint32_t)nsections);
+	put_u32(&p, (uint32_t)crc32(0, (const Bytef *)out->buf + start,
+				    SNAP_HEADER_LEN));
+	put_section(out, SNAP_TAG_END, &p, &z, flags, &nsections);
+
+	strbuf_release(&p);
+	strbuf_release(&z);
+	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, PH_MIN(len, (size_t)1 << 30));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Make the rename durable: without this a crash can forget it. */
+static int sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, slash == path ? 1 :
+				     (size_t)(slash - path)) : xstrdup(".");
+	int fd, rc = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Some file systems cannot sync a directory (EINVAL): nothing more
+	 * can be done there, and the file itself is already synced. */
+	if (fd < 0 || (fsync(fd) && errno != EINVAL))
+		rc = -1;
+	if (fd >= 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+	}
+	free(dir);
+	return rc;
+}
+
+int snapshot_write(const struct snapshot *s, const char *path,
+		   uint64_t *file_size)
+{
+	struct strbuf buf = STRBUF_INIT;
+	char *tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
+	char *what = xasprintf("cannot write %s", path);
+	bool created = false;
+	int fd = -1, rc;
+
+	rc = snapshot_encode(s, &buf, what, 0);
+	if (rc)
+		goto cleanup;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* Only an earlier pyheap with our pid, killed mid-write, can
+		 * have left this name behind. */
+		unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
+	if (fd < 0) {
+		rc = ph_error(PH_E_IO, "cannot create %s: %s", tmp,
+			      strerror(errno));
+		goto cleanup;
+	}
+	created = true;
+	/* open() applies the umask; the contract is exactly 0600 (a snapshot
+	 * describes another process's memory). */
+	if (fchmod(fd, 0600) || write_all(fd, buf.buf, buf.len) || fsync(fd)) {
+		rc = ph_error(PH_E_IO, "cannot write %s: %s", tmp,
+			      strerror(errno));
+		goto cleanup;
+	}
+	if (close(fd)) {
+		fd = -1;
+		rc = ph_error(PH_E_IO, "cannot write %s: %s", tmp,
+			      strerror(errno));
+		goto cleanup;
+	}
+	fd = -1;
+	if (rename(tmp, path)) {
+		rc = ph_error(PH_E_IO, "cannot rename %s to %s: %s", tmp, path,
+			      strerror(errno));
+		goto cleanup;
+	}
+	created = false;
+	if (sync_dir(path)) {
+		/* Keep the promise that a failed write leaves nothing under
+		 * the final name. */
+		rc = ph_error(PH_E_IO, "cannot sync the directory of %s: %s",
+			      path, strerror(errno));
+		unlink(path);
+		goto cleanup;
+	}
+	if (file_size)
+		*file_size = buf.len;
+
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(tmp);
+	free(tmp);
+	free(what);
+	strbuf_release(&buf);
+	return rc;
+}

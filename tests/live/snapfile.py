@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+"""Read pyheap snapshot files (.snap), format 1.x: standard library only.
+
+Written from the specification (src/snapshot/format.h, pyheap-snapshot(5)),
+not from the C reader, so the two check each other.  Verifies the magic,
+the major version, every section's CRC32, the END section and the header
+checksum, every length and count, and every id.
+
+    import snapfile
+    snap = snapfile.load("app.snap")
+    snap["objects"][0]      # {"addr", "size", "buffers", "refcnt", "type",
+                            #  "flags", "site"}; "type" indexes snap["types"]
+    snap["edges"][0]        # object ids the object refers to
+
+    python3 snapfile.py FILE           JSON summary on stdout (tests)
+    python3 snapfile.py --check FILE   exit 0 if FILE reads, else print the
+                                       error on stderr and exit 1
+
+load() returns a dict: meta (dict, strings resolved), strings (list of str;
+bytes that are not UTF-8 come back as surrogate escapes), types, objects,
+edges (list of lists), roots, threads (each with its frames), gc, stats
+(dict name -> value), version ((major, minor)) and sections (tags in file
+order, unknown ones included).  Errors raise FormatError("FILE: ...").
+"""
+import json
+import os
+import struct
+import sys
+import zlib
+
+MAGIC = b"PYHEAPSN"
+MAJOR = 1
+HEADER_LEN = 16
+SECTION_HEADER_LEN = 28
+SECT_ZLIB = 1
+MAX_FILE = 64 << 30
+MAX_PAYLOAD = 16 << 30
+MAX_RATIO = 1100
+MAX_COUNT = (1 << 32) - 2
+U32_MAX = (1 << 32) - 1
+
+VAL_UINT, VAL_INT, VAL_F64, VAL_STRING = 1, 2, 3, 4
+ENC_U, ENC_S, ENC_D = "U", "S", "D"
+
+REQUIRED = [b"META", b"STRS", b"TYPS", b"OBJS", b"EDGS", b"ROOT", b"THRD",
+            b"GC  ", b"STAT"]
+
+# Tables: (column id, field, encoding, bits); bits 32 means the value must
+# fit in 32 bits (signed for S columns).
+TYPE_COLS = [(1, "addr", ENC_U, 64), (2, "name", ENC_U, 32),
+             (3, "module", ENC_U, 32), (4, "flags", ENC_U, 32),
+             (5, "object", ENC_U, 32), (6, "basicsize", ENC_S, 64),
+             (7, "itemsize", ENC_S, 64)]
+OBJECT_COLS = [(1, "addr", ENC_D, 64), (2, "size", ENC_U, 64),
+               (3, "buffers", ENC_U, 64), (4, "refcnt", ENC_S, 64),
+               (5, "type", ENC_U, 32), (6, "flags", ENC_U, 32),
+               (7, "site", ENC_U, 32)]
+ROOT_COLS = [(1, "kind", ENC_U, 32), (2, "object", ENC_U, 32),
+             (3, "name", ENC_U, 32)]
+THREAD_COLS = [(1, "tid", ENC_S, 64), (2, "flags", ENC_U, 32),
+               (3, "first_frame", ENC_U, 32), (4, "nframes", ENC_U, 32)]
+FRAME_COLS = [(1, "function", ENC_U, 32), (2, "file", ENC_U, 32),
+              (3, "line", ENC_S, 32)]
+STAT_COLS = [(1, "name", ENC_U, 32), (2, "value", ENC_S, 64)]
+
+# Property lists: key -> (value type, kind) where kind is "bool", "u32",
+# "u64" or None.
+META_KEYS = {
+    "pid": (VAL_INT, None), "exe": (VAL_STRING, None),
+    "cmdline": (VAL_STRING, None), "host": (VAL_STRING, None),
+    "python": (VAL_STRING, None), "python_elf": (VAL_STRING, None),
+    "offsets": (VAL_STRING, None), "pyheap_version": (VAL_STRING, None),
+    "taken_at": (VAL_F64, None), "pause_ms": (VAL_F64, None),
+    "capture_ms": (VAL_F64, None), "parse_ms": (VAL_F64, None),
+    "image_bytes": (VAL_UINT, "u64"), "flags": (VAL_UINT, "u32"),
+}
+GC_KEYS = {
+    "valid": (VAL_UINT, "bool"), "enabled": (VAL_UINT, "bool"),
+    "threshold0": (VAL_INT, None), "threshold1": (VAL_INT, None),
+    "threshold2": (VAL_INT, None), "count0": (VAL_INT, None),
+    "count1": (VAL_INT, None), "count2": (VAL_INT, None),
+}
+
+
+class FormatError(ValueError):
+    pass
+
+
+def tag_name(tag):
+    t = tag.rstrip(b" ") or tag[:1]
+    return "".join(chr(c) if 0x20 < c < 0x7f else "\\x%02x" % c for c in t)
+
+
+class Payload:
+    """A cursor over one section's payload; errors name file and section."""
+
+    def __init__(self, name, tag, data):
+        self.name = name
+        self.tag = tag
+        self.data = data
+        self.pos = 0
+        self.end = len(data)
+
+    def fail(self, msg):
+        raise FormatError("%s: section %s: %s" % (self.name,
+                                                  tag_name(self.tag), msg))
+
+    def left(self):
+        return self.end - self.pos
+
+    def varint(self, what="data"):
+        data, pos, end = self.data, self.pos, self.end
+        v = shift = 0
+        while pos < end:
+            b = data[pos]
+            pos += 1
+            if shift == 63 and b > 1:
+                self.fail("%s has a varint longer than 64 bits" % what)
+            v |= (b & 0x7f) << shift
+            if b < 0x80:
+                self.pos = pos
+                return v
+            shift += 7
+        self.fail("%s ends early" % what)
+
+    def svarint(self, what="data"):
+        v = self.varint(what)
+        return (v >> 1) ^ -(v & 1)
+
+    def take(self, n, what="data"):
+        if n > self.left():
+            self.fail("%s ends early" % what)
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def sub(self, n, what):
+        return Payload(self.name, self.tag, self.take(n, what))
+
+    def count(self, what):
+        n = self.varint(what + " count")
+        if n > MAX_COUNT or n > self.left():
+            self.fail("%d %s cannot fit in %d bytes" % (n, what, self.left()))
+        return n
+
+    def done(self, what):
+        if self.pos != self.end:
+            self.fail("%d bytes after the %s" % (self.left(), what))
+
+
+def _column(col, cid, field, enc, bits, n, what):
+    vals = []
+    append = vals.append
+    prev = 0
+    where = "column %d (%s)" % (cid, field)
+    for i in range(n):
+        v = col.varint(where)
+        if enc == ENC_D:
+            if i:
+                if v == 0 or prev + v >= 1 << 64:
+                    col.fail("%s %d: %s not above the previous"
+                             % (what, i, field))
+                v += prev
+            prev = v
+        elif enc == ENC_S:
+            v = (v >> 1) ^ -(v & 1)
+            if bits == 32 and not -(1 << 31) <= v < (1 << 31):
+                col.fail("%s %d: %s %d does not fit 32 bits"
+                         % (what, i, field, v))
+            append(v)
+            continue
+        if bits == 32 and v > U32_MAX:
+            col.fail("%s %d: %s %d does not fit 32 bits" % (what, i, field, v))
+        append(v)
+    if col.left():
+        col.fail("%s has bytes after its values" % where)
+    return vals
+
+
+def _table(p, cols, what):
+    nrows = p.count(what + "s")
+    ncols = p.varint(what + " table")
+    known = {c[0]: c for c in cols}
+    got = {}
+    for _ in range(ncols):
+        cid = p.varint(what + " table")
+        length = p.varint(what + " table")
+        col = p.sub(length, what + " table")
+        if cid not in known:
+            continue  # a later minor's column
+        _, field, enc, bits = known[cid]
+        if cid in got:
+            p.fail("%s table has column %d (%s) twice" % (what, cid, field))
+        got[cid] = (field, _column(col, cid, field, enc, bits, nrows, what))
+    for cid, field, *_ in cols:
+        if cid not in got:
+            p.fail("%s table has no column %d (%s)" % (what, cid, field))
+    fields = [got[c[0]] for c in cols]
+    return [{f: v[i] for f, v in fields} for i in range(nrows)]
+
+
+def _props(p, keys):
+    n = p.count("keys")
+    out = {}
+    for i in range(n):
+        klen = p.varint("key %d" % i)
+        key = p.take(klen, "key %d" % i).decode("ascii", "replace")
+        vtype = p.take(1, "key %d" % i)[0]
+        val = p.sub(p.varint("key %d" % i), "key %d" % i)
+        if key not in keys:
+            continue  # a later minor's key
+        if key in out:
+            p.fail("key %s appears twice" % key)
+        want, kind = keys[key]
+        if vtype != want:
+            p.fail("key %s has value type %d, not %d" % (key, vtype, want))
+        if vtype == VAL_F64:
+            v = struct.unpack("<d", val.take(8, "value of " + key))[0]
+        elif vtype == VAL_INT:
+            v = val.svarint("value of " + key)
+        else:
+            v = val.varint("value of " + key)
+            if kind == "bool":
+                if v > 1:
+                    p.fail("%s is %d, not 0 or 1" % (key, v))
+                v = bool(v)
+            elif (kind == "u32" or vtype == VAL_STRING) and v > U32_MAX:
+                p.fail("%s: %d does not fit 32 bits" % (key, v))
+        if val.left():
+            p.fail("value of %s has bytes after the value" % key)
+        out[key] = v
+    for key, (vtype, kind) in keys.items():
+        if key not in out:
+            out[key] = {VAL_F64: 0.0, VAL_INT: 0}.get(vtype, 0)
+            if kind == "bool":
+                out[key] = False
+    return out
+
+
+def _strings(p):
+    n = p.count("strings")
+    if n == 0:
+        p.fail('no strings (string 0 must be "")')
+    lens = [p.varint("string lengths") for _ in range(n)]
+    total = 0
+    for i, ln in enumerate(lens):
+        total += ln
+        if ln > U32_MAX or total > p.left():
+            p.fail("string %d: %d bytes go past the end" % (i, ln))
+    if total != p.left():
+        p.fail("%d bytes after the strings" % (p.left() - total))
+    out = []
+    for ln in lens:
+        out.append(p.take(ln).decode("utf-8", "surrogateescape"))
+    return out
+
+
+def _edges(p):
+    nobj = p.count("objects")
+    nedges = p.count("edges")
+    if nobj + nedges > p.left():
+        p.fail("%d objects and %d edges cannot fit in %d bytes"
+               % (nobj, nedges, p.left()))
+    counts = [p.varint("edge counts") for _ in range(nobj)]
+    if sum(counts) != nedges:
+        p.fail("edge counts add up to %d, not %d" % (sum(counts), nedges))
+    edges = []
+    for i, k in enumerate(counts):
+        prev = i
+        row = []
+        for _ in range(k):
+            v = prev + p.svarint("referents")
+            if not 0 <= v < nobj:
+                p.fail("object %d: referent out of range (%d objects)"
+                       % (i, nobj))
+            row.append(v)
+            prev = v
+        edges.append(row)
+    p.done("referents")
+    return nobj, nedges, edges
+
+
+def _payload(name, tag, flags, stored, ulen):
+    if not flags & SECT_ZLIB:
+        return stored
+    d = zlib.decompressobj()
+    try:
+        # max_length bounds memory: one byte more than declared shows a lie.
+        out = d.decompress(stored, ulen + 1)
+    except zlib.error as e:
+        raise FormatError("%s: section %s: corrupt compressed data (%s)"
+                          % (name, tag_name(tag), e))
+    if len(out) > ulen:
+        raise FormatError("%s: section %s: inflates to more than %d bytes"
+                          % (name, tag_name(tag), ulen))
+    if not d.eof:
+        raise FormatError("%s: section %s: compressed data ends early"
+                          % (name, tag_name(tag)))
+    if len(out) < ulen:
+        raise FormatError("%s: section %s: inflates to fewer than %d bytes"
+                          % (name, tag_name(tag), ulen))
+    if d.unused_data:
+        raise FormatError("%s: section %s: bytes after the compressed data"
+                          % (name, tag_name(tag)))
+    return out
+
+
+def _frame(name, data):
+    """The section walk: headers, CRCs, END.  Returns (tag, flags, stored,
+    ulen) for every section before END."""
+    sections = []
+    pos = HEADER_LEN
+    while True:
+        left = len(data) - pos
+        if left == 0:
+            raise FormatError("%s: truncated snapshot (no END section)" % name)
+        if left < SECTION_HEADER_LEN:
+            if left < 4:
+                raise FormatError("%s: truncated snapshot (section header "
+                                  "at offset %d)" % (name, pos))
+            raise FormatError("%s: truncated snapshot (section %s)"
+                              % (name, tag_name(data[pos:pos + 4])))
+        hdr = data[pos:pos + SECTION_HEADER_LEN]
+        tag = hdr[:4]
+        flags, clen, ulen, crc = struct.unpack("<IQQI", hdr[4:])
+        if clen > left - SECTION_HEADER_LEN:
+            raise FormatError("%s: truncated snapshot (section %s)"
+                              % (name, tag_name(tag)))
+        start = pos + SECTION_HEADER_LEN
+        stored = data[start:start + clen]
+        if zlib.crc32(stored, zlib.crc32(hdr[:24])) != crc:
+            raise FormatError("%s: bad checksum in section %s"
+                              % (name, tag_name(tag)))
+        pos = start + clen
+        if tag == b"END ":
+            if flags or clen != ulen or ulen < 8:
+                raise FormatError("%s: section END: must be stored and at "
+                                  "least 8 bytes" % name)
+            count, hcrc = struct.unpack("<II", stored[:8])
+            if count != len(sections):
+                raise FormatError("%s: section END: counts %d sections, the "
+                                  "file has %d" % (name, count, len(sections)))
+            if hcrc != zlib.crc32(data[:HEADER_LEN]):
+                raise FormatError("%s: bad checksum in file header" % name)
+            break
+        sections.append((tag, flags, stored, ulen))
+    if pos != len(data):
+        raise FormatError("%s: %d bytes of garbage after the END section"
+                          % (name, len(data) - pos))
+    return sections
+
+
+def loads(data, name="<snapshot>"):
+    """Parse a snapshot held in bytes; name is used in error messages."""
+    if len(data) > MAX_FILE:
+        raise FormatError("%s: over the 64 GiB snapshot limit" % name)
+    if not data:
+        raise FormatError("%s: empty file, not a pyheap snapshot" % name)
+    if data[:len(MAGIC)] != MAGIC[:len(data)]:
+        raise FormatError("%s: not a pyheap snapshot" % name)
+    if len(data) < HEADER_LEN:
+        raise FormatError("%s: truncated snapshot (file header)" % name)
+    major, minor = struct.unpack("<HH", data[8:12])
+    if major > MAJOR:
+        raise FormatError("%s: snapshot format %d.x is newer than this "
+                          "pyheap reads (%d.x)" % (name, major, MAJOR))
+    if major != MAJOR:
+        raise FormatError("%s: snapshot format %d.x is not supported (this "
+                          "pyheap reads %d.x)" % (name, major, MAJOR))
+
+    sections = _frame(name, data)
+    payloads = {}
+    for tag, flags, stored, ulen in sections:
+        if tag not in REQUIRED:
+            continue  # a later minor's section
+        if tag in payloads:
+            raise FormatError("%s: section %s: appears twice"
+                              % (name, tag_name(tag)))
+        if flags & ~SECT_ZLIB:
+            raise FormatError("%s: section %s: unknown flags %#x"
+                              % (name, tag_name(tag), flags))
+        if ulen > MAX_PAYLOAD:
+            raise FormatError("%s: section %s: payload of %d bytes is over "
+                              "the 16 GiB limit" % (name, tag_name(tag), ulen))
+        if not flags & SECT_ZLIB and len(stored) != ulen:
+            raise FormatError("%s: section %s: stored length %d differs from "
+                              "payload length %d"
+                              % (name, tag_name(tag), len(stored), ulen))
+        if flags & SECT_ZLIB and ulen > len(stored) * MAX_RATIO:
+            raise FormatError("%s: section %s: %d bytes cannot inflate to %d"
+                              % (name, tag_name(tag), len(stored), ulen))
+        payloads[tag] = (flags, stored, ulen)
+    for tag in REQUIRED:
+        if tag not in payloads:
+            raise FormatError("%s: missing section %s" % (name, tag_name(tag)))
+
+    def payload(tag):
+        flags, stored, ulen = payloads[tag]
+        return Payload(name, tag, _payload(name, tag, flags, stored, ulen))
+
+    p = payload(b"STRS")
+    strings = _strings(p)
+    p = payload(b"META")
+    meta = _props(p, META_KEYS)
+    p.done("keys")
+    p = payload(b"GC  ")
+    gc_props = _props(p, GC_KEYS)
+    p.done("keys")
+    p = payload(b"TYPS")
+    types = _table(p, TYPE_COLS, "type")
+    p.done("table")
+    p = payload(b"OBJS")
+    objects = _table(p, OBJECT_COLS, "object")
+    p.done("table")
+    nedge_objects, nedges, edges = _edges(payload(b"EDGS"))
+    p = payload(b"ROOT")
+    roots = _table(p, ROOT_COLS, "root")
+    p.done("table")
+    p = payload(b"THRD")
+    threads = _table(p, THREAD_COLS, "thread")
+    frames = _table(p, FRAME_COLS, "frame")
+    p.done("table")
+    p = payload(b"STAT")
+    stats = _table(p, STAT_COLS, "stat")
+    p.done("table")
+
+    def fail(tag, msg):
+        raise FormatError("%s: section %s: %s" % (name, tag, msg))
+
+    def string(tag, what, sid):
+        if sid >= len(strings):
+            fail(tag, "%s: string %d out of range (%d strings)"
+                 % (what, sid, len(strings)))
+        return strings[sid]
+
+    if strings[0] != "":
+        fail("STRS", 'string 0 is not ""')
+    for key, (vtype, _) in META_KEYS.items():
+        if vtype == VAL_STRING:
+            meta[key] = string("META", key, meta[key])
+    for i, t in enumerate(types):
+        t["name"] = string("TYPS", "type %d: name" % i, t["name"])
+        t["module"] = string("TYPS", "type %d: module" % i, t["module"])
+        if t["object"] != U32_MAX and t["object"] >= len(objects):
+            fail("TYPS", "type %d: object %d out of range (%d objects)"
+                 % (i, t["object"], len(objects)))
+    for i, o in enumerate(objects):
+        if o["buffers"] > o["size"]:
+            fail("OBJS", "object %d: buffers %d larger than size %d"
+                 % (i, o["buffers"], o["size"]))
+        if o["type"] >= len(types):
+            fail("OBJS", "object %d: type %d out of range (%d types)"
+                 % (i, o["type"], len(types)))
+    if nedge_objects != len(objects):
+        fail("EDGS", "covers %d objects, OBJS has %d"
+             % (nedge_objects, len(objects)))
+    for i, r in enumerate(roots):
+        if r["object"] >= len(objects):
+            fail("ROOT", "root %d: object %d out of range (%d objects)"
+                 % (i, r["object"], len(objects)))
+        r["name"] = string("ROOT", "root %d: name" % i, r["name"])
+    for i, f in enumerate(frames):
+        f["function"] = string("THRD", "frame %d: function" % i,
+                               f["function"])
+        f["file"] = string("THRD", "frame %d: file" % i, f["file"])
+    for i, t in enumerate(threads):
+        first, n = t.pop("first_frame"), t.pop("nframes")
+        if first + n > len(frames):
+            fail("THRD", "thread %d: frames %d+%d out of range (%d frames)"
+                 % (i, first, n, len(frames)))
+        t["frames"] = frames[first:first + n]
+    stat = {}
+    for i, st in enumerate(stats):
+        stat[string("STAT", "stat %d: name" % i, st["name"])] = st["value"]
+    gc = {"valid": gc_props["valid"], "enabled": gc_props["enabled"],
+          "threshold": [gc_props["threshold%d" % i] for i in range(3)],
+          "count": [gc_props["count%d" % i] for i in range(3)]}
+    return {
+        "version": (major, minor),
+        "sections": [tag_name(s[0]) for s in sections],
+        "meta": meta,
+        "strings": strings,
+        "types": types,
+        "objects": objects,
+        "nedges": nedges,
+        "edges": edges,
+        "roots": roots,
+        "threads": threads,
+        "gc": gc,
+        "stats": stat,
+    }
+
+
+def load(path):
+    """Parse the snapshot file at path (FormatError, OSError)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size > MAX_FILE:
+            raise FormatError("%s: over the 64 GiB snapshot limit" % path)
+        data = f.read()
+    return loads(data, path)
+
+
+def type_name(snap, obj):
+    """The report key of an object's type ("dict", "__main__.Request")."""
+    return snap["types"][obj["type"]]["name"]
+
+
+def summary(snap):
+    """A small JSON-able digest the C unit test compares with its own."""
+    return {
+        "counts": {
+            "strings": len(snap["strings"]), "types": len(snap["types"]),
+            "objects": len(snap["objects"]), "edges": snap["nedges"],
+            "roots": len(snap["roots"]), "threads": len(snap["threads"]),
+            "frames": sum(len(t["frames"]) for t in snap["threads"]),
+            "stats": len(snap["stats"]),
+        },
+        "meta": {k: snap["meta"][k]
+                 for k in ("pid", "python", "flags", "taken_at")},
+        "objects": [[o["addr"], o["size"], o["buffers"], o["refcnt"],
+                     type_name(snap, o), o["flags"], o["site"]]
+                    for o in snap["objects"][:8]],
+        "edges": snap["edges"][:8],
+        "threads": [[t["tid"], [f["function"] for f in t["frames"]]]
+                    for t in snap["threads"]],
+        "gc": snap["gc"],
+        "stats": snap["stats"],
+    }
+
+
+def main(argv):
+    check = len(argv) == 3 and argv[1] == "--check"
+    if not check and len(argv) != 2:
+        print("usage: snapfile.py [--check] FILE", file=sys.stderr)
+        return 64
+    try:
+        snap = load(argv[-1])
+    except (FormatError, OSError) as e:
+        print(e, file=sys.stderr)
+        return 1
+    if not check:
+        json.dump(summary(snap), sys.stdout, sort_keys=True,
+                  separators=(",", ":"))
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
