@@ -81,7 +81,12 @@
 	S(TMTRACE, "trace_t", "Python/tracemalloc.c (<=3.11: Modules/_tracemalloc.c)") \
 	S(TMTRACEBACK, "traceback_t|struct tracemalloc_traceback", "Include/internal/pycore_tracemalloc.h (<=3.11: Modules/_tracemalloc.c)") \
 	S(TMFRAME, "frame_t|struct tracemalloc_frame", "Include/internal/pycore_tracemalloc.h (<=3.11: Modules/_tracemalloc.c)") \
-	S(DEBUGOFF, "struct _Py_DebugOffsets", "Include/internal/pycore_runtime.h (3.13+)")
+	S(DEBUGOFF, "struct _Py_DebugOffsets", "Include/internal/pycore_runtime.h (3.13+)") \
+	S(MODDEF, "PyModuleDef|struct PyModuleDef", "Include/moduleobject.h") \
+	S(DEQUE, "dequeobject", "Modules/_collectionsmodule.c") \
+	S(ODICT, "PyODictObject|struct _odictobject", "Objects/odictobject.c") \
+	S(BUFFERED, "buffered", "Modules/_io/bufferedio.c") \
+	S(CFUNC, "PyCFunctionObject", "Include/cpython/methodobject.h (<=3.8: methodobject.h)")
 
 #define PY_FIELDS(F) \
 	/* _PyRuntimeState */ \
@@ -160,6 +165,11 @@
 	F(CO_NLOCALS, CODE, "co_nlocals") \
 	F(CO_NLOCALSPLUS, CODE, "co_nlocalsplus") \
 	F(CO_FLAGS, CODE, "co_flags") \
+	F(CO_STACKSIZE, CODE, "co_stacksize") \
+	F(CO_FRAMESIZE, CODE, "co_framesize") \
+	F(CO_CELL2ARG, CODE, "co_cell2arg") \
+	F(CO_OPCACHE, CODE, "co_opcache") \
+	F(CO_OPCACHE_SIZE, CODE, "co_opcache_size") \
 	F(CO_FIRSTLINENO, CODE, "co_firstlineno") \
 	F(CO_CODE, CODE, "co_code") \
 	F(CO_CONSTS, CODE, "co_consts") \
@@ -209,6 +219,7 @@
 	/* PyGC_Head */ \
 	F(GC_NEXT, GCHEAD, "_gc_next|gc.gc_next") \
 	F(GC_PREV, GCHEAD, "_gc_prev|gc.gc_prev") \
+	F(GC_REFS, GCHEAD, "gc.gc_refs") \
 	/* struct _gc_runtime_state and struct gc_generation */ \
 	F(GCS_ENABLED, GCSTATE, "enabled") \
 	F(GCS_DEBUG, GCSTATE, "debug") \
@@ -333,6 +344,15 @@
 	F(GEN_IFRAME, GEN, "gi_iframe") \
 	F(MOD_DICT, MODULE, "md_dict") \
 	F(MOD_NAME, MODULE, "md_name") \
+	F(MOD_DEF, MODULE, "md_def") \
+	F(MODDEF_SIZE, MODDEF, "m_size") \
+	/* collections.deque, OrderedDict, io buffers (__sizeof__ needs them) */ \
+	F(DQ_LEFTINDEX, DEQUE, "leftindex") \
+	F(OD_FAST_NODES_SIZE, ODICT, "od_fast_nodes_size") \
+	F(BUF_BUFFER, BUFFERED, "buffer") \
+	F(BUF_BUFFER_SIZE, BUFFERED, "buffer_size") \
+	F(CF_SELF, CFUNC, "m_self") \
+	F(CF_MODULE, CFUNC, "m_module") \
 	/* PyMemberDef, PyWeakReference */ \
 	F(MD_NAME, MEMBERDEF, "name") \
 	F(MD_TYPE, MEMBERDEF, "type") \

@@ -376,7 +376,11 @@ static int field_bytes(const struct py_layout *L, const struct py_obj *o,
 	int64_t off = L->off[f];
 	unsigned width = L->width[f];
 
-	if (off < 0 || py_field_info[f].st != o->st)
+	/* PyObject/PyVarObject members head every object struct, so they
+	 * may be read from a copy of any of them. */
+	if (off < 0 || (py_field_info[f].st != o->st &&
+			py_field_info[f].st != PY_S_OBJECT &&
+			py_field_info[f].st != PY_S_VAROBJECT))
 		return -PH_E_NOTFOUND;
 	if (width != 1 && width != 2 && width != 4 && width != 8)
 		return -PH_E_NOTFOUND;

@@ -252,6 +252,12 @@ struct py_thread {
 	struct py_frame *frames; /* innermost first */
 	size_t nframes, frames_alloc;
 	bool truncated;        /* the walk stopped at a bad frame or the cap */
+	/* Object pointers the thread holds (GC roots): frame objects (<= 3.10)
+	 * or each frame's code, function, globals, builtins, locals and live
+	 * local/stack slots (3.11+), the thread dict, pending exceptions and
+	 * context.  Unvalidated: callers check each before use. */
+	uint64_t *refs;
+	size_t nrefs, refs_alloc;
 };
 
 struct py_interp {

@@ -10,6 +10,9 @@
 #define MAX_FRAMES 4096
 #define MAX_NAME 1024
 #define MAX_LINETABLE (1u << 20)
+/* Live slots of one interpreter frame: co_nlocalsplus + co_stacksize,
+ * both small ints in practice. */
+#define MAX_SLOTS (1u << 16)
 
 /*
  * Line numbers.  A frame records where it is as an instruction offset; the
@@ -184,6 +187,42 @@ static void add_frame(struct pyproc *p, struct py_thread *th,
 	f->line = code_line(p, co, addr);
 }
 
+static void add_ref(struct py_thread *th, uint64_t addr)
+{
+	if (!addr)
+		return;
+	PH_GROW(th->refs, th->refs_alloc, th->nrefs + 1);
+	th->refs[th->nrefs++] = addr;
+}
+
+/* The objects a 3.11+ interpreter frame holds
+ * (Include/internal/pycore_frame.h): its function, code, globals,
+ * builtins, locals, frame object, and localsplus[0 .. stacktop). */
+static void add_iframe_refs(struct pyproc *p, struct py_thread *th,
+			    const struct py_obj *fr)
+{
+	static const enum py_field ptrs[] = {
+		PY_F_IF_CODE, PY_F_IF_FUNC, PY_F_IF_GLOBALS, PY_F_IF_BUILTINS,
+		PY_F_IF_LOCALS, PY_F_IF_FRAME_OBJ,
+	};
+	const struct py_layout *L = &p->L;
+	uint64_t *slots;
+	int64_t top;
+	size_t i;
+
+	for (i = 0; i < PH_ARRAY_SIZE(ptrs); i++)
+		add_ref(th, py_get_ptr(L, fr, ptrs[i]));
+	if (py_get_i64(L, fr, PY_F_IF_STACKTOP, &top) || top <= 0 ||
+	    top > MAX_SLOTS || !py_has(L, PY_F_IF_LOCALSPLUS))
+		return;
+	slots = xmalloc((size_t)top * 8);
+	if (!target_read(p->t, fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS],
+			 slots, (size_t)top * 8))
+		for (i = 0; i < (size_t)top; i++)
+			add_ref(th, slots[i]);
+	free(slots);
+}
+
 /* Read the code object at addr into co; false if it is not a code object. */
 static bool read_code(struct pyproc *p, uint64_t addr, struct py_obj *co)
 {
@@ -213,6 +252,7 @@ static void walk_frame_objects(struct pyproc *p, struct py_thread *th,
 		if (p->minor == 10 && lasti >= 0)
 			lasti *= 2;
 		add_frame(p, th, &co, lasti);
+		add_ref(th, f); /* the frame object holds its locals */
 		f = py_get_ptr(L, &fo, PY_F_FO_BACK);
 	}
 }
@@ -235,6 +275,8 @@ static void walk_interpreter_frames(struct pyproc *p, struct py_thread *th,
 			th->truncated = true;
 			return;
 		}
+		/* Shim and incomplete frames hold references too. */
+		add_iframe_refs(p, th, &fr);
 		/* FRAME_OWNED_BY_CSTACK (3, 3.12+) is a shim the C stack
 		 * pushes between calls: not Python code
 		 * (Include/internal/pycore_frame.h enum _frameowner). */
@@ -299,6 +341,18 @@ static int read_thread(struct pyproc *p, uint64_t interp, uint64_t ts,
 	else
 		th->tid = tid_of_pthread(p->t, th->thread_id);
 	th->holds_gil = gil_holder && gil_holder == ts;
+	{
+		static const enum py_field held[] = {
+			PY_F_TS_DICT, PY_F_TS_CUREXC_TYPE, PY_F_TS_CUREXC_VALUE,
+			PY_F_TS_CUREXC_TRACEBACK, PY_F_TS_CURRENT_EXCEPTION,
+			PY_F_TS_ASYNC_EXC, PY_F_TS_CONTEXT,
+		};
+		size_t i;
+
+		for (i = 0; i < PH_ARRAY_SIZE(held); i++)
+			if (py_has(L, held[i]))
+				add_ref(th, py_get_ptr(L, &o, held[i]));
+	}
 
 	if (py_has(L, PY_F_TS_FRAME)) {
 		walk_frame_objects(p, th, py_get_ptr(L, &o, PY_F_TS_FRAME));
@@ -418,6 +472,7 @@ void py_stacks_release(struct py_stacks *s)
 				free(th->frames[k].file);
 			}
 			free(th->frames);
+			free(th->refs);
 		}
 		free(pi->threads);
 	}

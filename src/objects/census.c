@@ -1,0 +1,790 @@
+/*
+ * The census (objects.h).  Discovery runs in phases, most reliable first:
+ *
+ *   A. roots (interpreter dicts, thread frames) and the GC generation lists,
+ *      then everything they refer to;
+ *   B. every used pymalloc block not yet explained: the object its first
+ *      words describe, if valid ("candidates");
+ *   C. candidates are accepted unless their block is a buffer owned by a
+ *      known object or another candidate (a list's item array, dict keys or
+ *      values, a set table, a bytearray or str buffer) — pointer arrays can
+ *      look like object headers, and this is where they would be mistaken
+ *      for objects — then everything they refer to;
+ *   D. a conservative word scan of objects whose type has no known layout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_REFCNT (1ll << 40)
+#define MAX_ITEMS (1ull << 31)
+
+static const char *const skip_names[SKIP__COUNT] = {
+#define SKIP_NAME(id, name) [SKIP_##id] = name,
+	SKIP_REASONS(SKIP_NAME)
+#undef SKIP_NAME
+};
+
+static bool in_arena(const struct census *c, uint64_t addr)
+{
+	const struct pymalloc_heap *h = &c->heap;
+	size_t lo = 0, hi = h->narenas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < h->arenas[mid])
+			hi = mid;
+		else if (addr >= h->arenas[mid] + h->arena_size)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* Items of a var-sized object, for the size check; -1 if implausible. */
+static int64_t var_items(struct census *c, const struct tinfo *ti,
+			 const uint64_t *hdr)
+{
+	int64_t n;
+
+	/* 3.11+ generators and frames have a tp_itemsize but no ob_size
+	 * (pycore_frame.h, genobject.h): their size comes from their code. */
+	if (ti->itemsize <= 0 ||
+	    ((ti->kind == K_GEN || ti->kind == K_FRAME) && c->L->minor >= 11))
+		return 0;
+	if (ti->kind == K_INT && py_has(c->L, PY_F_LONG_LV_TAG))
+		n = (int64_t)(hdr[2] >> 3); /* 3.12+ lv_tag */
+	else
+		n = (int64_t)hdr[2];
+	if (n < 0)
+		n = -n; /* negative ints */
+	return (uint64_t)n < MAX_ITEMS ? n : -1;
+}
+
+/*
+ * Validate the object at addr (INTERNALS §4.3).  On success returns its
+ * tinfo index and fills *flags, *refcnt; else -1 with *why set.
+ */
+static int64_t validate(struct census *c, uint64_t addr, uint32_t *flags,
+			int64_t *refcnt, enum skip_reason *why)
+{
+	const struct py_layout *L = c->L;
+	uint64_t hdr[3] = { 0, 0, 0 }, start, bstart, need;
+	const struct tinfo *ti;
+	const struct map *m;
+	uint32_t bsize;
+	int64_t t, n;
+	bool used, immortal;
+
+	if (addr & 7) {
+		*why = SKIP_MISALIGNED;
+		return -1;
+	}
+	if (target_read(c->t, addr, hdr, 16)) {
+		*why = SKIP_UNREADABLE;
+		return -1;
+	}
+	t = tinfo_get(c, hdr[1]);
+	if (t < 0) {
+		*why = SKIP_NOT_A_TYPE;
+		return -1;
+	}
+	ti = &c->tinfos[t];
+	/* 3.12+ immortal objects keep the low 32 bits negative as an int32
+	 * (Include/object.h _Py_IsImmortal). */
+	immortal = L->minor >= 12 && (int32_t)(uint32_t)hdr[0] < 0;
+	*refcnt = (int64_t)hdr[0];
+	if (!immortal && *refcnt == 0) {
+		*why = SKIP_REFCNT_ZERO; /* on a free list, or being freed */
+		return -1;
+	}
+	if (!immortal && (*refcnt < 0 || *refcnt > MAX_REFCNT)) {
+		*why = SKIP_REFCNT_BAD;
+		return -1;
+	}
+	if (ti->itemsize > 0)
+		target_read_u64(c->t, addr + 16, &hdr[2]);
+	n = var_items(c, ti, hdr);
+	if (n < 0) {
+		*why = SKIP_BAD_SIZE;
+		return -1;
+	}
+	/* The least the allocation holds: compact ASCII str are allocated
+	 * smaller than str's tp_basicsize. */
+	need = ti->kind == K_STR ? (uint64_t)L->size[PY_S_ASCII] :
+	       (uint64_t)ti->basicsize + (uint64_t)n * (uint64_t)ti->itemsize;
+	start = addr - ti->preheader;
+	*flags = immortal ? OBJ_IMMORTAL : 0;
+	if (pymalloc_block_of(&c->heap, start, &bstart, &bsize, &used)) {
+		if (!used) {
+			*why = SKIP_FREE_BLOCK;
+			return -1;
+		}
+		if (bstart != start) {
+			*why = SKIP_PREHEADER;
+			return -1;
+		}
+		if (need + ti->preheader > bsize) {
+			*why = SKIP_TOO_BIG;
+			return -1;
+		}
+		*flags |= OBJ_IN_PYMALLOC;
+	} else if (in_arena(c, start)) {
+		*why = SKIP_FREE_BLOCK; /* in an empty pool */
+		return -1;
+	} else {
+		m = maps_find(&c->t->maps, addr);
+		*flags |= m && m->path && m->path[0] == '/' ? OBJ_STATIC :
+			  OBJ_OTHER_MEMORY;
+	}
+	return t;
+}
+
+static uint32_t add_object(struct census *c, uint64_t addr, int64_t t,
+			   uint32_t flags, int64_t refcnt)
+{
+	struct cobj *o;
+	uint32_t idx;
+
+	if (c->nobjs >= UINT32_MAX - 1)
+		ph_die("more than 4 billion objects");
+	PH_GROW(c->objs, c->objs_alloc, c->nobjs + 1);
+	idx = (uint32_t)c->nobjs++;
+	o = &c->objs[idx];
+	memset(o, 0, sizeof(*o));
+	o->addr = addr;
+	o->tinfo = (uint32_t)t;
+	o->flags = flags;
+	o->refcnt = refcnt;
+	kind_sizeof(c, o, &c->tinfos[t]);
+	u64map_put(&c->obj_index, addr, idx);
+	PH_GROW(c->work, c->work_alloc, c->nwork + 1);
+	c->work[c->nwork++] = idx;
+	return idx;
+}
+
+int64_t census_ref(struct census *c, uint64_t addr)
+{
+	enum skip_reason why;
+	uint32_t flags;
+	int64_t t, refcnt;
+	uint64_t v;
+
+	if (!addr)
+		return -1;
+	if (u64map_get(&c->obj_index, addr, &v))
+		return (int64_t)v;
+	t = validate(c, addr, &flags, &refcnt, &why);
+	if (t < 0) {
+		ph_debug(3, "not an object at %#llx: %s",
+			 (unsigned long long)addr, skip_names[why]);
+		c->skipped[why]++;
+		return -1;
+	}
+	return add_object(c, addr, t, flags, refcnt);
+}
+
+void census_edge(struct census *c, uint32_t src, uint64_t addr)
+{
+	int64_t dst;
+
+	if (!addr)
+		return;
+	dst = census_ref(c, addr);
+	if (dst < 0) {
+		ph_debug(2, "object %#llx refers to %#llx: not an object",
+			 (unsigned long long)c->objs[src].addr,
+			 (unsigned long long)addr);
+		c->refs_dropped++;
+		return;
+	}
+	PH_GROW(c->edges, c->edges_alloc, c->nedges + 1);
+	c->edges[c->nedges].src = src;
+	c->edges[c->nedges].dst = (uint32_t)dst;
+	c->nedges++;
+}
+
+/* Process queued objects until none is left: discover each one's type
+ * object and its referents. */
+static void drain(struct census *c)
+{
+	while (c->nwork) {
+		uint32_t idx = c->work[--c->nwork];
+		uint64_t type = c->tinfos[c->objs[idx].tinfo].addr;
+
+		census_ref(c, type);
+		if (!kind_referents(c, idx))
+			c->objs[idx].flags |= OBJ_EDGES_CONSERVATIVE;
+	}
+}
+
+/* ---- phase A: roots and GC lists -------------------------------------- */
+
+static void add_root(struct census *c, enum root_kind kind, uint64_t addr,
+		     const char *name)
+{
+	struct snapshot *s = c->s;
+	int64_t idx = census_ref(c, addr);
+
+	if (idx < 0)
+		return;
+	PH_GROW(s->roots, s->roots_alloc, s->nroots + 1);
+	s->roots[s->nroots].kind = kind;
+	/* Remapped to the sorted id in assemble(). */
+	s->roots[s->nroots].object = (uint32_t)idx;
+	s->roots[s->nroots].name = snapshot_cstring(s, name);
+	s->nroots++;
+}
+
+static uint64_t main_interp(struct census *c)
+{
+	uint64_t v;
+
+	if (!py_read_field(c->t, c->L, c->p->runtime, PY_F_RT_INTERP_MAIN, &v) &&
+	    v)
+		return v;
+	return py_read_field(c->t, c->L, c->p->runtime, PY_F_RT_INTERP_HEAD,
+			     &v) ? 0 : v;
+}
+
+static void seed_roots(struct census *c, const struct py_stacks *st)
+{
+	static const struct {
+		enum py_field f;
+		enum root_kind kind;
+		const char *name;
+	} interp_roots[] = {
+		{ PY_F_IS_MODULES, ROOT_SYS_MODULES, "sys.modules" },
+		{ PY_F_IS_SYSDICT, ROOT_SYSDICT, "sys.__dict__" },
+		{ PY_F_IS_BUILTINS, ROOT_BUILTINS, "builtins" },
+		{ PY_F_IS_DICT, ROOT_INTERP_DICT, "interpreter dict" },
+	};
+	char name[64];
+	size_t i, j, k;
+
+	for (i = 0; i < st->ninterps; i++) {
+		const struct py_interp *pi = &st->interps[i];
+
+		for (k = 0; k < PH_ARRAY_SIZE(interp_roots); k++) {
+			uint64_t v;
+
+			if (py_has(c->L, interp_roots[k].f) &&
+			    !py_read_field(c->t, c->L, pi->addr,
+					   interp_roots[k].f, &v))
+				add_root(c, interp_roots[k].kind, v,
+					 interp_roots[k].name);
+		}
+		for (j = 0; j < pi->nthreads; j++) {
+			const struct py_thread *th = &pi->threads[j];
+
+			snprintf(name, sizeof(name), "thread %d", (int)th->tid);
+			for (k = 0; k < th->nrefs; k++)
+				add_root(c, ROOT_FRAME, th->refs[k], name);
+		}
+	}
+}
+
+static uint64_t gc_state(struct census *c)
+{
+	const struct py_layout *L = c->L;
+	uint64_t interp;
+
+	if (py_has(L, PY_F_RT_GC)) /* 3.7, 3.8: in _PyRuntime */
+		return c->p->runtime + (uint64_t)L->off[PY_F_RT_GC];
+	interp = main_interp(c);
+	return interp && py_has(L, PY_F_IS_GC) ?
+	       interp + (uint64_t)L->off[PY_F_IS_GC] : 0;
+}
+
+/*
+ * Walk one generation's circular list of GC heads (pycore_gc.h): from
+ * head->_gc_next until back at head; the low two bits are flags.  A node
+ * whose object does not validate (a thread stopped while creating or
+ * destroying it) is counted and stepped over: the links still hold.  A
+ * link that cannot be followed ends the walk; that loses only the
+ * "tracked" mark of the nodes after it, since their objects are found
+ * through pymalloc blocks and references too.
+ */
+static void walk_gc_list(struct census *c, uint64_t head, bool permanent,
+			 uint64_t max_steps)
+{
+	const struct py_layout *L = c->L;
+	uint64_t gh = (uint64_t)L->size[PY_S_GCHEAD], p, steps = 0;
+
+	if (py_read_field(c->t, L, head, PY_F_GC_NEXT, &p))
+		return;
+	p &= ~3ull;
+	while (p != head) {
+		int64_t idx;
+
+		if (!p || (p & 7) || ++steps > max_steps) {
+			ph_debug(1, "gc list at %#llx: broken link %#llx",
+				 (unsigned long long)head, (unsigned long long)p);
+			c->gc_list_breaks++;
+			return;
+		}
+		idx = census_ref(c, p + gh);
+		if (idx < 0) {
+			ph_debug(1, "gc list at %#llx: no object at %#llx",
+				 (unsigned long long)head,
+				 (unsigned long long)(p + gh));
+			c->gc_list_invalid++;
+		} else if (permanent) {
+			c->permanent++;
+		} else if (!(c->objs[idx].flags & OBJ_GC_TRACKED)) {
+			c->objs[idx].flags |= OBJ_GC_TRACKED;
+			c->gc_tracked++;
+		}
+		if (py_read_field(c->t, L, p, PY_F_GC_NEXT, &p)) {
+			c->gc_list_breaks++;
+			return;
+		}
+		p &= ~3ull;
+	}
+}
+
+static void seed_gc(struct census *c, uint64_t max_steps)
+{
+	const struct py_layout *L = c->L;
+	struct snapshot *s = c->s;
+	uint64_t gcs = gc_state(c), gens, v;
+	int64_t gsize = L->size[PY_S_GCGEN];
+	int i;
+
+	if (!gcs || gsize <= 0)
+		return;
+	gens = gcs + (uint64_t)L->off[PY_F_GCS_GENERATIONS];
+	s->gc.valid = true;
+	if (!py_read_field(c->t, L, gcs, PY_F_GCS_ENABLED, &v))
+		s->gc.enabled = (uint32_t)v != 0;
+	for (i = 0; i < 3; i++) {
+		uint64_t g = gens + (uint64_t)i * (uint64_t)gsize;
+
+		if (!py_read_field(c->t, L, g, PY_F_GEN_THRESHOLD, &v))
+			s->gc.threshold[i] = (int32_t)v;
+		if (!py_read_field(c->t, L, g, PY_F_GEN_COUNT, &v))
+			s->gc.count[i] = (int32_t)v;
+		walk_gc_list(c, g + (uint64_t)L->off[PY_F_GEN_HEAD], false,
+			     max_steps);
+	}
+	if (py_has(L, PY_F_GCS_PERMANENT))
+		walk_gc_list(c, gcs + (uint64_t)L->off[PY_F_GCS_PERMANENT] +
+			     (uint64_t)L->off[PY_F_GEN_HEAD], true, max_steps);
+}
+
+/* ---- phases B and C: pymalloc blocks ---------------------------------- */
+
+struct cand {
+	uint64_t addr;
+	int64_t tinfo, refcnt;
+	uint32_t flags;
+};
+
+/* The pymalloc blocks an object owns (its separate buffers). */
+static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti,
+			 struct u64map *buffers)
+{
+	const struct py_layout *L = c->L;
+	uint64_t ptrs[4] = { 0, 0, 0, 0 }, v, state;
+	uint64_t bstart;
+	uint32_t bsize;
+	bool used;
+	size_t i;
+
+	switch (ti->kind) {
+	case K_LIST:
+		py_read_field(c->t, L, addr, PY_F_LIST_ITEM, &ptrs[0]);
+		break;
+	case K_DICT:
+	case K_ODICT:
+		py_read_field(c->t, L, addr, PY_F_MA_KEYS, &ptrs[0]);
+		py_read_field(c->t, L, addr, PY_F_MA_VALUES, &ptrs[1]);
+		break;
+	case K_SET:
+		if (!py_read_field(c->t, L, addr, PY_F_SET_TABLE, &v) &&
+		    v != addr + (uint64_t)L->off[PY_F_SET_SMALLTABLE])
+			ptrs[0] = v;
+		break;
+	case K_BYTEARRAY:
+		py_read_field(c->t, L, addr, PY_F_BA_BYTES, &ptrs[0]);
+		break;
+	case K_STR:
+		if (py_read_field(c->t, L, addr, PY_F_STR_STATE, &state))
+			break;
+		if (!(state & (1u << 6)) || !(state & (1u << 5)))
+			py_read_field(c->t, L, addr, PY_F_CSTR_UTF8, &ptrs[0]);
+		if (!(state & (1u << 5)))
+			py_read_field(c->t, L, addr, PY_F_USTR_DATA, &ptrs[1]);
+		if (py_has(L, PY_F_STR_WSTR))
+			py_read_field(c->t, L, addr, PY_F_STR_WSTR, &ptrs[2]);
+		break;
+	case K_TYPE:
+		py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS, &ptrs[0]);
+		break;
+	default:
+		break;
+	}
+	for (i = 0; i < PH_ARRAY_SIZE(ptrs); i++)
+		if (ptrs[i] && ptrs[i] != addr &&
+		    pymalloc_block_of(&c->heap, ptrs[i], &bstart, &bsize, &used) &&
+		    used)
+			u64map_put(buffers, bstart, 1);
+	/* Instances keep split values (3.11/3.12) in a block of their own. */
+	if (ti->heap && L->minor >= 11 && L->minor <= 12 &&
+	    (ti->flags & TPF_MANAGED_DICT) &&
+	    !target_read_u64(c->t, addr - (L->minor == 11 ? 32 : 24), &v) && v) {
+		if (L->minor == 12) {
+			if (!(v & 1))
+				return;
+			v += 1;
+		}
+		if (pymalloc_block_of(&c->heap, v, &bstart, &bsize, &used) && used)
+			u64map_put(buffers, bstart, 1);
+	}
+}
+
+static void seed_blocks(struct census *c)
+{
+	struct pymalloc_heap *h = &c->heap;
+	struct u64map buffers = U64MAP_INIT;
+	struct cand *cands = NULL;
+	size_t ncands = 0, cands_alloc = 0, i, p;
+	uint64_t empty = 0, nbuf = 0;
+
+	/* B: a candidate object for each block nobody explained yet. */
+	for (p = 0; p < h->npools; p++) {
+		const struct pymalloc_pool *pl = &h->pools[p];
+		uint64_t k;
+
+		for (k = 0; k < pl->nused; k++) {
+			uint64_t b = h->used[pl->first_block + k];
+			static const uint32_t pre[] = { 0, 16, 32 };
+			bool found = false;
+			size_t j;
+
+			for (j = 0; j < PH_ARRAY_SIZE(pre) && !found; j++) {
+				uint64_t o = b + pre[j], type;
+				enum skip_reason why;
+				struct cand cd;
+				int64_t t;
+
+				if (pre[j] + 16 > pl->block_size)
+					break;
+				if (u64map_get(&c->obj_index, o, NULL)) {
+					found = true;
+					break;
+				}
+				if (target_read_u64(c->t, o + 8, &type))
+					break;
+				t = tinfo_get(c, type);
+				if (t < 0 || c->tinfos[t].preheader != pre[j])
+					continue;
+				cd.tinfo = validate(c, o, &cd.flags, &cd.refcnt,
+						    &why);
+				if (cd.tinfo < 0) {
+					c->skipped[why]++;
+					continue;
+				}
+				cd.addr = o;
+				PH_GROW(cands, cands_alloc, ncands + 1);
+				cands[ncands++] = cd;
+				found = true;
+			}
+			if (!found)
+				empty++;
+		}
+	}
+	/* C: blocks owned as buffers by known objects or by candidates are
+	 * not objects. */
+	for (i = 0; i < c->nobjs; i++)
+		owned_blocks(c, c->objs[i].addr, &c->tinfos[c->objs[i].tinfo],
+			     &buffers);
+	for (i = 0; i < ncands; i++)
+		owned_blocks(c, cands[i].addr, &c->tinfos[cands[i].tinfo],
+			     &buffers);
+	for (i = 0; i < ncands; i++) {
+		const struct tinfo *ti = &c->tinfos[cands[i].tinfo];
+
+		if (u64map_get(&buffers, cands[i].addr - ti->preheader, NULL)) {
+			nbuf++;
+			continue;
+		}
+		if (!u64map_get(&c->obj_index, cands[i].addr, NULL))
+			add_object(c, cands[i].addr, cands[i].tinfo,
+				   cands[i].flags, cands[i].refcnt);
+	}
+	snapshot_stat(c->s, "pymalloc.blocks_without_object", (int64_t)empty);
+	snapshot_stat(c->s, "pymalloc.buffer_blocks", (int64_t)buffers.n);
+	snapshot_stat(c->s, "census.rejected_in_buffers", (int64_t)nbuf);
+	free(cands);
+	u64map_release(&buffers);
+}
+
+/* ---- phase D: conservative scan --------------------------------------- */
+
+static void conservative_pass(struct census *c)
+{
+	size_t i, n = c->nobjs;
+	uint64_t buf[512];
+
+	for (i = 0; i < n; i++) {
+		struct cobj *o = &c->objs[i];
+		uint64_t len, off, k, m, v;
+
+		if (!(o->flags & OBJ_EDGES_CONSERVATIVE))
+			continue;
+		/* Only the object's own block: its C struct. */
+		len = PH_MIN(o->size - o->buffers, (uint64_t)65536);
+		for (off = 16; off + 8 <= len; off += m * 8) {
+			m = PH_MIN((len - off) / 8, (uint64_t)PH_ARRAY_SIZE(buf));
+			if (target_read(c->t, o->addr + off, buf, (size_t)m * 8))
+				break;
+			for (k = 0; k < m; k++) {
+				if (buf[k] && buf[k] != o->addr &&
+				    u64map_get(&c->obj_index, buf[k], &v)) {
+					PH_GROW(c->edges, c->edges_alloc,
+						c->nedges + 1);
+					c->edges[c->nedges].src = (uint32_t)i;
+					c->edges[c->nedges].dst = (uint32_t)v;
+					c->nedges++;
+				}
+			}
+		}
+	}
+}
+
+/* ---- assembly ----------------------------------------------------------- */
+
+static struct census *sort_ctx;
+
+static int cmp_by_addr(const void *a, const void *b)
+{
+	uint64_t x = sort_ctx->objs[*(const uint32_t *)a].addr;
+	uint64_t y = sort_ctx->objs[*(const uint32_t *)b].addr;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct cedge *x = a, *y = b;
+
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	return x->dst < y->dst ? -1 : x->dst > y->dst;
+}
+
+static uint32_t snap_type_of(struct census *c, uint32_t t)
+{
+	struct tinfo *ti = &c->tinfos[t];
+	struct snapshot *s = c->s;
+	struct strbuf name = STRBUF_INIT, module = STRBUF_INIT;
+	struct snap_type *st;
+	uint64_t v;
+
+	if (ti->snap_type >= 0)
+		return (uint32_t)ti->snap_type;
+	tinfo_name(c, ti, &name, &module);
+	ti = &c->tinfos[t];
+	PH_GROW(s->types, s->types_alloc, s->ntypes + 1);
+	st = &s->types[s->ntypes];
+	memset(st, 0, sizeof(*st));
+	st->addr = ti->addr;
+	st->name = snapshot_string(s, name.buf, name.len);
+	st->module = snapshot_string(s, module.buf, module.len);
+	st->flags = (ti->heap ? TYPE_HEAP : 0) | (ti->gc ? TYPE_GC : 0);
+	st->basicsize = ti->basicsize;
+	st->itemsize = ti->itemsize;
+	st->object = u64map_get(&c->obj_index, ti->addr, &v) ? (uint32_t)v :
+		     UINT32_MAX;
+	ti->snap_type = (int32_t)s->ntypes;
+	strbuf_release(&name);
+	strbuf_release(&module);
+	return (uint32_t)s->ntypes++;
+}
+
+static void assemble(struct census *c)
+{
+	struct snapshot *s = c->s;
+	uint32_t *order, *newid;
+	size_t i, k, n = c->nobjs;
+
+	order = xmalloc((n + 1) * sizeof(*order));
+	newid = xmalloc((n + 1) * sizeof(*newid));
+	for (i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	sort_ctx = c;
+	if (n)
+		qsort(order, n, sizeof(*order), cmp_by_addr);
+	sort_ctx = NULL;
+	for (i = 0; i < n; i++)
+		newid[order[i]] = (uint32_t)i;
+
+	/* Types first: their object ids are remapped below. */
+	for (i = 0; i < n; i++)
+		snap_type_of(c, c->objs[i].tinfo);
+	for (i = 0; i < s->ntypes; i++)
+		if (s->types[i].object != UINT32_MAX)
+			s->types[i].object = newid[s->types[i].object];
+
+	s->objects = xcalloc(n + 1, sizeof(*s->objects));
+	s->objects_alloc = n + 1;
+	s->nobjects = n;
+	for (i = 0; i < n; i++) {
+		const struct cobj *o = &c->objs[order[i]];
+		struct snap_object *so = &s->objects[i];
+
+		so->addr = o->addr;
+		so->size = o->size;
+		so->buffers = o->buffers;
+		so->refcnt = o->refcnt;
+		so->type = (uint32_t)c->tinfos[o->tinfo].snap_type;
+		so->flags = o->flags;
+	}
+
+	for (i = 0; i < c->nedges; i++) {
+		c->edges[i].src = newid[c->edges[i].src];
+		c->edges[i].dst = newid[c->edges[i].dst];
+	}
+	if (c->nedges)
+		qsort(c->edges, c->nedges, sizeof(*c->edges), cmp_edge);
+	s->edge_start = xcalloc(n + 1, sizeof(*s->edge_start));
+	s->edge_dst = xmalloc((c->nedges + 1) * sizeof(*s->edge_dst));
+	s->edges_alloc = c->nedges + 1;
+	for (i = 0, k = 0; i < c->nedges; i++) {
+		if (i && c->edges[i].src == c->edges[i - 1].src &&
+		    c->edges[i].dst == c->edges[i - 1].dst)
+			continue; /* duplicate */
+		if (k >= UINT32_MAX)
+			ph_die("too many edges");
+		s->edge_dst[k++] = c->edges[i].dst;
+		s->edge_start[c->edges[i].src + 1]++;
+	}
+	s->nedges = k;
+	for (i = 0; i < n; i++)
+		s->edge_start[i + 1] += s->edge_start[i];
+
+	for (i = 0; i < s->nroots; i++)
+		s->roots[i].object = newid[s->roots[i].object];
+	free(order);
+	free(newid);
+}
+
+static void add_stacks(struct snapshot *s, const struct py_stacks *st,
+		       pid_t pid)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < st->ninterps; i++) {
+		for (j = 0; j < st->interps[i].nthreads; j++) {
+			const struct py_thread *th = &st->interps[i].threads[j];
+			struct snap_thread *sth;
+
+			PH_GROW(s->threads, s->threads_alloc, s->nthreads + 1);
+			sth = &s->threads[s->nthreads++];
+			sth->tid = th->tid;
+			sth->flags = (th->tid == pid ? 1u : 0) |
+				     (th->holds_gil ? 2u : 0);
+			sth->first_frame = (uint32_t)s->nframes;
+			sth->nframes = (uint32_t)th->nframes;
+			for (k = 0; k < th->nframes; k++) {
+				struct snap_frame *f;
+
+				PH_GROW(s->frames, s->frames_alloc,
+					s->nframes + 1);
+				f = &s->frames[s->nframes++];
+				f->function = snapshot_cstring(s,
+						th->frames[k].function);
+				f->file = snapshot_cstring(s, th->frames[k].file);
+				f->line = th->frames[k].line;
+			}
+		}
+	}
+}
+
+static void add_stats(struct census *c)
+{
+	struct snapshot *s = c->s;
+	const struct pymalloc_heap *h = &c->heap;
+	char name[64];
+	size_t i;
+
+	snapshot_stat(s, "pymalloc.method", h->method);
+	snapshot_stat(s, "pymalloc.pool_size", h->pool_size);
+	snapshot_stat(s, "pymalloc.arenas", (int64_t)h->arenas_total);
+	snapshot_stat(s, "pymalloc.pools", (int64_t)h->npools);
+	snapshot_stat(s, "pymalloc.empty_pools", (int64_t)h->empty_pools);
+	snapshot_stat(s, "pymalloc.corrupt_pools", (int64_t)h->corrupt_pools);
+	snapshot_stat(s, "pymalloc.salvaged_pools", (int64_t)h->salvaged_pools);
+	snapshot_stat(s, "pymalloc.used_blocks", (int64_t)h->nused);
+	if (h->raw_allocated_known)
+		snapshot_stat(s, "pymalloc.raw_allocated_blocks",
+			      (int64_t)h->raw_allocated_blocks);
+	snapshot_stat(s, "census.objects", (int64_t)c->nobjs);
+	snapshot_stat(s, "census.gc_tracked", (int64_t)c->gc_tracked);
+	snapshot_stat(s, "census.gc_permanent", (int64_t)c->permanent);
+	snapshot_stat(s, "census.gc_list_breaks", (int64_t)c->gc_list_breaks);
+	snapshot_stat(s, "census.gc_list_invalid", (int64_t)c->gc_list_invalid);
+	snapshot_stat(s, "census.refs_dropped", (int64_t)c->refs_dropped);
+	snapshot_stat(s, "census.types", (int64_t)s->ntypes);
+	for (i = 0; i < SKIP__COUNT; i++) {
+		snprintf(name, sizeof(name), "census.skipped.%s", skip_names[i]);
+		snapshot_stat(s, name, (int64_t)c->skipped[i]);
+	}
+}
+
+int census_build(struct pyproc *p, const struct census_opts *o,
+		 struct snapshot *s)
+{
+	struct census c;
+	struct py_stacks st;
+	uint64_t max_steps;
+	size_t i;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.p = p;
+	c.t = p->t;
+	c.L = &p->L;
+	c.s = s;
+	c.inconsistent = o->inconsistent;
+	rc = known_init(&c);
+	if (rc)
+		return rc;
+	rc = pymalloc_walk(p, &c.heap);
+	if (rc)
+		goto out;
+	rc = py_read_stacks(p, &st);
+	if (rc)
+		goto out;
+	/* No list can have more members than there are 16-byte slots in
+	 * the memory we read. */
+	max_steps = 1;
+	for (i = 0; i < c.t->maps.n; i++)
+		max_steps += (c.t->maps.v[i].end - c.t->maps.v[i].start) / 16;
+
+	seed_roots(&c, &st);
+	seed_gc(&c, max_steps);
+	drain(&c);
+	seed_blocks(&c);
+	drain(&c);
+	conservative_pass(&c);
+	assemble(&c);
+	add_stacks(s, &st, c.t->pid);
+	add_stats(&c);
+	if (c.heap.corrupt_pools)
+		s->meta.flags |= SNAP_PARTIAL;
+	py_stacks_release(&st);
+out:
+	pymalloc_release(&c.heap);
+	tinfo_release_all(&c);
+	u64map_release(&c.obj_index);
+	free(c.objs);
+	free(c.work);
+	free(c.edges);
+	return rc;
+}

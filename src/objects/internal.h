@@ -1,0 +1,167 @@
+/*
+ * Private to objects/: the census under construction, shared by census.c
+ * (discovery, validation, assembly), types.c (type objects), dict.c (dict
+ * layouts) and kinds.c (per-kind sizes and referents).
+ */
+#ifndef PYHEAP_OBJECTS_INTERNAL_H
+#define PYHEAP_OBJECTS_INTERNAL_H
+
+#include "../base/hashmap.h"
+#include "../heap/heap.h"
+#include "objects.h"
+
+/* What an object is, as far as sizes and referents go: the nearest
+ * built-in type in its type's tp_base chain. */
+enum obj_kind {
+	K_OTHER = 0,  /* unknown C type: conservative scan */
+	K_OBJECT,     /* object and plain Python classes */
+	K_TYPE, K_LIST, K_TUPLE, K_DICT, K_ODICT, K_SET, K_STR, K_BYTES,
+	K_BYTEARRAY, K_INT, K_FLOAT, K_FUNCTION, K_CELL, K_METHOD, K_CODE,
+	K_FRAME, K_GEN, K_MODULE, K_WEAKREF, K_DEQUE, K_BUFFERED, K_CFUNCTION,
+	K_NONE,
+	K__COUNT
+};
+
+/* Python 3 tp_flags bits (Include/object.h, same 3.7-3.13 unless noted). */
+#define TPF_MANAGED_DICT (1ul << 4)     /* 3.11+ */
+#define TPF_MANAGED_WEAKREF (1ul << 3)  /* 3.12+ */
+#define TPF_INLINE_VALUES (1ul << 2)    /* 3.13 */
+#define TPF_HEAPTYPE (1ul << 9)
+#define TPF_READY (1ul << 12)
+#define TPF_HAVE_GC (1ul << 14)
+#define TPF_TYPE_SUBCLASS (1ul << 31)
+
+struct tinfo {
+	uint64_t addr;
+	enum obj_kind kind;
+	uint64_t flags;             /* tp_flags */
+	int64_t basicsize, itemsize;
+	int64_t dictoffset;
+	uint32_t preheader;         /* bytes before the object in its block */
+	bool heap, gc;
+	uint64_t cached_keys;       /* ht_cached_keys (split-dict keys) */
+	uint64_t dict;              /* tp_dict */
+	/* __slots__ and other object members (T_OBJECT / T_OBJECT_EX) of
+	 * this heap type and its heap-type bases: offsets into the object. */
+	int64_t *slots;
+	size_t nslots;
+	int32_t snap_type;          /* index in the snapshot's types, -1 */
+};
+
+struct cobj {
+	uint64_t addr;
+	uint32_t tinfo;
+	uint32_t flags;             /* OBJ_* */
+	uint64_t size, buffers;
+	int64_t refcnt;
+};
+
+struct cedge {
+	uint32_t src, dst;          /* cobj indices */
+};
+
+/* Reasons a candidate is rejected (stats "census.skipped.<name>"). */
+#define SKIP_REASONS(X) \
+	X(UNREADABLE, "unreadable") \
+	X(MISALIGNED, "misaligned") \
+	X(NOT_A_TYPE, "bad_type") \
+	X(REFCNT_ZERO, "refcount_zero") \
+	X(REFCNT_BAD, "refcount_bad") \
+	X(PREHEADER, "preheader_mismatch") \
+	X(FREE_BLOCK, "free_block") \
+	X(TOO_BIG, "size_exceeds_block") \
+	X(BAD_SIZE, "bad_ob_size") \
+	X(EMPTY_BLOCK, "no_object_in_block")
+
+enum skip_reason {
+#define SKIP_ENUM(id, name) SKIP_##id,
+	SKIP_REASONS(SKIP_ENUM)
+#undef SKIP_ENUM
+	SKIP__COUNT
+};
+
+/* Static objects and types the census recognises by address. */
+struct known {
+	uint64_t type[K__COUNT];    /* the built-in type of each kind */
+	uint64_t extra_types[16];   /* more built-ins mapped to a kind */
+	enum obj_kind extra_kind[16];
+	size_t nextra;
+	uint64_t set_dummy;         /* *_PySet_Dummy */
+};
+
+struct census {
+	struct pyproc *p;
+	struct target *t;
+	const struct py_layout *L;
+	struct snapshot *s;
+	struct pymalloc_heap heap;
+	struct known known;
+
+	struct u64map type_index;   /* type addr -> tinfo index, or NOT_TYPE */
+	struct tinfo *tinfos;
+	size_t ntinfos, tinfos_alloc;
+
+	struct u64map obj_index;    /* object addr -> cobj index */
+	struct cobj *objs;
+	size_t nobjs, objs_alloc;
+
+	uint32_t *work;             /* objects whose referents are pending */
+	size_t nwork, work_alloc;
+
+	struct cedge *edges;        /* unsorted while building */
+	size_t nedges, edges_alloc;
+
+	uint64_t skipped[SKIP__COUNT];
+	uint64_t gc_tracked, gc_list_breaks, gc_list_invalid, permanent;
+	uint64_t refs_dropped;      /* referents that were not valid objects */
+	bool inconsistent;
+};
+
+#define NOT_TYPE UINT64_MAX - 1
+
+/* census.c */
+/* The object at addr: its index, adding (and queueing) it if it is a valid
+ * object not seen before; -1 if it is not one (the reason is counted). */
+int64_t census_ref(struct census *c, uint64_t addr);
+/* census_ref() plus an edge from src when it is an object. */
+void census_edge(struct census *c, uint32_t src, uint64_t addr);
+
+/* types.c */
+/* The tinfo of a type object at addr, validating and caching it; -1 if
+ * addr is not a type. */
+int64_t tinfo_get(struct census *c, uint64_t addr);
+/* Report name and module of a type (for the snapshot). */
+void tinfo_name(struct census *c, const struct tinfo *ti, struct strbuf *name,
+		struct strbuf *module);
+void tinfo_release_all(struct census *c);
+int known_init(struct census *c);
+
+/* dict.c */
+/* Call fn(ctx, key, value) for each entry of the dict object at addr (any
+ * layout); values may be 0 for deleted entries of split tables (skipped).
+ * Returns the number of entries visited, or a negative error. */
+int dict_foreach(struct census *c, uint64_t addr,
+		 void (*fn)(void *ctx, uint64_t key, uint64_t value),
+		 void *ctx);
+/* The same for split values (3.11+) given the shared keys and a values
+ * pointer (PyDictValues *). */
+int dict_values_foreach(struct census *c, uint64_t keys, uint64_t values,
+			void (*fn)(void *ctx, uint64_t key, uint64_t value),
+			void *ctx);
+/* dict.__sizeof__ (Objects/dictobject.c _PyDict_SizeOf) for the dict at
+ * addr whose type has basicsize; *buffers = keys + values bytes. */
+int dict_sizeof(struct census *c, uint64_t addr, int64_t basicsize,
+		uint64_t *size, uint64_t *buffers);
+/* _PyDict_KeysSize(keys) */
+int dict_keys_size(struct census *c, uint64_t keys, uint64_t *size);
+/* Look up a str key (UTF-8 bytes) in the dict at addr: its value or 0. */
+uint64_t dict_get_str(struct census *c, uint64_t dict, const char *key);
+
+/* kinds.c */
+/* sys.getsizeof() of object o (type ti). */
+void kind_sizeof(struct census *c, struct cobj *o, const struct tinfo *ti);
+/* Visit o's referents (census_edge for each).  False if o's kind has no
+ * precise traversal (the caller scans it conservatively). */
+bool kind_referents(struct census *c, uint32_t idx);
+
+#endif

@@ -1,0 +1,614 @@
+/*
+ * Per-kind sizes (each type's __sizeof__, plus what sys.getsizeof adds) and
+ * referents (each type's tp_traverse), for the built-in kinds.  The CPython
+ * function each one mirrors is named in its comment; offsets come from the
+ * layout (python/fields.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Bounds on counts read from objects: no list, tuple or set in a process
+ * has more items than this. */
+#define MAX_ITEMS (1ull << 31)
+#define MAX_SLOTS (1u << 16)
+#define BATCH 4096
+/* collections.deque: BLOCKLEN 64 items + 2 links (_collectionsmodule.c). */
+#define DEQUE_BLOCKLEN 64
+#define DEQUE_BLOCK_BYTES (DEQUE_BLOCKLEN * 8 + 16)
+/* OrderedDict's _ODictNode {key, hash, next, prev} (odictobject.c). */
+#define ODICT_NODE_BYTES 32
+
+static uint64_t rd(struct census *c, uint64_t base, enum py_field f)
+{
+	uint64_t v;
+
+	return py_read_field(c->t, c->L, base, f, &v) ? 0 : v;
+}
+
+static int64_t rd_signed(struct census *c, uint64_t base, enum py_field f)
+{
+	uint64_t v;
+	unsigned w = c->L->width[f];
+
+	if (py_read_field(c->t, c->L, base, f, &v))
+		return 0;
+	if (w < 8 && (v >> (w * 8 - 1)) & 1)
+		v |= ~0ull << (w * 8);
+	return (int64_t)v;
+}
+
+static uint64_t tuple_len(struct census *c, uint64_t tup)
+{
+	int64_t n;
+
+	if (!tup)
+		return 0;
+	n = rd_signed(c, tup, PY_F_OB_SIZE);
+	return n > 0 && (uint64_t)n < MAX_ITEMS ? (uint64_t)n : 0;
+}
+
+/* ---- sizes ------------------------------------------------------------- */
+
+/* PyUnicode's __sizeof__ (Objects/unicodeobject.c unicode_sizeof_impl):
+ * header, data in the object or in a separate block, and separately held
+ * UTF-8 and (<= 3.11) wchar_t copies. */
+static void str_sizeof(struct census *c, struct cobj *o)
+{
+	const struct py_layout *L = c->L;
+	uint64_t state = rd(c, o->addr, PY_F_STR_STATE);
+	uint64_t len = rd(c, o->addr, PY_F_STR_LENGTH);
+	uint64_t kind = (state >> 2) & 7, data, utf8, wstr, wlen;
+	bool compact = state & (1u << 5), ascii = state & (1u << 6);
+	bool ready = L->minor >= 12 || (state & (1u << 7));
+
+	if (len >= MAX_ITEMS)
+		len = 0;
+	if (compact && ascii) {
+		o->size = (uint64_t)L->size[PY_S_ASCII] + len + 1;
+		data = o->addr + (uint64_t)L->size[PY_S_ASCII];
+	} else if (compact) {
+		o->size = (uint64_t)L->size[PY_S_COMPACTUNI] + (len + 1) * kind;
+		data = o->addr + (uint64_t)L->size[PY_S_COMPACTUNI];
+	} else {
+		o->size = (uint64_t)L->size[PY_S_UNICODE];
+		data = rd(c, o->addr, PY_F_USTR_DATA);
+		if (data) {
+			o->size += (len + 1) * kind;
+			o->buffers += (len + 1) * kind;
+		}
+	}
+	if (py_has(L, PY_F_STR_WSTR)) {
+		wstr = rd(c, o->addr, PY_F_STR_WSTR);
+		wlen = compact && ascii ? len :
+		       rd(c, o->addr, PY_F_CSTR_WSTR_LENGTH);
+		/* _PyUnicode_HAS_WSTR_MEMORY; sizeof(wchar_t) is 4 on Linux. */
+		if (wstr && (!ready || wstr != data) && wlen < MAX_ITEMS) {
+			o->size += (wlen + 1) * 4;
+			o->buffers += (wlen + 1) * 4;
+		}
+	}
+	if (!(compact && ascii)) {
+		utf8 = rd(c, o->addr, PY_F_CSTR_UTF8);
+		len = rd(c, o->addr, PY_F_CSTR_UTF8_LENGTH);
+		if (utf8 && utf8 != data && len < MAX_ITEMS) {
+			o->size += len + 1;
+			o->buffers += len + 1;
+		}
+	}
+}
+
+/* int.__sizeof__ (Objects/longobject.c): the digits, at least one from
+ * 3.11 on; 3.12+ keeps the digit count in lv_tag >> 3. */
+static void int_sizeof(struct census *c, struct cobj *o)
+{
+	const struct py_layout *L = c->L;
+	uint64_t digits;
+
+	if (py_has(L, PY_F_LONG_LV_TAG)) {
+		digits = rd(c, o->addr, PY_F_LONG_LV_TAG) >> 3;
+	} else {
+		int64_t n = rd_signed(c, o->addr, PY_F_OB_SIZE);
+
+		digits = (uint64_t)(n < 0 ? -n : n);
+	}
+	if (digits >= MAX_ITEMS)
+		digits = 0;
+	if (L->minor >= 11 && digits < 1)
+		digits = 1;
+	o->size = (uint64_t)L->off[PY_F_LONG_DIGIT] + digits * 4;
+}
+
+/* code.__sizeof__ (Objects/codeobject.c code_sizeof). */
+static void code_sizeof(struct census *c, struct cobj *o,
+			const struct tinfo *ti)
+{
+	const struct py_layout *L = c->L;
+
+	if (L->minor >= 11) {
+		/* _PyObject_VAR_SIZE: rounded up to a pointer. */
+		int64_t n = rd_signed(c, o->addr, PY_F_OB_SIZE);
+
+		if (n < 0 || (uint64_t)n >= MAX_ITEMS)
+			n = 0;
+		o->size = ((uint64_t)ti->basicsize + (uint64_t)n *
+			   (uint64_t)ti->itemsize + 7) & ~7ull;
+		return;
+	}
+	o->size = (uint64_t)ti->basicsize;
+	if (rd(c, o->addr, PY_F_CO_CELL2ARG))
+		o->size += 8 * tuple_len(c, rd(c, o->addr, PY_F_CO_CELLVARS));
+}
+
+/* Slots of a 3.11+ frame for code co: co_nlocalsplus + co_stacksize
+ * (_PyFrame_NumSlotsForCodeObject; frame_sizeof, gen_sizeof). */
+static uint64_t frame_slots(struct census *c, uint64_t co)
+{
+	uint64_t n = rd(c, co, PY_F_CO_NLOCALSPLUS) & 0xffffffffu;
+
+	n += rd(c, co, PY_F_CO_STACKSIZE) & 0xffffffffu;
+	return n < MAX_SLOTS ? n : 0;
+}
+
+static void frame_sizeof(struct census *c, struct cobj *o)
+{
+	const struct py_layout *L = c->L;
+	uint64_t co, f;
+
+	if (L->minor <= 10) {
+		/* frame_sizeof: PyFrameObject + one slot per stack entry,
+		 * local, cell and free var, less the one in the struct. */
+		uint64_t extras;
+
+		co = rd(c, o->addr, PY_F_FO_CODE);
+		extras = (rd(c, co, PY_F_CO_STACKSIZE) & 0xffffffffu) +
+			 (rd(c, co, PY_F_CO_NLOCALS) & 0xffffffffu) +
+			 tuple_len(c, rd(c, co, PY_F_CO_CELLVARS)) +
+			 tuple_len(c, rd(c, co, PY_F_CO_FREEVARS));
+		o->size = (uint64_t)L->size[PY_S_FRAMEOBJ] +
+			  (extras ? extras - 1 : 0) * 8;
+		return;
+	}
+	f = rd(c, o->addr, PY_F_FO_FRAME);
+	co = f ? rd(c, f, PY_F_IF_CODE) : 0;
+	o->size = (uint64_t)L->off[PY_F_FO_FRAME_DATA] +
+		  (uint64_t)L->off[PY_F_IF_LOCALSPLUS] + 8 * frame_slots(c, co);
+}
+
+static void gen_sizeof(struct census *c, struct cobj *o,
+		       const struct tinfo *ti)
+{
+	const struct py_layout *L = c->L;
+	uint64_t co;
+
+	if (L->minor <= 10) {
+		o->size = (uint64_t)ti->basicsize;
+		return;
+	}
+	co = py_has(L, PY_F_GEN_CODE) ? rd(c, o->addr, PY_F_GEN_CODE) :
+	     rd(c, o->addr + (uint64_t)L->off[PY_F_GEN_IFRAME], PY_F_IF_CODE);
+	o->size = (uint64_t)L->off[PY_F_GEN_IFRAME] +
+		  (uint64_t)L->off[PY_F_IF_LOCALSPLUS] + 8 * frame_slots(c, co);
+}
+
+/* object.__sizeof__: basicsize plus items for var-sized types. */
+static uint64_t default_sizeof(struct census *c, const struct cobj *o,
+			       const struct tinfo *ti)
+{
+	uint64_t size = (uint64_t)ti->basicsize;
+
+	if (ti->itemsize > 0) {
+		int64_t n = rd_signed(c, o->addr, PY_F_OB_SIZE);
+
+		if (n > 0 && (uint64_t)n < MAX_ITEMS)
+			size += (uint64_t)n * (uint64_t)ti->itemsize;
+	}
+	return size;
+}
+
+void kind_sizeof(struct census *c, struct cobj *o, const struct tinfo *ti)
+{
+	const struct py_layout *L = c->L;
+	uint64_t v, w;
+
+	o->buffers = 0;
+	switch (ti->kind) {
+	case K_LIST: /* list___sizeof___impl */
+		v = rd(c, o->addr, PY_F_LIST_ALLOCATED);
+		if (v >= MAX_ITEMS)
+			v = 0;
+		o->buffers = v * 8;
+		o->size = (uint64_t)ti->basicsize + o->buffers;
+		break;
+	case K_DICT:
+	case K_ODICT:
+		if (dict_sizeof(c, o->addr, ti->basicsize, &o->size,
+				&o->buffers))
+			o->size = (uint64_t)ti->basicsize;
+		if (ti->kind == K_ODICT) { /* odict_sizeof */
+			v = rd(c, o->addr, PY_F_OD_FAST_NODES_SIZE);
+			w = rd(c, o->addr, PY_F_MA_USED);
+			if (v < MAX_ITEMS && w < MAX_ITEMS) {
+				o->buffers += 8 * v + ODICT_NODE_BYTES * w;
+				o->size += 8 * v + ODICT_NODE_BYTES * w;
+			}
+		}
+		break;
+	case K_SET: /* set_sizeof: the table unless it is the smalltable */
+		o->size = (uint64_t)ti->basicsize;
+		v = rd(c, o->addr, PY_F_SET_TABLE);
+		w = rd(c, o->addr, PY_F_SET_MASK);
+		if (v && v != o->addr + (uint64_t)L->off[PY_F_SET_SMALLTABLE] &&
+		    w < MAX_ITEMS) {
+			o->buffers = (w + 1) * (uint64_t)L->size[PY_S_SETENTRY];
+			o->size += o->buffers;
+		}
+		break;
+	case K_STR:
+		str_sizeof(c, o);
+		break;
+	case K_INT:
+		int_sizeof(c, o);
+		break;
+	case K_BYTEARRAY: /* bytearray_sizeof_impl */
+		v = rd(c, o->addr, PY_F_BA_ALLOC);
+		o->buffers = v < MAX_ITEMS ? v : 0;
+		o->size = (uint64_t)ti->basicsize + o->buffers;
+		break;
+	case K_TYPE: /* type___sizeof___impl */
+		v = rd(c, o->addr, PY_F_TP_FLAGS);
+		if (v & TPF_HEAPTYPE) {
+			o->size = (uint64_t)L->size[PY_S_HEAPTYPE];
+			v = rd(c, o->addr, PY_F_HT_CACHED_KEYS);
+			if (v && !dict_keys_size(c, v, &w)) {
+				o->size += w;
+				o->buffers = w;
+			}
+		} else {
+			o->size = (uint64_t)L->size[PY_S_TYPE];
+		}
+		break;
+	case K_CODE:
+		code_sizeof(c, o, ti);
+		break;
+	case K_FRAME:
+		frame_sizeof(c, o);
+		break;
+	case K_GEN:
+		gen_sizeof(c, o, ti);
+		break;
+	case K_DEQUE: /* deque_sizeof: every block in use */
+		o->size = (uint64_t)ti->basicsize;
+		v = rd(c, o->addr, PY_F_DQ_LEFTINDEX);
+		w = (uint64_t)rd_signed(c, o->addr, PY_F_OB_SIZE);
+		if (v < DEQUE_BLOCKLEN && w < MAX_ITEMS) {
+			o->buffers = (v + w + DEQUE_BLOCKLEN - 1) /
+				     DEQUE_BLOCKLEN * DEQUE_BLOCK_BYTES;
+			o->size += o->buffers;
+		}
+		break;
+	case K_BUFFERED: /* buffered_sizeof */
+		o->size = (uint64_t)ti->basicsize;
+		if (rd(c, o->addr, PY_F_BUF_BUFFER)) {
+			v = rd(c, o->addr, PY_F_BUF_BUFFER_SIZE);
+			if (v < MAX_ITEMS) {
+				o->buffers = v;
+				o->size += v;
+			}
+		}
+		break;
+	default:
+		o->size = default_sizeof(c, o, ti);
+		break;
+	}
+	/*
+	 * sys.getsizeof adds the pre-header (Python/sysmodule.c
+	 * _PySys_GetSizeOf): <= 3.10 the GC head when _PyObject_IS_GC (for a
+	 * type object: only heap types, via type_is_gc); 3.11+
+	 * _PyType_PreHeaderSize except for static types.
+	 */
+	if (ti->kind == K_TYPE && !(rd(c, o->addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE)) {
+		if (L->minor >= 11 && ti->addr != c->known.type[K_TYPE])
+			o->size += ti->preheader;
+		return;
+	}
+	o->size += ti->preheader;
+}
+
+/* ---- referents --------------------------------------------------------- */
+
+struct edge_ctx {
+	struct census *c;
+	uint32_t src;
+};
+
+static void edge_kv(void *ctx, uint64_t key, uint64_t value)
+{
+	struct edge_ctx *e = ctx;
+
+	census_edge(e->c, e->src, key);
+	census_edge(e->c, e->src, value);
+}
+
+static void edge_value(void *ctx, uint64_t key, uint64_t value)
+{
+	struct edge_ctx *e = ctx;
+
+	(void)key; /* shared keys are reached through the type */
+	census_edge(e->c, e->src, value);
+}
+
+/* Edges to n pointers stored at addr. */
+static void edge_array(struct census *c, uint32_t src, uint64_t addr,
+		       uint64_t n)
+{
+	uint64_t buf[BATCH], i, k, m;
+
+	if (!addr || n >= MAX_ITEMS)
+		return;
+	for (i = 0; i < n; i += m) {
+		m = PH_MIN(n - i, (uint64_t)BATCH);
+		if (target_read(c->t, addr + i * 8, buf, (size_t)m * 8))
+			return;
+		for (k = 0; k < m; k++)
+			census_edge(c, src, buf[k]);
+	}
+}
+
+static void edge_fields(struct census *c, uint32_t src, uint64_t base,
+			const enum py_field *fs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (py_has(c->L, fs[i]))
+			census_edge(c, src, rd(c, base, fs[i]));
+}
+
+/* A 3.11+ _PyInterpreterFrame at f (pycore_frame.h; frame_traverse,
+ * _PyFrame_Traverse): code, function, globals, builtins, locals, frame
+ * object and the live slots. */
+static void edge_iframe(struct census *c, uint32_t src, uint64_t f)
+{
+	static const enum py_field ptrs[] = {
+		PY_F_IF_CODE, PY_F_IF_FUNC, PY_F_IF_GLOBALS, PY_F_IF_BUILTINS,
+		PY_F_IF_LOCALS, PY_F_IF_FRAME_OBJ,
+	};
+	int64_t top;
+
+	if (!f)
+		return;
+	edge_fields(c, src, f, ptrs, PH_ARRAY_SIZE(ptrs));
+	top = rd_signed(c, f, PY_F_IF_STACKTOP);
+	if (top > 0 && top < MAX_SLOTS)
+		edge_array(c, src, f + (uint64_t)c->L->off[PY_F_IF_LOCALSPLUS],
+			   (uint64_t)top);
+}
+
+static void frame_referents(struct census *c, uint32_t src, uint64_t addr)
+{
+	static const enum py_field fo[] = {
+		PY_F_FO_BACK, PY_F_FO_CODE, PY_F_FO_BUILTINS, PY_F_FO_GLOBALS,
+		PY_F_FO_LOCALS, PY_F_FO_TRACE,
+	};
+	const struct py_layout *L = c->L;
+	uint64_t co, n;
+
+	edge_fields(c, src, addr, fo, PH_ARRAY_SIZE(fo));
+	if (L->minor >= 11) {
+		edge_iframe(c, src, rd(c, addr, PY_F_FO_FRAME));
+		return;
+	}
+	/* frame_traverse (<= 3.10): locals, cells, free vars, and the value
+	 * stack while the frame is suspended. */
+	co = rd(c, addr, PY_F_FO_CODE);
+	n = (rd(c, co, PY_F_CO_NLOCALS) & 0xffffffffu) +
+	    tuple_len(c, rd(c, co, PY_F_CO_CELLVARS)) +
+	    tuple_len(c, rd(c, co, PY_F_CO_FREEVARS));
+	if (py_has(L, PY_F_FO_STACKTOP)) {
+		uint64_t top = rd(c, addr, PY_F_FO_STACKTOP);
+		uint64_t base = addr + (uint64_t)L->off[PY_F_FO_LOCALSPLUS];
+
+		if (top > base && (top - base) / 8 < MAX_SLOTS)
+			n = (top - base) / 8;
+	} else if (py_has(L, PY_F_FO_STACKDEPTH)) {
+		int64_t d = rd_signed(c, addr, PY_F_FO_STACKDEPTH);
+
+		if (d > 0 && d < MAX_SLOTS)
+			n += (uint64_t)d;
+	}
+	if (n < MAX_SLOTS)
+		edge_array(c, src, addr + (uint64_t)L->off[PY_F_FO_LOCALSPLUS],
+			   n);
+}
+
+static void gen_referents(struct census *c, uint32_t src, uint64_t addr)
+{
+	static const enum py_field g[] = {
+		PY_F_GEN_FRAME, PY_F_GEN_CODE, PY_F_GEN_NAME, PY_F_GEN_QUALNAME,
+	};
+	const struct py_layout *L = c->L;
+
+	edge_fields(c, src, addr, g, PH_ARRAY_SIZE(g));
+	/* 3.11+: the frame lives in the generator until FRAME_CLEARED (4)
+	 * (pycore_frame.h enum _framestate). */
+	if (py_has(L, PY_F_GEN_IFRAME) &&
+	    rd_signed(c, addr, PY_F_GEN_FRAME_STATE) < 4)
+		edge_iframe(c, src, addr + (uint64_t)L->off[PY_F_GEN_IFRAME]);
+}
+
+/* An instance's __dict__, split/inline values and __slots__ — what
+ * subtype_traverse adds for Python classes (Objects/typeobject.c). */
+static void instance_referents(struct census *c, uint32_t src,
+			       const struct tinfo *ti)
+{
+	const struct py_layout *L = c->L;
+	uint64_t addr = c->objs[src].addr, dict = 0, values = 0, v;
+	struct edge_ctx e = { c, src };
+	size_t i;
+
+	for (i = 0; i < ti->nslots; i++)
+		if (!target_read_u64(c->t, addr + (uint64_t)ti->slots[i], &v))
+			census_edge(c, src, v);
+	if (L->minor >= 12 && (ti->flags & TPF_MANAGED_DICT)) {
+		/* 3.12: PyDictOrValues at obj-24, tagged (bit 0 = values,
+		 * stored minus one); 3.13: PyManagedDictPointer at obj-24,
+		 * inline values after the object when INLINE_VALUES. */
+		if (target_read_u64(c->t, addr - 24, &v))
+			return;
+		if (L->minor == 12 && (v & 1))
+			values = v + 1;
+		else
+			dict = v;
+		if (!dict && L->minor >= 13 && (ti->flags & TPF_INLINE_VALUES))
+			values = addr + (uint64_t)ti->basicsize;
+	} else if (L->minor == 11 && (ti->flags & TPF_MANAGED_DICT)) {
+		/* 3.11: values at obj-32, dict at obj-24. */
+		if (!target_read_u64(c->t, addr - 24, &v))
+			dict = v;
+		if (!dict && !target_read_u64(c->t, addr - 32, &v))
+			values = v;
+	} else if (ti->dictoffset) {
+		/* _PyObject_GetDictPtr: negative offsets count from the end
+		 * of a var-sized object. */
+		int64_t off = ti->dictoffset;
+
+		if (off < 0) {
+			int64_t n = rd_signed(c, addr, PY_F_OB_SIZE);
+			uint64_t size = (uint64_t)ti->basicsize +
+				(uint64_t)(n < 0 ? -n : n) *
+				(uint64_t)ti->itemsize;
+
+			off += (int64_t)((size + 7) & ~7ull);
+		}
+		if (!target_read_u64(c->t, addr + (uint64_t)off, &v))
+			dict = v;
+	}
+	if (dict)
+		census_edge(c, src, dict);
+	else if (values && ti->cached_keys)
+		dict_values_foreach(c, ti->cached_keys, values, edge_value, &e);
+}
+
+bool kind_referents(struct census *c, uint32_t idx)
+{
+	static const enum py_field func[] = {
+		PY_F_FUNC_CODE, PY_F_FUNC_GLOBALS, PY_F_FUNC_BUILTINS,
+		PY_F_FUNC_NAME, PY_F_FUNC_QUALNAME, PY_F_FUNC_DEFAULTS,
+		PY_F_FUNC_KWDEFAULTS, PY_F_FUNC_CLOSURE, PY_F_FUNC_DOC,
+		PY_F_FUNC_DICT, PY_F_FUNC_MODULE, PY_F_FUNC_ANNOTATIONS,
+		PY_F_FUNC_TYPEPARAMS,
+	};
+	static const enum py_field code[] = {
+		PY_F_CO_CODE, PY_F_CO_CONSTS, PY_F_CO_NAMES, PY_F_CO_VARNAMES,
+		PY_F_CO_FREEVARS, PY_F_CO_CELLVARS, PY_F_CO_LOCALSPLUSNAMES,
+		PY_F_CO_LOCALSPLUSKINDS, PY_F_CO_FILENAME, PY_F_CO_NAME,
+		PY_F_CO_QUALNAME, PY_F_CO_LNOTAB, PY_F_CO_LINETABLE,
+		PY_F_CO_EXCEPTIONTABLE,
+	};
+	static const enum py_field type[] = {
+		PY_F_TP_DICT, PY_F_TP_MRO, PY_F_TP_BASES, PY_F_TP_BASE,
+	};
+	static const enum py_field heaptype[] = {
+		PY_F_HT_NAME, PY_F_HT_QUALNAME, PY_F_HT_SLOTS, PY_F_HT_MODULE,
+	};
+	static const enum py_field method[] = { PY_F_METH_FUNC, PY_F_METH_SELF };
+	static const enum py_field module[] = { PY_F_MOD_DICT, PY_F_MOD_NAME };
+	static const enum py_field cfunc[] = { PY_F_CF_SELF, PY_F_CF_MODULE };
+	/* Copies: census_edge() may grow (move) both arrays. */
+	const struct tinfo tcopy = c->tinfos[c->objs[idx].tinfo];
+	const struct tinfo *ti = &tcopy;
+	const struct py_layout *L = c->L;
+	uint64_t addr = c->objs[idx].addr, v, w, i;
+	struct edge_ctx e = { c, idx };
+	bool precise = true;
+
+	/* Instances of Python classes hold their class. */
+	if (ti->heap)
+		census_edge(c, idx, ti->addr);
+	switch (ti->kind) {
+	case K_LIST:
+		v = (uint64_t)rd_signed(c, addr, PY_F_OB_SIZE);
+		w = rd(c, addr, PY_F_LIST_ALLOCATED);
+		if (v <= w)
+			edge_array(c, idx, rd(c, addr, PY_F_LIST_ITEM), v);
+		break;
+	case K_TUPLE:
+		edge_array(c, idx, addr + (uint64_t)L->off[PY_F_TUPLE_ITEM],
+			   tuple_len(c, addr));
+		break;
+	case K_DICT:
+	case K_ODICT:
+		dict_foreach(c, addr, edge_kv, &e);
+		break;
+	case K_SET: {
+		uint64_t table = rd(c, addr, PY_F_SET_TABLE);
+		uint64_t mask = rd(c, addr, PY_F_SET_MASK);
+		int64_t es = L->size[PY_S_SETENTRY];
+		uint64_t buf[2 * 512], k, m;
+
+		if (!table || mask >= MAX_ITEMS || es != 16)
+			break;
+		for (i = 0; i <= mask; i += m) {
+			m = PH_MIN(mask + 1 - i, 512ull);
+			if (target_read(c->t, table + i * 16, buf, (size_t)m * 16))
+				break;
+			for (k = 0; k < m; k++) {
+				uint64_t key = buf[2 * k + L->off[PY_F_SE_KEY] / 8];
+
+				if (key && key != c->known.set_dummy)
+					census_edge(c, idx, key);
+			}
+		}
+		break;
+	}
+	case K_FUNCTION:
+		edge_fields(c, idx, addr, func, PH_ARRAY_SIZE(func));
+		break;
+	case K_CELL:
+		census_edge(c, idx, rd(c, addr, PY_F_CELL_REF));
+		break;
+	case K_METHOD:
+		edge_fields(c, idx, addr, method, PH_ARRAY_SIZE(method));
+		break;
+	case K_CODE:
+		edge_fields(c, idx, addr, code, PH_ARRAY_SIZE(code));
+		break;
+	case K_FRAME:
+		frame_referents(c, idx, addr);
+		break;
+	case K_GEN:
+		gen_referents(c, idx, addr);
+		break;
+	case K_MODULE:
+		edge_fields(c, idx, addr, module, PH_ARRAY_SIZE(module));
+		break;
+	case K_TYPE:
+		edge_fields(c, idx, addr, type, PH_ARRAY_SIZE(type));
+		if (rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE)
+			edge_fields(c, idx, addr, heaptype,
+				    PH_ARRAY_SIZE(heaptype));
+		/* tp_subclasses is a dict of weakrefs (an index for 3.12+
+		 * static builtin types, which are not heap types). */
+		if (L->minor < 12 || (rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE))
+			census_edge(c, idx, rd(c, addr, PY_F_TP_SUBCLASSES));
+		break;
+	case K_WEAKREF:
+		/* wr_object is a weak reference: not a referent. */
+		census_edge(c, idx, rd(c, addr, PY_F_WR_CALLBACK));
+		break;
+	case K_CFUNCTION:
+		edge_fields(c, idx, addr, cfunc, PH_ARRAY_SIZE(cfunc));
+		break;
+	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_BYTEARRAY:
+	case K_NONE: case K_OBJECT:
+		break;
+	default:
+		precise = false;
+		break;
+	}
+	if (ti->heap)
+		instance_referents(c, idx, ti);
+	return precise;
+}

@@ -1,0 +1,332 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* A class hierarchy deeper than this is a cycle in garbage. */
+#define MAX_BASES 64
+#define MAX_MEMBERS 4096
+#define MAX_TYPE_NAME 512
+
+/* Built-in types by exported symbol (all are PyAPI_DATA, so present in
+ * .dynsym even of stripped builds). */
+static const struct {
+	const char *sym;
+	enum obj_kind kind;
+} builtin_types[] = {
+	{ "PyType_Type", K_TYPE },
+	{ "PyBaseObject_Type", K_OBJECT },
+	{ "PyList_Type", K_LIST },
+	{ "PyTuple_Type", K_TUPLE },
+	{ "PyDict_Type", K_DICT },
+	{ "PyODict_Type", K_ODICT },
+	{ "PySet_Type", K_SET },
+	{ "PyFrozenSet_Type", K_SET },
+	{ "PyUnicode_Type", K_STR },
+	{ "PyBytes_Type", K_BYTES },
+	{ "PyByteArray_Type", K_BYTEARRAY },
+	{ "PyLong_Type", K_INT },
+	{ "PyBool_Type", K_INT },
+	{ "PyFloat_Type", K_FLOAT },
+	{ "PyFunction_Type", K_FUNCTION },
+	{ "PyCell_Type", K_CELL },
+	{ "PyMethod_Type", K_METHOD },
+	{ "PyCode_Type", K_CODE },
+	{ "PyFrame_Type", K_FRAME },
+	{ "PyGen_Type", K_GEN },
+	{ "PyCoro_Type", K_GEN },
+	{ "PyAsyncGen_Type", K_GEN },
+	{ "PyModule_Type", K_MODULE },
+	{ "_PyWeakref_RefType", K_WEAKREF },
+	{ "_PyWeakref_ProxyType", K_WEAKREF },
+	{ "_PyWeakref_CallableProxyType", K_WEAKREF },
+	{ "PyCFunction_Type", K_CFUNCTION },
+	{ "PyCMethod_Type", K_CFUNCTION },
+	{ "_PyNone_Type", K_NONE },
+};
+
+/* Types known by tp_name: their objects are not exported (or are heap
+ * types since 3.12/3.13), and their __sizeof__ needs their struct. */
+static const struct {
+	const char *name;
+	enum obj_kind kind;
+} named_types[] = {
+	{ "collections.deque", K_DEQUE },
+	{ "_io.BufferedReader", K_BUFFERED },
+	{ "_io.BufferedWriter", K_BUFFERED },
+	{ "_io.BufferedRandom", K_BUFFERED },
+};
+
+int known_init(struct census *c)
+{
+	struct known *k = &c->known;
+	uint64_t addr, v;
+	size_t i;
+
+	memset(k, 0, sizeof(*k));
+	for (i = 0; i < PH_ARRAY_SIZE(builtin_types); i++) {
+		if (objfile_sym(&c->p->elf, builtin_types[i].sym, &addr, NULL))
+			continue;
+		if (!k->type[builtin_types[i].kind])
+			k->type[builtin_types[i].kind] = addr;
+		else if (k->nextra < PH_ARRAY_SIZE(k->extra_types)) {
+			k->extra_types[k->nextra] = addr;
+			k->extra_kind[k->nextra++] = builtin_types[i].kind;
+		}
+	}
+	if (!k->type[K_TYPE] || !k->type[K_OBJECT])
+		return ph_error(PH_E_NOTPYTHON, "%s has no PyType_Type",
+				c->p->elf.path);
+	/* PyAPI_DATA(PyObject *) _PySet_Dummy (Objects/setobject.c): the
+	 * marker in deleted set slots. */
+	if (!objfile_sym(&c->p->elf, "_PySet_Dummy", &addr, NULL) &&
+	    !target_read_u64(c->t, addr, &v))
+		k->set_dummy = v;
+	return 0;
+}
+
+static enum obj_kind kind_of_addr(const struct known *k, uint64_t t)
+{
+	size_t i;
+
+	for (i = 0; i < K__COUNT; i++)
+		if (k->type[i] == t)
+			return (enum obj_kind)i;
+	for (i = 0; i < k->nextra; i++)
+		if (k->extra_types[i] == t)
+			return k->extra_kind[i];
+	return K__COUNT;
+}
+
+/* True if meta (the ob_type of a candidate type) is `type` or a subclass
+ * of it.  Checked without tinfo_get() so that a garbage chain of pointers
+ * cannot recurse: `type` itself, or a type-subclass whose own type is
+ * `type` (metaclasses of metaclasses are accepted one level deeper). */
+static bool is_metatype(struct census *c, uint64_t meta)
+{
+	uint64_t flags, mm;
+	int depth;
+
+	for (depth = 0; depth < 3; depth++) {
+		if (meta == c->known.type[K_TYPE])
+			return true;
+		if (!meta || (meta & 7) ||
+		    py_read_field(c->t, c->L, meta, PY_F_TP_FLAGS, &flags) ||
+		    !(flags & TPF_TYPE_SUBCLASS) ||
+		    py_read_field(c->t, c->L, meta, PY_F_OB_TYPE, &mm))
+			return false;
+		meta = mm;
+	}
+	return false;
+}
+
+static bool type_name_is(struct census *c, uint64_t t, const char *want)
+{
+	char name[64];
+	uint64_t p;
+
+	return !py_read_field(c->t, c->L, t, PY_F_TP_NAME, &p) &&
+	       !target_read_cstr(c->t, p, name, sizeof(name)) &&
+	       !strcmp(name, want);
+}
+
+/* The kind: walking the tp_base chain, the first type that is a known
+ * built-in (by address) or known by name; a Python class's instances have
+ * the layout of its nearest C base, so the first static type that is
+ * neither ends the walk as K_OTHER (an unknown C layout). */
+static enum obj_kind resolve_kind(struct census *c, uint64_t t)
+{
+	int depth;
+	size_t i;
+
+	for (depth = 0; t && depth < MAX_BASES; depth++) {
+		enum obj_kind k = kind_of_addr(&c->known, t);
+		uint64_t flags, base;
+
+		if (k != K__COUNT)
+			return k;
+		for (i = 0; i < PH_ARRAY_SIZE(named_types); i++)
+			if (type_name_is(c, t, named_types[i].name))
+				return named_types[i].kind;
+		if (py_read_field(c->t, c->L, t, PY_F_TP_FLAGS, &flags) ||
+		    !(flags & TPF_HEAPTYPE) ||
+		    py_read_field(c->t, c->L, t, PY_F_TP_BASE, &base))
+			return K_OTHER;
+		t = base;
+	}
+	return K_OTHER;
+}
+
+/* Object members (T_OBJECT 6, T_OBJECT_EX 16; Include/descrobject.h,
+ * structmember.h before 3.12) of heap types in the chain: __slots__. */
+static void collect_slots(struct census *c, struct tinfo *ti, uint64_t t)
+{
+	int64_t msize = c->L->size[PY_S_MEMBERDEF];
+	int depth;
+
+	if (msize <= 0)
+		return;
+	for (depth = 0; t && depth < MAX_BASES; depth++) {
+		uint64_t flags, members, base, weakoff = 0, dictoff = 0;
+		unsigned i;
+
+		if (py_read_field(c->t, c->L, t, PY_F_TP_FLAGS, &flags) ||
+		    !(flags & TPF_HEAPTYPE))
+			break; /* static bases are handled by their kind */
+		py_read_field(c->t, c->L, t, PY_F_TP_WEAKLISTOFFSET, &weakoff);
+		py_read_field(c->t, c->L, t, PY_F_TP_DICTOFFSET, &dictoff);
+		if (!py_read_field(c->t, c->L, t, PY_F_TP_MEMBERS, &members) &&
+		    members) {
+			for (i = 0; i < MAX_MEMBERS; i++) {
+				uint64_t m = members + i * (uint64_t)msize;
+				uint64_t name, type, off;
+				size_t k;
+
+				if (py_read_field(c->t, c->L, m, PY_F_MD_NAME,
+						  &name) || !name ||
+				    py_read_field(c->t, c->L, m, PY_F_MD_TYPE,
+						  &type) ||
+				    py_read_field(c->t, c->L, m, PY_F_MD_OFFSET,
+						  &off))
+					break;
+				type &= 0xffffffffu;
+				if ((type != 6 && type != 16) ||
+				    (int64_t)off <= 0 || off >= (1u << 20) ||
+				    off == weakoff || off == dictoff)
+					continue;
+				for (k = 0; k < ti->nslots; k++)
+					if (ti->slots[k] == (int64_t)off)
+						break;
+				if (k < ti->nslots)
+					continue;
+				ti->slots = xrealloc(ti->slots,
+					(ti->nslots + 1) * sizeof(*ti->slots));
+				ti->slots[ti->nslots++] = (int64_t)off;
+			}
+		}
+		if (py_read_field(c->t, c->L, t, PY_F_TP_BASE, &base))
+			break;
+		t = base;
+	}
+}
+
+/* Bytes before the object in its allocation (INTERNALS §4.2):
+ * _PyType_PreHeaderSize() in 3.11+, the GC head before. */
+static uint32_t preheader_of(const struct census *c, uint64_t flags)
+{
+	const struct py_layout *L = c->L;
+	uint32_t gc = (flags & TPF_HAVE_GC) ? (uint32_t)L->size[PY_S_GCHEAD] : 0;
+
+	if (L->minor >= 12 &&
+	    (flags & (TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)))
+		return gc + 16;
+	if (L->minor == 11 && (flags & TPF_MANAGED_DICT))
+		return gc + 16;
+	return gc;
+}
+
+int64_t tinfo_get(struct census *c, uint64_t addr)
+{
+	const struct py_layout *L = c->L;
+	struct py_obj o;
+	struct tinfo ti;
+	uint64_t v, meta;
+	int64_t basicsize, itemsize;
+
+	if (u64map_get(&c->type_index, addr, &v))
+		return v == NOT_TYPE ? -1 : (int64_t)v;
+	if (!addr || (addr & 7))
+		return -1;
+	if (py_read_struct(c->t, L, PY_S_TYPE, addr, &o) ||
+	    py_get_u64(L, &o, PY_F_OB_TYPE, &meta) || !is_metatype(c, meta) ||
+	    py_get_u64(L, &o, PY_F_TP_FLAGS, &ti.flags) ||
+	    !(ti.flags & TPF_READY) ||
+	    py_get_i64(L, &o, PY_F_TP_BASICSIZE, &basicsize) ||
+	    py_get_i64(L, &o, PY_F_TP_ITEMSIZE, &itemsize) ||
+	    basicsize < 16 || basicsize > (1 << 24) || itemsize < 0 ||
+	    itemsize > (1 << 16)) {
+		u64map_put(&c->type_index, addr, NOT_TYPE);
+		return -1;
+	}
+	memset(&ti, 0, sizeof(ti));
+	ti.addr = addr;
+	py_get_u64(L, &o, PY_F_TP_FLAGS, &ti.flags);
+	ti.basicsize = basicsize;
+	ti.itemsize = itemsize;
+	py_get_i64(L, &o, PY_F_TP_DICTOFFSET, &ti.dictoffset);
+	ti.dict = py_get_ptr(L, &o, PY_F_TP_DICT);
+	ti.heap = ti.flags & TPF_HEAPTYPE;
+	ti.gc = ti.flags & TPF_HAVE_GC;
+	ti.preheader = preheader_of(c, ti.flags);
+	ti.kind = resolve_kind(c, addr);
+	ti.snap_type = -1;
+	if (ti.heap) {
+		py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS,
+			      &ti.cached_keys);
+		collect_slots(c, &ti, addr);
+	}
+	PH_GROW(c->tinfos, c->tinfos_alloc, c->ntinfos + 1);
+	c->tinfos[c->ntinfos] = ti;
+	u64map_put(&c->type_index, addr, c->ntinfos);
+	return (int64_t)c->ntinfos++;
+}
+
+void tinfo_name(struct census *c, const struct tinfo *ti, struct strbuf *name,
+		struct strbuf *module)
+{
+	char buf[MAX_TYPE_NAME];
+	uint64_t p;
+
+	if (ti->heap) {
+		/* type.__repr__: module from __module__ in the type's dict,
+		 * name from ht_qualname (Objects/typeobject.c type_repr). */
+		uint64_t mod = ti->dict ? dict_get_str(c, ti->dict,
+							"__module__") : 0;
+		size_t mark = module->len;
+
+		if (!mod || py_read_str(c->p, mod, module, MAX_TYPE_NAME))
+			strbuf_setlen(module, mark);
+		if (!py_read_field(c->t, c->L, ti->addr, PY_F_HT_QUALNAME, &p) &&
+		    !py_read_str(c->p, p, name, MAX_TYPE_NAME)) {
+			if (module->len && strcmp(module->buf, "builtins")) {
+				struct strbuf full = STRBUF_INIT;
+
+				strbuf_addf(&full, "%s.%s", module->buf,
+					    name->buf);
+				strbuf_reset(name);
+				strbuf_add(name, full.buf, full.len);
+				strbuf_release(&full);
+			}
+			return;
+		}
+		strbuf_reset(name);
+	}
+	/* Static types: tp_name is "module.Name" or a builtin's "name". */
+	if (py_read_field(c->t, c->L, ti->addr, PY_F_TP_NAME, &p) ||
+	    target_read_cstr(c->t, p, buf, sizeof(buf))) {
+		strbuf_addf(name, "[type at %#llx]",
+			    (unsigned long long)ti->addr);
+		return;
+	}
+	strbuf_addstr(name, buf);
+	if (!module->len) {
+		const char *dot = strrchr(buf, '.');
+
+		if (dot)
+			strbuf_add(module, buf, (size_t)(dot - buf));
+		else
+			strbuf_addstr(module, "builtins");
+	}
+}
+
+void tinfo_release_all(struct census *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntinfos; i++)
+		free(c->tinfos[i].slots);
+	free(c->tinfos);
+	c->tinfos = NULL;
+	c->ntinfos = c->tinfos_alloc = 0;
+	u64map_release(&c->type_index);
+}
