@@ -19,6 +19,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "snap", cmd_snap, &snap_help },
+	{ "show", cmd_show, &show_help },
 	{ "info", cmd_info, &info_help },
 };
 
@@ -30,10 +32,8 @@ static void usage(FILE *f)
 		"Find memory leaks in a running CPython process from outside.\n"
 		"\ncommands:\n");
 	for (i = 0; i < PH_ARRAY_SIZE(commands); i++) {
-		const char *s = commands[i].help->summary, *nl = strchr(s, '\n');
-
-		fprintf(f, "  %-8s%.*s\n", commands[i].name,
-			nl ? (int)(nl - s) : (int)strlen(s), s);
+		fprintf(f, "  %-8s%s\n", commands[i].name,
+			commands[i].help->summary);
 	}
 	fprintf(f, "\nRun 'pyheap COMMAND --help' for a command's options; "
 		"see pyheap(1).\n");
@@ -55,9 +55,11 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return PH_EXIT_OK;
-		} else if (!strcmp(argv[i], "-v") ||
-			   !strcmp(argv[i], "--verbose")) {
+		} else if (!strcmp(argv[i], "--verbose")) {
 			ph_verbosity++;
+		} else if (argv[i][1] == 'v' &&
+			   strspn(argv[i] + 1, "v") == strlen(argv[i] + 1)) {
+			ph_verbosity += (int)strlen(argv[i] + 1); /* -vv */
 		} else {
 			fprintf(stderr, "pyheap: unknown option '%s'\n", argv[i]);
 			usage(stderr);

@@ -15,6 +15,7 @@
 #define PYHEAP_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../base/base.h"
@@ -30,7 +31,8 @@ struct option_spec {
 struct command_help {
 	const char *name;     /* "info" */
 	const char *usage;    /* "[options] PID" */
-	const char *summary;  /* one line */
+	const char *summary;  /* one short line for `pyheap --help` */
+	const char *description; /* paragraph for `pyheap CMD --help` */
 	const struct option_spec *options;
 };
 
@@ -55,7 +57,15 @@ enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
 int parse_format(const struct command_help *h, const char *s, bool csv_ok,
 		 enum output_format *out);
 
+/* "8G", "512M", "100k", "4096": bytes (K/M/G/T are powers of 1024). */
+int parse_size(const struct command_help *h, const char *opt, const char *s,
+	       uint64_t *out);
+
 int cmd_info(int argc, char **argv);
 extern const struct command_help info_help;
+int cmd_snap(int argc, char **argv);
+extern const struct command_help snap_help;
+int cmd_show(int argc, char **argv);
+extern const struct command_help show_help;
 
 #endif

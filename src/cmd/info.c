@@ -25,6 +25,7 @@ static const struct option_spec info_options[] = {
 
 const struct command_help info_help = {
 	"info", "[options] PID",
+	"show a process's Python version and each thread's Python stack",
 	"Show the Python version, interpreter ELF, where struct offsets came "
 	"from,\nand each thread's Python stack (innermost first) of a running "
 	"process.",

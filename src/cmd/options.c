@@ -98,7 +98,7 @@ void options_help(FILE *f, const struct command_help *h)
 	const struct option_spec *o;
 
 	fprintf(f, "usage: pyheap %s %s\n\n%s\n\noptions:\n", h->name, h->usage,
-		h->summary);
+		h->description);
 	for (o = h->options; o && o->id; o++) {
 		struct strbuf sb = STRBUF_INIT;
 
@@ -165,5 +165,35 @@ int parse_format(const struct command_help *h, const char *s, bool csv_ok,
 		return usage_error(h, "--format: '%s' is not %s", s,
 				   csv_ok ? "text, json or csv" :
 					    "text or json");
+	return 0;
+}
+
+int parse_size(const struct command_help *h, const char *opt, const char *s,
+	       uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return usage_error(h, "%s: '%s' is not a size", opt, s ? s : "");
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return usage_error(h, "%s: '%s' is not a size", opt, s);
+	if (*end) {
+		u = strchr(units, *end & ~0x20);
+		if (!u || !*u || (end[1] && strcmp(end + 1, "iB") &&
+				  strcmp(end + 1, "B")))
+			return usage_error(h, "%s: '%s' is not a size (use a "
+					   "number with K, M, G or T)", opt, s);
+		shift = 10 * (int)(u - units + 1);
+		if (v > (UINT64_MAX >> shift))
+			return usage_error(h, "%s: '%s' is too large", opt, s);
+		v <<= shift;
+	}
+	*out = v;
 	return 0;
 }

@@ -24,7 +24,7 @@ static void sep(struct json *j)
 	j->first[j->depth] = false;
 }
 
-static void open(struct json *j, int c)
+static void json_open(struct json *j, int c)
 {
 	sep(j);
 	if (j->depth + 1 >= JSON_MAX_DEPTH)
@@ -33,7 +33,7 @@ static void open(struct json *j, int c)
 	j->first[++j->depth] = true;
 }
 
-static void close_(struct json *j, int c)
+static void json_close(struct json *j, int c)
 {
 	if (j->depth <= 0)
 		ph_die("json close without open");
@@ -42,10 +42,10 @@ static void close_(struct json *j, int c)
 		strbuf_addch(j->sb, '\n');
 }
 
-void json_obj_begin(struct json *j) { open(j, '{'); }
-void json_obj_end(struct json *j) { close_(j, '}'); }
-void json_arr_begin(struct json *j) { open(j, '['); }
-void json_arr_end(struct json *j) { close_(j, ']'); }
+void json_obj_begin(struct json *j) { json_open(j, '{'); }
+void json_obj_end(struct json *j) { json_close(j, '}'); }
+void json_arr_begin(struct json *j) { json_open(j, '['); }
+void json_arr_end(struct json *j) { json_close(j, ']'); }
 
 void json_key(struct json *j, const char *key)
 {

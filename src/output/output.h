@@ -51,5 +51,25 @@ void json_addr(struct json *j, uint64_t addr);
 
 void fmt_bytes(struct strbuf *sb, uint64_t n);
 void fmt_ms(struct strbuf *sb, double ms);
+/* 1234567 -> "1,234,567" */
+void fmt_count(struct strbuf *sb, uint64_t n);
+/* Unix time -> "2026-11-21T10:15:00Z" */
+void fmt_iso8601(struct strbuf *sb, double t);
+/* Append s as one CSV field (RFC 4180: quoted if it holds , " CR LF). */
+void csv_field(struct strbuf *sb, const char *s);
+
+/* Reports (output/report.c).  `file` is the snapshot's path as given. */
+struct snapshot;
+struct report;
+/* The "snapshot" object of the JSON contract (DESIGN.md). */
+void json_snapshot_summary(struct json *j, const char *file,
+			   const struct snapshot *s);
+void render_show_text(struct strbuf *out, const char *file,
+		      const struct snapshot *s, const struct report *r,
+		      size_t top);
+void render_show_json(struct strbuf *out, const char *file,
+		      const struct snapshot *s, const struct report *r,
+		      size_t top);
+void render_show_csv(struct strbuf *out, const struct report *r, size_t top);
 
 #endif

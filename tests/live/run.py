@@ -126,6 +126,9 @@ class Target:
             raise RuntimeError("target exited with %s" % self.proc.returncode)
         with open(self.ready) as f:
             self.expected = json.load(f)
+        if isinstance(self.expected, list):  # census.py: [meta, counts, sizes]
+            meta, counts, sizes = self.expected
+            self.expected = dict(meta, gc_counts=counts, gc_sizes=sizes)
 
     def ping(self, timeout=10.0):
         """True if the target answers: it is running, not stopped."""
@@ -358,7 +361,197 @@ def suite_errors(pyheap, slot, exe, res):
         other.wait()
 
 
-SUITES = {"info": suite_info, "errors": suite_errors}
+def malloc_blocks_in_use(path):
+    """Sum of 'blocks in use' over the size classes of _debugmallocstats."""
+    total, in_table = 0, False
+    with open(path) as f:
+        for line in f:
+            if line.startswith("-----"):
+                in_table = True
+                continue
+            if in_table:
+                parts = line.split()
+                if len(parts) != 5 or not parts[0].isdigit():
+                    break
+                total += int(parts[3])
+    return total
+
+
+# Extension types whose C __sizeof__ adds memory pyheap does not model
+# (its struct lives in an extension module, outside the interpreter's
+# layout tables): their sizes are the default basic size.
+SIZEOF_NOT_MODELLED = {
+    "_struct.Struct",  # + sizeof(formatcode) * (s_len + 1), Modules/_struct.c
+}
+
+
+def suite_census(pyheap, slot, exe, res):
+    if slot in ("2.7", "3.6"):
+        print("# census needs CPython 3.7+: checked by the info suite")
+        return
+    sys.path.insert(0, HERE)
+    import snapfile
+    with Target(exe, "census.py") as t:
+        want = t.expected
+        out = os.path.join(t.tmp, "census.snap")
+        p = run_pyheap(pyheap, "snap", "-o", out, str(t.pid))
+        if not res.equal(p.returncode, 0, "snap exits 0 (stderr: %s)"
+                         % p.stderr.strip()):
+            return
+        res.check(p.stdout.startswith(out + ": ") and "objects" in p.stdout
+                  and p.stdout.count("\n") == 1, "one summary line",
+                  p.stdout)
+        res.equal(os.stat(out).st_mode & 0o777, 0o600, "snapshot mode 0600")
+        res.check(wait_for(t.running, 5), "target runs after snap")
+        snap = snapfile.load(out)
+        stats = snap["stats"]
+        names = [ty["name"] for ty in snap["types"]]
+        objs = snap["objects"]
+        count, tracked, tracked_bytes = {}, {}, {}
+        for o in objs:
+            k = names[o["type"]]
+            count[k] = count.get(k, 0) + 1
+            if o["flags"] & 1:  # OBJ_GC_TRACKED
+                tracked[k] = tracked.get(k, 0) + 1
+                tracked_bytes[k] = tracked_bytes.get(k, 0) + o["size"]
+        for k, n in want["survivors"].items():
+            res.equal(count.get(k), n, "%s: survivors counted exactly" % k)
+        by_addr = {o["addr"]: i for i, o in enumerate(objs)}
+
+        def referents(addr, tname, size):
+            i = by_addr.get(addr)
+            if i is None:
+                return None
+            return sum(1 for d in snap["edges"][i]
+                       if names[objs[d]["type"]] == tname
+                       and objs[d]["size"] == size)
+        res.equal(referents(want["strs_id"], "str", want["str_size"]),
+                  want["str_count"], "the list's %d-byte str objects "
+                  "counted exactly" % want["str_size"])
+        res.equal(referents(want["blobs_id"], "bytes", want["bytes_size"]),
+                  want["bytes_count"], "the list's %d-byte bytes objects "
+                  "(malloc, found by reference) counted exactly"
+                  % want["bytes_size"])
+        bad_counts, bad_bytes = [], []
+        for k, n in sorted(want["gc_counts"].items()):
+            if tracked.get(k, 0) != n:
+                bad_counts.append("%s: %s vs %d" % (k, tracked.get(k), n))
+            if k in SIZEOF_NOT_MODELLED:
+                print("# %s: __sizeof__ not modelled (%d vs %d bytes)"
+                      % (k, tracked_bytes.get(k, 0), want["gc_sizes"][k]))
+                continue
+            wb = want["gc_sizes"][k]
+            gb = tracked_bytes.get(k, 0)
+            if abs(gb - wb) > 0.01 * wb:
+                bad_bytes.append("%s: %d vs %d" % (k, gb, wb))
+        extra = sorted(set(tracked) - set(want["gc_counts"]))
+        res.check(not bad_counts and not extra,
+                  "every GC type's tracked count equals gc.get_objects() "
+                  "(%d types)" % len(want["gc_counts"]),
+                  "; ".join(bad_counts + ["extra %s" % e for e in extra]))
+        res.check(not bad_bytes, "every GC type's bytes within 1% of the "
+                  "sys.getsizeof sum", "; ".join(bad_bytes))
+        res.equal(stats.get("pymalloc.used_blocks"),
+                  malloc_blocks_in_use(t.ready + ".malloc"),
+                  "used pymalloc blocks equal _debugmallocstats' blocks in use")
+        res.equal(stats.get("pymalloc.corrupt_pools"), 0, "no corrupt pool")
+        res.equal(stats.get("census.gc_list_breaks"), 0, "GC lists complete")
+        res.equal(snap["meta"]["flags"] & 3, 0, "not partial, not inconsistent")
+        res.equal(stats.get("pymalloc.method"),
+                  2 if slot == "debian" else 1,
+                  "pymalloc found by %s" % ("pool scan" if slot == "debian"
+                                            else "arena walk"))
+
+        # show reads it back: JSON and CSV through real parsers.
+        p = run_pyheap(pyheap, "show", "--format", "json", out)
+        res.equal(p.returncode, 0, "show --format json exits 0")
+        js = json.loads(p.stdout)
+        rows = {r["key"]: r for r in js["rows"]}
+        res.equal(js["by"], "type", "json by")
+        res.equal(js["snapshot"]["objects"], len(objs), "json object total")
+        res.equal(js["snapshot"]["pid"], t.pid, "json pid")
+        res.equal(js["snapshot"]["python"], version_string(want["version"]),
+                  "json python version")
+        for k, n in want["survivors"].items():
+            res.equal(rows.get(k, {}).get("count"), n, "json row %s" % k)
+        res.equal(sum(r["count"] for r in js["rows"]), len(objs),
+                  "json rows add up to the objects")
+        import csv
+        import io
+        p = run_pyheap(pyheap, "show", "--format", "csv", out)
+        res.equal(p.returncode, 0, "show --format csv exits 0")
+        crow = {r["key"]: r for r in csv.DictReader(io.StringIO(p.stdout))}
+        for k, n in want["survivors"].items():
+            res.equal(int(crow.get(k, {}).get("count", -1)), n,
+                      "csv row %s" % k)
+        p = run_pyheap(pyheap, "show", out)
+        res.check(p.returncode == 0 and "__main__.WithDict" in p.stdout,
+                  "text show lists the class")
+
+
+def suite_stress(pyheap, slot, exe, res):
+    """Eight threads allocating and freeing: 20 stop-mode snapshots in a row
+    must each be complete (the long-lived objects all found) and consistent
+    (no pool, GC list or count that does not add up)."""
+    if slot in ("2.7", "3.6"):
+        print("# stress needs CPython 3.7+")
+        return
+    sys.path.insert(0, HERE)
+    import snapfile
+    with Target(exe, "stress.py") as t:
+        want = t.expected["stable"]
+        out = os.path.join(t.tmp, "stress.snap")
+        bad = []
+        pauses = []
+        for i in range(20):
+            p = run_pyheap(pyheap, "snap", "-q", "-o", out, str(t.pid))
+            if p.returncode != 0:
+                bad.append("run %d: exit %d: %s" % (i, p.returncode,
+                                                     p.stderr.strip()))
+                continue
+            snap = snapfile.load(out)
+            st = snap["stats"]
+            names = [ty["name"] for ty in snap["types"]]
+            stable = sum(1 for o in snap["objects"]
+                         if names[o["type"]] == "__main__.Stable")
+            pauses.append(snap["meta"]["pause_ms"])
+            problems = []
+            if stable != want:
+                problems.append("%d Stable objects, want %d" % (stable, want))
+            if snap["meta"]["flags"] & 3:
+                problems.append("flags %#x" % snap["meta"]["flags"])
+            if st.get("pymalloc.corrupt_pools"):
+                problems.append("corrupt pools %d"
+                                % st["pymalloc.corrupt_pools"])
+            # The thread holding the GIL may be stopped inside pymalloc or
+            # while linking a GC head: at most one pool and one GC-list
+            # anomaly, never more.
+            for k in ("pymalloc.salvaged_pools", "census.gc_list_breaks",
+                      "census.gc_list_invalid"):
+                if st.get(k, 0) > 1:
+                    problems.append("%s=%d" % (k, st[k]))
+            if problems:
+                bad.append("run %d: %s" % (i, ", ".join(problems)))
+            if not t.running():
+                bad.append("run %d: target left stopped" % i)
+        res.check(not bad, "20 stop-mode snapshots complete and consistent",
+                  "; ".join(bad))
+        if pauses:
+            pauses.sort()
+            print("# pause: median %.2f ms, max %.2f ms"
+                  % (pauses[len(pauses) // 2], pauses[-1]))
+        p = run_pyheap(pyheap, "snap", "-q", "--no-stop", "-o", out,
+                       str(t.pid))
+        res.equal(p.returncode, 0, "--no-stop snapshot of a busy target "
+                  "succeeds (%s)" % p.stderr.strip())
+        if p.returncode == 0:
+            res.check(snapfile.load(out)["meta"]["flags"] & 1,
+                      "--no-stop snapshot is marked inconsistent")
+        res.check(wait_for(t.running, 5), "target runs at the end")
+
+
+SUITES = {"info": suite_info, "errors": suite_errors, "census": suite_census,
+          "stress": suite_stress}
 
 
 def main():

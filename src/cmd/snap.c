@@ -1,0 +1,269 @@
+/*
+ * pyheap snap PID: stop the process, copy its memory, let it run, then
+ * take a census of every Python object from the copy and write it to a
+ * snapshot file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "objects/objects.h"
+#include "output/output.h"
+#include "python/python.h"
+#include "snapshot/snapshot.h"
+#include "target/target.h"
+
+enum { OPT_OUTPUT = 1, OPT_NO_STOP, OPT_MAX_PAUSE, OPT_MAX_COPY, OPT_QUIET };
+
+static const struct option_spec snap_options[] = {
+	{ OPT_OUTPUT, 'o', "output", "FILE",
+	  "write the snapshot to FILE (default "
+	  "pyheap-PID-YYYYmmddTHHMMSS.snap in the current directory)" },
+	{ OPT_NO_STOP, 0, "no-stop", NULL,
+	  "do not stop the process: copy its memory while it runs (the "
+	  "snapshot is marked inconsistent)" },
+	{ OPT_MAX_PAUSE, 0, "max-pause", "MS",
+	  "resume the process and fail if copying would keep it stopped "
+	  "longer (default 10000)" },
+	{ OPT_MAX_COPY, 0, "max-copy", "SIZE",
+	  "refuse to copy more than SIZE of process memory (e.g. 8G; "
+	  "default: half of the memory available now)" },
+	{ OPT_QUIET, 'q', "quiet", NULL, "do not print the summary line" },
+	{ 0 }
+};
+
+const struct command_help snap_help = {
+	"snap", "[options] PID",
+	"take a census of every Python object into a snapshot file",
+	"Take a census of every Python object of a running process and write "
+	"it to a\nsnapshot file.  The process is stopped only while its "
+	"memory is copied.",
+	snap_options,
+};
+
+struct snap_opts {
+	const char *output;
+	bool no_stop, quiet;
+	unsigned max_pause_ms;
+	uint64_t max_copy;
+};
+
+static int on_opt(void *ctx, int id, const char *arg)
+{
+	struct snap_opts *o = ctx;
+	unsigned long long v;
+	int rc;
+
+	switch (id) {
+	case OPT_OUTPUT:
+		o->output = arg;
+		return 0;
+	case OPT_NO_STOP:
+		o->no_stop = true;
+		return 0;
+	case OPT_QUIET:
+		o->quiet = true;
+		return 0;
+	case OPT_MAX_PAUSE:
+		rc = parse_uint(&snap_help, "--max-pause", arg, 3600000, &v);
+		if (!rc)
+			o->max_pause_ms = (unsigned)v;
+		return rc;
+	case OPT_MAX_COPY:
+		return parse_size(&snap_help, "--max-copy", arg, &o->max_copy);
+	}
+	return 0;
+}
+
+/* Half of MemAvailable: a copy larger than that would push the machine
+ * into swap, which hurts the target more than a refusal does. */
+static uint64_t default_max_copy(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	unsigned long long kb;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+			fclose(f);
+			return kb * 1024 / 2;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void default_path(char *buf, size_t size, int pid, time_t when)
+{
+	struct tm tm;
+
+	localtime_r(&when, &tm);
+	snprintf(buf, size, "pyheap-%d-%04d%02d%02dT%02d%02d%02d.snap", pid,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+}
+
+static void fill_meta(struct snapshot *s, struct target *t,
+		      struct pyproc *p)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char host[256];
+
+	s->meta.pid = t->pid;
+	s->meta.exe = snapshot_cstring(s, t->exe);
+	s->meta.cmdline = snapshot_cstring(s, t->cmdline);
+	if (gethostname(host, sizeof(host)))
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	s->meta.host = snapshot_cstring(s, host);
+	s->meta.python = snapshot_cstring(s, p->version);
+	s->meta.python_elf = snapshot_cstring(s, p->elf.path);
+	py_layout_describe(&p->L, &sb);
+	s->meta.offsets = snapshot_cstring(s, sb.buf);
+	s->meta.pyheap_version = snapshot_cstring(s, PYHEAP_VERSION);
+	strbuf_release(&sb);
+}
+
+static void print_summary(const char *path, const struct snapshot *s,
+			  uint64_t file_size)
+{
+	struct strbuf sb = STRBUF_INIT;
+	uint64_t bytes = 0;
+	size_t i;
+
+	for (i = 0; i < s->nobjects; i++)
+		bytes += s->objects[i].size;
+	strbuf_addf(&sb, "%s: %zu objects, ", path, s->nobjects);
+	fmt_bytes(&sb, bytes);
+	strbuf_addf(&sb, " in %zu types; paused ", s->ntypes);
+	if (s->meta.flags & SNAP_INCONSISTENT)
+		strbuf_addstr(&sb, "0 ms (--no-stop)");
+	else
+		fmt_ms(&sb, s->meta.pause_ms);
+	strbuf_addstr(&sb, ", copied ");
+	fmt_bytes(&sb, s->meta.image_bytes);
+	strbuf_addstr(&sb, " in ");
+	fmt_ms(&sb, s->meta.capture_ms);
+	strbuf_addstr(&sb, ", parsed in ");
+	fmt_ms(&sb, s->meta.parse_ms);
+	strbuf_addstr(&sb, "; file ");
+	fmt_bytes(&sb, file_size);
+	if (s->meta.flags & SNAP_PARTIAL)
+		strbuf_addstr(&sb, " (partial: see pyheap info)");
+	strbuf_addch(&sb, '\n');
+	fputs(sb.buf, stdout);
+	strbuf_release(&sb);
+}
+
+int cmd_snap(int argc, char **argv)
+{
+	struct snap_opts o = { NULL, false, false, 10000, 0 };
+	struct image_opts io = { 0 };
+	struct census_opts co = { false };
+	struct target *t = NULL, *img = NULL;
+	struct snapshot s;
+	struct pyproc p;
+	bool have_proc = false;
+	char *path = NULL;
+	uint64_t est = 0, copied = 0, t0, file_size = 0;
+	int pid, rc, first;
+
+	snapshot_init(&s);
+	first = options_parse(argc, argv, &snap_help, on_opt, &o);
+	if (first <= 0) {
+		rc = first;
+		goto out;
+	}
+	if (argc - first != 1) {
+		rc = usage_error(&snap_help, argc - first ? "expected one PID" :
+				 "missing PID");
+		goto out;
+	}
+	rc = parse_pid(&snap_help, argv[first], &pid);
+	if (rc)
+		goto out;
+	io.max_bytes = o.max_copy ? o.max_copy : default_max_copy();
+
+	rc = target_live_open(pid, &t);
+	if (rc)
+		goto out;
+	/* Files first (ELF, DWARF, version): none of it needs a stop. */
+	rc = pyproc_open(&p, t);
+	if (rc)
+		goto out;
+	have_proc = true;
+	/* Refuse before stopping anything if the copy cannot fit. */
+	if (!target_image_estimate(t, &est) && io.max_bytes &&
+	    est > io.max_bytes) {
+		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+
+		fmt_bytes(&a, est);
+		fmt_bytes(&b, io.max_bytes);
+		rc = ph_error(PH_E_LIMIT, "process %d: its memory (%s) exceeds "
+			      "the copy limit (%s); see --max-copy", pid, a.buf,
+			      b.buf);
+		strbuf_release(&a);
+		strbuf_release(&b);
+		goto out;
+	}
+
+	s.meta.taken_at = ph_wall_time();
+	if (!o.no_stop) {
+		rc = target_stop(t, o.max_pause_ms);
+		if (rc)
+			goto out;
+	}
+	t0 = ph_now_ns();
+	rc = target_image_capture(t, &io, &img, &copied);
+	s.meta.capture_ms = (double)(ph_now_ns() - t0) / 1e6;
+	target_resume(t);
+	if (rc)
+		goto out;
+	s.meta.pause_ms = (double)t->pause_ns / 1e6;
+	s.meta.image_bytes = copied;
+	if (o.no_stop)
+		s.meta.flags |= SNAP_INCONSISTENT;
+
+	/* The process runs again; everything below reads the copy. */
+	t0 = ph_now_ns();
+	p.t = img;
+	co.inconsistent = o.no_stop;
+	rc = census_build(&p, &co, &s);
+	if (rc)
+		goto out;
+	fill_meta(&s, t, &p);
+	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
+
+	if (o.output) {
+		path = xstrdup(o.output);
+	} else {
+		char buf[64];
+
+		default_path(buf, sizeof(buf), pid, (time_t)s.meta.taken_at);
+		path = xstrdup(buf);
+	}
+	rc = snapshot_write(&s, path, &file_size);
+	if (rc)
+		goto out;
+	if (!o.quiet)
+		print_summary(path, &s, file_size);
+	if (fflush(stdout))
+		rc = ph_error(PH_E_IO, "cannot write output");
+out:
+	if (have_proc)
+		pyproc_release(&p);
+	if (img)
+		target_close(img);
+	if (t)
+		target_close(t);
+	snapshot_release(&s);
+	free(path);
+	return rc;
+}

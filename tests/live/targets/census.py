@@ -1,0 +1,99 @@
+# Live-test target for `pyheap snap`: builds objects in known numbers,
+# deletes some, then records what the interpreter itself knows -- per-type
+# counts and sys.getsizeof sums over gc.get_objects(), and pymalloc's
+# blocks in use (sys._debugmallocstats) -- and sleeps without allocating
+# anything more, so a snapshot taken now must match exactly.
+#
+# argv[1]: the ready file (JSON, written last, by rename).
+import gc
+import json
+import os
+import sys
+import time
+
+gc.disable()  # no collection may change the heap between count and snap
+
+N, M, K, L = 12345, 2345, 3456, 456
+STR_LEN = 377     # distinctive str length, small enough for pymalloc
+BYTES_LEN = 1000  # bytes over 512 bytes: allocated with malloc
+
+
+class WithDict:
+    def __init__(self, i):
+        self.i = i
+        self.name = "obj"
+
+
+class WithSlots:
+    __slots__ = ("a", "b")
+
+    def __init__(self, i):
+        self.a = i
+        self.b = None
+
+
+with_dict = [WithDict(i) for i in range(N)]
+with_slots = [WithSlots(i) for i in range(M)]
+strs = [("s%07d" % i) + "q" * (STR_LEN - 8) for i in range(K)]
+blobs = [(b"%06d" % i) + b"b" * (BYTES_LEN - 6) for i in range(L)]
+del with_dict[::3]
+del with_slots[::5]
+del strs[::7]
+del blobs[::4]
+
+
+def type_key(t):
+    mod = t.__module__
+    return t.__qualname__ if mod == "builtins" else mod + "." + t.__qualname__
+
+
+ready = sys.argv[1]
+tmp = ready + ".tmp"
+# Some interpreters build caches on the first call of a function (3.7's
+# argument parsers keep a keyword tuple): call everything used after the
+# count once now.
+warm = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+os.write(warm, json.dumps([{"a": 1}]).encode())
+os.close(os.dup(warm))
+os.dup2(warm, warm)
+os.close(warm)
+os.rename(tmp, tmp)
+time.sleep(0)
+# Everything this records is created before the count and kept alive.
+meta = {
+    "pid": os.getpid(),
+    "version": list(sys.version_info),
+    "survivors": {"__main__.WithDict": len(with_dict),
+                  "__main__.WithSlots": len(with_slots)},
+    "str_size": sys.getsizeof(strs[0]), "str_count": len(strs),
+    "strs_id": id(strs),
+    "bytes_size": sys.getsizeof(blobs[0]), "bytes_count": len(blobs),
+    "blobs_id": id(blobs),
+}
+
+# What the GC sees.  The objects made from here on are deleted before the
+# snapshot (json.dumps is one-shot C code: no cycles left behind).
+objs = gc.get_objects()
+counts = {}
+sizes = {}
+for o in objs:
+    k = type_key(type(o))
+    counts[k] = counts.get(k, 0) + 1
+    sizes[k] = sizes.get(k, 0) + sys.getsizeof(o)
+text = json.dumps([meta, counts, sizes]).encode()
+fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+os.write(fd, text)
+os.close(fd)
+del objs, counts, sizes, text
+
+# pymalloc's own count of blocks in use, now that every temporary is gone.
+stats_fd = os.open(ready + ".malloc", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+saved = os.dup(2)
+os.dup2(stats_fd, 2)
+sys._debugmallocstats()
+os.dup2(saved, 2)
+os.close(stats_fd)
+os.close(saved)
+os.rename(tmp, ready)
+while True:
+    time.sleep(100000)  # allocates nothing while the snapshot is taken
