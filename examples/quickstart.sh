@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build pyheap and run it on the demo worker (examples/leaky_worker.py).
+# Build pyheap, snapshot the demo worker (examples/leaky_worker.py) and show
+# its biggest types.
 # Run as root on Debian 12: it installs the build dependencies if missing,
 # and pyheap needs ptrace rights over the target.
 set -eu
@@ -29,6 +30,8 @@ py=/usr/bin/python3
 "$py" examples/leaky_worker.py &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT INT TERM
-sleep 1
-echo "\$ pyheap info $pid"
-./build/src/pyheap info "$pid"
+sleep 2
+echo "\$ pyheap snap -o demo.snap $pid"
+./build/src/pyheap snap -o demo.snap "$pid"
+echo "\$ pyheap show --top 10 demo.snap"
+./build/src/pyheap show --top 10 demo.snap
