@@ -93,6 +93,38 @@ out:
 	return rc;
 }
 
+/* "  --opt ARG" then the help text wrapped to 80 columns at column 28. */
+static void print_wrapped(FILE *f, const char *left, const char *text)
+{
+	const int col = 28, width = 80;
+	int used;
+
+	if ((int)strlen(left) < col) {
+		fprintf(f, "%-*s", col, left);
+	} else {
+		fprintf(f, "%s\n%*s", left, col, "");
+	}
+	used = col;
+	while (*text) {
+		const char *sp = strchr(text, ' ');
+		int n = sp ? (int)(sp - text) : (int)strlen(text);
+
+		if (used > col && used + 1 + n > width) {
+			fprintf(f, "\n%*s", col, "");
+			used = col;
+		} else if (used > col) {
+			fputc(' ', f);
+			used++;
+		}
+		fprintf(f, "%.*s", n, text);
+		used += n;
+		text += n;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', f);
+}
+
 void options_help(FILE *f, const struct command_help *h)
 {
 	const struct option_spec *o;
@@ -110,10 +142,7 @@ void options_help(FILE *f, const struct command_help *h)
 		strbuf_addf(&sb, "--%s", o->long_name);
 		if (o->arg)
 			strbuf_addf(&sb, " %s", o->arg);
-		if (sb.len < 28)
-			fprintf(f, "%-28s%s\n", sb.buf, o->help);
-		else
-			fprintf(f, "%s\n%28s%s\n", sb.buf, "", o->help);
+		print_wrapped(f, sb.buf, o->help);
 		strbuf_release(&sb);
 	}
 	fprintf(f, "  %-26s%s\n", "-v, --verbose",
