@@ -43,7 +43,7 @@ int pymalloc_check_pool(struct target *t, uint64_t a, uint32_t pool_size,
 	static uint8_t isfree[MAX_POOL_SIZE / 8];
 	uint64_t count, freeblock, szidx, nextoff, maxnext, bs, align, b;
 	uint32_t carved, i, nfree = 0, n = 0;
-	bool bad = false;
+	bool bad = false, list_bad = false;
 
 	if (pool_size > MAX_POOL_SIZE || target_read(t, a, pool, pool_size))
 		return -1;
@@ -77,22 +77,40 @@ int pymalloc_check_pool(struct target *t, uint64_t a, uint32_t pool_size,
 
 		if (nfree >= carved || b < a + POOL_OVERHEAD ||
 		    b >= a + pool_size || (b - a - POOL_OVERHEAD) % bs) {
-			bad = true;
+			list_bad = true;
 			break;
 		}
 		off = b - a - POOL_OVERHEAD;
 		idx = off / bs;
 		if (idx >= carved || (isfree[idx / 8] & (1u << (idx % 8)))) {
-			bad = true;
+			list_bad = true;
 			break;
 		}
 		isfree[idx / 8] |= (uint8_t)(1u << (idx % 8));
 		memcpy(&b, pool + POOL_OVERHEAD + idx * bs, 8);
 	}
-	if (carved - nfree != count)
-		bad = true;
+	bad = list_bad || carved - nfree != count;
 	if (bad && !salvage)
 		return -1;
+	/*
+	 * A whole, valid free list with ref.count above the blocks it leaves
+	 * in use is what a thread stopped inside pymalloc_alloc (ref.count
+	 * bumped, freeblock not yet advanced; also allocate_from_new_pool
+	 * reusing a pool of the same class) or pymalloc_free (block pushed,
+	 * count not yet dropped) leaves: the excess blocks are at the head of
+	 * the list, being handed out or given back.  Report them as used.
+	 * count <= carved, so the excess is at most nfree, and the first
+	 * nfree entries were validated above.
+	 */
+	if (!list_bad && count > carved - nfree) {
+		uint64_t excess = count - (carved - nfree), idx;
+
+		for (b = freeblock; excess; excess--) {
+			idx = (b - a - POOL_OVERHEAD) / bs;
+			isfree[idx / 8] &= (uint8_t)~(1u << (idx % 8));
+			memcpy(&b, pool + POOL_OVERHEAD + idx * bs, 8);
+		}
+	}
 	for (i = 0; i < carved; i++)
 		if (!(isfree[i / 8] & (1u << (i % 8))))
 			used[n++] = a + POOL_OVERHEAD + (uint64_t)i * bs;
@@ -142,11 +160,12 @@ static void visit_pool(struct pymalloc_heap *h, struct target *t,
 	/*
 	 * The arena walk knows this is a pool, so a free list or count that
 	 * does not add up is salvaged: the free-list entries that were valid
-	 * are free, every other carved block is a candidate that object
-	 * validation will judge.  That is what a stopped thread leaves in the
-	 * one pool it was allocating from or freeing to (pymalloc_alloc bumps
-	 * ref.count before it advances freeblock).  The scan cannot tell such
-	 * a pool from random data and drops it.
+	 * are free (less the head blocks ref.count says are in use), every
+	 * other carved block is a candidate that object validation will
+	 * judge.  That is what a stopped thread leaves in the one pool it was
+	 * allocating from or freeing to (pymalloc_alloc bumps ref.count
+	 * before it advances freeblock).  The scan cannot tell such a pool
+	 * from random data and drops it.
 	 */
 	n = pymalloc_check_pool(t, a, h->pool_size, L, !from_scan, &bs, &carved,
 				used, &salvaged);

@@ -321,6 +321,26 @@ def suite_errors(pyheap, slot, exe, res):
     res.check(p.returncode == 0 and p.stdout.startswith("pyheap "),
               "--version")
 
+    # Corrupt snapshots: exit 2, one line naming the file, no crash.
+    fixtures = os.path.join(os.path.dirname(HERE), "fixtures", "snap")
+    for name, why in (("truncated.snap", "truncated"),
+                      ("bitflip.snap", "checksum"),
+                      ("badmagic.snap", "not a pyheap snapshot"),
+                      ("future-major.snap", "newer than this pyheap")):
+        path = os.path.join(fixtures, name)
+        for fmt in ("text", "json"):
+            p = run_pyheap(pyheap, "show", "--format", fmt, path)
+            res.check(p.returncode == 2 and path in p.stderr and
+                      why in p.stderr and p.stdout == "",
+                      "show %s (%s): exit 2, says '%s'" % (name, fmt, why),
+                      "exit %d: %s" % (p.returncode, p.stderr))
+            one_line(p, "show %s" % name)
+    p = run_pyheap(pyheap, "show", os.path.join(fixtures, "small.snap"))
+    res.equal(p.returncode, 0, "show of a valid fixture exits 0")
+    p = run_pyheap(pyheap, "show", "/nonexistent/x.snap")
+    res.check(p.returncode == 2 and "/nonexistent/x.snap" in p.stderr,
+              "show of a missing file: exit 2 naming it", p.stderr)
+
     # A PID that existed a moment ago and is gone now.
     dead = subprocess.Popen(["true"])
     dead.wait()
