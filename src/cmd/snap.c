@@ -100,6 +100,24 @@ static uint64_t default_max_copy(void)
 	return 0;
 }
 
+/* VmRSS from /proc/PID/status, in bytes; 0 if unknown. */
+static uint64_t read_rss(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
 static void default_path(char *buf, size_t size, int pid, time_t when)
 {
 	struct tm tm;
@@ -223,6 +241,7 @@ int cmd_snap(int argc, char **argv)
 	t0 = ph_now_ns();
 	rc = target_image_capture(t, &io, &img, &copied);
 	s.meta.capture_ms = (double)(ph_now_ns() - t0) / 1e6;
+	s.meta.rss_bytes = read_rss(pid);
 	target_resume(t);
 	if (rc)
 		goto out;
@@ -240,6 +259,9 @@ int cmd_snap(int argc, char **argv)
 		goto out;
 	fill_meta(&s, t, &p);
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
+	if (s.meta.malloc_note && !o.quiet)
+		fprintf(stderr, "pyheap: note: %s\n",
+			snapshot_str(&s, s.meta.malloc_note));
 
 	if (o.output) {
 		path = xstrdup(o.output);

@@ -71,6 +71,7 @@ struct pymalloc_heap {
 				  * thread stopped mid-allocation): blocks
 				  * not on the valid part of the free list
 				  * are reported as used */
+	uint64_t arenas_array;   /* address of arenas[] (a malloc'd array) */
 	uint64_t raw_allocated_blocks; /* from the state, if known */
 	bool raw_allocated_known;
 };
@@ -97,5 +98,81 @@ int pymalloc_check_pool(struct target *t, uint64_t a, uint32_t pool_size,
 			const struct py_layout *L, bool salvage,
 			uint32_t *block_size, uint32_t *nblocks, uint64_t *used,
 			bool *salvaged);
+
+/*
+ * glibc malloc (heap/glibc.c; INTERNALS §8)
+ * ------------------------------------------
+ * Finds main_arena by symbol (libc's separate debug file, libc6-dbg) or,
+ * without one, as the arena whose top chunk ends [heap] (confirmed by the
+ * arena list closing on itself); walks every arena's heaps chunk by chunk
+ * to the top chunk; marks fastbin and tcache chunks (safe-linking decoded
+ * from 2.32); finds mmapped chunks by their headers.  Corruption skips
+ * forward and is counted.  A process using another allocator (jemalloc,
+ * tcmalloc, mimalloc), or whose main_arena cannot be found, is not walked:
+ * `note` says so in one line and `walked` is false.
+ *
+ * Chunk sizes include the 16-byte header.  "In use" means handed out by
+ * malloc: not free in a bin, fastbin or tcache, not the top chunk.
+ * mallinfo2() counts fastbin chunks as free and tcache chunks as in use.
+ */
+enum malloc_kind {
+	MALLOC_UNKNOWN = 0, MALLOC_GLIBC, MALLOC_JEMALLOC, MALLOC_TCMALLOC,
+	MALLOC_MIMALLOC,
+};
+
+enum chunk_state {
+	CHUNK_INUSE = 1, CHUNK_FREE, CHUNK_FASTBIN, CHUNK_TCACHE, CHUNK_TOP,
+	CHUNK_MMAPPED,
+};
+
+struct malloc_chunk_rec {
+	uint64_t addr;       /* the chunk header; user memory at addr + 16 */
+	uint64_t size;       /* chunksize, header included */
+	uint8_t state;       /* enum chunk_state */
+	uint16_t arena;      /* index in arenas[]; 0xffff for mmapped */
+};
+
+struct malloc_arena_rec {
+	uint64_t addr;       /* struct malloc_state */
+	uint64_t top, system_mem;
+	uint64_t chunks;
+	bool main;
+};
+
+struct malloc_heap {
+	enum malloc_kind kind;
+	bool walked;
+	char note[256];            /* why it was not walked, or "" */
+	int glibc_minor;           /* 2.x, -1 unknown */
+	const char *arena_source;  /* "symbol" or "heuristic" */
+	uint64_t main_arena;
+	struct malloc_chunk_rec *chunks; /* sorted by address */
+	size_t nchunks, chunks_alloc;
+	struct malloc_arena_rec *arenas;
+	size_t narenas, arenas_alloc;
+	/* totals (bytes include chunk headers) */
+	uint64_t inuse_bytes, inuse_chunks;     /* in use and mmapped */
+	uint64_t free_bytes, free_chunks;       /* in bins */
+	uint64_t fast_bytes, fast_chunks;
+	uint64_t tcache_bytes, tcache_chunks, tcaches;
+	uint64_t *tcache_structs;  /* chunk addresses of tcache structs */
+	size_t ntcache_structs, tcache_structs_alloc;
+	uint64_t top_bytes;
+	uint64_t mmapped_bytes, mmapped_chunks;
+	uint64_t corrupt_regions, skipped_bytes, bad_lists;
+	bool mp_known;
+	uint32_t mp_n_mmaps;
+	uint64_t mp_mmapped_mem;
+};
+
+/* Walk glibc malloc in p's target; pymalloc arenas (ph) are excluded from
+ * the mmapped-chunk scan.  Always returns 0: a heap that cannot be walked
+ * is reported in m->note, not as an error (the Python census goes on). */
+int glibc_walk(struct pyproc *p, const struct pymalloc_heap *ph,
+	       struct malloc_heap *m);
+void malloc_heap_release(struct malloc_heap *m);
+/* The chunk containing addr, or NULL (binary search). */
+const struct malloc_chunk_rec *malloc_chunk_of(const struct malloc_heap *m,
+					       uint64_t addr);
 
 #endif

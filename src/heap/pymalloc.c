@@ -320,6 +320,7 @@ int pymalloc_walk(struct pyproc *p, struct pymalloc_heap *h)
 	h->arena_size = p->minor >= 10 ? (1u << 20) : (256u << 10);
 
 	find_arenas(p, h, &arr, &n);
+	h->arenas_array = arr;
 	if (arr && n) {
 		h->method = PYMALLOC_ARENAS;
 		rc = walk_arenas(p, h, arr, n);

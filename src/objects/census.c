@@ -384,132 +384,133 @@ struct cand {
 	uint32_t flags;
 };
 
-/* The pymalloc blocks an object owns (its separate buffers). */
-static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti,
-			 struct u64map *buffers)
+/* Pointers to the separately allocated buffers an object owns (anywhere
+ * inside them): list items, dict keys and values, a set's table, a
+ * bytearray's bytes, a str's UTF-8, wchar_t or data copy, a class's
+ * cached keys, an instance's split values.  Returns how many (<= 6). */
+static size_t buffer_pointers(struct census *c, uint64_t addr,
+			      const struct tinfo *ti, uint64_t out[6])
 {
 	const struct py_layout *L = c->L;
-	uint64_t ptrs[4] = { 0, 0, 0, 0 }, v, state;
-	uint64_t bstart;
-	uint32_t bsize;
-	bool used;
-	size_t i;
+	uint64_t v, state;
+	size_t n = 0;
 
 	switch (ti->kind) {
 	case K_LIST:
-		py_read_field(c->t, L, addr, PY_F_LIST_ITEM, &ptrs[0]);
+		py_read_field(c->t, L, addr, PY_F_LIST_ITEM, &out[n++]);
 		break;
 	case K_DICT:
 	case K_ODICT:
-		py_read_field(c->t, L, addr, PY_F_MA_KEYS, &ptrs[0]);
-		py_read_field(c->t, L, addr, PY_F_MA_VALUES, &ptrs[1]);
+		py_read_field(c->t, L, addr, PY_F_MA_KEYS, &out[n++]);
+		py_read_field(c->t, L, addr, PY_F_MA_VALUES, &out[n++]);
 		break;
 	case K_SET:
 		if (!py_read_field(c->t, L, addr, PY_F_SET_TABLE, &v) &&
 		    v != addr + (uint64_t)L->off[PY_F_SET_SMALLTABLE])
-			ptrs[0] = v;
+			out[n++] = v;
 		break;
 	case K_BYTEARRAY:
-		py_read_field(c->t, L, addr, PY_F_BA_BYTES, &ptrs[0]);
+		py_read_field(c->t, L, addr, PY_F_BA_BYTES, &out[n++]);
 		break;
 	case K_STR:
 		if (py_read_field(c->t, L, addr, PY_F_STR_STATE, &state))
 			break;
 		if (!(state & (1u << 6)) || !(state & (1u << 5)))
-			py_read_field(c->t, L, addr, PY_F_CSTR_UTF8, &ptrs[0]);
+			py_read_field(c->t, L, addr, PY_F_CSTR_UTF8, &out[n++]);
 		if (!(state & (1u << 5)))
-			py_read_field(c->t, L, addr, PY_F_USTR_DATA, &ptrs[1]);
+			py_read_field(c->t, L, addr, PY_F_USTR_DATA, &out[n++]);
 		if (py_has(L, PY_F_STR_WSTR))
-			py_read_field(c->t, L, addr, PY_F_STR_WSTR, &ptrs[2]);
+			py_read_field(c->t, L, addr, PY_F_STR_WSTR, &out[n++]);
 		break;
 	case K_TYPE:
-		py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS, &ptrs[0]);
+		py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS, &out[n++]);
 		break;
 	default:
 		break;
 	}
-	for (i = 0; i < PH_ARRAY_SIZE(ptrs); i++)
+	/* Instances keep split values (3.11/3.12) in a block of their own:
+	 * 3.11 at obj-32, 3.12 tagged (bit 0) at obj-24. */
+	if (ti->heap && L->minor >= 11 && L->minor <= 12 &&
+	    (ti->flags & TPF_MANAGED_DICT) &&
+	    !target_read_u64(c->t, addr - (L->minor == 11 ? 32 : 24), &v) && v &&
+	    (L->minor == 11 || (v & 1)))
+		out[n++] = L->minor == 12 ? v + 1 : v;
+	return n;
+}
+
+/* The pymalloc blocks an object owns (its separate buffers). */
+static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti,
+			 struct u64map *buffers)
+{
+	uint64_t ptrs[6] = { 0 }, bstart;
+	uint32_t bsize;
+	bool used;
+	size_t i, n = buffer_pointers(c, addr, ti, ptrs);
+
+	for (i = 0; i < n; i++)
 		if (ptrs[i] && ptrs[i] != addr &&
 		    pymalloc_block_of(&c->heap, ptrs[i], &bstart, &bsize, &used) &&
 		    used)
 			u64map_put(buffers, bstart, 1);
-	/* Instances keep split values (3.11/3.12) in a block of their own. */
-	if (ti->heap && L->minor >= 11 && L->minor <= 12 &&
-	    (ti->flags & TPF_MANAGED_DICT) &&
-	    !target_read_u64(c->t, addr - (L->minor == 11 ? 32 : 24), &v) && v) {
-		if (L->minor == 12) {
-			if (!(v & 1))
-				return;
-			v += 1;
-		}
-		if (pymalloc_block_of(&c->heap, v, &bstart, &bsize, &used) && used)
-			u64map_put(buffers, bstart, 1);
-	}
 }
 
-static void seed_blocks(struct census *c)
+/* The object an allocation at b (of size bytes) holds, if any: tried with
+ * each pre-header a type can imply (GC head, managed dict).  True and *cd
+ * filled for a valid object not yet known; *known set if it is known. */
+static bool probe_block(struct census *c, uint64_t b, uint64_t size,
+			struct cand *cd, bool *known)
 {
-	struct pymalloc_heap *h = &c->heap;
-	struct u64map buffers = U64MAP_INIT;
-	struct cand *cands = NULL;
-	size_t ncands = 0, cands_alloc = 0, i, p;
-	uint64_t empty = 0, nbuf = 0;
+	static const uint32_t pre[] = { 0, 16, 32 };
+	size_t j;
 
-	/* B: a candidate object for each block nobody explained yet. */
-	for (p = 0; p < h->npools; p++) {
-		const struct pymalloc_pool *pl = &h->pools[p];
-		uint64_t k;
+	*known = false;
+	for (j = 0; j < PH_ARRAY_SIZE(pre); j++) {
+		uint64_t o = b + pre[j], type;
+		enum skip_reason why;
+		int64_t t;
 
-		for (k = 0; k < pl->nused; k++) {
-			uint64_t b = h->used[pl->first_block + k];
-			static const uint32_t pre[] = { 0, 16, 32 };
-			bool found = false;
-			size_t j;
-
-			for (j = 0; j < PH_ARRAY_SIZE(pre) && !found; j++) {
-				uint64_t o = b + pre[j], type;
-				enum skip_reason why;
-				struct cand cd;
-				int64_t t;
-
-				if (pre[j] + 16 > pl->block_size)
-					break;
-				if (u64map_get(&c->obj_index, o, NULL)) {
-					found = true;
-					break;
-				}
-				if (target_read_u64(c->t, o + 8, &type))
-					break;
-				t = tinfo_get(c, type);
-				if (t < 0 || c->tinfos[t].preheader != pre[j])
-					continue;
-				cd.tinfo = validate(c, o, &cd.flags, &cd.refcnt,
-						    &why);
-				if (cd.tinfo < 0) {
-					c->skipped[why]++;
-					continue;
-				}
-				cd.addr = o;
-				PH_GROW(cands, cands_alloc, ncands + 1);
-				cands[ncands++] = cd;
-				found = true;
-			}
-			if (!found)
-				empty++;
+		if (pre[j] + 16 > size)
+			break;
+		if (u64map_get(&c->obj_index, o, NULL)) {
+			*known = true;
+			return false;
 		}
+		if (target_read_u64(c->t, o + 8, &type))
+			break;
+		t = tinfo_get(c, type);
+		if (t < 0 || c->tinfos[t].preheader != pre[j])
+			continue;
+		cd->tinfo = validate(c, o, &cd->flags, &cd->refcnt, &why);
+		if (cd->tinfo < 0) {
+			c->skipped[why]++;
+			continue;
+		}
+		cd->addr = o;
+		return true;
 	}
-	/* C: blocks owned as buffers by known objects or by candidates are
-	 * not objects. */
+	return false;
+}
+
+/* Add the candidates whose allocation is not a buffer of a known object or
+ * of another candidate.  Returns how many were rejected as buffers. */
+static uint64_t accept_candidates(struct census *c, struct cand *cands,
+				  size_t ncands,
+				  void (*mark)(struct census *, uint64_t,
+					       const struct tinfo *,
+					       struct u64map *),
+				  struct u64map *buffers)
+{
+	uint64_t nbuf = 0;
+	size_t i;
+
 	for (i = 0; i < c->nobjs; i++)
-		owned_blocks(c, c->objs[i].addr, &c->tinfos[c->objs[i].tinfo],
-			     &buffers);
+		mark(c, c->objs[i].addr, &c->tinfos[c->objs[i].tinfo], buffers);
 	for (i = 0; i < ncands; i++)
-		owned_blocks(c, cands[i].addr, &c->tinfos[cands[i].tinfo],
-			     &buffers);
+		mark(c, cands[i].addr, &c->tinfos[cands[i].tinfo], buffers);
 	for (i = 0; i < ncands; i++) {
 		const struct tinfo *ti = &c->tinfos[cands[i].tinfo];
 
-		if (u64map_get(&buffers, cands[i].addr - ti->preheader, NULL)) {
+		if (u64map_get(buffers, cands[i].addr - ti->preheader, NULL)) {
 			nbuf++;
 			continue;
 		}
@@ -517,9 +518,91 @@ static void seed_blocks(struct census *c)
 			add_object(c, cands[i].addr, cands[i].tinfo,
 				   cands[i].flags, cands[i].refcnt);
 	}
+	return nbuf;
+}
+
+static void seed_blocks(struct census *c)
+{
+	struct pymalloc_heap *h = &c->heap;
+	struct u64map buffers = U64MAP_INIT;
+	struct cand *cands = NULL;
+	size_t ncands = 0, cands_alloc = 0, p;
+	uint64_t empty = 0, nbuf;
+
+	/* B: a candidate object for each block nobody explained yet. */
+	for (p = 0; p < h->npools; p++) {
+		const struct pymalloc_pool *pl = &h->pools[p];
+		uint64_t k;
+
+		for (k = 0; k < pl->nused; k++) {
+			struct cand cd;
+			bool known;
+
+			if (probe_block(c, h->used[pl->first_block + k],
+					pl->block_size, &cd, &known)) {
+				PH_GROW(cands, cands_alloc, ncands + 1);
+				cands[ncands++] = cd;
+			} else if (!known) {
+				empty++;
+			}
+		}
+	}
+	/* C: blocks owned as buffers are not objects. */
+	nbuf = accept_candidates(c, cands, ncands, owned_blocks, &buffers);
 	snapshot_stat(c->s, "pymalloc.blocks_without_object", (int64_t)empty);
 	snapshot_stat(c->s, "pymalloc.buffer_blocks", (int64_t)buffers.n);
 	snapshot_stat(c->s, "census.rejected_in_buffers", (int64_t)nbuf);
+	free(cands);
+	u64map_release(&buffers);
+}
+
+/* ---- phase E: malloc chunks -------------------------------------------- */
+
+static bool chunk_in_use(const struct malloc_chunk_rec *ch)
+{
+	return ch->state == CHUNK_INUSE || ch->state == CHUNK_MMAPPED;
+}
+
+/* The malloc chunks an object owns as buffers (by chunk address). */
+static void owned_chunks(struct census *c, uint64_t addr, const struct tinfo *ti,
+			 struct u64map *buffers)
+{
+	uint64_t ptrs[6] = { 0 };
+	size_t i, n = buffer_pointers(c, addr, ti, ptrs);
+
+	for (i = 0; i < n; i++) {
+		const struct malloc_chunk_rec *ch = ptrs[i] ?
+			malloc_chunk_of(&c->malloc, ptrs[i]) : NULL;
+
+		if (ch && chunk_in_use(ch) && ptrs[i] != addr)
+			u64map_put(buffers, ch->addr + 16, 1);
+	}
+}
+
+/* Objects that live in malloc memory and were not reached (a large str
+ * nothing refers to any more; every object under PYTHONMALLOC=malloc). */
+static void seed_chunks(struct census *c)
+{
+	const struct malloc_heap *m = &c->malloc;
+	struct u64map buffers = U64MAP_INIT;
+	struct cand *cands = NULL;
+	size_t ncands = 0, cands_alloc = 0, i;
+	uint64_t nbuf;
+
+	for (i = 0; i < m->nchunks; i++) {
+		const struct malloc_chunk_rec *ch = &m->chunks[i];
+		struct cand cd;
+		bool known;
+
+		if (chunk_in_use(ch) &&
+		    probe_block(c, ch->addr + 16, ch->size - 16, &cd, &known)) {
+			PH_GROW(cands, cands_alloc, ncands + 1);
+			cands[ncands++] = cd;
+		}
+	}
+	nbuf = accept_candidates(c, cands, ncands, owned_chunks, &buffers);
+	snapshot_stat(c->s, "census.found_in_malloc",
+		      (int64_t)(ncands - nbuf));
 	free(cands);
 	u64map_release(&buffers);
 }
@@ -671,7 +754,126 @@ static void assemble(struct census *c)
 	for (i = 0; i < s->nroots; i++)
 		s->roots[i].object = newid[s->roots[i].object];
 	free(order);
-	free(newid);
+	c->newid = newid; /* classify_chunks() needs it */
+}
+
+/*
+ * Whose memory each in-use malloc chunk is (snapshot.h enum chunk_owner),
+ * most certain first: a Python object lives in it; it is a buffer an
+ * object owns; the allocators' own; native memory an object points into
+ * (a word of an extension instance's or capsule's struct falls inside
+ * it); else native and unowned.
+ */
+static void classify_chunks(struct census *c)
+{
+	const struct malloc_heap *m = &c->malloc;
+	struct snapshot *s = c->s;
+	uint32_t *owner = xmalloc((m->nchunks + 1) * sizeof(*owner));
+	uint8_t *kind = xcalloc(m->nchunks + 1, 1);
+	size_t i, k;
+
+#define CHUNK_INDEX(ch) ((size_t)((ch) - m->chunks))
+	for (i = 0; i < m->nchunks; i++)
+		owner[i] = UINT32_MAX;
+	for (i = 0; i < c->nobjs; i++) {
+		const struct cobj *o = &c->objs[i];
+		uint64_t start = o->addr - c->tinfos[o->tinfo].preheader;
+		const struct malloc_chunk_rec *ch;
+
+		if (o->flags & (OBJ_IN_PYMALLOC | OBJ_STATIC))
+			continue;
+		ch = malloc_chunk_of(m, start);
+		if (ch && chunk_in_use(ch) && ch->addr + 16 == start) {
+			kind[CHUNK_INDEX(ch)] = OWNER_OBJECT;
+			owner[CHUNK_INDEX(ch)] = c->newid[i];
+		}
+	}
+	for (i = 0; i < c->nobjs; i++) {
+		uint64_t ptrs[6] = { 0 };
+		size_t n = buffer_pointers(c, c->objs[i].addr,
+					   &c->tinfos[c->objs[i].tinfo], ptrs);
+
+		for (k = 0; k < n; k++) {
+			const struct malloc_chunk_rec *ch = ptrs[k] ?
+				malloc_chunk_of(m, ptrs[k]) : NULL;
+
+			if (ch && chunk_in_use(ch) && !kind[CHUNK_INDEX(ch)]) {
+				kind[CHUNK_INDEX(ch)] = OWNER_BUFFER;
+				owner[CHUNK_INDEX(ch)] = c->newid[i];
+			}
+		}
+	}
+	for (i = 0; i <= m->ntcache_structs; i++) {
+		uint64_t a = i < m->ntcache_structs ? m->tcache_structs[i] :
+			     c->heap.arenas_array;
+		const struct malloc_chunk_rec *ch = a ? malloc_chunk_of(m, a) :
+						    NULL;
+
+		if (ch && chunk_in_use(ch) && !kind[CHUNK_INDEX(ch)])
+			kind[CHUNK_INDEX(ch)] = OWNER_ALLOCATOR;
+	}
+	for (i = 0; i < c->nobjs; i++) {
+		const struct cobj *o = &c->objs[i];
+		uint64_t buf[512], len, off, w;
+
+		/* Extension instances (no precise layout) and capsules are
+		 * scanned conservatively: their C struct points at native
+		 * memory. */
+		if (!(o->flags & OBJ_EDGES_CONSERVATIVE))
+			continue;
+		len = PH_MIN(o->size - o->buffers, (uint64_t)sizeof(buf));
+		if (len <= 16 || target_read(c->t, o->addr, buf, (size_t)len))
+			continue;
+		for (off = 2; off < len / 8; off++) {
+			const struct malloc_chunk_rec *ch;
+
+			w = buf[off];
+			ch = w ? malloc_chunk_of(m, w) : NULL;
+			if (ch && chunk_in_use(ch) && !kind[CHUNK_INDEX(ch)]) {
+				kind[CHUNK_INDEX(ch)] = OWNER_NATIVE;
+				owner[CHUNK_INDEX(ch)] = c->newid[i];
+			}
+		}
+	}
+	s->chunks = xcalloc(m->nchunks + 1, sizeof(*s->chunks));
+	s->chunks_alloc = m->nchunks + 1;
+	s->nchunks = m->nchunks;
+	for (i = 0; i < m->nchunks; i++) {
+		const struct malloc_chunk_rec *ch = &m->chunks[i];
+		struct snap_chunk *sc = &s->chunks[i];
+
+		sc->addr = ch->addr;
+		sc->size = ch->size;
+		sc->state = ch->state;
+		sc->arena = ch->arena == 0xffff ? UINT32_MAX : ch->arena;
+		sc->owner = UINT32_MAX;
+		if (!chunk_in_use(ch)) {
+			sc->owner_kind = OWNER_NONE;
+		} else if (kind[i]) {
+			sc->owner_kind = kind[i];
+			if (kind[i] != OWNER_ALLOCATOR)
+				sc->owner = owner[i];
+		} else {
+			sc->owner_kind = OWNER_UNOWNED;
+		}
+	}
+#undef CHUNK_INDEX
+	s->arenas = xcalloc(m->narenas + 1, sizeof(*s->arenas));
+	s->arenas_alloc = m->narenas + 1;
+	s->narenas = m->narenas;
+	for (i = 0; i < m->narenas; i++) {
+		const struct malloc_arena_rec *a = &m->arenas[i];
+		const struct malloc_chunk_rec *top = a->top ?
+			malloc_chunk_of(m, a->top) : NULL;
+
+		s->arenas[i].addr = a->addr;
+		s->arenas[i].system_mem = a->system_mem;
+		s->arenas[i].top_bytes = top && top->state == CHUNK_TOP ?
+					  top->size : 0;
+		s->arenas[i].flags = a->main ? 1 : 0;
+	}
+	free(owner);
+	free(kind);
 }
 
 static void add_stacks(struct snapshot *s, const struct py_stacks *st,
@@ -735,6 +937,37 @@ static void add_stats(struct census *c)
 		snprintf(name, sizeof(name), "census.skipped.%s", skip_names[i]);
 		snapshot_stat(s, name, (int64_t)c->skipped[i]);
 	}
+	if (c->malloc.walked) {
+		const struct malloc_heap *m = &c->malloc;
+
+		snapshot_stat(s, "malloc.arenas", (int64_t)m->narenas);
+		snapshot_stat(s, "malloc.chunks", (int64_t)m->nchunks);
+		snapshot_stat(s, "malloc.inuse_bytes", (int64_t)m->inuse_bytes);
+		snapshot_stat(s, "malloc.inuse_chunks", (int64_t)m->inuse_chunks);
+		snapshot_stat(s, "malloc.free_bytes", (int64_t)m->free_bytes);
+		snapshot_stat(s, "malloc.free_chunks", (int64_t)m->free_chunks);
+		snapshot_stat(s, "malloc.fastbin_bytes", (int64_t)m->fast_bytes);
+		snapshot_stat(s, "malloc.fastbin_chunks", (int64_t)m->fast_chunks);
+		snapshot_stat(s, "malloc.tcache_bytes", (int64_t)m->tcache_bytes);
+		snapshot_stat(s, "malloc.tcache_chunks",
+			      (int64_t)m->tcache_chunks);
+		snapshot_stat(s, "malloc.tcaches", (int64_t)m->tcaches);
+		snapshot_stat(s, "malloc.top_bytes", (int64_t)m->top_bytes);
+		snapshot_stat(s, "malloc.mmapped_bytes", (int64_t)m->mmapped_bytes);
+		snapshot_stat(s, "malloc.mmapped_chunks",
+			      (int64_t)m->mmapped_chunks);
+		snapshot_stat(s, "malloc.corrupt_regions",
+			      (int64_t)m->corrupt_regions);
+		snapshot_stat(s, "malloc.skipped_bytes", (int64_t)m->skipped_bytes);
+		snapshot_stat(s, "malloc.bad_lists", (int64_t)m->bad_lists);
+		snapshot_stat(s, "malloc.main_arena_by_symbol",
+			      !strcmp(m->arena_source, "symbol"));
+		if (m->mp_known) {
+			snapshot_stat(s, "malloc.mp_n_mmaps", m->mp_n_mmaps);
+			snapshot_stat(s, "malloc.mp_mmapped_mem",
+				      (int64_t)m->mp_mmapped_mem);
+		}
+	}
 }
 
 int census_build(struct pyproc *p, const struct census_opts *o,
@@ -772,8 +1005,29 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	drain(&c);
 	seed_blocks(&c);
 	drain(&c);
+	glibc_walk(p, &c.heap, &c.malloc);
+	if (c.malloc.walked) {
+		seed_chunks(&c);
+		drain(&c);
+	}
 	conservative_pass(&c);
 	assemble(&c);
+	if (c.malloc.walked) {
+		char v[32];
+
+		classify_chunks(&c);
+		s->meta.flags |= SNAP_NATIVE;
+		snprintf(v, sizeof(v), "glibc 2.%d", c.malloc.glibc_minor);
+		s->meta.malloc = snapshot_cstring(s, v);
+	} else if (c.malloc.kind == MALLOC_JEMALLOC) {
+		s->meta.malloc = snapshot_cstring(s, "jemalloc");
+	} else if (c.malloc.kind == MALLOC_TCMALLOC) {
+		s->meta.malloc = snapshot_cstring(s, "tcmalloc");
+	} else if (c.malloc.kind == MALLOC_MIMALLOC) {
+		s->meta.malloc = snapshot_cstring(s, "mimalloc");
+	}
+	if (c.malloc.note[0])
+		s->meta.malloc_note = snapshot_cstring(s, c.malloc.note);
 	add_stacks(s, &st, c.t->pid);
 	add_stats(&c);
 	if (c.heap.corrupt_pools)
@@ -781,6 +1035,8 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	py_stacks_release(&st);
 out:
 	pymalloc_release(&c.heap);
+	malloc_heap_release(&c.malloc);
+	free(c.newid);
 	tinfo_release_all(&c);
 	u64map_release(&c.obj_index);
 	free(c.objs);

@@ -95,6 +95,7 @@ struct census {
 	const struct py_layout *L;
 	struct snapshot *s;
 	struct pymalloc_heap heap;
+	struct malloc_heap malloc;
 	struct known known;
 
 	struct u64map type_index;   /* type addr -> tinfo index, or NOT_TYPE */
@@ -114,6 +115,7 @@ struct census {
 	uint64_t skipped[SKIP__COUNT];
 	uint64_t gc_tracked, gc_list_breaks, gc_list_invalid, permanent;
 	uint64_t refs_dropped;      /* referents that were not valid objects */
+	uint32_t *newid;            /* cobj index -> snapshot object id */
 	bool inconsistent;
 };
 

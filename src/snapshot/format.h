@@ -1,5 +1,5 @@
 /*
- * The pyheap snapshot file (.snap), format 1.0.
+ * The pyheap snapshot file (.snap), format 1.1.
  *
  * This comment is the specification; man/pyheap-snapshot.5 says the same
  * for users, and tests/live/snapfile.py is an independent reader written
@@ -15,6 +15,7 @@
  *     file header                       16 bytes
  *     section META                      28-byte header + payload
  *     section STRS, TYPS, OBJS, EDGS, ROOT, THRD, GC, STAT
+ *     section MALC                      (1.1, optional)
  *     section END                       28-byte header + 8 bytes
  *     (nothing after END)
  *
@@ -100,7 +101,8 @@
  *         pid int, exe string, cmdline string, host string, python string,
  *         python_elf string, offsets string, pyheap_version string,
  *         taken_at f64 (Unix time, s), pause_ms f64, capture_ms f64,
- *         parse_ms f64, image_bytes uint, flags uint (< 2^32, SNAP_*)
+ *         parse_ms f64, image_bytes uint, flags uint (< 2^32, SNAP_*);
+ *         1.1 adds rss_bytes uint, malloc string, malloc_note string
  *
  * STRS  the string table:
  *         varint n (at least 1), n varint lengths (each < 2^32), then the
@@ -144,6 +146,17 @@
  *
  * STAT  table (struct snap_stat): 1 name U string id, 2 value S
  *
+ * MALC  (1.1, optional: present when flags has SNAP_NATIVE) two tables
+ *       back to back, chunks then arenas:
+ *         chunks (struct snap_chunk), sorted by address, non-overlapping:
+ *           1 addr D, 2 size U (>= 16), 3 owner U (object id or
+ *           4294967295), 4 state U (1..6, enum chunk_state_snap),
+ *           5 owner_kind U (0..5, enum chunk_owner; an owner id is given
+ *           exactly for OBJECT, BUFFER and NATIVE), 6 arena U (arena
+ *           index or 4294967295)
+ *         arenas (struct snap_arena): 1 addr U, 2 system_mem U,
+ *           3 top_bytes U, 4 flags U (< 2^32; 1 = main arena)
+ *
  * END   stored (flags 0), payload at least 8 bytes:
  *         u32 number of sections before END, unknown ones included
  *         u32 CRC32 of the 16-byte file header
@@ -151,7 +164,7 @@
  *       after the first 8.
  *
  * Writers emit the sections in the order above.  Readers accept any order
- * but require END last, reject a known section that appears twice, and
+ * but require END last, require every 1.0 section (MALC is optional), reject a known section that appears twice, and
  * verify every section's CRC, including sections they skip.
  *
  * Versioning
@@ -164,7 +177,8 @@
  * readable by every 1.x reader, which skips what it does not know.
  * Anything else (changing what a field means or how it is encoded,
  * removing a required section, column or key) needs a new major.
- * A later 1.x adds allocation sites (site ids) and malloc chunks.
+ * 1.1 added MALC and the META keys rss_bytes, malloc, malloc_note.  A
+ * later 1.x adds allocation sites (site ids).
  */
 #ifndef PYHEAP_SNAPSHOT_FORMAT_H
 #define PYHEAP_SNAPSHOT_FORMAT_H
@@ -177,7 +191,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 0
+#define SNAP_MINOR 1
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 
@@ -211,6 +225,7 @@
 #define SNAP_TAG_THRD SNAP_TAG('T', 'H', 'R', 'D')
 #define SNAP_TAG_GC SNAP_TAG('G', 'C', ' ', ' ')
 #define SNAP_TAG_STAT SNAP_TAG('S', 'T', 'A', 'T')
+#define SNAP_TAG_MALC SNAP_TAG('M', 'A', 'L', 'C')
 #define SNAP_TAG_END SNAP_TAG('E', 'N', 'D', ' ')
 /* END's payload: section count and header CRC. */
 #define SNAP_END_LEN 8
@@ -261,6 +276,18 @@ enum snap_enc {
 #define SNAP_STAT_NAME 1
 #define SNAP_STAT_VALUE 2
 
+#define SNAP_CHUNK_ADDR 1
+#define SNAP_CHUNK_SIZE 2
+#define SNAP_CHUNK_OWNER 3
+#define SNAP_CHUNK_STATE 4
+#define SNAP_CHUNK_OWNER_KIND 5
+#define SNAP_CHUNK_ARENA 6
+
+#define SNAP_ARENA_ADDR 1
+#define SNAP_ARENA_SYSTEM_MEM 2
+#define SNAP_ARENA_TOP 3
+#define SNAP_ARENA_FLAGS 4
+
 /*
  * The tables above as data, shared by write.c and read.c so the two cannot
  * disagree: each column maps an id and encoding to a field of the row
@@ -283,7 +310,7 @@ struct snap_table {
 
 extern const struct snap_table snap_types_table, snap_objects_table,
 	snap_roots_table, snap_threads_table, snap_frames_table,
-	snap_stats_table;
+	snap_stats_table, snap_chunks_table, snap_arenas_table;
 
 /* Property lists as data: key, value type, and the field it fills (width
  * 1 means a bool, 4 a u32 or string id, 8 a u64, int64 or double). */

@@ -62,6 +62,22 @@ static const struct snap_column stat_cols[] = {
 	COL(SNAP_STAT_VALUE, SNAP_ENC_S, struct snap_stat, value),
 };
 
+static const struct snap_column chunk_cols[] = {
+	COL(SNAP_CHUNK_ADDR, SNAP_ENC_D, struct snap_chunk, addr),
+	COL(SNAP_CHUNK_SIZE, SNAP_ENC_U, struct snap_chunk, size),
+	COL(SNAP_CHUNK_OWNER, SNAP_ENC_U, struct snap_chunk, owner),
+	COL(SNAP_CHUNK_STATE, SNAP_ENC_U, struct snap_chunk, state),
+	COL(SNAP_CHUNK_OWNER_KIND, SNAP_ENC_U, struct snap_chunk, owner_kind),
+	COL(SNAP_CHUNK_ARENA, SNAP_ENC_U, struct snap_chunk, arena),
+};
+
+static const struct snap_column arena_cols[] = {
+	COL(SNAP_ARENA_ADDR, SNAP_ENC_U, struct snap_arena, addr),
+	COL(SNAP_ARENA_SYSTEM_MEM, SNAP_ENC_U, struct snap_arena, system_mem),
+	COL(SNAP_ARENA_TOP, SNAP_ENC_U, struct snap_arena, top_bytes),
+	COL(SNAP_ARENA_FLAGS, SNAP_ENC_U, struct snap_arena, flags),
+};
+
 #define TABLE(what, st, cols) { what, sizeof(st), cols, PH_ARRAY_SIZE(cols) }
 
 const struct snap_table snap_types_table =
@@ -76,6 +92,10 @@ const struct snap_table snap_frames_table =
 	TABLE("frame", struct snap_frame, frame_cols);
 const struct snap_table snap_stats_table =
 	TABLE("stat", struct snap_stat, stat_cols);
+const struct snap_table snap_chunks_table =
+	TABLE("chunk", struct snap_chunk, chunk_cols);
+const struct snap_table snap_arenas_table =
+	TABLE("arena", struct snap_arena, arena_cols);
 
 #define PROP(key, type, st, field)                                     \
 	{ key, type, sizeof(((st *)0)->field), offsetof(st, field) }
@@ -96,6 +116,9 @@ const struct snap_prop snap_meta_props[] = {
 	PROP("parse_ms", SNAP_VAL_F64, struct snap_meta, parse_ms),
 	PROP("image_bytes", SNAP_VAL_UINT, struct snap_meta, image_bytes),
 	PROP("flags", SNAP_VAL_UINT, struct snap_meta, flags),
+	PROP("rss_bytes", SNAP_VAL_UINT, struct snap_meta, rss_bytes),
+	PROP("malloc", SNAP_VAL_STRING, struct snap_meta, malloc),
+	PROP("malloc_note", SNAP_VAL_STRING, struct snap_meta, malloc_note),
 };
 const size_t snap_nmeta_props = PH_ARRAY_SIZE(snap_meta_props);
 
@@ -219,6 +242,41 @@ static int check_edges(const struct snapshot *s, const char *name)
 	return 0;
 }
 
+/* MALC (1.1): chunks sorted and apart, states and owners in range. */
+static int check_chunks(const struct snapshot *s, const char *name)
+{
+	size_t i;
+
+	if (s->nchunks > SNAP_MAX_COUNT || s->narenas > SNAP_MAX_COUNT)
+		return ph_error(PH_E_FORMAT, "%s: section MALC: too many rows",
+				name);
+	for (i = 0; i < s->nchunks; i++) {
+		const struct snap_chunk *c = &s->chunks[i];
+		bool has_owner = c->owner_kind == OWNER_OBJECT ||
+				 c->owner_kind == OWNER_BUFFER ||
+				 c->owner_kind == OWNER_NATIVE;
+		const char *why = NULL;
+
+		if (i && c->addr < c[-1].addr + c[-1].size)
+			why = "overlaps the previous chunk";
+		else if (c->size < 16 || c->addr + c->size < c->addr)
+			why = "bad size";
+		else if (c->state < SCHUNK_INUSE || c->state > SCHUNK_MMAPPED)
+			why = "bad state";
+		else if (c->owner_kind > OWNER_ALLOCATOR)
+			why = "bad owner kind";
+		else if (has_owner ? c->owner >= s->nobjects :
+			 c->owner != UINT32_MAX)
+			why = "owner out of range";
+		else if (c->arena != UINT32_MAX && c->arena >= s->narenas)
+			why = "arena out of range";
+		if (why)
+			return ph_error(PH_E_FORMAT, "%s: section MALC: chunk "
+					"%zu: %s", name, i, why);
+	}
+	return 0;
+}
+
 int snapshot_check(const struct snapshot *s, const char *name)
 {
 	size_t i;
@@ -309,7 +367,7 @@ int snapshot_check(const struct snapshot *s, const char *name)
 		if ((rc = check_string(s, name, "STAT", "stat", i, "name",
 				       s->stats[i].name)))
 			return rc;
-	return 0;
+	return check_chunks(s, name);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -325,14 +383,40 @@ enum {
 	SECT_THRD,
 	SECT_GC,
 	SECT_STAT,
+	SECT_MALC,      /* 1.1, optional */
 	SECT__COUNT
 };
 
 static const uint32_t known_tags[SECT__COUNT] = {
 	SNAP_TAG_META, SNAP_TAG_STRS, SNAP_TAG_TYPS, SNAP_TAG_OBJS,
 	SNAP_TAG_EDGS, SNAP_TAG_ROOT, SNAP_TAG_THRD, SNAP_TAG_GC,
-	SNAP_TAG_STAT,
+	SNAP_TAG_STAT, SNAP_TAG_MALC,
 };
+
+static bool section_optional(int k)
+{
+	return k == SECT_MALC;
+}
+
+/*
+ * The least snapshot_read_level() that decodes a section.  A section not
+ * listed here is decoded only in full reads: it may point at objects,
+ * which the lower levels do not decode.
+ */
+static enum snap_read_level sect_level(int k)
+{
+	switch (k) {
+	case SECT_META:
+	case SECT_STRS:
+	case SECT_GC:
+	case SECT_STAT:
+		return SNAP_READ_SUMMARY;
+	case SECT_TYPS:
+	case SECT_OBJS:
+		return SNAP_READ_OBJECTS;
+	}
+	return SNAP_READ_ALL;
+}
 
 struct section {
 	uint32_t tag, flags;
@@ -357,6 +441,7 @@ struct reader {
 	bool have[SECT__COUNT];
 	uint64_t edge_objects; /* EDGS's own object count */
 	struct snapshot *s;
+	struct snap_file_info *info; /* NULL, or the sections to list */
 };
 
 static uint16_t get_le16(const unsigned char *p)
@@ -848,6 +933,14 @@ static int decode_section(struct reader *r, int k, struct cursor *c)
 		rc = get_rows(r, c, &snap_stats_table, (void **)&s->stats,
 			      &s->nstats, &s->stats_alloc);
 		return rc ? rc : get_end(r, c, "table");
+	case SECT_MALC:
+		rc = get_rows(r, c, &snap_chunks_table, (void **)&s->chunks,
+			      &s->nchunks, &s->chunks_alloc);
+		if (!rc)
+			rc = get_rows(r, c, &snap_arenas_table,
+				      (void **)&s->arenas, &s->narenas,
+				      &s->arenas_alloc);
+		return rc ? rc : get_end(r, c, "table");
 	}
 	return 0;
 }
@@ -923,6 +1016,8 @@ static int load_section(struct reader *r, int k)
 	struct cursor c;
 	int rc;
 
+	if (!r->have[k])
+		return 0; /* an optional section that is absent */
 	snap_tag_name(sc->tag, r->tag);
 	if (sc->flags & SNAP_SECT_ZLIB) {
 		/* ulen was bounded when the file was framed. */
@@ -1044,6 +1139,19 @@ static int frame(struct reader *r, const unsigned char *buf, size_t len)
 			return ph_error(PH_E_FORMAT,
 					"%s: bad checksum in section %s",
 					r->name, r->tag);
+		if (r->info) {
+			struct snap_file_info *fi = r->info;
+			struct snap_section_info *si;
+
+			PH_GROW(fi->sections, fi->sections_alloc,
+				fi->nsections + 1);
+			si = &fi->sections[fi->nsections++];
+			si->tag = sc.tag;
+			si->flags = sc.flags;
+			si->offset = pos;
+			si->stored = sc.clen;
+			si->size = sc.ulen;
+		}
 		pos += SNAP_SECTION_HEADER_LEN + sc.clen;
 		if (sc.tag == SNAP_TAG_END) {
 			rc = check_end(r, buf, &sc, nsections);
@@ -1068,7 +1176,7 @@ static int frame(struct reader *r, const unsigned char *buf, size_t len)
 				"%s: %zu bytes of garbage after the END section",
 				r->name, len - pos);
 	for (k = 0; k < SECT__COUNT; k++)
-		if (!r->have[k])
+		if (!r->have[k] && !section_optional(k))
 			return ph_error(PH_E_FORMAT, "%s: missing section %s",
 					r->name,
 					snap_tag_name(known_tags[k], r->tag));
@@ -1101,8 +1209,9 @@ static int check_header(const char *name, const unsigned char *buf,
 	return 0;
 }
 
-int snapshot_read_mem(const void *buf, size_t len, const char *name,
-		      struct snapshot *s)
+static int read_mem(const unsigned char *buf, size_t len, const char *name,
+		    enum snap_read_level level, struct snapshot *s,
+		    struct snap_file_info *info)
 {
 	struct reader r;
 	int k, rc;
@@ -1111,6 +1220,14 @@ int snapshot_read_mem(const void *buf, size_t len, const char *name,
 	memset(&r, 0, sizeof(r));
 	r.name = name;
 	r.s = s;
+	r.info = info;
+	if (info) {
+		info->size = len;
+		if (len >= SNAP_HEADER_LEN) {
+			info->major = get_le16(buf + 8);
+			info->minor = get_le16(buf + 10);
+		}
+	}
 	if (len > SNAP_MAX_FILE)
 		return ph_error(PH_E_FORMAT, "%s: %zu bytes is over the %llu "
 				"GiB snapshot limit", name, len,
@@ -1122,11 +1239,13 @@ int snapshot_read_mem(const void *buf, size_t len, const char *name,
 	if (rc)
 		return rc;
 	for (k = 0; k < SECT__COUNT; k++) {
+		if (sect_level(k) > level)
+			continue;
 		rc = load_section(&r, k);
 		if (rc)
 			goto cleanup;
 	}
-	if (r.edge_objects != s->nobjects) {
+	if (level == SNAP_READ_ALL && r.edge_objects != s->nobjects) {
 		snap_tag_name(SNAP_TAG_EDGS, r.tag);
 		rc = bad(&r, "covers %" PRIu64 " objects, OBJS has %zu",
 			 r.edge_objects, s->nobjects);
@@ -1140,7 +1259,25 @@ cleanup:
 	return rc;
 }
 
+int snapshot_read_mem(const void *buf, size_t len, const char *name,
+		      struct snapshot *s)
+{
+	return read_mem(buf, len, name, SNAP_READ_ALL, s, NULL);
+}
+
 int snapshot_read(const char *path, struct snapshot *s)
+{
+	return snapshot_read_level(path, SNAP_READ_ALL, s, NULL);
+}
+
+void snap_file_info_release(struct snap_file_info *info)
+{
+	free(info->sections);
+	memset(info, 0, sizeof(*info));
+}
+
+int snapshot_read_level(const char *path, enum snap_read_level level,
+			struct snapshot *s, struct snap_file_info *info)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0, alloc = 0;
@@ -1148,6 +1285,8 @@ int snapshot_read(const char *path, struct snapshot *s)
 	int fd, rc;
 
 	memset(s, 0, sizeof(*s));
+	if (info)
+		memset(info, 0, sizeof(*info));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ph_error(PH_E_IO, "cannot open %s: %s", path,
@@ -1189,7 +1328,7 @@ int snapshot_read(const char *path, struct snapshot *s)
 			goto cleanup;
 		}
 	}
-	rc = snapshot_read_mem(buf, len, path, s);
+	rc = read_mem(buf, len, path, level, s, info);
 
 cleanup:
 	free(buf);

@@ -30,6 +30,8 @@ void snapshot_release(struct snapshot *s)
 	free(s->threads);
 	free(s->frames);
 	free(s->stats);
+	free(s->chunks);
+	free(s->arenas);
 	memset(s, 0, sizeof(*s));
 }
 

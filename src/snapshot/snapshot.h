@@ -19,6 +19,8 @@
  *   edge_dst[edge_start[i] .. edge_start[i+1]); an object whose referents
  *   came from a conservative scan has OBJ_EDGES_CONSERVATIVE.
  * - roots, threads (Python stacks at capture), gc state and stats.
+ * - with SNAP_NATIVE: every malloc chunk (in use or free) with its owner,
+ *   and every malloc arena.
  *
  * Ownership: a snapshot owns all its arrays; snapshot_release() frees them.
  * Builders append with the snapshot_add_*() helpers; they never fail (they
@@ -39,6 +41,7 @@ struct strmap;
 /* snapshot.flags */
 #define SNAP_INCONSISTENT 1u /* read without stopping the target (--no-stop) */
 #define SNAP_PARTIAL 2u      /* a walk was cut short; counts are a floor */
+#define SNAP_NATIVE 4u       /* malloc was walked: chunks and arenas hold it */
 
 struct snap_meta {
 	int64_t pid;
@@ -53,6 +56,9 @@ struct snap_meta {
 	double parse_ms;                    /* census, after resume */
 	uint64_t image_bytes;               /* memory copied */
 	uint32_t flags;                     /* SNAP_* */
+	uint64_t rss_bytes;                 /* VmRSS at capture, 0 unknown */
+	uint32_t malloc;                    /* "glibc 2.36", "jemalloc", "" */
+	uint32_t malloc_note;               /* why malloc was not walked */
 };
 
 /* snap_type.flags */
@@ -123,6 +129,41 @@ struct snap_gc {
 	int64_t count[3];
 };
 
+/* snap_chunk.state: what malloc says of a chunk. */
+enum chunk_state_snap {
+	SCHUNK_INUSE = 1, SCHUNK_FREE, SCHUNK_FASTBIN, SCHUNK_TCACHE,
+	SCHUNK_TOP, SCHUNK_MMAPPED,
+};
+
+/* snap_chunk.owner_kind: whose memory an in-use chunk is. */
+enum chunk_owner {
+	OWNER_NONE = 0,     /* not in use (free, top) */
+	OWNER_OBJECT,       /* a Python object lives in it (owner = it) */
+	OWNER_BUFFER,       /* a buffer of the object `owner` (list items,
+			     * dict keys/values, set table, str data, ...) */
+	OWNER_NATIVE,       /* native memory that the object `owner` points
+			     * into (an extension type's instance, a capsule) */
+	OWNER_UNOWNED,      /* native memory no Python object points into */
+	OWNER_ALLOCATOR,    /* the allocators' own: a tcache, pymalloc's
+			     * arena array */
+};
+
+struct snap_chunk {
+	uint64_t addr;       /* chunk header; user memory at addr + 16 */
+	uint64_t size;       /* chunk size, header included */
+	uint32_t owner;      /* object id, or UINT32_MAX */
+	uint32_t state;      /* enum chunk_state_snap */
+	uint32_t owner_kind; /* enum chunk_owner */
+	uint32_t arena;      /* index into arenas, UINT32_MAX for mmapped */
+};
+
+struct snap_arena {
+	uint64_t addr;       /* struct malloc_state */
+	uint64_t system_mem; /* bytes the arena got from the system */
+	uint64_t top_bytes;  /* its top chunk */
+	uint32_t flags;      /* 1 = main arena */
+};
+
 struct snap_stat {
 	uint32_t name;           /* string id: "pymalloc.used_blocks" */
 	int64_t value;
@@ -158,6 +199,12 @@ struct snapshot {
 
 	struct snap_stat *stats;
 	size_t nstats, stats_alloc;
+
+	/* Native memory (SNAP_NATIVE): every chunk, sorted by address. */
+	struct snap_chunk *chunks;
+	size_t nchunks, chunks_alloc;
+	struct snap_arena *arenas;
+	size_t narenas, arenas_alloc;
 };
 
 void snapshot_init(struct snapshot *s);
@@ -182,8 +229,8 @@ int64_t snapshot_get_stat(const struct snapshot *s, const char *name,
  * each with a one-line message naming the file and what is wrong.
  * s need not be initialised: it is overwritten; on success the caller
  * owns it (snapshot_release()), on error it is left empty (all zero).
- * A read snapshot always has edge_start (nobjects + 1 entries); a built
- * one may leave it NULL while nedges is 0.
+ * A snapshot read in full always has edge_start (nobjects + 1 entries); a
+ * built one may leave it NULL while nedges is 0.
  * snapshot_write also checks s (snapshot/format.h snapshot_check()) and
  * refuses, with -PH_E_FORMAT, what a reader would reject.
  * *file_size receives the written size (may be NULL). */
@@ -193,5 +240,37 @@ int snapshot_read(const char *path, struct snapshot *s);
 /* The same from a buffer (fuzzing, tests). */
 int snapshot_read_mem(const void *buf, size_t len, const char *name,
 		      struct snapshot *s);
+
+/*
+ * Reading less.  Every section's CRC is verified whatever the level; only
+ * the sections of the level are inflated and decoded:
+ *   SNAP_READ_SUMMARY  META, STRS, GC, STAT: metadata and stats; no
+ *                      types, objects, edges, roots or threads
+ *   SNAP_READ_OBJECTS  and TYPS, OBJS: what show and diff group; no
+ *                      edges (edge_start is NULL), roots or threads
+ *   SNAP_READ_ALL      everything, as snapshot_read()
+ * If info is not NULL it receives the file's sections as framed (release
+ * it with snap_file_info_release(), also after an error).
+ */
+enum snap_read_level { SNAP_READ_SUMMARY, SNAP_READ_OBJECTS, SNAP_READ_ALL };
+
+struct snap_section_info {
+	uint32_t tag;       /* SNAP_TAG_*, or a later minor's */
+	uint32_t flags;     /* SNAP_SECT_* */
+	uint64_t offset;    /* of the section header in the file */
+	uint64_t stored;    /* bytes after the header */
+	uint64_t size;      /* payload bytes, once inflated */
+};
+
+struct snap_file_info {
+	unsigned major, minor;
+	uint64_t size;                     /* of the file */
+	struct snap_section_info *sections; /* file order, END last */
+	size_t nsections, sections_alloc;
+};
+
+int snapshot_read_level(const char *path, enum snap_read_level level,
+			struct snapshot *s, struct snap_file_info *info);
+void snap_file_info_release(struct snap_file_info *info);
 
 #endif

@@ -363,6 +363,13 @@ int snapshot_encode(const struct snapshot *s, struct strbuf *out,
 	put_table(&p, &snap_stats_table, s->stats, s->nstats);
 	put_section(out, SNAP_TAG_STAT, &p, &z, flags, &nsections);
 
+	if ((s->meta.flags & SNAP_NATIVE) || s->nchunks || s->narenas) {
+		strbuf_reset(&p);
+		put_table(&p, &snap_chunks_table, s->chunks, s->nchunks);
+		put_table(&p, &snap_arenas_table, s->arenas, s->narenas);
+		put_section(out, SNAP_TAG_MALC, &p, &z, flags, &nsections);
+	}
+
 	strbuf_reset(&p);
 	put_u32(&p, (uint32_t)nsections);
 	put_u32(&p, (uint32_t)crc32(0, (const Bytef *)out->buf + start,

@@ -526,7 +526,7 @@ static int objfile_load(struct objfile *of, const char *root, const char *dir)
 	main_symtab = has_symtab_data(of->elf);
 	if (has_debug_info(of->elf))
 		of->dwarf_elf = of->elf;
-	else
+	else if (!getenv("PYHEAP_NO_DEBUG_FILES"))
 		find_debug_file(of, root, dir);
 	if (!of->dwarf_elf && of->debug_elf && has_debug_info(of->debug_elf))
 		of->dwarf_elf = of->debug_elf;

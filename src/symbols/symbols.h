@@ -22,6 +22,10 @@
  * file found by build-id under /usr/lib/debug/.build-id/ or by
  * .gnu_debuglink next to the file / in /usr/lib/debug.
  *
+ * The environment variable PYHEAP_NO_DEBUG_FILES (any value) turns the
+ * separate-debug-file search off, so tests can take the path a machine
+ * without debug packages takes.
+ *
  * Ownership: objfile_open() fills *of; objfile_release() frees it.  Strings
  * returned point into the objfile and live as long as it does.  A failed
  * objfile_open()/objfile_open_path() leaves *of released, and

@@ -574,12 +574,27 @@ SUITES = {"info": suite_info, "errors": suite_errors, "census": suite_census,
           "stress": suite_stress}
 
 
+def load_suite_modules():
+    """Suites kept in their own files (tests/live/suite_*.py) register
+    themselves with SUITES through register(SUITES, helpers)."""
+    import importlib
+    sys.path.insert(0, HERE)
+    for name in sorted(os.listdir(HERE)):
+        if name.startswith("suite_") and name.endswith(".py"):
+            importlib.import_module(name[:-3]).register(SUITES,
+                                                        sys.modules[__name__])
+
+
 def main():
+    load_suite_modules()
     ap = argparse.ArgumentParser()
     ap.add_argument("--pyheap", required=True)
     ap.add_argument("--slot", required=True)
-    ap.add_argument("suite", choices=sorted(SUITES))
+    ap.add_argument("suite")
     a = ap.parse_args()
+    if a.suite not in SUITES:
+        ap.error("unknown suite %r (have: %s)" % (a.suite,
+                                                  ", ".join(sorted(SUITES))))
     res = Results()
     try:
         exe = find_interpreter(a.slot) if a.slot != "none" else None

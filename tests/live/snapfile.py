@@ -44,6 +44,7 @@ ENC_U, ENC_S, ENC_D = "U", "S", "D"
 
 REQUIRED = [b"META", b"STRS", b"TYPS", b"OBJS", b"EDGS", b"ROOT", b"THRD",
             b"GC  ", b"STAT"]
+OPTIONAL = [b"MALC"]  # 1.1
 
 # Tables: (column id, field, encoding, bits); bits 32 means the value must
 # fit in 32 bits (signed for S columns).
@@ -62,6 +63,12 @@ THREAD_COLS = [(1, "tid", ENC_S, 64), (2, "flags", ENC_U, 32),
 FRAME_COLS = [(1, "function", ENC_U, 32), (2, "file", ENC_U, 32),
               (3, "line", ENC_S, 32)]
 STAT_COLS = [(1, "name", ENC_U, 32), (2, "value", ENC_S, 64)]
+# 1.1, section MALC (optional): chunks then arenas.
+CHUNK_COLS = [(1, "addr", ENC_D, 64), (2, "size", ENC_U, 64),
+              (3, "owner", ENC_U, 32), (4, "state", ENC_U, 32),
+              (5, "owner_kind", ENC_U, 32), (6, "arena", ENC_U, 32)]
+ARENA_COLS = [(1, "addr", ENC_U, 64), (2, "system_mem", ENC_U, 64),
+              (3, "top_bytes", ENC_U, 64), (4, "flags", ENC_U, 32)]
 
 # Property lists: key -> (value type, kind) where kind is "bool", "u32",
 # "u64" or None.
@@ -73,6 +80,8 @@ META_KEYS = {
     "taken_at": (VAL_F64, None), "pause_ms": (VAL_F64, None),
     "capture_ms": (VAL_F64, None), "parse_ms": (VAL_F64, None),
     "image_bytes": (VAL_UINT, "u64"), "flags": (VAL_UINT, "u32"),
+    "rss_bytes": (VAL_UINT, "u64"), "malloc": (VAL_STRING, None),
+    "malloc_note": (VAL_STRING, None),
 }
 GC_KEYS = {
     "valid": (VAL_UINT, "bool"), "enabled": (VAL_UINT, "bool"),
@@ -371,7 +380,7 @@ def loads(data, name="<snapshot>"):
     sections = _frame(name, data)
     payloads = {}
     for tag, flags, stored, ulen in sections:
-        if tag not in REQUIRED:
+        if tag not in REQUIRED and tag not in OPTIONAL:
             continue  # a later minor's section
         if tag in payloads:
             raise FormatError("%s: section %s: appears twice"
@@ -423,6 +432,12 @@ def loads(data, name="<snapshot>"):
     p = payload(b"STAT")
     stats = _table(p, STAT_COLS, "stat")
     p.done("table")
+    chunks, arenas = [], []
+    if b"MALC" in payloads:
+        p = payload(b"MALC")
+        chunks = _table(p, CHUNK_COLS, "chunk")
+        arenas = _table(p, ARENA_COLS, "arena")
+        p.done("table")
 
     def fail(tag, msg):
         raise FormatError("%s: section %s: %s" % (name, tag, msg))
@@ -488,6 +503,8 @@ def loads(data, name="<snapshot>"):
         "threads": threads,
         "gc": gc,
         "stats": stat,
+        "chunks": chunks,
+        "arenas": arenas,
     }
 
 
