@@ -24,9 +24,11 @@
  *                    stays inside the pool on the block grid and the used
  *                    count it implies equals ref.count.
  *
- * Either way every pool is checked the same way; a pool whose free list or
- * counts do not add up is counted in `corrupt_pools` and its blocks are
- * not reported (a bad pool never aborts the walk).  Every walk is bounded:
+ * Either way every pool is checked the same way.  In the arena walk a pool
+ * whose header is unusable is counted in `corrupt_pools` and skipped, and
+ * one whose free list or count does not add up is salvaged (see
+ * pymalloc.c); the scan simply does not take either for a pool.  A bad pool
+ * never aborts the walk.  Every walk is bounded:
  * maxarenas <= 2^24, free lists by the pool's block count.
  *
  * Ownership: pymalloc_walk() fills *h; pymalloc_release() frees it.

@@ -150,8 +150,11 @@ static void visit_pool(struct pymalloc_heap *h, struct target *t,
 	int n;
 
 	/* Empty pools keep stale headers; only ref.count is meaningful. */
-	if (py_read_field(t, L, a, PY_F_PH_REF, &count))
+	if (py_read_field(t, L, a, PY_F_PH_REF, &count)) {
+		if (!from_scan)
+			h->corrupt_pools++;
 		return;
+	}
 	if ((count & 0xffffffffu) == 0) {
 		if (!from_scan)
 			h->empty_pools++;
@@ -250,6 +253,12 @@ static int walk_arenas(struct pyproc *p, struct pymalloc_heap *h,
 	if (n > MAX_ARENAS || esize <= 0 || esize > 256)
 		return ph_error(PH_E_CORRUPT, "pymalloc: %llu arenas",
 				(unsigned long long)n);
+	/* Check the array is there before allocating room for a copy: a
+	 * garbage maxarenas must not cost hundreds of megabytes. */
+	if (!target_mapped(p->t, arr, (size_t)(n * (uint64_t)esize)))
+		return ph_error(PH_E_READ, "pymalloc: arenas[%llu] at %#llx is "
+				"not mapped", (unsigned long long)n,
+				(unsigned long long)arr);
 	ao = xmalloc((size_t)(n * (uint64_t)esize) + 1);
 	if (target_read(p->t, arr, ao, (size_t)(n * (uint64_t)esize))) {
 		free(ao);

@@ -86,6 +86,11 @@ static int read_keys(struct census *c, uint64_t addr, struct dkeys *k)
 	    k->key_off < 0 || k->value_off < 0)
 		return -PH_E_CORRUPT;
 	k->entries = addr + (uint64_t)L->off[PY_F_DK_INDICES] + k->index_bytes;
+	/* A consistent but huge header must still describe memory that is
+	 * there: at least the entries in use. */
+	if (k->nentries &&
+	    !target_mapped(c->t, k->entries, (size_t)(k->nentries * k->esize)))
+		return -PH_E_READ;
 	return 0;
 }
 
@@ -186,9 +191,12 @@ int dict_keys_size(struct census *c, uint64_t keys, uint64_t *size)
 	if (rc)
 		return rc;
 	/* _PyDict_KeysSize: header, indices, USABLE_FRACTION(size)
-	 * entries. */
+	 * entries.  Only claimed if that memory is there: a size is not
+	 * taken from a header alone. */
 	*size = (uint64_t)c->L->size[PY_S_DICTKEYS] + k.index_bytes +
 		((k.size << 1) / 3) * k.esize;
+	if (!target_mapped(c->t, keys, (size_t)*size))
+		return -PH_E_READ;
 	return 0;
 }
 
