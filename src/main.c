@@ -21,6 +21,7 @@ struct command {
 static const struct command commands[] = {
 	{ "snap", cmd_snap, &snap_help },
 	{ "show", cmd_show, &show_help },
+	{ "diff", cmd_diff, &diff_help },
 	{ "info", cmd_info, &info_help },
 };
 

@@ -1,45 +1,83 @@
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
 
+static const char *const by_names[] = {
+	[BY_TYPE] = "type", [BY_MODULE] = "module", [BY_SITE] = "site",
+	[BY_NATIVE] = "native",
+};
+
 const char *group_by_name(enum group_by by)
 {
-	return by == BY_MODULE ? "module" : "type";
+	return by_names[by];
 }
 
 int group_by_parse(const char *name, enum group_by *by)
 {
-	if (!strcmp(name, "type"))
-		*by = BY_TYPE;
-	else if (!strcmp(name, "module"))
-		*by = BY_MODULE;
-	else
-		return -PH_E_USAGE;
-	return 0;
+	size_t i;
+
+	for (i = 0; i < PH_ARRAY_SIZE(by_names); i++) {
+		if (!strcmp(name, by_names[i])) {
+			*by = (enum group_by)i;
+			return 0;
+		}
+	}
+	return -PH_E_USAGE;
 }
 
-static int cmp_rows(const void *a, const void *b)
+/* -1 if x sorts first (is larger), 1 if y does, 0 if equal. */
+static int desc(uint64_t x, uint64_t y)
+{
+	return x > y ? -1 : x < y;
+}
+
+static int cmp_bytes(const void *a, const void *b)
 {
 	const struct report_row *x = a, *y = b;
+	int c = desc(x->bytes, y->bytes);
 
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return strcmp(x->key, y->key);
+	if (!c)
+		c = desc(x->count, y->count);
+	return c ? c : strcmp(x->key, y->key);
 }
 
-void report_group(const struct snapshot *s, enum group_by by,
-		  struct report *r)
+static int cmp_count(const void *a, const void *b)
 {
-	/* Group by string id: types share names only through the string
-	 * table, which interns, so equal keys have equal ids. */
-	int64_t *slot = xmalloc((s->nstrings + 1) * sizeof(*slot));
+	const struct report_row *x = a, *y = b;
+	int c = desc(x->count, y->count);
+
+	if (!c)
+		c = desc(x->bytes, y->bytes);
+	return c ? c : strcmp(x->key, y->key);
+}
+
+int report_group(const struct snapshot *s, enum group_by by,
+		 struct report *r)
+{
+	int64_t *slot;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	r->by = by;
+	/* Snapshots record no allocation sites yet, and malloc chunks only
+	 * since format 1.1 (SNAP_NATIVE); the issues that report them group
+	 * them here. */
+	if (by == BY_SITE)
+		return ph_error(PH_E_NOTFOUND, "no allocation sites in this "
+				"snapshot (taken without tracemalloc data)");
+	if (by == BY_NATIVE && !(s->meta.flags & SNAP_NATIVE))
+		return ph_error(PH_E_NOTFOUND, "no native memory data in this "
+				"snapshot (taken without walking malloc)");
+	if (by == BY_NATIVE)
+		return ph_error(PH_E_NOTFOUND, "this pyheap cannot group native "
+				"memory yet (--by native)");
+
+	/* Group by string id: types share names only through the string
+	 * table, which interns, so equal keys have equal ids.  One pass
+	 * over the objects, an array lookup each: O(objects + strings). */
+	slot = xmalloc((s->nstrings + 1) * sizeof(*slot));
 	for (i = 0; i < s->nstrings; i++)
 		slot[i] = -1;
 	for (i = 0; i < s->nobjects; i++) {
@@ -64,9 +102,40 @@ void report_group(const struct snapshot *s, enum group_by by,
 		r->total_count++;
 		r->total_bytes += o->size;
 	}
+	r->nkeys = r->nrows;
 	if (r->nrows)
-		qsort(r->rows, r->nrows, sizeof(*r->rows), cmp_rows);
+		qsort(r->rows, r->nrows, sizeof(*r->rows), cmp_bytes);
 	free(slot);
+	return 0;
+}
+
+bool row_filter_match(const struct row_filter *f, const char *key)
+{
+	size_t i;
+
+	if (!f->nmatch)
+		return true;
+	for (i = 0; i < f->nmatch; i++)
+		if (!fnmatch(f->match[i], key, 0))
+			return true;
+	return false;
+}
+
+void report_filter(struct report *r, const struct row_filter *f)
+{
+	size_t i, n = 0;
+
+	if (r->nrows)
+		qsort(r->rows, r->nrows, sizeof(*r->rows),
+		      f->sort == SORT_COUNT ? cmp_count : cmp_bytes);
+	for (i = 0; i < r->nrows; i++) {
+		const struct report_row *row = &r->rows[i];
+
+		if (row->bytes >= f->min_bytes &&
+		    row_filter_match(f, row->key))
+			r->rows[n++] = *row;
+	}
+	r->nrows = n;
 }
 
 void report_release(struct report *r)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../analysis/analysis.h"
 #include "../base/base.h"
 
 struct option_spec {
@@ -67,5 +68,39 @@ int cmd_snap(int argc, char **argv);
 extern const struct command_help snap_help;
 int cmd_show(int argc, char **argv);
 extern const struct command_help show_help;
+int cmd_diff(int argc, char **argv);
+extern const struct command_help diff_help;
+
+/*
+ * Options show and diff share (cmd/report.c).  Their option tables use
+ * these ids (above 255, so no id can be mistaken for a short option's
+ * character); report_option() parses them into a struct report_opts.
+ */
+enum {
+	ROPT_BY = 0x100, ROPT_TOP, ROPT_SORT, ROPT_MIN_BYTES, ROPT_MATCH,
+	ROPT_FORMAT,
+};
+
+struct report_opts {
+	enum group_by by;
+	enum output_format format;
+	long long top;            /* -1 until --top: the format's default */
+	struct row_filter filter; /* filter.match points into match */
+	const char **match;       /* --match patterns (argv strings) */
+	size_t nmatch, match_alloc;
+};
+#define REPORT_OPTS_INIT { BY_TYPE, FORMAT_TEXT, -1, ROW_FILTER_INIT, \
+			   NULL, 0, 0 }
+
+/* 0 or -PH_E_USAGE for a ROPT_* option; 1 if id is not one. */
+int report_option(const struct command_help *h, struct report_opts *o,
+		  int id, const char *arg);
+/* --top, or its default: 20 rows in text, all (0) in json and csv. */
+size_t report_top(const struct report_opts *o);
+void report_opts_release(struct report_opts *o);
+/* Read a snapshot for show and diff (types and objects, no graph). */
+int report_read(const char *path, struct snapshot *s);
+/* Write out to stdout: 0 or -PH_E_IO. */
+int write_stdout(const struct strbuf *out);
 
 #endif

@@ -14,6 +14,12 @@
  *         json_obj_end(&j);
  *
  * Human units: fmt_bytes() gives "1.5 KiB" style text, fmt_ms() "0.42 ms".
+ *
+ * Reports (report.c) render what analysis/ computed: show's and diff's
+ * tables as text (aligned columns, human units, signed deltas, a total
+ * row; ANSI colour only when the caller asks), JSON and CSV (exact byte
+ * counts; formats are contracts: DESIGN.md "JSON", pyheap-show(1),
+ * pyheap-diff(1)).  `top` cuts the rows after the first top (0: all).
  */
 #ifndef PYHEAP_OUTPUT_H
 #define PYHEAP_OUTPUT_H
@@ -53,8 +59,17 @@ void fmt_bytes(struct strbuf *sb, uint64_t n);
 void fmt_ms(struct strbuf *sb, double ms);
 /* 1234567 -> "1,234,567" */
 void fmt_count(struct strbuf *sb, uint64_t n);
+/* Deltas: "+1.20 MiB", "-512 B", "0 B"; "+1,024", "-3", "0". */
+void fmt_signed_bytes(struct strbuf *sb, int64_t n);
+void fmt_signed_count(struct strbuf *sb, int64_t n);
+/* A length of time: "0.25 s", "42 s", "10 min 5 s", "3 h 2 min",
+ * "2 d 3 h" (sign dropped). */
+void fmt_duration(struct strbuf *sb, double seconds);
 /* Unix time -> "2026-11-21T10:15:00Z" */
 void fmt_iso8601(struct strbuf *sb, double t);
+/* Text the target chose (keys, command lines) with control characters as
+ * '?', so it cannot steer a terminal or break a line. */
+void fmt_printable(struct strbuf *sb, const char *s);
 /* Append s as one CSV field (RFC 4180: quoted if it holds , " CR LF). */
 void csv_field(struct strbuf *sb, const char *s);
 
@@ -71,5 +86,16 @@ void render_show_json(struct strbuf *out, const char *file,
 		      const struct snapshot *s, const struct report *r,
 		      size_t top);
 void render_show_csv(struct strbuf *out, const struct report *r, size_t top);
+
+struct diff;
+void render_diff_text(struct strbuf *out, const char *file_a,
+		      const struct snapshot *a, const char *file_b,
+		      const struct snapshot *b, const struct diff *d,
+		      size_t top, bool colour);
+void render_diff_json(struct strbuf *out, const char *file_a,
+		      const struct snapshot *a, const char *file_b,
+		      const struct snapshot *b, const struct diff *d,
+		      size_t top);
+void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top);
 
 #endif

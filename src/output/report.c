@@ -1,7 +1,8 @@
 /*
  * Rendering reports: text for people, JSON and CSV for scripts (formats
- * are contracts: DESIGN.md "JSON", man/pyheap.1).
+ * are contracts: DESIGN.md "JSON", pyheap-show(1), pyheap-diff(1)).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis/analysis.h"
@@ -39,9 +40,9 @@ void json_snapshot_summary(struct json *j, const char *file,
 	strbuf_release(&when);
 }
 
-static size_t shown(const struct report *r, size_t top)
+static size_t shown(size_t nrows, size_t top)
 {
-	return top && top < r->nrows ? top : r->nrows;
+	return top && top < nrows ? top : nrows;
 }
 
 void render_show_json(struct strbuf *out, const char *file,
@@ -49,7 +50,7 @@ void render_show_json(struct strbuf *out, const char *file,
 		      size_t top)
 {
 	struct json j;
-	size_t i, n = shown(r, top);
+	size_t i, n = shown(r->nrows, top);
 
 	json_init(&j, out);
 	json_obj_begin(&j);
@@ -71,7 +72,7 @@ void render_show_json(struct strbuf *out, const char *file,
 
 void render_show_csv(struct strbuf *out, const struct report *r, size_t top)
 {
-	size_t i, n = shown(r, top);
+	size_t i, n = shown(r->nrows, top);
 
 	strbuf_addstr(out, "key,count,bytes\n");
 	for (i = 0; i < n; i++) {
@@ -82,29 +83,217 @@ void render_show_csv(struct strbuf *out, const struct report *r, size_t top)
 	}
 }
 
-/* Keys come from the target: never let them steer the terminal. */
-static void add_key(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++)
-		strbuf_addch(sb, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' :
-			     *s);
-}
-
-void render_show_text(struct strbuf *out, const char *file,
-		      const struct snapshot *s, const struct report *r,
+void render_diff_json(struct strbuf *out, const char *file_a,
+		      const struct snapshot *a, const char *file_b,
+		      const struct snapshot *b, const struct diff *d,
 		      size_t top)
 {
-	struct strbuf a = STRBUF_INIT;
-	size_t i, n = shown(r, top);
+	struct json j;
+	size_t i, n = shown(d->nrows, top);
 
-	strbuf_addf(out, "Snapshot %s\n", file);
-	strbuf_addf(out, "Process %lld", (long long)s->meta.pid);
+	json_init(&j, out);
+	json_obj_begin(&j);
+	json_key(&j, "a");
+	json_snapshot_summary(&j, file_a, a);
+	json_key(&j, "b");
+	json_snapshot_summary(&j, file_b, b);
+	json_key(&j, "by"); json_str(&j, group_by_name(d->by));
+	json_key(&j, "rows");
+	json_arr_begin(&j);
+	for (i = 0; i < n; i++) {
+		const struct diff_row *row = &d->rows[i];
+
+		json_obj_begin(&j);
+		json_key(&j, "key"); json_str(&j, row->key);
+		json_key(&j, "count_a"); json_uint(&j, row->count_a);
+		json_key(&j, "count_b"); json_uint(&j, row->count_b);
+		json_key(&j, "count_delta"); json_int(&j, diff_count_delta(row));
+		json_key(&j, "bytes_a"); json_uint(&j, row->bytes_a);
+		json_key(&j, "bytes_b"); json_uint(&j, row->bytes_b);
+		json_key(&j, "bytes_delta"); json_int(&j, diff_bytes_delta(row));
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	/* The contract's two deltas first; the rest says what the total
+	 * covers: both whole snapshots, and `rows` keys before --match,
+	 * --min-bytes and --top, so a script can tell rows were left out. */
+	json_key(&j, "total");
+	json_obj_begin(&j);
+	json_key(&j, "count_delta");
+	json_int(&j, (int64_t)(d->count_b - d->count_a));
+	json_key(&j, "bytes_delta");
+	json_int(&j, (int64_t)(d->bytes_b - d->bytes_a));
+	json_key(&j, "count_a"); json_uint(&j, d->count_a);
+	json_key(&j, "count_b"); json_uint(&j, d->count_b);
+	json_key(&j, "bytes_a"); json_uint(&j, d->bytes_a);
+	json_key(&j, "bytes_b"); json_uint(&j, d->bytes_b);
+	json_key(&j, "rows"); json_uint(&j, d->nkeys);
+	json_obj_end(&j);
+	json_obj_end(&j);
+}
+
+void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top)
+{
+	size_t i, n = shown(d->nrows, top);
+
+	strbuf_addstr(out, "key,count_a,count_b,count_delta,bytes_a,bytes_b,"
+		      "bytes_delta\n");
+	for (i = 0; i < n; i++) {
+		const struct diff_row *row = &d->rows[i];
+
+		csv_field(out, row->key);
+		strbuf_addf(out, ",%llu,%llu,%lld,%llu,%llu,%lld\n",
+			    (unsigned long long)row->count_a,
+			    (unsigned long long)row->count_b,
+			    (long long)diff_count_delta(row),
+			    (unsigned long long)row->bytes_a,
+			    (unsigned long long)row->bytes_b,
+			    (long long)diff_bytes_delta(row));
+	}
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+/*
+ * A text table: numeric columns right-aligned to their widest cell (at
+ * least min_width), then the key, left-aligned and not padded.  Cells are
+ * measured before colour is added, so escape sequences never shift a
+ * column.
+ */
+#define TABLE_MAX_COLS 8
+#define SGR_RED "\033[31m"
+#define SGR_GREEN "\033[32m"
+#define SGR_BOLD "\033[1m"
+#define SGR_RESET "\033[m"
+
+struct table_row {
+	struct strbuf cell[TABLE_MAX_COLS];
+	const char *sgr[TABLE_MAX_COLS]; /* NULL: no colour */
+};
+
+struct table {
+	size_t ncols;          /* the last one is the key */
+	size_t min_width[TABLE_MAX_COLS];
+	const char *sep;       /* between numeric columns */
+	bool colour;
+	struct table_row *rows;
+	size_t nrows, alloc;
+};
+
+static struct table_row *table_add(struct table *t)
+{
+	struct table_row *row;
+	size_t i;
+
+	PH_GROW(t->rows, t->alloc, t->nrows + 1);
+	row = &t->rows[t->nrows++];
+	for (i = 0; i < TABLE_MAX_COLS; i++) {
+		strbuf_init(&row->cell[i]);
+		row->sgr[i] = NULL;
+	}
+	return row;
+}
+
+/* A row of "..." and a note in the key column; takes the note. */
+static void table_note(struct table *t, struct strbuf *note)
+{
+	struct table_row *row = table_add(t);
+	size_t i;
+
+	for (i = 0; i + 1 < t->ncols; i++)
+		strbuf_addstr(&row->cell[i], "...");
+	row->cell[t->ncols - 1] = *note;
+	strbuf_init(note);
+}
+
+static void table_render(struct table *t, struct strbuf *out)
+{
+	size_t width[TABLE_MAX_COLS], r, c;
+
+	for (c = 0; c < t->ncols; c++) {
+		width[c] = t->min_width[c];
+		for (r = 0; r < t->nrows; r++)
+			width[c] = PH_MAX(width[c], t->rows[r].cell[c].len);
+	}
+	for (r = 0; r < t->nrows; r++) {
+		struct table_row *row = &t->rows[r];
+
+		for (c = 0; c < t->ncols; c++) {
+			const char *sgr = t->colour ? row->sgr[c] : NULL;
+			bool last = c + 1 == t->ncols;
+
+			if (c)
+				strbuf_addstr(out, last ? "  " : t->sep);
+			if (!last)
+				strbuf_addf(out, "%*s",
+					    (int)(width[c] - row->cell[c].len),
+					    "");
+			if (sgr)
+				strbuf_addstr(out, sgr);
+			strbuf_add(out, row->cell[c].buf, row->cell[c].len);
+			if (sgr)
+				strbuf_addstr(out, SGR_RESET);
+		}
+		strbuf_addch(out, '\n');
+	}
+}
+
+static void table_release(struct table *t)
+{
+	size_t r, c;
+
+	for (r = 0; r < t->nrows; r++)
+		for (c = 0; c < TABLE_MAX_COLS; c++)
+			strbuf_release(&t->rows[r].cell[c]);
+	free(t->rows);
+}
+
+static const char *key_heading(enum group_by by)
+{
+	static const char *const h[] = {
+		[BY_TYPE] = "TYPE", [BY_MODULE] = "MODULE",
+		[BY_SITE] = "SITE", [BY_NATIVE] = "SIZE CLASS",
+	};
+
+	return h[by];
+}
+
+/* The notes under the rows: what --top and the filters left out. */
+static void table_notes(struct table *t, size_t nkeys, size_t nrows,
+			size_t n)
+{
+	struct strbuf note = STRBUF_INIT;
+
+	if (n < nrows) {
+		strbuf_addf(&note, "(%zu more row%s; --top 0 shows all)",
+			    nrows - n, nrows - n == 1 ? "" : "s");
+		table_note(t, &note);
+	}
+	if (nrows < nkeys) {
+		strbuf_addf(&note, "(%zu row%s left out by --match or "
+			    "--min-bytes)", nkeys - nrows,
+			    nkeys - nrows == 1 ? "" : "s");
+		table_note(t, &note);
+	}
+}
+
+/* "Process 4242 (python3 app.py), Python 3.11.2" */
+static void add_process(struct strbuf *out, const char *word,
+			const struct snapshot *s)
+{
+	strbuf_addf(out, "%s %lld", word, (long long)s->meta.pid);
 	if (*snapshot_str(s, s->meta.cmdline)) {
 		strbuf_addstr(out, " (");
-		add_key(out, snapshot_str(s, s->meta.cmdline));
+		fmt_printable(out, snapshot_str(s, s->meta.cmdline));
 		strbuf_addch(out, ')');
 	}
-	strbuf_addf(out, ", Python %s, taken ", snapshot_str(s, s->meta.python));
+	strbuf_addf(out, ", Python %s", snapshot_str(s, s->meta.python));
+}
+
+/* "taken 2026-...Z, paused 6.21 ms" */
+static void add_taken(struct strbuf *out, const struct snapshot *s)
+{
+	strbuf_addstr(out, "taken ");
 	fmt_iso8601(out, s->meta.taken_at);
 	if (s->meta.flags & SNAP_INCONSISTENT) {
 		strbuf_addstr(out, " without stopping (inconsistent)");
@@ -112,30 +301,140 @@ void render_show_text(struct strbuf *out, const char *file,
 		strbuf_addstr(out, ", paused ");
 		fmt_ms(out, s->meta.pause_ms);
 	}
+}
+
+#define PARTIAL_NOTE "some heap structures could not be walked; counts are " \
+	"a floor"
+
+void render_show_text(struct strbuf *out, const char *file,
+		      const struct snapshot *s, const struct report *r,
+		      size_t top)
+{
+	struct table t = { 3, { 12, 12, 0 }, " ", false, NULL, 0, 0 };
+	struct table_row *row;
+	size_t i, n = shown(r->nrows, top);
+
+	strbuf_addstr(out, "Snapshot ");
+	fmt_printable(out, file);
+	strbuf_addch(out, '\n');
+	add_process(out, "Process", s);
+	strbuf_addstr(out, ", ");
+	add_taken(out, s);
 	strbuf_addch(out, '\n');
 	if (s->meta.flags & SNAP_PARTIAL)
-		strbuf_addstr(out, "Partial: some heap structures could not be "
-			      "walked; counts are a floor\n");
-	strbuf_addf(out, "\n%12s %12s  %s\n", "BYTES", "COUNT",
-		    r->by == BY_MODULE ? "MODULE" : "TYPE");
+		strbuf_addstr(out, "Partial: " PARTIAL_NOTE "\n");
+	strbuf_addch(out, '\n');
+
+	row = table_add(&t);
+	strbuf_addstr(&row->cell[0], "BYTES");
+	strbuf_addstr(&row->cell[1], "COUNT");
+	strbuf_addstr(&row->cell[2], key_heading(r->by));
 	for (i = 0; i < n; i++) {
-		strbuf_reset(&a);
-		fmt_bytes(&a, r->rows[i].bytes);
-		strbuf_addf(out, "%12s ", a.buf);
-		strbuf_reset(&a);
-		fmt_count(&a, r->rows[i].count);
-		strbuf_addf(out, "%12s  ", a.buf);
-		add_key(out, r->rows[i].key);
-		strbuf_addch(out, '\n');
+		row = table_add(&t);
+		fmt_bytes(&row->cell[0], r->rows[i].bytes);
+		fmt_count(&row->cell[1], r->rows[i].count);
+		fmt_printable(&row->cell[2], r->rows[i].key);
 	}
-	if (n < r->nrows)
-		strbuf_addf(out, "%12s %12s  (%zu more rows; --top 0 shows all)\n",
-			    "...", "...", r->nrows - n);
-	strbuf_reset(&a);
-	fmt_bytes(&a, r->total_bytes);
-	strbuf_addf(out, "%12s ", a.buf);
-	strbuf_reset(&a);
-	fmt_count(&a, r->total_count);
-	strbuf_addf(out, "%12s  total\n", a.buf);
-	strbuf_release(&a);
+	table_notes(&t, r->nkeys, r->nrows, n);
+	row = table_add(&t);
+	fmt_bytes(&row->cell[0], r->total_bytes);
+	fmt_count(&row->cell[1], r->total_count);
+	strbuf_addstr(&row->cell[2], "total");
+	table_render(&t, out);
+	table_release(&t);
+}
+
+/* Growth red, shrinking green: a leak hunt reads the red. */
+static const char *delta_sgr(int64_t v)
+{
+	return v > 0 ? SGR_RED : v < 0 ? SGR_GREEN : NULL;
+}
+
+static void add_diff_row(struct table *t, uint64_t bytes_a, uint64_t bytes_b,
+			 uint64_t count_a, uint64_t count_b)
+{
+	struct table_row *row = table_add(t);
+	int64_t db = (int64_t)(bytes_b - bytes_a);
+	int64_t dc = (int64_t)(count_b - count_a);
+
+	fmt_bytes(&row->cell[0], bytes_a);
+	fmt_bytes(&row->cell[1], bytes_b);
+	fmt_signed_bytes(&row->cell[2], db);
+	row->sgr[2] = delta_sgr(db);
+	fmt_count(&row->cell[3], count_a);
+	fmt_count(&row->cell[4], count_b);
+	fmt_signed_count(&row->cell[5], dc);
+	row->sgr[5] = delta_sgr(dc);
+}
+
+/* "A  a.snap: process ..., Python ...\n   taken ..., paused ...[; when]" */
+static void diff_header(struct strbuf *out, const char *label,
+			const char *file, const struct snapshot *s,
+			const struct snapshot *a)
+{
+	strbuf_addf(out, "%s  ", label);
+	fmt_printable(out, file);
+	strbuf_addstr(out, ": ");
+	add_process(out, "process", s);
+	strbuf_addstr(out, "\n   ");
+	add_taken(out, s);
+	if (a) {
+		double dt = s->meta.taken_at - a->meta.taken_at;
+
+		if (dt == 0) {
+			strbuf_addstr(out, "; same time as A");
+		} else {
+			strbuf_addstr(out, "; ");
+			fmt_duration(out, dt);
+			strbuf_addstr(out, dt > 0 ? " after A" : " before A");
+		}
+	}
+	strbuf_addch(out, '\n');
+	if (s->meta.flags & SNAP_PARTIAL)
+		strbuf_addstr(out, "   partial: " PARTIAL_NOTE "\n");
+}
+
+void render_diff_text(struct strbuf *out, const char *file_a,
+		      const struct snapshot *a, const char *file_b,
+		      const struct snapshot *b, const struct diff *d,
+		      size_t top, bool colour)
+{
+	static const char *const heads[] = {
+		"BYTES A", "BYTES B", "DELTA", "COUNT A", "COUNT B", "DELTA",
+	};
+	struct table t = { 7, { 8, 8, 9, 7, 7, 7, 0 }, "  ", colour, NULL, 0,
+			   0 };
+	struct table_row *row;
+	size_t i, n = shown(d->nrows, top);
+
+	diff_header(out, "A", file_a, a, NULL);
+	diff_header(out, "B", file_b, b, a);
+	strbuf_addch(out, '\n');
+
+	row = table_add(&t);
+	for (i = 0; i < PH_ARRAY_SIZE(heads); i++)
+		strbuf_addstr(&row->cell[i], heads[i]);
+	strbuf_addstr(&row->cell[6], key_heading(d->by));
+	for (i = 0; i < n; i++) {
+		const struct diff_row *dr = &d->rows[i];
+		struct strbuf *key;
+
+		add_diff_row(&t, dr->bytes_a, dr->bytes_b, dr->count_a,
+			     dr->count_b);
+		key = &t.rows[t.nrows - 1].cell[6];
+		fmt_printable(key, dr->key);
+		if (!dr->count_a)
+			strbuf_addstr(key, " (new)");
+		else if (!dr->count_b)
+			strbuf_addstr(key, " (gone)");
+	}
+	table_notes(&t, d->nkeys, d->nrows, n);
+	add_diff_row(&t, d->bytes_a, d->bytes_b, d->count_a, d->count_b);
+	row = &t.rows[t.nrows - 1];
+	strbuf_addstr(&row->cell[6], "total");
+	for (i = 0; i < 7; i++)
+		if (!row->sgr[i])
+			row->sgr[i] = SGR_BOLD;
+	table_render(&t, out);
+	table_release(&t);
 }

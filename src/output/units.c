@@ -72,3 +72,54 @@ void csv_field(struct strbuf *sb, const char *s)
 	}
 	strbuf_addch(sb, '"');
 }
+
+void fmt_signed_bytes(struct strbuf *sb, int64_t n)
+{
+	if (n > 0)
+		strbuf_addch(sb, '+');
+	else if (n < 0)
+		strbuf_addch(sb, '-');
+	fmt_bytes(sb, n < 0 ? 0 - (uint64_t)n : (uint64_t)n);
+}
+
+void fmt_signed_count(struct strbuf *sb, int64_t n)
+{
+	if (n > 0)
+		strbuf_addch(sb, '+');
+	else if (n < 0)
+		strbuf_addch(sb, '-');
+	fmt_count(sb, n < 0 ? 0 - (uint64_t)n : (uint64_t)n);
+}
+
+void fmt_duration(struct strbuf *sb, double seconds)
+{
+	unsigned long long t;
+
+	if (seconds < 0)
+		seconds = -seconds;
+	if (!(seconds < 1e12)) { /* NaN or absurd times from a bad file */
+		strbuf_addstr(sb, "? s");
+		return;
+	}
+	if (seconds < 9.995) {
+		strbuf_addf(sb, "%.2f s", seconds);
+		return;
+	}
+	/* Whole seconds from here: round once, then split. */
+	t = (unsigned long long)(seconds + 0.5);
+	if (t < 60)
+		strbuf_addf(sb, "%llu s", t);
+	else if (t < 3600)
+		strbuf_addf(sb, "%llu min %llu s", t / 60, t % 60);
+	else if (t < 86400)
+		strbuf_addf(sb, "%llu h %llu min", t / 3600, t % 3600 / 60);
+	else
+		strbuf_addf(sb, "%llu d %llu h", t / 86400, t % 86400 / 3600);
+}
+
+void fmt_printable(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++)
+		strbuf_addch(sb, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' :
+			     *s);
+}

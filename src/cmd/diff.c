@@ -1,0 +1,271 @@
+/*
+ * pyheap diff A.snap B.snap: what grew and what shrank between two
+ * snapshots, by type or module, with thresholds for scripts (exit 1).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "output/output.h"
+#include "snapshot/snapshot.h"
+
+enum { OPT_FAIL_GROWTH = 1, OPT_FAIL_KEY_GROWTH, OPT_COLOR };
+
+static const struct option_spec diff_options[] = {
+	{ ROPT_BY, 0, "by", "KEY",
+	  "group by type (default), module, site or native" },
+	{ ROPT_TOP, 0, "top", "N",
+	  "show the first N rows (default 20 in text, all in json and csv; "
+	  "0 = all)" },
+	{ ROPT_SORT, 0, "sort", "KEY",
+	  "sort by bytes delta (default) or count delta, largest growth "
+	  "first" },
+	{ ROPT_MIN_BYTES, 0, "min-bytes", "SIZE",
+	  "only rows whose bytes grew or shrank by at least SIZE" },
+	{ ROPT_MATCH, 0, "match", "PATTERN",
+	  "only rows whose key matches the glob PATTERN (e.g. '__main__.*'; "
+	  "repeat for more)" },
+	{ ROPT_FORMAT, 0, "format", "FMT", "text (default), json or csv" },
+	{ OPT_FAIL_GROWTH, 0, "fail-if-growth", "SIZE|PCT",
+	  "exit 1 if the total bytes grew by more than SIZE (e.g. 10M) or "
+	  "PCT percent of A (e.g. 5%)" },
+	{ OPT_FAIL_KEY_GROWTH, 0, "fail-if-key-growth", "SIZE",
+	  "exit 1 if any row's bytes grew by more than SIZE; the rows are "
+	  "named on stderr" },
+	{ OPT_COLOR, 0, "color", "WHEN",
+	  "colour text: auto (default: on a terminal, unless NO_COLOR is set "
+	  "or TERM is dumb), always or never" },
+	{ 0 }
+};
+
+const struct command_help diff_help = {
+	"diff", "[options] A.snap B.snap",
+	"show what grew between two snapshots",
+	"Compare two snapshots grouped by type or module: count and bytes in "
+	"A and B\nand the change (B - A), largest growth first.  The total "
+	"row covers the whole\nsnapshots.  Exit 1 when a --fail-if-* "
+	"threshold is crossed (the report is\nstill printed).",
+	diff_options,
+};
+
+enum colour_when { COLOUR_AUTO, COLOUR_ALWAYS, COLOUR_NEVER };
+
+struct diff_opts {
+	struct report_opts r;
+	struct growth_limit total, key;
+	const char *total_arg, *key_arg; /* as given, for messages */
+	enum colour_when colour;
+};
+
+/* "10M", "512K", "4096" or "5%", "2.5%". */
+static int parse_growth(const char *opt, const char *s, bool pct_ok,
+			struct growth_limit *l)
+{
+	size_t len = strlen(s);
+
+	memset(l, 0, sizeof(*l));
+	l->set = true;
+	if (len && s[len - 1] == '%') {
+		char *end;
+
+		if (!pct_ok)
+			return usage_error(&diff_help, "%s: '%s': give a size "
+					   "(e.g. 1M), not a percentage",
+					   opt, s);
+		l->is_percent = true;
+		l->percent = strtod(s, &end);
+		if (end != s + len - 1 || end == s || *s == '-' ||
+		    *s == '+' || !isfinite(l->percent))
+			return usage_error(&diff_help, "%s: '%s' is not a "
+					   "percentage", opt, s);
+		return 0;
+	}
+	return parse_size(&diff_help, opt, s, &l->bytes);
+}
+
+static int on_opt(void *ctx, int id, const char *arg)
+{
+	struct diff_opts *o = ctx;
+
+	switch (id) {
+	case OPT_FAIL_GROWTH:
+		o->total_arg = arg;
+		return parse_growth("--fail-if-growth", arg, true, &o->total);
+	case OPT_FAIL_KEY_GROWTH:
+		o->key_arg = arg;
+		return parse_growth("--fail-if-key-growth", arg, false,
+				    &o->key);
+	case OPT_COLOR:
+		if (!strcmp(arg, "auto"))
+			o->colour = COLOUR_AUTO;
+		else if (!strcmp(arg, "always"))
+			o->colour = COLOUR_ALWAYS;
+		else if (!strcmp(arg, "never"))
+			o->colour = COLOUR_NEVER;
+		else
+			return usage_error(&diff_help, "--color: '%s' is not "
+					   "auto, always or never", arg);
+		return 0;
+	}
+	return report_option(&diff_help, &o->r, id, arg);
+}
+
+/* https://no-color.org: NO_COLOR set and not empty turns colour off;
+ * an explicit --color always still wins, as that page asks. */
+static bool use_colour(enum colour_when w)
+{
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (w != COLOUR_AUTO)
+		return w == COLOUR_ALWAYS;
+	if (no_color && *no_color)
+		return false;
+	if (!term || !*term || !strcmp(term, "dumb"))
+		return false;
+	return isatty(STDOUT_FILENO);
+}
+
+/* One warning line when the snapshots are of different processes or
+ * Pythons: the diff is still made, a person should know. */
+static void warn_mismatch(const char *fa, const struct snapshot *a,
+			  const char *fb, const struct snapshot *b)
+{
+	const char *pa = snapshot_str(a, a->meta.python);
+	const char *pb = snapshot_str(b, b->meta.python);
+	bool other_pid = a->meta.pid != b->meta.pid;
+	bool other_python = strcmp(pa, pb) != 0;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!other_pid && !other_python)
+		return;
+	fmt_printable(&sb, fa);
+	strbuf_addstr(&sb, " and ");
+	fmt_printable(&sb, fb);
+	strbuf_addstr(&sb, " are from different ");
+	if (other_pid)
+		strbuf_addf(&sb, "processes (%lld, %lld)%s",
+			    (long long)a->meta.pid, (long long)b->meta.pid,
+			    other_python ? " and " : "");
+	if (other_python) {
+		strbuf_addstr(&sb, "Python versions (");
+		fmt_printable(&sb, pa);
+		strbuf_addstr(&sb, ", ");
+		fmt_printable(&sb, pb);
+		strbuf_addch(&sb, ')');
+	}
+	ph_warn("%s", sb.buf);
+	strbuf_release(&sb);
+}
+
+/*
+ * The thresholds, checked on the whole snapshots: the total, and every
+ * row before --match, --min-bytes and --top choose what is printed.
+ * Appends one line per crossing to msgs; returns whether any crossed.
+ */
+static bool check_limits(const struct diff_opts *o, const struct diff *d,
+			 struct strbuf *msgs)
+{
+	bool crossed = false;
+	size_t i;
+
+	if (growth_crossed(&o->total, d->bytes_a, d->bytes_b)) {
+		uint64_t grew = d->bytes_b - d->bytes_a;
+
+		strbuf_addstr(msgs, "pyheap: total bytes grew by ");
+		fmt_bytes(msgs, grew);
+		strbuf_addstr(msgs, " (");
+		fmt_count(msgs, grew);
+		strbuf_addstr(msgs, " bytes");
+		if (d->bytes_a)
+			strbuf_addf(msgs, ", %.1f%%",
+				    100.0 * (double)grew / (double)d->bytes_a);
+		strbuf_addf(msgs, "), past --fail-if-growth %s\n",
+			    o->total_arg);
+		crossed = true;
+	}
+	for (i = 0; i < d->nrows; i++) {
+		const struct diff_row *row = &d->rows[i];
+
+		if (!growth_crossed(&o->key, row->bytes_a, row->bytes_b))
+			continue;
+		strbuf_addf(msgs, "pyheap: %s '", group_by_name(d->by));
+		fmt_printable(msgs, row->key);
+		strbuf_addstr(msgs, "' grew by ");
+		fmt_bytes(msgs, row->bytes_b - row->bytes_a);
+		strbuf_addstr(msgs, " (");
+		fmt_count(msgs, row->bytes_b - row->bytes_a);
+		strbuf_addf(msgs, " bytes), past --fail-if-key-growth %s\n",
+			    o->key_arg);
+		crossed = true;
+	}
+	return crossed;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	struct diff_opts o = { REPORT_OPTS_INIT };
+	struct strbuf out = STRBUF_INIT, msgs = STRBUF_INIT;
+	struct snapshot a = { 0 }, b = { 0 };
+	struct report ra = { 0 }, rb = { 0 };
+	struct diff d = { 0 };
+	const char *fa, *fb;
+	bool crossed;
+	int rc, first;
+	size_t top;
+
+	rc = first = options_parse(argc, argv, &diff_help, on_opt, &o);
+	if (first <= 0)
+		goto cleanup;
+	if (argc - first != 2) {
+		rc = usage_error(&diff_help, argc - first < 2 ?
+				 "expected two snapshots, A and B" :
+				 "expected only two snapshots, A and B");
+		goto cleanup;
+	}
+	fa = argv[first];
+	fb = argv[first + 1];
+	if ((rc = report_read(fa, &a)) || (rc = report_read(fb, &b)))
+		goto cleanup;
+	if ((rc = report_group(&a, o.r.by, &ra))) {
+		ph_error_context(rc, "%s", fa);
+		goto cleanup;
+	}
+	if ((rc = report_group(&b, o.r.by, &rb))) {
+		ph_error_context(rc, "%s", fb);
+		goto cleanup;
+	}
+	warn_mismatch(fa, &a, fb, &b);
+	report_diff(&ra, &rb, &d);
+	crossed = check_limits(&o, &d, &msgs);
+	diff_filter(&d, &o.r.filter);
+
+	top = report_top(&o.r);
+	if (o.r.format == FORMAT_JSON)
+		render_diff_json(&out, fa, &a, fb, &b, &d, top);
+	else if (o.r.format == FORMAT_CSV)
+		render_diff_csv(&out, &d, top);
+	else
+		render_diff_text(&out, fa, &a, fb, &b, &d, top,
+				 use_colour(o.colour));
+	rc = write_stdout(&out);
+	/* The report first, then why the status is 1: a script that keeps
+	 * stdout still gets the whole report. */
+	if (!rc && crossed) {
+		fputs(msgs.buf, stderr);
+		rc = PH_EXIT_THRESHOLD;
+	}
+
+cleanup:
+	strbuf_release(&out);
+	strbuf_release(&msgs);
+	diff_release(&d);
+	report_release(&ra);
+	report_release(&rb);
+	snapshot_release(&a);
+	snapshot_release(&b);
+	report_opts_release(&o.r);
+	return rc;
+}

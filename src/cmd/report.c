@@ -1,0 +1,82 @@
+/*
+ * What show and diff share: the report options (--by, --top, --sort,
+ * --min-bytes, --match, --format) and reading a snapshot for a report.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "snapshot/snapshot.h"
+
+int report_option(const struct command_help *h, struct report_opts *o,
+		  int id, const char *arg)
+{
+	unsigned long long v;
+	int rc;
+
+	switch (id) {
+	case ROPT_BY:
+		if (group_by_parse(arg, &o->by))
+			return usage_error(h, "--by: '%s' is not type, module, "
+					   "site or native", arg);
+		return 0;
+	case ROPT_TOP:
+		rc = parse_uint(h, "--top", arg, 1u << 30, &v);
+		if (!rc)
+			o->top = (long long)v;
+		return rc;
+	case ROPT_SORT:
+		if (!strcmp(arg, "bytes"))
+			o->filter.sort = SORT_BYTES;
+		else if (!strcmp(arg, "count"))
+			o->filter.sort = SORT_COUNT;
+		else
+			return usage_error(h, "--sort: '%s' is not bytes or "
+					   "count", arg);
+		return 0;
+	case ROPT_MIN_BYTES:
+		return parse_size(h, "--min-bytes", arg, &o->filter.min_bytes);
+	case ROPT_MATCH:
+		PH_GROW(o->match, o->match_alloc, o->nmatch + 1);
+		o->match[o->nmatch++] = arg;
+		o->filter.match = o->match;
+		o->filter.nmatch = o->nmatch;
+		return 0;
+	case ROPT_FORMAT:
+		return parse_format(h, arg, true, &o->format);
+	}
+	return 1;
+}
+
+size_t report_top(const struct report_opts *o)
+{
+	if (o->top >= 0)
+		return (size_t)o->top;
+	return o->format == FORMAT_TEXT ? 20 : 0;
+}
+
+void report_opts_release(struct report_opts *o)
+{
+	free(o->match);
+	o->match = NULL;
+	o->nmatch = o->match_alloc = 0;
+	o->filter.match = NULL;
+	o->filter.nmatch = 0;
+}
+
+int report_read(const char *path, struct snapshot *s)
+{
+	/* Reports need the types and objects only: the referents, roots
+	 * and threads stay compressed (their CRCs are still checked), which
+	 * saves a fifth of the time to load a 1M-object snapshot. */
+	return snapshot_read_level(path, SNAP_READ_OBJECTS, s, NULL);
+}
+
+int write_stdout(const struct strbuf *out)
+{
+	fwrite(out->buf, 1, out->len, stdout);
+	if (fflush(stdout) || ferror(stdout))
+		return ph_error(PH_E_IO, "cannot write output");
+	return 0;
+}

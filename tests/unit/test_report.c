@@ -1,0 +1,466 @@
+/*
+ * analysis/ (group, diff, filters, growth limits), the report units of
+ * output/, and reading a snapshot at each level.  The rendered reports
+ * themselves are checked end to end by tests/golden.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/analysis.h"
+#include "check_util.h"
+#include "output/output.h"
+#include "snapshot/snapshot.h"
+
+/* A snapshot with `n` objects of each (type name, module, size). */
+struct spec {
+	const char *name, *module;
+	size_t n;
+	uint64_t size;
+};
+
+static void build(struct snapshot *s, const struct spec *sp, size_t nspec)
+{
+	uint64_t addr = 0x10000;
+	size_t i, k;
+
+	snapshot_init(s);
+	for (i = 0; i < nspec; i++) {
+		struct snap_type *t;
+
+		PH_GROW(s->types, s->types_alloc, s->ntypes + 1);
+		t = &s->types[s->ntypes++];
+		memset(t, 0, sizeof(*t));
+		t->addr = 0x1000 + 0x100 * i;
+		t->name = snapshot_cstring(s, sp[i].name);
+		t->module = snapshot_cstring(s, sp[i].module);
+		t->object = UINT32_MAX;
+		for (k = 0; k < sp[i].n; k++) {
+			struct snap_object *o;
+
+			PH_GROW(s->objects, s->objects_alloc, s->nobjects + 1);
+			o = &s->objects[s->nobjects++];
+			memset(o, 0, sizeof(*o));
+			o->addr = addr;
+			o->size = sp[i].size;
+			o->type = (uint32_t)i;
+			addr += 0x1000;
+		}
+	}
+}
+
+static const struct report_row *find(const struct report *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrows; i++)
+		if (!strcmp(r->rows[i].key, key))
+			return &r->rows[i];
+	return NULL;
+}
+
+static const struct diff_row *dfind(const struct diff *d, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < d->nrows; i++)
+		if (!strcmp(d->rows[i].key, key))
+			return &d->rows[i];
+	return NULL;
+}
+
+static const struct spec spec_a[] = {
+	{ "dict", "builtins", 3, 232 },
+	{ "str", "builtins", 10, 50 },
+	{ "__main__.Old", "__main__", 2, 64 },
+	{ "", "", 1, 16 },
+};
+
+static const struct spec spec_b[] = {
+	{ "str", "builtins", 12, 50 },
+	{ "dict", "builtins", 3, 232 },
+	{ "__main__.New", "__main__", 5, 48 },
+	{ "", "", 1, 16 },
+};
+
+START_TEST(group_by_type_and_module)
+{
+	struct snapshot s;
+	struct report r;
+	const struct report_row *row;
+
+	build(&s, spec_a, PH_ARRAY_SIZE(spec_a));
+	ck_assert_int_eq(report_group(&s, BY_TYPE, &r), 0);
+	ck_assert_uint_eq(r.nrows, 4);
+	ck_assert_uint_eq(r.nkeys, 4);
+	ck_assert_uint_eq(r.total_count, 16);
+	ck_assert_uint_eq(r.total_bytes, 3 * 232 + 500 + 128 + 16);
+	/* Largest first. */
+	ck_assert_str_eq(r.rows[0].key, "dict");
+	ck_assert_str_eq(r.rows[1].key, "str");
+	row = find(&r, "[unnamed type]");
+	ck_assert_ptr_nonnull(row);
+	ck_assert_uint_eq(row->count, 1);
+	report_release(&r);
+
+	ck_assert_int_eq(report_group(&s, BY_MODULE, &r), 0);
+	ck_assert_uint_eq(r.nrows, 3);
+	row = find(&r, "builtins");
+	ck_assert_uint_eq(row->count, 13);
+	ck_assert_uint_eq(row->bytes, 3 * 232 + 500);
+	ck_assert_ptr_nonnull(find(&r, "[unknown module]"));
+	report_release(&r);
+	snapshot_release(&s);
+}
+END_TEST
+
+START_TEST(group_without_data_says_so)
+{
+	struct snapshot s;
+	struct report r;
+
+	build(&s, spec_a, PH_ARRAY_SIZE(spec_a));
+	ck_assert_int_eq(report_group(&s, BY_SITE, &r), -PH_E_NOTFOUND);
+	ck_assert_msg(strstr(ph_errmsg(), "no allocation sites"), "%s",
+		      ph_errmsg());
+	ck_assert_uint_eq(r.nrows, 0);
+	ck_assert_int_eq(report_group(&s, BY_NATIVE, &r), -PH_E_NOTFOUND);
+	ck_assert_msg(strstr(ph_errmsg(), "no native memory"), "%s",
+		      ph_errmsg());
+	report_release(&r);
+	snapshot_release(&s);
+}
+END_TEST
+
+START_TEST(group_by_names_round_trip)
+{
+	static const char *const names[] = { "type", "module", "site",
+					     "native" };
+	enum group_by by;
+	size_t i;
+
+	for (i = 0; i < PH_ARRAY_SIZE(names); i++) {
+		ck_assert_int_eq(group_by_parse(names[i], &by), 0);
+		ck_assert_str_eq(group_by_name(by), names[i]);
+	}
+	ck_assert_int_eq(group_by_parse("Type", &by), -PH_E_USAGE);
+}
+END_TEST
+
+START_TEST(filter_sort_match_min_bytes)
+{
+	const char *pats[] = { "__main__.*", "st?" };
+	struct row_filter f = ROW_FILTER_INIT;
+	struct snapshot s;
+	struct report r;
+
+	build(&s, spec_a, PH_ARRAY_SIZE(spec_a));
+	report_group(&s, BY_TYPE, &r);
+	f.sort = SORT_COUNT;
+	report_filter(&r, &f);
+	ck_assert_str_eq(r.rows[0].key, "str");
+	ck_assert_str_eq(r.rows[1].key, "dict");
+	ck_assert_uint_eq(r.nrows, 4);
+
+	f.match = pats;
+	f.nmatch = 2;
+	report_filter(&r, &f);
+	ck_assert_uint_eq(r.nrows, 2);
+	ck_assert_str_eq(r.rows[0].key, "str");
+	ck_assert_str_eq(r.rows[1].key, "__main__.Old");
+	/* Totals and nkeys cover the whole snapshot. */
+	ck_assert_uint_eq(r.nkeys, 4);
+	ck_assert_uint_eq(r.total_count, 16);
+
+	f.nmatch = 0;
+	f.min_bytes = 500;
+	report_filter(&r, &f);
+	ck_assert_uint_eq(r.nrows, 1);
+	ck_assert_str_eq(r.rows[0].key, "str");
+	report_release(&r);
+	snapshot_release(&s);
+}
+END_TEST
+
+START_TEST(diff_pairs_keys)
+{
+	struct snapshot a, b;
+	struct report ra, rb;
+	struct diff d;
+	const struct diff_row *row;
+	size_t i;
+
+	build(&a, spec_a, PH_ARRAY_SIZE(spec_a));
+	build(&b, spec_b, PH_ARRAY_SIZE(spec_b));
+	report_group(&a, BY_TYPE, &ra);
+	report_group(&b, BY_TYPE, &rb);
+	report_diff(&ra, &rb, &d);
+	ck_assert_uint_eq(d.nrows, 5);
+	ck_assert_uint_eq(d.nkeys, 5);
+	ck_assert_uint_eq(d.count_a, 16);
+	ck_assert_uint_eq(d.count_b, 21);
+
+	row = dfind(&d, "__main__.New");
+	ck_assert_uint_eq(row->count_a, 0);
+	ck_assert_uint_eq(row->count_b, 5);
+	ck_assert_int_eq(diff_bytes_delta(row), 240);
+	row = dfind(&d, "__main__.Old");
+	ck_assert_uint_eq(row->count_b, 0);
+	ck_assert_int_eq(diff_count_delta(row), -2);
+	ck_assert_int_eq(diff_bytes_delta(row), -128);
+	row = dfind(&d, "str");
+	ck_assert_int_eq(diff_count_delta(row), 2);
+	ck_assert_int_eq(diff_bytes_delta(row), 100);
+
+	/* Largest growth first, largest shrinking last. */
+	ck_assert_str_eq(d.rows[0].key, "__main__.New");
+	ck_assert_str_eq(d.rows[1].key, "str");
+	ck_assert_str_eq(d.rows[d.nrows - 1].key, "__main__.Old");
+	for (i = 1; i < d.nrows; i++)
+		ck_assert_int_ge(diff_bytes_delta(&d.rows[i - 1]),
+				 diff_bytes_delta(&d.rows[i]));
+	diff_release(&d);
+
+	/* A snapshot against itself: every delta 0. */
+	report_diff(&ra, &ra, &d);
+	ck_assert_uint_eq(d.nrows, ra.nrows);
+	for (i = 0; i < d.nrows; i++) {
+		ck_assert_int_eq(diff_count_delta(&d.rows[i]), 0);
+		ck_assert_int_eq(diff_bytes_delta(&d.rows[i]), 0);
+	}
+	diff_release(&d);
+	report_release(&ra);
+	report_release(&rb);
+	snapshot_release(&a);
+	snapshot_release(&b);
+}
+END_TEST
+
+START_TEST(diff_filter_and_sort)
+{
+	const char *pats[] = { "__main__.*" };
+	struct row_filter f = ROW_FILTER_INIT;
+	struct snapshot a, b;
+	struct report ra, rb;
+	struct diff d;
+
+	build(&a, spec_a, PH_ARRAY_SIZE(spec_a));
+	build(&b, spec_b, PH_ARRAY_SIZE(spec_b));
+	report_group(&a, BY_TYPE, &ra);
+	report_group(&b, BY_TYPE, &rb);
+	report_diff(&ra, &rb, &d);
+
+	f.sort = SORT_COUNT;
+	diff_filter(&d, &f);
+	ck_assert_str_eq(d.rows[0].key, "__main__.New");
+	ck_assert_str_eq(d.rows[1].key, "str");
+
+	/* min_bytes takes growth and shrinking alike. */
+	f.min_bytes = 128;
+	diff_filter(&d, &f);
+	ck_assert_uint_eq(d.nrows, 2);
+	ck_assert_str_eq(d.rows[0].key, "__main__.New");
+	ck_assert_str_eq(d.rows[1].key, "__main__.Old");
+
+	f.min_bytes = 0;
+	f.match = pats;
+	f.nmatch = 1;
+	diff_filter(&d, &f);
+	ck_assert_uint_eq(d.nrows, 2);
+	ck_assert_uint_eq(d.nkeys, 5);
+	ck_assert_uint_eq(d.bytes_b - d.bytes_a, 100 + 240 - 128);
+	diff_release(&d);
+	report_release(&ra);
+	report_release(&rb);
+	snapshot_release(&a);
+	snapshot_release(&b);
+}
+END_TEST
+
+/* A name with a NUL in it reads as its prefix: rows may share a key, and
+ * the diff adds them up rather than losing one. */
+START_TEST(diff_adds_up_duplicate_keys)
+{
+	struct report_row rows_a[] = { { "x", 1, 10 }, { "x", 2, 20 } };
+	struct report_row rows_b[] = { { "x", 4, 40 } };
+	struct report ra = { BY_TYPE, rows_a, 2, 2, 2, 3, 30 };
+	struct report rb = { BY_TYPE, rows_b, 1, 1, 1, 4, 40 };
+	struct diff d;
+
+	report_diff(&ra, &rb, &d);
+	ck_assert_uint_eq(d.nrows, 1);
+	ck_assert_uint_eq(d.rows[0].count_a, 3);
+	ck_assert_uint_eq(d.rows[0].bytes_a, 30);
+	ck_assert_uint_eq(d.rows[0].count_b, 4);
+	diff_release(&d);
+}
+END_TEST
+
+START_TEST(growth_limits)
+{
+	struct growth_limit none = { 0 };
+	struct growth_limit size = { true, false, 1000, 0 };
+	struct growth_limit pct = { true, true, 0, 5.0 };
+
+	ck_assert(!growth_crossed(&none, 0, 1ull << 40));
+	ck_assert(!growth_crossed(&size, 5000, 6000));  /* grew by exactly */
+	ck_assert(growth_crossed(&size, 5000, 6001));
+	ck_assert(!growth_crossed(&size, 6001, 5000));  /* shrank */
+	ck_assert(!growth_crossed(&pct, 1000, 1050));   /* 5% exactly */
+	ck_assert(growth_crossed(&pct, 1000, 1051));
+	ck_assert(growth_crossed(&pct, 0, 1));          /* from nothing */
+	ck_assert(!growth_crossed(&pct, 0, 0));
+	ck_assert(!growth_crossed(&pct, UINT64_MAX - 1, UINT64_MAX));
+}
+END_TEST
+
+static void expect(void (*fn)(struct strbuf *, int64_t), int64_t v,
+		   const char *want)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	fn(&sb, v);
+	ck_assert_str_eq(sb.buf, want);
+	strbuf_release(&sb);
+}
+
+static void expect_duration(double s, const char *want)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	fmt_duration(&sb, s);
+	ck_assert_str_eq(sb.buf, want);
+	strbuf_release(&sb);
+}
+
+START_TEST(units)
+{
+	expect(fmt_signed_bytes, 0, "0 B");
+	expect(fmt_signed_bytes, 512, "+512 B");
+	expect(fmt_signed_bytes, -1536, "-1.50 KiB");
+	expect(fmt_signed_bytes, INT64_MIN, "-8192 PiB");
+	expect(fmt_signed_count, 0, "0");
+	expect(fmt_signed_count, 1234567, "+1,234,567");
+	expect(fmt_signed_count, -1000, "-1,000");
+	expect_duration(0, "0.00 s");
+	expect_duration(-2.5, "2.50 s");
+	expect_duration(42.4, "42 s");
+	expect_duration(630, "10 min 30 s");
+	expect_duration(7300, "2 h 1 min");
+	expect_duration(2 * 86400 + 3 * 3600 + 59, "2 d 3 h");
+	expect_duration(1e300, "? s");
+	expect_duration(0.0 / 0.0, "? s");
+}
+END_TEST
+
+static char *write_tmp(const struct snapshot *s)
+{
+	char *path = xasprintf("%s/pyheap-report-%d.snap",
+			       getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+			       (int)getpid());
+
+	ck_assert_msg(snapshot_write(s, path, NULL) == 0, "%s", ph_errmsg());
+	return path;
+}
+
+START_TEST(read_levels)
+{
+	struct snap_file_info fi;
+	struct snapshot s, r;
+	char *path;
+	size_t i;
+
+	build(&s, spec_a, PH_ARRAY_SIZE(spec_a));
+	snapshot_stat(&s, "census.objects", 16);
+	path = write_tmp(&s);
+
+	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_SUMMARY, &r,
+					     &fi), 0);
+	ck_assert_uint_eq(r.nobjects, 0);
+	ck_assert_uint_eq(r.ntypes, 0);
+	ck_assert_int_eq(snapshot_get_stat(&r, "census.objects", -1), 16);
+	ck_assert_uint_eq(fi.major, 1);
+	ck_assert_uint_gt(fi.nsections, 9);
+	ck_assert_uint_eq(fi.sections[0].offset, 16);
+	ck_assert_uint_eq(fi.sections[fi.nsections - 1].tag,
+			  (uint32_t)('E' | 'N' << 8 | 'D' << 16 | ' ' << 24));
+	for (i = 1; i < fi.nsections; i++)
+		ck_assert_uint_eq(fi.sections[i].offset,
+				  fi.sections[i - 1].offset + 28 +
+				  fi.sections[i - 1].stored);
+	ck_assert_uint_eq(fi.sections[fi.nsections - 1].offset + 28 + 8,
+			  fi.size);
+	snapshot_release(&r);
+	snap_file_info_release(&fi);
+
+	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_OBJECTS, &r,
+					     NULL), 0);
+	ck_assert_uint_eq(r.nobjects, s.nobjects);
+	ck_assert_uint_eq(r.ntypes, s.ntypes);
+	ck_assert_ptr_null(r.edge_start);
+	snapshot_release(&r);
+
+	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_ALL, &r, NULL),
+			 0);
+	ck_assert_ptr_nonnull(r.edge_start);
+	snapshot_release(&r);
+
+	unlink(path);
+	free(path);
+	snapshot_release(&s);
+}
+END_TEST
+
+/* Damage is found at every level: CRCs are checked before anything is
+ * decoded. */
+START_TEST(read_levels_check_every_crc)
+{
+	struct snap_file_info fi;
+	struct snapshot s, r;
+	char *path;
+	FILE *f;
+	long size;
+	int c;
+
+	build(&s, spec_a, PH_ARRAY_SIZE(spec_a));
+	path = write_tmp(&s);
+	f = fopen(path, "r+b");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	/* A byte inside the last section before END (STAT or later). */
+	fseek(f, size - 28 - 8 - 2, SEEK_SET);
+	c = fgetc(f);
+	fseek(f, size - 28 - 8 - 2, SEEK_SET);
+	fputc(c ^ 0x40, f);
+	fclose(f);
+	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_SUMMARY, &r,
+					     &fi), -PH_E_FORMAT);
+	ck_assert_msg(strstr(ph_errmsg(), "bad checksum"), "%s", ph_errmsg());
+	snap_file_info_release(&fi);
+	unlink(path);
+	free(path);
+	snapshot_release(&s);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("report");
+	TCase *tc = tcase_create("report");
+
+	tcase_add_test(tc, group_by_type_and_module);
+	tcase_add_test(tc, group_without_data_says_so);
+	tcase_add_test(tc, group_by_names_round_trip);
+	tcase_add_test(tc, filter_sort_match_min_bytes);
+	tcase_add_test(tc, diff_pairs_keys);
+	tcase_add_test(tc, diff_filter_and_sort);
+	tcase_add_test(tc, diff_adds_up_duplicate_keys);
+	tcase_add_test(tc, growth_limits);
+	tcase_add_test(tc, units);
+	tcase_add_test(tc, read_levels);
+	tcase_add_test(tc, read_levels_check_every_crc);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
