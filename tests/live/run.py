@@ -569,8 +569,224 @@ def suite_stress(pyheap, slot, exe, res):
         res.check(wait_for(t.running, 5), "target runs at the end")
 
 
+def ask(t, line, timeout=30.0):
+    """Send one command line to the target; its one-line answer."""
+    import select
+    t.proc.stdin.write(line + "\n")
+    t.proc.stdin.flush()
+    r, _, _ = select.select([t.proc.stdout], [], [], timeout)
+    return t.proc.stdout.readline().strip() if r else None
+
+
+def run_on_pty(pyheap, args, env):
+    """pyheap's stdout on a terminal: what a person sees."""
+    import pty
+    master, slave = pty.openpty()
+    e = dict(os.environ)
+    e.pop("NO_COLOR", None)
+    e.update(env)
+    p = subprocess.Popen([pyheap] + args, stdout=slave,
+                         stderr=subprocess.PIPE, env=e)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    p.wait(timeout=30)
+    p.stderr.close()
+    return out.decode("utf-8", "replace")
+
+
+def suite_diff(pyheap, slot, exe, res):
+    """diff of snapshots taken before and after a target made exactly K
+    more instances of a class: JSON and CSV read back by Python's json and
+    csv modules must show K, N, N + K and K * sys.getsizeof(instance) as
+    the target reports them; a snapshot diffed with itself shows zeros;
+    the thresholds exit 1 just past the real growth and 0 at it."""
+    if slot in ("2.7", "3.6"):
+        print("# diff needs CPython 3.7+")
+        return
+    import csv
+    import io
+    K = 1234
+    with Target(exe, "grow.py") as t:
+        want = t.expected
+        n, key, size = want["n"], want["key"], want["size"]
+        a = os.path.join(t.tmp, "a.snap")
+        b = os.path.join(t.tmp, "b.snap")
+        p = run_pyheap(pyheap, "snap", "-q", "-o", a, str(t.pid))
+        if not res.equal(p.returncode, 0, "snap A exits 0 (%s)"
+                         % p.stderr.strip()):
+            return
+        res.equal(ask(t, "grow %d" % K), "done", "target grew by K")
+        p = run_pyheap(pyheap, "snap", "-q", "-o", b, str(t.pid))
+        if not res.equal(p.returncode, 0, "snap B exits 0 (%s)"
+                         % p.stderr.strip()):
+            return
+
+        def check_row(row, what):
+            res.equal(row.get("count_a"), n, "%s: count_a is N" % what)
+            res.equal(row.get("count_b"), n + K, "%s: count_b is N+K" % what)
+            res.equal(row.get("count_delta"), K, "%s: count_delta is K" % what)
+            res.equal(row.get("bytes_a"), n * size,
+                      "%s: bytes_a is N * getsizeof" % what)
+            res.equal(row.get("bytes_b"), (n + K) * size,
+                      "%s: bytes_b is (N+K) * getsizeof" % what)
+            res.equal(row.get("bytes_delta"), K * size,
+                      "%s: bytes_delta is K * getsizeof" % what)
+
+        p = run_pyheap(pyheap, "diff", "--format", "json", a, b)
+        if not res.equal(p.returncode, 0, "diff --format json exits 0 (%s)"
+                         % p.stderr.strip()):
+            return
+        res.equal(p.stderr, "", "same process: no warning")
+        js = json.loads(p.stdout)
+        rows = {r["key"]: r for r in js["rows"]}
+        check_row(rows.get(key, {}), "json")
+        res.equal(js["by"], "type", "json by")
+        res.equal([js["a"]["pid"], js["b"]["pid"]], [t.pid, t.pid],
+                  "json pids")
+        res.equal(js["a"]["python"], version_string(want["version"]),
+                  "json python version")
+        total = js["total"]
+        res.equal(total["bytes_delta"], js["b"]["bytes"] - js["a"]["bytes"],
+                  "json total covers the whole snapshots")
+        res.equal(total["count_delta"],
+                  sum(r["count_delta"] for r in js["rows"]),
+                  "json rows add up to the total")
+        res.equal(total["rows"], len(js["rows"]), "json: every row listed")
+        deltas = [r["bytes_delta"] for r in js["rows"]]
+        res.check(deltas == sorted(deltas, reverse=True),
+                  "json rows sorted by bytes_delta, descending")
+        res.check(all(r["count_delta"] == r["count_b"] - r["count_a"] and
+                      r["bytes_delta"] == r["bytes_b"] - r["bytes_a"]
+                      for r in js["rows"]), "json deltas are B - A")
+
+        p = run_pyheap(pyheap, "diff", "--format", "csv", a, b)
+        res.equal(p.returncode, 0, "diff --format csv exits 0")
+        crows = list(csv.DictReader(io.StringIO(p.stdout)))
+        cmap = {r["key"]: {k: int(v) for k, v in r.items() if k != "key"}
+                for r in crows}
+        check_row(cmap.get(key, {}), "csv")
+        res.equal(len(crows), len(js["rows"]), "csv has json's rows")
+
+        # Grouped by module, the class's module grew by at least K.
+        p = run_pyheap(pyheap, "diff", "--by", "module", "--format", "json",
+                       a, b)
+        mrows = {r["key"]: r for r in json.loads(p.stdout)["rows"]}
+        res.check(mrows.get("__main__", {}).get("count_delta", 0) >= K,
+                  "--by module: __main__ grew by K or more",
+                  str(mrows.get("__main__")))
+        p = run_pyheap(pyheap, "diff", "--match", "__main__.*", "--format",
+                       "json", a, b)
+        mj = json.loads(p.stdout)
+        res.check(mj["rows"] and all(r["key"].startswith("__main__.")
+                                     for r in mj["rows"]),
+                  "--match keeps only matching keys")
+        res.equal(mj["total"], total, "--match leaves the total alone")
+        p = run_pyheap(pyheap, "show", "--format", "json", b)
+        srows = {r["key"]: r for r in json.loads(p.stdout)["rows"]}
+        res.equal(srows.get(key, {}).get("count"), n + K, "show B: N+K")
+
+        # A snapshot against itself: every delta is zero.
+        for fmt in ("json", "csv"):
+            p = run_pyheap(pyheap, "diff", "--format", fmt, a, a)
+            if fmt == "json":
+                sj = json.loads(p.stdout)
+                rs = sj["rows"]
+                zero_total = (sj["total"]["count_delta"],
+                              sj["total"]["bytes_delta"]) == (0, 0)
+            else:
+                rs = [{k: int(v) for k, v in r.items() if k != "key"}
+                      for r in csv.DictReader(io.StringIO(p.stdout))]
+                zero_total = True
+            res.check(p.returncode == 0 and rs and zero_total and
+                      all(r["count_delta"] == 0 and r["bytes_delta"] == 0
+                          and r["count_a"] == r["count_b"] for r in rs),
+                      "self-diff (%s): every delta 0" % fmt)
+
+        # Thresholds: exit 1 just past the real growth, 0 at it; the
+        # report is printed either way.
+        grew = total["bytes_delta"]
+        for limit, status in ((str(grew - 1), 1), (str(grew), 0),
+                              ("%.6f%%" % (90.0 * grew / js["a"]["bytes"]), 1),
+                              ("%.6f%%" % (110.0 * grew / js["a"]["bytes"]), 0)):
+            p = run_pyheap(pyheap, "diff", "--format", "json",
+                           "--fail-if-growth", limit, a, b)
+            res.equal(p.returncode, status, "--fail-if-growth %s (growth %d):"
+                      " exit %d" % (limit, grew, status))
+            res.equal(json.loads(p.stdout)["total"], total,
+                      "--fail-if-growth %s: report printed" % limit)
+            res.equal(p.stderr.count("\n"), status,
+                      "--fail-if-growth %s: %d line(s) on stderr"
+                      % (limit, status))
+        most = max(deltas)
+        for limit, status in ((K * size - 1, 1), (most, 0)):
+            p = run_pyheap(pyheap, "diff", "--format", "csv",
+                           "--fail-if-key-growth", str(limit), a, b)
+            res.equal(p.returncode, status, "--fail-if-key-growth %d: exit %d"
+                      % (limit, status))
+            res.check(p.stdout.startswith("key,"),
+                      "--fail-if-key-growth %d: report printed" % limit)
+            if status:
+                res.check("'%s'" % key in p.stderr,
+                          "--fail-if-key-growth names the row", p.stderr)
+            else:
+                res.equal(p.stderr, "", "--fail-if-key-growth %d: quiet"
+                          % limit)
+
+        # Text: the row with its signed delta; colour only on a terminal
+        # and never with NO_COLOR or TERM=dumb.
+        p = run_pyheap(pyheap, "diff", a, b)
+        line = [ln for ln in p.stdout.splitlines() if ln.endswith(key)]
+        res.check(p.returncode == 0 and line and
+                  (" +{:,} ".format(K)) in line[0],
+                  "text diff shows the row with +K", p.stdout)
+        res.check("\033[" not in p.stdout, "no colour into a pipe")
+        tty = run_on_pty(pyheap, ["diff", a, b], {"TERM": "xterm"})
+        res.check("\033[31m+" in tty, "colour on a terminal")
+        for env in ({"TERM": "xterm", "NO_COLOR": "1"}, {"TERM": "dumb"}):
+            tty = run_on_pty(pyheap, ["diff", a, b], env)
+            res.check(key in tty and "\033[" not in tty,
+                      "no colour on a terminal with %s" % env)
+
+        # Exit statuses: 2 errors, 64 usage.
+        for args, status, what in (
+                (["diff", a, os.path.join(t.tmp, "none.snap")], 2,
+                 "missing B"),
+                (["diff", "--by", "site", a, b], 2, "--by site"),
+                (["diff", "--by", "native", a, b], 2, "--by native"),
+                (["show", "--by", "site", a], 2, "show --by site"),
+                (["info", os.path.join(t.tmp, "12345")], 2,
+                 "info of a missing snapshot"),
+                (["info", "abc"], 2, "info abc: a snapshot path"),
+                (["diff", a], 64, "one snapshot"),
+                (["diff", a, b, b], 64, "three snapshots"),
+                (["diff", "--sort", "name", a, b], 64, "bad --sort"),
+                (["diff", "--fail-if-growth", "x%", a, b], 64,
+                 "bad --fail-if-growth"),
+                (["show", "--min-bytes", "lots", a], 64, "bad --min-bytes"),
+                (["info", "--verify", str(t.pid)], 64, "info --verify PID"),
+                (["diff", "--color", "sometimes", a, b], 64, "bad --color")):
+            p = run_pyheap(pyheap, *args)
+            res.check(p.returncode == status and p.stdout == "" and
+                      p.stderr.strip().splitlines()[-1].startswith("pyheap: "),
+                      "%s: exit %d, message on stderr" % (what, status),
+                      "exit %d: %s" % (p.returncode, p.stderr))
+        p = run_pyheap(pyheap, "info", "--format", "json", b)
+        res.check(p.returncode == 0 and json.loads(p.stdout)["meta"]["pid"]
+                  == t.pid, "info SNAP names the process")
+        res.check(t.ping(), "target answers at the end")
+
+
 SUITES = {"info": suite_info, "errors": suite_errors, "census": suite_census,
-          "stress": suite_stress}
+          "stress": suite_stress, "diff": suite_diff}
 
 
 def load_suite_modules():
