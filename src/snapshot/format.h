@@ -1,5 +1,5 @@
 /*
- * The pyheap snapshot file (.snap), format 1.1.
+ * The pyheap snapshot file (.snap), format 1.2.
  *
  * This comment is the specification; man/pyheap-snapshot.5 says the same
  * for users, and tests/live/snapfile.py is an independent reader written
@@ -16,6 +16,7 @@
  *     section META                      28-byte header + payload
  *     section STRS, TYPS, OBJS, EDGS, ROOT, THRD, GC, STAT
  *     section MALC                      (1.1, optional)
+ *     section SITE                      (1.2, optional)
  *     section END                       28-byte header + 8 bytes
  *     (nothing after END)
  *
@@ -24,7 +25,7 @@
  *     offset size
  *          0    8  magic "PYHEAPSN" (SNAP_MAGIC)
  *          8    2  u16 major version (SNAP_MAJOR = 1)
- *         10    2  u16 minor version (SNAP_MINOR = 0)
+ *         10    2  u16 minor version (SNAP_MINOR = 2)
  *         12    4  u32 flags: reserved, written as 0, ignored by readers
  *
  * Section header (SNAP_SECTION_HEADER_LEN = 28 bytes)
@@ -51,7 +52,8 @@
  * SNAP_MAX_FILE (64 GiB); a payload at most SNAP_MAX_PAYLOAD (16 GiB) and,
  * compressed, at most SNAP_MAX_RATIO (1100) times its stored length
  * (deflate cannot exceed about 1032:1); a count of strings, types, objects,
- * edges, roots, threads, frames or stats at most SNAP_MAX_COUNT
+ * edges, roots, threads, frames, stats, chunks, arenas, sites or site
+ * frames at most SNAP_MAX_COUNT
  * (2^32 - 2, so every id fits in a u32 and UINT32_MAX can mean "none"),
  * and never more than the bytes left in its payload (every value takes at
  * least one byte).
@@ -66,7 +68,8 @@
  *   f64       IEEE 754 binary64, 8 bytes little-endian
  *   string id a varint index into the STRS table (0 is "", meaning none)
  *
- * Tables.  TYPS, OBJS, ROOT, THRD and STAT store rows column by column
+ * Tables.  TYPS, OBJS, ROOT, THRD, STAT, MALC and SITE store rows column
+ * by column
  * (all addresses, then all sizes, ...), which compresses far better than
  * rows:
  *
@@ -102,7 +105,13 @@
  *         python_elf string, offsets string, pyheap_version string,
  *         taken_at f64 (Unix time, s), pause_ms f64, capture_ms f64,
  *         parse_ms f64, image_bytes uint, flags uint (< 2^32, SNAP_*);
- *         1.1 adds rss_bytes uint, malloc string, malloc_note string
+ *         1.1 adds rss_bytes uint, malloc string, malloc_note string;
+ *         1.2 adds tracemalloc_tracing uint (0 or 1: the target's
+ *         tracemalloc was tracing), tracemalloc_frames uint (< 2^32: its
+ *         frame limit, 0 unknown), traced_memory uint (its own count of
+ *         traced bytes, 0 when not tracing or not found: stripped 3.7-3.11
+ *         builds keep it where it cannot be located), sites_note string
+ *         (why traced sites are missing although it was tracing)
  *
  * STRS  the string table:
  *         varint n (at least 1), n varint lengths (each < 2^32), then the
@@ -118,8 +127,9 @@
  *       an object's id is its row number:
  *         1 addr D, 2 size U, 3 buffers U (at most size), 4 refcnt S,
  *         5 type U (type id: row in TYPS), 6 flags U (< 2^32, OBJ_*),
- *         7 site U (< 2^32, allocation site id, 0 = none; not checked
- *         against anything in 1.0)
+ *         7 site U (< 2^32, allocation site id: 0 none, else at most the
+ *         number of SITE rows; files before 1.2 wrote 0 and did not check
+ *         it, so readers take 0 for every object of a 1.0 or 1.1 file)
  *
  * EDGS  the referents of every object, in object order (CSR):
  *         varint nobjects (equal to the OBJS row count)
@@ -157,6 +167,29 @@
  *         arenas (struct snap_arena): 1 addr U, 2 system_mem U,
  *           3 top_bytes U, 4 flags U (< 2^32; 1 = main arena)
  *
+ * SITE  (1.2, optional: absent means no object has a site) two tables
+ *       back to back, sites then site frames.  Site id k (k >= 1) is row
+ *       k - 1 of the sites table; id 0 means "no site".
+ *         sites (struct snap_site): 1 kind U (1 traced: a traceback the
+ *           target's tracemalloc recorded; 2 inferred: from the object
+ *           itself), 2 first_frame U, 3 nframes U (>= 1): the site's
+ *           frames are rows first_frame .. first_frame + nframes - 1 of
+ *           the frames table, innermost first, 4 total_frames U (>=
+ *           nframes: the stack's depth before tracemalloc cut it),
+ *           5 traces U, 6 traced_bytes U (allocations tracemalloc traced
+ *           with this traceback and the sizes asked for, objects or not),
+ *           7 unowned_traces U (<= traces), 8 unowned_bytes U (<=
+ *           traced_bytes: the part that is no object's block and no
+ *           buffer an object owns); 5 to 8 are 0 for inferred sites
+ *         site frames (struct snap_site_frame): 1 file U string id,
+ *           2 line U (< 2^32, 0 unknown)
+ *       Traced sites cover every traceback with a readable trace, so
+ *       their traced_bytes add up to META traced_memory when nothing was
+ *       lost.  An inferred site has one frame: a function, code object,
+ *       generator, coroutine or frame object's code (co_filename,
+ *       co_firstlineno; a cell or closure tuple takes its function's),
+ *       or a class's module name with line 0.
+ *
  * END   stored (flags 0), payload at least 8 bytes:
  *         u32 number of sections before END, unknown ones included
  *         u32 CRC32 of the 16-byte file header
@@ -164,8 +197,9 @@
  *       after the first 8.
  *
  * Writers emit the sections in the order above.  Readers accept any order
- * but require END last, require every 1.0 section (MALC is optional), reject a known section that appears twice, and
- * verify every section's CRC, including sections they skip.
+ * but require END last, require every 1.0 section (MALC and SITE are
+ * optional), reject a known section that appears twice, and verify every
+ * section's CRC, including sections they skip.
  *
  * Versioning
  * ----------
@@ -177,8 +211,10 @@
  * readable by every 1.x reader, which skips what it does not know.
  * Anything else (changing what a field means or how it is encoded,
  * removing a required section, column or key) needs a new major.
- * 1.1 added MALC and the META keys rss_bytes, malloc, malloc_note.  A
- * later 1.x adds allocation sites (site ids).
+ * 1.1 added MALC and the META keys rss_bytes, malloc, malloc_note.  1.2
+ * added SITE, gave OBJS site its meaning (checked against SITE), and the
+ * META keys tracemalloc_tracing, tracemalloc_frames, traced_memory and
+ * sites_note.
  */
 #ifndef PYHEAP_SNAPSHOT_FORMAT_H
 #define PYHEAP_SNAPSHOT_FORMAT_H
@@ -191,7 +227,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 1
+#define SNAP_MINOR 2
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 
@@ -226,6 +262,7 @@
 #define SNAP_TAG_GC SNAP_TAG('G', 'C', ' ', ' ')
 #define SNAP_TAG_STAT SNAP_TAG('S', 'T', 'A', 'T')
 #define SNAP_TAG_MALC SNAP_TAG('M', 'A', 'L', 'C')
+#define SNAP_TAG_SITE SNAP_TAG('S', 'I', 'T', 'E')
 #define SNAP_TAG_END SNAP_TAG('E', 'N', 'D', ' ')
 /* END's payload: section count and header CRC. */
 #define SNAP_END_LEN 8
@@ -288,6 +325,18 @@ enum snap_enc {
 #define SNAP_ARENA_TOP 3
 #define SNAP_ARENA_FLAGS 4
 
+#define SNAP_SITE_KIND 1
+#define SNAP_SITE_FIRST_FRAME 2
+#define SNAP_SITE_NFRAMES 3
+#define SNAP_SITE_TOTAL_FRAMES 4
+#define SNAP_SITE_TRACES 5
+#define SNAP_SITE_TRACED_BYTES 6
+#define SNAP_SITE_UNOWNED_TRACES 7
+#define SNAP_SITE_UNOWNED_BYTES 8
+
+#define SNAP_SITE_FRAME_FILE 1
+#define SNAP_SITE_FRAME_LINE 2
+
 /*
  * The tables above as data, shared by write.c and read.c so the two cannot
  * disagree: each column maps an id and encoding to a field of the row
@@ -310,7 +359,8 @@ struct snap_table {
 
 extern const struct snap_table snap_types_table, snap_objects_table,
 	snap_roots_table, snap_threads_table, snap_frames_table,
-	snap_stats_table, snap_chunks_table, snap_arenas_table;
+	snap_stats_table, snap_chunks_table, snap_arenas_table,
+	snap_sites_table, snap_site_frames_table;
 
 /* Property lists as data: key, value type, and the field it fills (width
  * 1 means a bool, 4 a u32 or string id, 8 a u64, int64 or double). */
@@ -329,7 +379,8 @@ extern const size_t snap_nmeta_props, snap_ngc_props;
  * "", every string, type, object and frame id is in range, objects are
  * strictly sorted by address with buffers <= size, edge_start is monotone
  * from 0 to nedges (edge_start may be NULL when nedges is 0), counts are
- * at most SNAP_MAX_COUNT, gc bools are 0 or 1.  The writer runs it too,
+ * at most SNAP_MAX_COUNT, gc bools are 0 or 1, every object's site is 0
+ * or a site id, every site's frames lie in site_frames.  The writer runs it too,
  * so it never produces a file the reader rejects.  Returns 0 or
  * -PH_E_FORMAT with "NAME: section OBJS: object 7: type 12 out of range
  * (3 types)".

@@ -78,6 +78,26 @@ static const struct snap_column arena_cols[] = {
 	COL(SNAP_ARENA_FLAGS, SNAP_ENC_U, struct snap_arena, flags),
 };
 
+static const struct snap_column site_cols[] = {
+	COL(SNAP_SITE_KIND, SNAP_ENC_U, struct snap_site, kind),
+	COL(SNAP_SITE_FIRST_FRAME, SNAP_ENC_U, struct snap_site, first_frame),
+	COL(SNAP_SITE_NFRAMES, SNAP_ENC_U, struct snap_site, nframes),
+	COL(SNAP_SITE_TOTAL_FRAMES, SNAP_ENC_U, struct snap_site,
+	    total_frames),
+	COL(SNAP_SITE_TRACES, SNAP_ENC_U, struct snap_site, traces),
+	COL(SNAP_SITE_TRACED_BYTES, SNAP_ENC_U, struct snap_site,
+	    traced_bytes),
+	COL(SNAP_SITE_UNOWNED_TRACES, SNAP_ENC_U, struct snap_site,
+	    unowned_traces),
+	COL(SNAP_SITE_UNOWNED_BYTES, SNAP_ENC_U, struct snap_site,
+	    unowned_bytes),
+};
+
+static const struct snap_column site_frame_cols[] = {
+	COL(SNAP_SITE_FRAME_FILE, SNAP_ENC_U, struct snap_site_frame, file),
+	COL(SNAP_SITE_FRAME_LINE, SNAP_ENC_U, struct snap_site_frame, line),
+};
+
 #define TABLE(what, st, cols) { what, sizeof(st), cols, PH_ARRAY_SIZE(cols) }
 
 const struct snap_table snap_types_table =
@@ -96,6 +116,10 @@ const struct snap_table snap_chunks_table =
 	TABLE("chunk", struct snap_chunk, chunk_cols);
 const struct snap_table snap_arenas_table =
 	TABLE("arena", struct snap_arena, arena_cols);
+const struct snap_table snap_sites_table =
+	TABLE("site", struct snap_site, site_cols);
+const struct snap_table snap_site_frames_table =
+	TABLE("site frame", struct snap_site_frame, site_frame_cols);
 
 #define PROP(key, type, st, field)                                     \
 	{ key, type, sizeof(((st *)0)->field), offsetof(st, field) }
@@ -119,6 +143,12 @@ const struct snap_prop snap_meta_props[] = {
 	PROP("rss_bytes", SNAP_VAL_UINT, struct snap_meta, rss_bytes),
 	PROP("malloc", SNAP_VAL_STRING, struct snap_meta, malloc),
 	PROP("malloc_note", SNAP_VAL_STRING, struct snap_meta, malloc_note),
+	PROP("tracemalloc_tracing", SNAP_VAL_UINT, struct snap_meta,
+	     tracemalloc_tracing),
+	PROP("tracemalloc_frames", SNAP_VAL_UINT, struct snap_meta,
+	     tracemalloc_frames),
+	PROP("traced_memory", SNAP_VAL_UINT, struct snap_meta, traced_memory),
+	PROP("sites_note", SNAP_VAL_STRING, struct snap_meta, sites_note),
 };
 const size_t snap_nmeta_props = PH_ARRAY_SIZE(snap_meta_props);
 
@@ -277,6 +307,50 @@ static int check_chunks(const struct snapshot *s, const char *name)
 	return 0;
 }
 
+/* SITE (1.2): kinds, frame ranges and byte counts; object site ids. */
+static int check_sites(const struct snapshot *s, const char *name)
+{
+	size_t i;
+	int rc;
+
+	if (s->nsites > SNAP_MAX_COUNT - 1 || s->nsite_frames > SNAP_MAX_COUNT)
+		return ph_error(PH_E_FORMAT, "%s: section SITE: too many rows",
+				name);
+	for (i = 0; i < s->nsites; i++) {
+		const struct snap_site *x = &s->sites[i];
+		const char *why = NULL;
+
+		if (x->kind != SITE_TRACED && x->kind != SITE_INFERRED)
+			why = "bad kind";
+		else if (!x->nframes || (uint64_t)x->first_frame +
+			 x->nframes > s->nsite_frames)
+			why = "frames out of range";
+		else if (x->total_frames < x->nframes)
+			why = "total_frames below nframes";
+		else if (x->unowned_traces > x->traces ||
+			 x->unowned_bytes > x->traced_bytes)
+			why = "more unowned than traced";
+		else if (x->kind == SITE_INFERRED &&
+			 (x->traces || x->traced_bytes))
+			why = "an inferred site with traces";
+		if (why)
+			return ph_error(PH_E_FORMAT, "%s: section SITE: site "
+					"%zu: %s", name, i + 1, why);
+	}
+	for (i = 0; i < s->nsite_frames; i++)
+		if ((rc = check_string(s, name, "SITE", "site frame", i,
+				       "file", s->site_frames[i].file)))
+			return rc;
+	for (i = 0; i < s->nobjects; i++)
+		if (s->objects[i].site > s->nsites)
+			return ph_error(PH_E_FORMAT,
+					"%s: section OBJS: object %zu: site %"
+					PRIu32 " out of range (%zu sites)",
+					name, i, s->objects[i].site,
+					s->nsites);
+	return 0;
+}
+
 int snapshot_check(const struct snapshot *s, const char *name)
 {
 	size_t i;
@@ -367,7 +441,8 @@ int snapshot_check(const struct snapshot *s, const char *name)
 		if ((rc = check_string(s, name, "STAT", "stat", i, "name",
 				       s->stats[i].name)))
 			return rc;
-	return check_chunks(s, name);
+	rc = check_chunks(s, name);
+	return rc ? rc : check_sites(s, name);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -384,18 +459,19 @@ enum {
 	SECT_GC,
 	SECT_STAT,
 	SECT_MALC,      /* 1.1, optional */
+	SECT_SITE,      /* 1.2, optional */
 	SECT__COUNT
 };
 
 static const uint32_t known_tags[SECT__COUNT] = {
 	SNAP_TAG_META, SNAP_TAG_STRS, SNAP_TAG_TYPS, SNAP_TAG_OBJS,
 	SNAP_TAG_EDGS, SNAP_TAG_ROOT, SNAP_TAG_THRD, SNAP_TAG_GC,
-	SNAP_TAG_STAT, SNAP_TAG_MALC,
+	SNAP_TAG_STAT, SNAP_TAG_MALC, SNAP_TAG_SITE,
 };
 
 static bool section_optional(int k)
 {
-	return k == SECT_MALC;
+	return k == SECT_MALC || k == SECT_SITE;
 }
 
 /*
@@ -413,6 +489,8 @@ static enum snap_read_level sect_level(int k)
 		return SNAP_READ_SUMMARY;
 	case SECT_TYPS:
 	case SECT_OBJS:
+	case SECT_SITE: /* strings only: reports group objects by site */
+	case SECT_MALC: /* object ids only: reports group native memory */
 		return SNAP_READ_OBJECTS;
 	}
 	return SNAP_READ_ALL;
@@ -941,6 +1019,14 @@ static int decode_section(struct reader *r, int k, struct cursor *c)
 				      (void **)&s->arenas, &s->narenas,
 				      &s->arenas_alloc);
 		return rc ? rc : get_end(r, c, "table");
+	case SECT_SITE:
+		rc = get_rows(r, c, &snap_sites_table, (void **)&s->sites,
+			      &s->nsites, &s->sites_alloc);
+		if (!rc)
+			rc = get_rows(r, c, &snap_site_frames_table,
+				      (void **)&s->site_frames,
+				      &s->nsite_frames, &s->site_frames_alloc);
+		return rc ? rc : get_end(r, c, "table");
 	}
 	return 0;
 }
@@ -1214,6 +1300,7 @@ static int read_mem(const unsigned char *buf, size_t len, const char *name,
 		    struct snap_file_info *info)
 {
 	struct reader r;
+	size_t i;
 	int k, rc;
 
 	memset(s, 0, sizeof(*s));
@@ -1245,6 +1332,10 @@ static int read_mem(const unsigned char *buf, size_t len, const char *name,
 		if (rc)
 			goto cleanup;
 	}
+	/* Before 1.2 the site column meant nothing and was not checked. */
+	if (get_le16(buf + 10) < 2)
+		for (i = 0; i < s->nobjects; i++)
+			s->objects[i].site = 0;
 	if (level == SNAP_READ_ALL && r.edge_objects != s->nobjects) {
 		snap_tag_name(SNAP_TAG_EDGS, r.tag);
 		rc = bad(&r, "covers %" PRIu64 " objects, OBJS has %zu",

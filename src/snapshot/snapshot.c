@@ -32,6 +32,8 @@ void snapshot_release(struct snapshot *s)
 	free(s->stats);
 	free(s->chunks);
 	free(s->arenas);
+	free(s->sites);
+	free(s->site_frames);
 	memset(s, 0, sizeof(*s));
 }
 

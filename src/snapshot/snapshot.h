@@ -21,6 +21,12 @@
  * - roots, threads (Python stacks at capture), gc state and stats.
  * - with SNAP_NATIVE: every malloc chunk (in use or free) with its owner,
  *   and every malloc arena.
+ * - sites (1.2): where objects were allocated.  snap_object.site is a site
+ *   id: 0 for none, else 1 + a row of sites (site i lives at sites[i - 1]).
+ *   A site is a stack of (file, line) frames, innermost first, stored as
+ *   nframes rows of site_frames from first_frame on.  A TRACED site is a
+ *   traceback the target's tracemalloc recorded; an INFERRED one is what
+ *   an object says of itself (a function's code, a class's module).
  *
  * Ownership: a snapshot owns all its arrays; snapshot_release() frees them.
  * Builders append with the snapshot_add_*() helpers; they never fail (they
@@ -59,6 +65,14 @@ struct snap_meta {
 	uint64_t rss_bytes;                 /* VmRSS at capture, 0 unknown */
 	uint32_t malloc;                    /* "glibc 2.36", "jemalloc", "" */
 	uint32_t malloc_note;               /* why malloc was not walked */
+	/* 1.2: the target's tracemalloc at capture. */
+	bool tracemalloc_tracing;
+	uint32_t tracemalloc_frames;        /* its max_nframe, 0 unknown */
+	uint64_t traced_memory;             /* its traced-memory counter (what
+					     * get_traced_memory()[0] says),
+					     * 0 if not tracing or unknown */
+	uint32_t sites_note;                /* why traced sites are missing
+					     * while tracing, or "" */
 };
 
 /* snap_type.flags */
@@ -90,7 +104,37 @@ struct snap_object {
 	int64_t refcnt;
 	uint32_t type;      /* index into types */
 	uint32_t flags;     /* OBJ_* */
-	uint32_t site;      /* allocation site id, 0 = none (later issue) */
+	uint32_t site;      /* allocation site id: 0 none, else sites[site-1] */
+};
+
+/* snap_site.kind */
+enum site_kind {
+	SITE_TRACED = 1,    /* a tracemalloc traceback */
+	SITE_INFERRED,      /* from the object itself: a function's or code's
+			     * file and first line, a class's module */
+};
+
+/*
+ * An allocation site.  For a traced site, traces and traced_bytes count
+ * every allocation tracemalloc recorded with this traceback and the sizes
+ * asked for, objects or not (so the sites' traced_bytes add up to the
+ * target's traced memory); unowned_* are the part that is neither an
+ * object's block nor a buffer an object owns (native memory allocated
+ * there).  Inferred sites have no traces: all four are 0.
+ */
+struct snap_site {
+	uint32_t kind;          /* enum site_kind */
+	uint32_t first_frame;   /* into site_frames */
+	uint32_t nframes;       /* at least 1, innermost first */
+	uint32_t total_frames;  /* the stack's depth before tracemalloc cut
+				 * it to its frame limit (>= nframes) */
+	uint64_t traces, traced_bytes;
+	uint64_t unowned_traces, unowned_bytes;
+};
+
+struct snap_site_frame {
+	uint32_t file;          /* string id; a module name for a class */
+	uint32_t line;          /* 0 unknown (a class's module) */
 };
 
 /* snap_root.kind */
@@ -205,6 +249,12 @@ struct snapshot {
 	size_t nchunks, chunks_alloc;
 	struct snap_arena *arenas;
 	size_t narenas, arenas_alloc;
+
+	/* Allocation sites (1.2): objects[i].site indexes sites from 1. */
+	struct snap_site *sites;
+	size_t nsites, sites_alloc;
+	struct snap_site_frame *site_frames;
+	size_t nsite_frames, site_frames_alloc;
 };
 
 void snapshot_init(struct snapshot *s);

@@ -370,6 +370,14 @@ int snapshot_encode(const struct snapshot *s, struct strbuf *out,
 		put_section(out, SNAP_TAG_MALC, &p, &z, flags, &nsections);
 	}
 
+	if (s->nsites || s->nsite_frames) {
+		strbuf_reset(&p);
+		put_table(&p, &snap_sites_table, s->sites, s->nsites);
+		put_table(&p, &snap_site_frames_table, s->site_frames,
+			  s->nsite_frames);
+		put_section(out, SNAP_TAG_SITE, &p, &z, flags, &nsections);
+	}
+
 	strbuf_reset(&p);
 	put_u32(&p, (uint32_t)nsections);
 	put_u32(&p, (uint32_t)crc32(0, (const Bytef *)out->buf + start,

@@ -11,6 +11,12 @@ checksum, every length and count, and every id.
     snap["objects"][0]      # {"addr", "size", "buffers", "refcnt", "type",
                             #  "flags", "site"}; "type" indexes snap["types"]
     snap["edges"][0]        # object ids the object refers to
+    snapfile.site_of(snap, snap["objects"][0])
+                            # None, or {"kind": "traced"|"inferred",
+                            #  "frames": [(file, line), ...] innermost
+                            #  first, "total_frames", "traces",
+                            #  "traced_bytes", "unowned_traces",
+                            #  "unowned_bytes"}
 
     python3 snapfile.py FILE           JSON summary on stdout (tests)
     python3 snapfile.py --check FILE   exit 0 if FILE reads, else print the
@@ -19,8 +25,11 @@ checksum, every length and count, and every id.
 load() returns a dict: meta (dict, strings resolved), strings (list of str;
 bytes that are not UTF-8 come back as surrogate escapes), types, objects,
 edges (list of lists), roots, threads (each with its frames), gc, stats
-(dict name -> value), version ((major, minor)) and sections (tags in file
-order, unknown ones included).  Errors raise FormatError("FILE: ...").
+(dict name -> value), chunks and arenas (1.1), sites (1.2: a list whose
+item k - 1 is site id k; an object's "site" is 0 or such an id; files
+before 1.2 read with every site 0), version ((major, minor)) and sections
+(tags in file order, unknown ones included).  Errors raise
+FormatError("FILE: ...").
 """
 import json
 import os
@@ -44,7 +53,7 @@ ENC_U, ENC_S, ENC_D = "U", "S", "D"
 
 REQUIRED = [b"META", b"STRS", b"TYPS", b"OBJS", b"EDGS", b"ROOT", b"THRD",
             b"GC  ", b"STAT"]
-OPTIONAL = [b"MALC"]  # 1.1
+OPTIONAL = [b"MALC", b"SITE"]  # 1.1, 1.2
 
 # Tables: (column id, field, encoding, bits); bits 32 means the value must
 # fit in 32 bits (signed for S columns).
@@ -69,6 +78,14 @@ CHUNK_COLS = [(1, "addr", ENC_D, 64), (2, "size", ENC_U, 64),
               (5, "owner_kind", ENC_U, 32), (6, "arena", ENC_U, 32)]
 ARENA_COLS = [(1, "addr", ENC_U, 64), (2, "system_mem", ENC_U, 64),
               (3, "top_bytes", ENC_U, 64), (4, "flags", ENC_U, 32)]
+# 1.2, section SITE (optional): sites then site frames.
+SITE_COLS = [(1, "kind", ENC_U, 32), (2, "first_frame", ENC_U, 32),
+             (3, "nframes", ENC_U, 32), (4, "total_frames", ENC_U, 32),
+             (5, "traces", ENC_U, 64), (6, "traced_bytes", ENC_U, 64),
+             (7, "unowned_traces", ENC_U, 64),
+             (8, "unowned_bytes", ENC_U, 64)]
+SITE_FRAME_COLS = [(1, "file", ENC_U, 32), (2, "line", ENC_U, 32)]
+SITE_KINDS = {1: "traced", 2: "inferred"}
 
 # Property lists: key -> (value type, kind) where kind is "bool", "u32",
 # "u64" or None.
@@ -82,6 +99,9 @@ META_KEYS = {
     "image_bytes": (VAL_UINT, "u64"), "flags": (VAL_UINT, "u32"),
     "rss_bytes": (VAL_UINT, "u64"), "malloc": (VAL_STRING, None),
     "malloc_note": (VAL_STRING, None),
+    "tracemalloc_tracing": (VAL_UINT, "bool"),
+    "tracemalloc_frames": (VAL_UINT, "u32"),
+    "traced_memory": (VAL_UINT, "u64"), "sites_note": (VAL_STRING, None),
 }
 GC_KEYS = {
     "valid": (VAL_UINT, "bool"), "enabled": (VAL_UINT, "bool"),
@@ -438,6 +458,15 @@ def loads(data, name="<snapshot>"):
         chunks = _table(p, CHUNK_COLS, "chunk")
         arenas = _table(p, ARENA_COLS, "arena")
         p.done("table")
+    sites, site_frames = [], []
+    if b"SITE" in payloads:
+        p = payload(b"SITE")
+        sites = _table(p, SITE_COLS, "site")
+        site_frames = _table(p, SITE_FRAME_COLS, "site frame")
+        p.done("table")
+    if minor < 2:
+        for o in objects:  # before 1.2 the column meant nothing
+            o["site"] = 0
 
     def fail(tag, msg):
         raise FormatError("%s: section %s: %s" % (name, tag, msg))
@@ -487,6 +516,34 @@ def loads(data, name="<snapshot>"):
     stat = {}
     for i, st in enumerate(stats):
         stat[string("STAT", "stat %d: name" % i, st["name"])] = st["value"]
+    if len(sites) > MAX_COUNT - 1:
+        fail("SITE", "too many rows")
+    for i, f in enumerate(site_frames):
+        f["file"] = string("SITE", "site frame %d: file" % i, f["file"])
+    for i, x in enumerate(sites):
+        first, n = x.pop("first_frame"), x.pop("nframes")
+        if x["kind"] not in SITE_KINDS:
+            why = "bad kind"
+        elif n == 0 or first + n > len(site_frames):
+            why = "frames out of range"
+        elif x["total_frames"] < n:
+            why = "total_frames below nframes"
+        elif (x["unowned_traces"] > x["traces"]
+              or x["unowned_bytes"] > x["traced_bytes"]):
+            why = "more unowned than traced"
+        elif x["kind"] == 2 and (x["traces"] or x["traced_bytes"]):
+            why = "an inferred site with traces"
+        else:
+            why = None
+        if why:
+            fail("SITE", "site %d: %s" % (i + 1, why))
+        x["kind"] = SITE_KINDS[x["kind"]]
+        x["frames"] = [(f["file"], f["line"])
+                       for f in site_frames[first:first + n]]
+    for i, o in enumerate(objects):
+        if o["site"] > len(sites):
+            fail("OBJS", "object %d: site %d out of range (%d sites)"
+                 % (i, o["site"], len(sites)))
     gc = {"valid": gc_props["valid"], "enabled": gc_props["enabled"],
           "threshold": [gc_props["threshold%d" % i] for i in range(3)],
           "count": [gc_props["count%d" % i] for i in range(3)]}
@@ -505,6 +562,7 @@ def loads(data, name="<snapshot>"):
         "stats": stat,
         "chunks": chunks,
         "arenas": arenas,
+        "sites": sites,
     }
 
 
@@ -515,6 +573,12 @@ def load(path):
             raise FormatError("%s: over the 64 GiB snapshot limit" % path)
         data = f.read()
     return loads(data, path)
+
+
+def site_of(snap, obj):
+    """The allocation site of an object (a dict, see the module doc), or
+    None."""
+    return snap["sites"][obj["site"] - 1] if obj["site"] else None
 
 
 def type_name(snap, obj):
@@ -529,15 +593,23 @@ def summary(snap):
             "strings": len(snap["strings"]), "types": len(snap["types"]),
             "objects": len(snap["objects"]), "edges": snap["nedges"],
             "roots": len(snap["roots"]), "threads": len(snap["threads"]),
+            "sites": len(snap["sites"]),
             "frames": sum(len(t["frames"]) for t in snap["threads"]),
             "stats": len(snap["stats"]),
         },
         "meta": {k: snap["meta"][k]
-                 for k in ("pid", "python", "flags", "taken_at")},
+                 for k in ("pid", "python", "flags", "taken_at",
+                           "tracemalloc_tracing", "tracemalloc_frames",
+                           "traced_memory")},
         "objects": [[o["addr"], o["size"], o["buffers"], o["refcnt"],
                      type_name(snap, o), o["flags"], o["site"]]
                     for o in snap["objects"][:8]],
         "edges": snap["edges"][:8],
+        "sites": [[{"traced": 1, "inferred": 2}[x["kind"]],
+                   x["total_frames"], x["traces"], x["traced_bytes"],
+                   x["unowned_traces"], x["unowned_bytes"],
+                   [list(f) for f in x["frames"]]]
+                  for x in snap["sites"][:8]],
         "threads": [[t["tid"], [f["function"] for f in t["frames"]]]
                     for t in snap["threads"]],
         "gc": snap["gc"],

@@ -57,6 +57,33 @@ static void add_object(struct snapshot *s, uint64_t addr, uint64_t size,
 	o->site = site;
 }
 
+static void add_site(struct snapshot *s, uint32_t kind, uint32_t first,
+		     uint32_t n, uint32_t total, uint64_t traces,
+		     uint64_t bytes, uint64_t unowned, uint64_t unowned_bytes)
+{
+	struct snap_site *x;
+
+	PH_GROW(s->sites, s->sites_alloc, s->nsites + 1);
+	x = &s->sites[s->nsites++];
+	memset(x, 0, sizeof(*x));
+	x->kind = kind;
+	x->first_frame = first;
+	x->nframes = n;
+	x->total_frames = total;
+	x->traces = traces;
+	x->traced_bytes = bytes;
+	x->unowned_traces = unowned;
+	x->unowned_bytes = unowned_bytes;
+}
+
+static void add_site_frame(struct snapshot *s, uint32_t file, uint32_t line)
+{
+	PH_GROW(s->site_frames, s->site_frames_alloc, s->nsite_frames + 1);
+	s->site_frames[s->nsite_frames].file = file;
+	s->site_frames[s->nsite_frames].line = line;
+	s->nsite_frames++;
+}
+
 static void add_root(struct snapshot *s, uint32_t kind, uint32_t object,
 		     uint32_t name)
 {
@@ -150,6 +177,10 @@ static void build_small(struct snapshot *s)
 	s->meta.parse_ms = 3.75;
 	s->meta.image_bytes = 1048576;
 	s->meta.flags = SNAP_INCONSISTENT | SNAP_PARTIAL;
+	s->meta.tracemalloc_tracing = true;
+	s->meta.tracemalloc_frames = UINT32_MAX;
+	s->meta.traced_memory = UINT64_MAX;
+	s->meta.sites_note = 4;
 
 	add_type(s, 0x7f0000001000, 5, 6, TYPE_GC | TYPE_STATIC_BUILTIN,
 		 UINT32_MAX, 48, 0);
@@ -158,12 +189,12 @@ static void build_small(struct snapshot *s)
 		 INT64_MIN, INT64_MAX);
 
 	add_object(s, 0x1000, 232, 160, 1, 0,
-		   OBJ_GC_TRACKED | OBJ_IN_PYMALLOC, 0);
+		   OBJ_GC_TRACKED | OBJ_IN_PYMALLOC, 1);
 	add_object(s, 0x1040, 56, 0, UINT32_MAX, 1,
 		   OBJ_IN_PYMALLOC | OBJ_IMMORTAL, 0);
-	add_object(s, 0x7f0000002000, 416, 0, -3, 2, OBJ_STATIC, UINT32_MAX);
+	add_object(s, 0x7f0000002000, 416, 0, -3, 2, OBJ_STATIC, 2);
 	add_object(s, UINT64_MAX, UINT64_MAX, UINT64_MAX, INT64_MIN, 2,
-		   UINT32_MAX, 7);
+		   UINT32_MAX, 3);
 	set_edges(s, edges);
 
 	add_root(s, ROOT_SYS_MODULES, 0, 0);
@@ -184,6 +215,18 @@ static void build_small(struct snapshot *s)
 
 	snapshot_stat(s, "pymalloc.used_blocks", 1234567);
 	snapshot_stat(s, "walk.skipped", -2);
+
+	/* A traced site three frames deep, a class's inferred site (module
+	 * name, line 0), and a traced site sharing the first one's
+	 * innermost frame. */
+	add_site_frame(s, 10, 12);
+	add_site_frame(s, 3, UINT32_MAX);
+	add_site_frame(s, 10, 1);
+	add_site_frame(s, 8, 0);
+	add_site(s, SITE_TRACED, 0, 3, 7, UINT64_MAX, UINT64_MAX, 0,
+		 UINT64_MAX);
+	add_site(s, SITE_INFERRED, 3, 1, 1, 0, 0, 0, 0);
+	add_site(s, SITE_TRACED, 0, 1, UINT32_MAX, 1, 232, 1, 232);
 	ck_assert_uint_eq(s->nstrings, 18);
 }
 
@@ -216,6 +259,12 @@ static void assert_snap_eq(const struct snapshot *a, const struct snapshot *b)
 	assert_double_eq(a->meta.parse_ms, b->meta.parse_ms);
 	ck_assert_uint_eq(a->meta.image_bytes, b->meta.image_bytes);
 	ck_assert_uint_eq(a->meta.flags, b->meta.flags);
+	ck_assert_int_eq(a->meta.tracemalloc_tracing,
+			 b->meta.tracemalloc_tracing);
+	ck_assert_uint_eq(a->meta.tracemalloc_frames,
+			  b->meta.tracemalloc_frames);
+	ck_assert_uint_eq(a->meta.traced_memory, b->meta.traced_memory);
+	ck_assert_uint_eq(a->meta.sites_note, b->meta.sites_note);
 
 	ck_assert_uint_eq(a->nstrings, b->nstrings);
 	for (i = 0; i < a->nstrings; i++) {
@@ -293,6 +342,27 @@ static void assert_snap_eq(const struct snapshot *a, const struct snapshot *b)
 	for (i = 0; i < a->nstats; i++) {
 		ck_assert_uint_eq(a->stats[i].name, b->stats[i].name);
 		ck_assert_int_eq(a->stats[i].value, b->stats[i].value);
+	}
+
+	ck_assert_uint_eq(a->nsites, b->nsites);
+	for (i = 0; i < a->nsites; i++) {
+		const struct snap_site *x = &a->sites[i], *y = &b->sites[i];
+
+		ck_assert_uint_eq(x->kind, y->kind);
+		ck_assert_uint_eq(x->first_frame, y->first_frame);
+		ck_assert_uint_eq(x->nframes, y->nframes);
+		ck_assert_uint_eq(x->total_frames, y->total_frames);
+		ck_assert_uint_eq(x->traces, y->traces);
+		ck_assert_uint_eq(x->traced_bytes, y->traced_bytes);
+		ck_assert_uint_eq(x->unowned_traces, y->unowned_traces);
+		ck_assert_uint_eq(x->unowned_bytes, y->unowned_bytes);
+	}
+	ck_assert_uint_eq(a->nsite_frames, b->nsite_frames);
+	for (i = 0; i < a->nsite_frames; i++) {
+		ck_assert_uint_eq(a->site_frames[i].file,
+				  b->site_frames[i].file);
+		ck_assert_uint_eq(a->site_frames[i].line,
+				  b->site_frames[i].line);
 	}
 }
 
@@ -754,7 +824,7 @@ static void build_big(struct snapshot *s)
 	build_small(s);
 	for (i = 0; i < 100000; i++)
 		add_object(s, UINT64_MAX - 100000 + i, i * 7919 % 100003,
-			   0, (int64_t)i, 1, (uint32_t)i, (uint32_t)i);
+			   0, (int64_t)i, 1, (uint32_t)i, (uint32_t)(i % 4));
 	/* Keep the addresses sorted and edge_start one past the end. */
 	s->objects[3].addr = UINT64_MAX - 200000;
 	free(s->edge_start);
@@ -1014,7 +1084,7 @@ START_TEST(unknown_sections_are_skipped)
 	/* END's count covers unknown sections too. */
 	tfile_emit(&f, &buf, false);
 	assert_rejected(buf.buf, buf.len,
-			NAME ": section END: counts 9 sections, the file has 12");
+			NAME ": section END: counts 10 sections, the file has 13");
 	tfile_emit(&f, &buf, true);
 	assert_reads_as(buf.buf, buf.len, &a);
 
@@ -1503,6 +1573,14 @@ static void spoil_thread(struct snapshot *s) { s->threads[0].first_frame = 1; }
 static void spoil_frame(struct snapshot *s) { s->frames[1].file = 18; }
 static void spoil_stat(struct snapshot *s) { s->stats[1].name = 30; }
 static void spoil_meta(struct snapshot *s) { s->meta.python = 18; }
+static void spoil_site(struct snapshot *s) { s->objects[3].site = 4; }
+static void spoil_site_kind(struct snapshot *s) { s->sites[1].kind = 3; }
+static void spoil_site_frames(struct snapshot *s) { s->sites[1].nframes = 2; }
+static void spoil_site_nframes(struct snapshot *s) { s->sites[0].nframes = 0; }
+static void spoil_site_total(struct snapshot *s) { s->sites[0].total_frames = 2; }
+static void spoil_site_unowned(struct snapshot *s) { s->sites[2].unowned_traces = 2; }
+static void spoil_site_inferred(struct snapshot *s) { s->sites[1].traced_bytes = 1; }
+static void spoil_site_file(struct snapshot *s) { s->site_frames[2].file = 18; }
 static void spoil_string0(struct snapshot *s)
 {
 	s->strings[0][0] = 'x';
@@ -1537,6 +1615,23 @@ START_TEST(content_errors)
 				"string 18 out of range (18 strings)", NULL);
 	assert_content_rejected(spoil_string0, NAME ": section STRS: string 0 "
 				"is not \"\"", NULL);
+	assert_content_rejected(spoil_site, NAME ": section OBJS: object 3: "
+				"site 4 out of range (3 sites)", NULL);
+	assert_content_rejected(spoil_site_kind, NAME ": section SITE: site 2: "
+				"bad kind", NULL);
+	assert_content_rejected(spoil_site_frames, NAME ": section SITE: site "
+				"2: frames out of range", NULL);
+	assert_content_rejected(spoil_site_nframes, NAME ": section SITE: site "
+				"1: frames out of range", NULL);
+	assert_content_rejected(spoil_site_total, NAME ": section SITE: site "
+				"1: total_frames below nframes", NULL);
+	assert_content_rejected(spoil_site_unowned, NAME ": section SITE: site "
+				"3: more unowned than traced", NULL);
+	assert_content_rejected(spoil_site_inferred, NAME ": section SITE: site "
+				"2: an inferred site with traces", NULL);
+	assert_content_rejected(spoil_site_file, NAME ": section SITE: site "
+				"frame 2: file string 18 out of range (18 "
+				"strings)", NULL);
 }
 END_TEST
 
@@ -1623,6 +1718,22 @@ static void assert_fixture_rejected(const char *name, const char *what)
 	free(path);
 }
 
+/* build_small() as pyheap 1.1 wrote it (tests/fixtures/snap/v1.1.snap):
+ * no sites, no 1.2 META keys, every object's site 0 once read. */
+static void build_small_1_1(struct snapshot *s)
+{
+	size_t i;
+
+	build_small(s);
+	s->meta.tracemalloc_tracing = false;
+	s->meta.tracemalloc_frames = 0;
+	s->meta.traced_memory = 0;
+	s->meta.sites_note = 0;
+	for (i = 0; i < s->nobjects; i++)
+		s->objects[i].site = 0;
+	s->nsites = s->nsite_frames = 0;
+}
+
 START_TEST(fixtures)
 {
 	static const char *const good[] = { "small.snap", "future-minor.snap" };
@@ -1637,6 +1748,22 @@ START_TEST(fixtures)
 		ck_assert_msg(rc == 0, "%s", ph_errmsg());
 		assert_snap_eq(&want, &got);
 		snapshot_release(&got);
+		free(path);
+	}
+	snapshot_release(&want);
+
+	/* A 1.1 file reads; its site column is ignored. */
+	build_small_1_1(&want);
+	{
+		char *path = fixture("v1.1.snap");
+		struct snap_file_info info;
+		int rc = snapshot_read_level(path, SNAP_READ_ALL, &got, &info);
+
+		ck_assert_msg(rc == 0, "%s", ph_errmsg());
+		ck_assert_uint_eq(info.minor, 1);
+		assert_snap_eq(&want, &got);
+		snapshot_release(&got);
+		snap_file_info_release(&info);
 		free(path);
 	}
 	snapshot_release(&want);
@@ -1726,10 +1853,11 @@ static void expected_summary(const struct snapshot *s, struct strbuf *sb)
 	size_t i, e;
 
 	strbuf_addf(sb, "{\"counts\":{\"edges\":%zu,\"frames\":%zu,"
-		    "\"objects\":%zu,\"roots\":%zu,\"stats\":%zu,"
-		    "\"strings\":%zu,\"threads\":%zu,\"types\":%zu},",
-		    s->nedges, s->nframes, s->nobjects, s->nroots, s->nstats,
-		    s->nstrings, s->nthreads, s->ntypes);
+		    "\"objects\":%zu,\"roots\":%zu,\"sites\":%zu,"
+		    "\"stats\":%zu,\"strings\":%zu,\"threads\":%zu,"
+		    "\"types\":%zu},",
+		    s->nedges, s->nframes, s->nobjects, s->nroots, s->nsites,
+		    s->nstats, s->nstrings, s->nthreads, s->ntypes);
 	strbuf_addstr(sb, "\"edges\":[");
 	for (i = 0; i < s->nobjects && i < 8; i++) {
 		strbuf_addstr(sb, i ? ",[" : "[");
@@ -1747,7 +1875,12 @@ static void expected_summary(const struct snapshot *s, struct strbuf *sb)
 	strbuf_addf(sb, "\"meta\":{\"flags\":%u,\"pid\":%ld,\"python\":",
 		    s->meta.flags, (long)s->meta.pid);
 	json_str(sb, s, s->meta.python);
-	strbuf_addf(sb, ",\"taken_at\":%.17g},\"objects\":[", s->meta.taken_at);
+	strbuf_addf(sb, ",\"taken_at\":%.17g,\"traced_memory\":%lu,"
+		    "\"tracemalloc_frames\":%u,\"tracemalloc_tracing\":%s},"
+		    "\"objects\":[", s->meta.taken_at,
+		    (unsigned long)s->meta.traced_memory,
+		    s->meta.tracemalloc_frames,
+		    s->meta.tracemalloc_tracing ? "true" : "false");
 	for (i = 0; i < s->nobjects && i < 8; i++) {
 		const struct snap_object *o = &s->objects[i];
 
@@ -1756,6 +1889,25 @@ static void expected_summary(const struct snapshot *s, struct strbuf *sb)
 			    (unsigned long)o->buffers, (long)o->refcnt);
 		json_str(sb, s, s->types[o->type].name);
 		strbuf_addf(sb, ",%u,%u]", o->flags, o->site);
+	}
+	strbuf_addstr(sb, "],\"sites\":[");
+	for (i = 0; i < s->nsites && i < 8; i++) {
+		const struct snap_site *x = &s->sites[i];
+
+		strbuf_addf(sb, "%s[%u,%u,%lu,%lu,%lu,%lu,[", i ? "," : "",
+			    x->kind, x->total_frames, (unsigned long)x->traces,
+			    (unsigned long)x->traced_bytes,
+			    (unsigned long)x->unowned_traces,
+			    (unsigned long)x->unowned_bytes);
+		for (e = 0; e < x->nframes; e++) {
+			const struct snap_site_frame *f =
+				&s->site_frames[x->first_frame + e];
+
+			strbuf_addstr(sb, e ? ",[" : "[");
+			json_str(sb, s, f->file);
+			strbuf_addf(sb, ",%u]", f->line);
+		}
+		strbuf_addstr(sb, "]]");
 	}
 	/* json.dumps(sort_keys=True) sorts these too: build_small() adds
 	 * them in order. */
@@ -1828,6 +1980,19 @@ START_TEST(python_reader_agrees)
 	cmd = xasprintf("%s %s --check %s", PYTHON, script, path);
 	st = run_capture(cmd, &out);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", cmd);
+	free(cmd);
+
+	/* A 1.1 file: the same reading of its sites (none). */
+	free(path);
+	snapshot_release(&a);
+	build_small_1_1(&a);
+	path = fixture("v1.1.snap");
+	cmd = xasprintf("%s %s %s", PYTHON, script, path);
+	st = run_capture(cmd, &out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", cmd);
+	strbuf_reset(&want);
+	expected_summary(&a, &want);
+	ck_assert_str_eq(out.buf, want.buf);
 	free(cmd);
 
 	snapshot_release(&a);
