@@ -81,6 +81,7 @@
 	S(TMTRACE, "trace_t", "Python/tracemalloc.c (<=3.11: Modules/_tracemalloc.c)") \
 	S(TMTRACEBACK, "traceback_t|struct tracemalloc_traceback", "Include/internal/pycore_tracemalloc.h (<=3.11: Modules/_tracemalloc.c)") \
 	S(TMFRAME, "frame_t|struct tracemalloc_frame", "Include/internal/pycore_tracemalloc.h (<=3.11: Modules/_tracemalloc.c)") \
+	S(TMCONFIG, "struct _PyTraceMalloc_Config", "Include/internal/pycore_tracemalloc.h (3.8-3.11: internal/pycore_pymem.h; 3.7: anonymous, Modules/_tracemalloc.c)") \
 	S(DEBUGOFF, "struct _Py_DebugOffsets", "Include/internal/pycore_runtime.h (3.13+)") \
 	S(MODDEF, "PyModuleDef|struct PyModuleDef", "Include/moduleobject.h") \
 	S(DEQUE, "dequeobject", "Modules/_collectionsmodule.c") \
@@ -395,6 +396,9 @@
 	F(TMTB_FRAMES, TMTRACEBACK, "frames") \
 	F(TMF_FILENAME, TMFRAME, "filename") \
 	F(TMF_LINENO, TMFRAME, "lineno") \
+	F(TMC_TRACING, TMCONFIG, "tracing") \
+	F(TMC_MAX_NFRAME, TMCONFIG, "max_nframe") \
+	F(TMC_USE_DOMAIN, TMCONFIG, "use_domain") \
 	/* struct _Py_DebugOffsets (3.13+): positions of its u64 members */ \
 	F(DO_COOKIE, DEBUGOFF, "cookie") \
 	F(DO_VERSION, DEBUGOFF, "version") \

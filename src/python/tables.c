@@ -9,7 +9,7 @@
 #include "python.h"
 
 static const struct py_table table_3_7 = {
-	.major = 3, .minor = 7, .nfields = 345, .nstructs = 54,
+	.major = 3, .minor = 7, .nfields = 348, .nstructs = 55,
 	.generated_from = "3.7.16 libpython3.7m.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1520,
@@ -60,6 +60,7 @@ static const struct py_table table_3_7 = {
 		[PY_S_TMTRACE] = 16,
 		[PY_S_TMTRACEBACK] = 24,
 		[PY_S_TMFRAME] = 12,
+		[PY_S_TMCONFIG] = -1,
 		[PY_S_DEBUGOFF] = -1,
 		[PY_S_MODDEF] = 104,
 		[PY_S_DEQUE] = 80,
@@ -349,6 +350,9 @@ static const struct py_table table_3_7 = {
 		[PY_F_TMTB_FRAMES] = { 12, 12 },
 		[PY_F_TMF_FILENAME] = { 0, 8 },
 		[PY_F_TMF_LINENO] = { 8, 4 },
+		[PY_F_TMC_TRACING] = { -1, 0 },
+		[PY_F_TMC_MAX_NFRAME] = { -1, 0 },
+		[PY_F_TMC_USE_DOMAIN] = { -1, 0 },
 		[PY_F_DO_COOKIE] = { -1, 0 },
 		[PY_F_DO_VERSION] = { -1, 0 },
 		[PY_F_DO_FREE_THREADED] = { -1, 0 },
@@ -417,7 +421,7 @@ static const struct py_table table_3_7 = {
 };
 
 static const struct py_table table_3_8 = {
-	.major = 3, .minor = 8, .nfields = 345, .nstructs = 54,
+	.major = 3, .minor = 8, .nfields = 348, .nstructs = 55,
 	.generated_from = "3.8.18 libpython3.8.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1464,
@@ -468,6 +472,7 @@ static const struct py_table table_3_8 = {
 		[PY_S_TMTRACE] = 16,
 		[PY_S_TMTRACEBACK] = 24,
 		[PY_S_TMFRAME] = 12,
+		[PY_S_TMCONFIG] = 16,
 		[PY_S_DEBUGOFF] = -1,
 		[PY_S_MODDEF] = 104,
 		[PY_S_DEQUE] = 80,
@@ -757,6 +762,9 @@ static const struct py_table table_3_8 = {
 		[PY_F_TMTB_FRAMES] = { 12, 12 },
 		[PY_F_TMF_FILENAME] = { 0, 8 },
 		[PY_F_TMF_LINENO] = { 8, 4 },
+		[PY_F_TMC_TRACING] = { 4, 4 },
+		[PY_F_TMC_MAX_NFRAME] = { 8, 4 },
+		[PY_F_TMC_USE_DOMAIN] = { 12, 4 },
 		[PY_F_DO_COOKIE] = { -1, 0 },
 		[PY_F_DO_VERSION] = { -1, 0 },
 		[PY_F_DO_FREE_THREADED] = { -1, 0 },
@@ -825,7 +833,7 @@ static const struct py_table table_3_8 = {
 };
 
 static const struct py_table table_3_9 = {
-	.major = 3, .minor = 9, .nfields = 345, .nstructs = 54,
+	.major = 3, .minor = 9, .nfields = 348, .nstructs = 55,
 	.generated_from = "3.9.18 libpython3.9.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 656,
@@ -876,6 +884,7 @@ static const struct py_table table_3_9 = {
 		[PY_S_TMTRACE] = 16,
 		[PY_S_TMTRACEBACK] = 24,
 		[PY_S_TMFRAME] = 12,
+		[PY_S_TMCONFIG] = 12,
 		[PY_S_DEBUGOFF] = -1,
 		[PY_S_MODDEF] = 104,
 		[PY_S_DEQUE] = 80,
@@ -1165,6 +1174,9 @@ static const struct py_table table_3_9 = {
 		[PY_F_TMTB_FRAMES] = { 12, 12 },
 		[PY_F_TMF_FILENAME] = { 0, 8 },
 		[PY_F_TMF_LINENO] = { 8, 4 },
+		[PY_F_TMC_TRACING] = { 4, 4 },
+		[PY_F_TMC_MAX_NFRAME] = { 8, 4 },
+		[PY_F_TMC_USE_DOMAIN] = { -1, 0 },
 		[PY_F_DO_COOKIE] = { -1, 0 },
 		[PY_F_DO_VERSION] = { -1, 0 },
 		[PY_F_DO_FREE_THREADED] = { -1, 0 },
@@ -1233,7 +1245,7 @@ static const struct py_table table_3_9 = {
 };
 
 static const struct py_table table_3_10 = {
-	.major = 3, .minor = 10, .nfields = 345, .nstructs = 54,
+	.major = 3, .minor = 10, .nfields = 348, .nstructs = 55,
 	.generated_from = "3.10.13 libpython3.10.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 672,
@@ -1284,6 +1296,7 @@ static const struct py_table table_3_10 = {
 		[PY_S_TMTRACE] = 16,
 		[PY_S_TMTRACEBACK] = 24,
 		[PY_S_TMFRAME] = 12,
+		[PY_S_TMCONFIG] = 12,
 		[PY_S_DEBUGOFF] = -1,
 		[PY_S_MODDEF] = 104,
 		[PY_S_DEQUE] = 80,
@@ -1573,6 +1586,9 @@ static const struct py_table table_3_10 = {
 		[PY_F_TMTB_FRAMES] = { 12, 12 },
 		[PY_F_TMF_FILENAME] = { 0, 8 },
 		[PY_F_TMF_LINENO] = { 8, 4 },
+		[PY_F_TMC_TRACING] = { 4, 4 },
+		[PY_F_TMC_MAX_NFRAME] = { 8, 4 },
+		[PY_F_TMC_USE_DOMAIN] = { -1, 0 },
 		[PY_F_DO_COOKIE] = { -1, 0 },
 		[PY_F_DO_VERSION] = { -1, 0 },
 		[PY_F_DO_FREE_THREADED] = { -1, 0 },
@@ -1641,7 +1657,7 @@ static const struct py_table table_3_10 = {
 };
 
 static const struct py_table table_3_11 = {
-	.major = 3, .minor = 11, .nfields = 345, .nstructs = 54,
+	.major = 3, .minor = 11, .nfields = 348, .nstructs = 55,
 	.generated_from = "3.11.7 libpython3.11.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 166688,
@@ -1692,6 +1708,7 @@ static const struct py_table table_3_11 = {
 		[PY_S_TMTRACE] = 16,
 		[PY_S_TMTRACEBACK] = 24,
 		[PY_S_TMFRAME] = 12,
+		[PY_S_TMCONFIG] = 12,
 		[PY_S_DEBUGOFF] = -1,
 		[PY_S_MODDEF] = 104,
 		[PY_S_DEQUE] = 216,
@@ -1981,6 +1998,9 @@ static const struct py_table table_3_11 = {
 		[PY_F_TMTB_FRAMES] = { 12, 12 },
 		[PY_F_TMF_FILENAME] = { 0, 8 },
 		[PY_F_TMF_LINENO] = { 8, 4 },
+		[PY_F_TMC_TRACING] = { 4, 4 },
+		[PY_F_TMC_MAX_NFRAME] = { 8, 4 },
+		[PY_F_TMC_USE_DOMAIN] = { -1, 0 },
 		[PY_F_DO_COOKIE] = { -1, 0 },
 		[PY_F_DO_VERSION] = { -1, 0 },
 		[PY_F_DO_FREE_THREADED] = { -1, 0 },
@@ -2049,7 +2069,7 @@ static const struct py_table table_3_11 = {
 };
 
 static const struct py_table table_3_12 = {
-	.major = 3, .minor = 12, .nfields = 345, .nstructs = 54,
+	.major = 3, .minor = 12, .nfields = 348, .nstructs = 55,
 	.generated_from = "3.12.1 libpython3.12.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 459944,
@@ -2100,6 +2120,7 @@ static const struct py_table table_3_12 = {
 		[PY_S_TMTRACE] = 16,
 		[PY_S_TMTRACEBACK] = 24,
 		[PY_S_TMFRAME] = 12,
+		[PY_S_TMCONFIG] = 12,
 		[PY_S_DEBUGOFF] = -1,
 		[PY_S_MODDEF] = 104,
 		[PY_S_DEQUE] = 216,
@@ -2389,6 +2410,9 @@ static const struct py_table table_3_12 = {
 		[PY_F_TMTB_FRAMES] = { 12, 12 },
 		[PY_F_TMF_FILENAME] = { 0, 8 },
 		[PY_F_TMF_LINENO] = { 8, 4 },
+		[PY_F_TMC_TRACING] = { 4, 4 },
+		[PY_F_TMC_MAX_NFRAME] = { 8, 4 },
+		[PY_F_TMC_USE_DOMAIN] = { -1, 0 },
 		[PY_F_DO_COOKIE] = { -1, 0 },
 		[PY_F_DO_VERSION] = { -1, 0 },
 		[PY_F_DO_FREE_THREADED] = { -1, 0 },
@@ -2457,7 +2481,7 @@ static const struct py_table table_3_12 = {
 };
 
 static const struct py_table table_3_13 = {
-	.major = 3, .minor = 13, .nfields = 345, .nstructs = 54,
+	.major = 3, .minor = 13, .nfields = 348, .nstructs = 55,
 	.generated_from = "3.13.0 libpython3.13.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 283320,
@@ -2508,6 +2532,7 @@ static const struct py_table table_3_13 = {
 		[PY_S_TMTRACE] = 16,
 		[PY_S_TMTRACEBACK] = 24,
 		[PY_S_TMFRAME] = 12,
+		[PY_S_TMCONFIG] = 12,
 		[PY_S_DEBUGOFF] = 584,
 		[PY_S_MODDEF] = 104,
 		[PY_S_DEQUE] = 216,
@@ -2797,6 +2822,9 @@ static const struct py_table table_3_13 = {
 		[PY_F_TMTB_FRAMES] = { 12, 12 },
 		[PY_F_TMF_FILENAME] = { 0, 8 },
 		[PY_F_TMF_LINENO] = { 8, 4 },
+		[PY_F_TMC_TRACING] = { 4, 4 },
+		[PY_F_TMC_MAX_NFRAME] = { 8, 4 },
+		[PY_F_TMC_USE_DOMAIN] = { -1, 0 },
 		[PY_F_DO_COOKIE] = { 0, 8 },
 		[PY_F_DO_VERSION] = { 8, 8 },
 		[PY_F_DO_FREE_THREADED] = { 16, 8 },
