@@ -15,30 +15,7 @@
 
 #include "symbols.h"
 
-struct objfile_sym {
-	const char *name; /* points into libelf's string table */
-	uint64_t value;   /* link-time st_value; add bias for runtime */
-	uint64_t size;
-	uint32_t seq;     /* load order, so sorting is stable */
-	uint8_t rank;     /* lower is preferred among equal names */
-};
-
-struct objfile_section {
-	const char *name;
-	uint64_t addr, size; /* link-time sh_addr */
-	uint64_t flags;
-	uint32_t type;
-	size_t ndx;
-};
-
-/* Symbol preference among equal names: the full symbol table's global
- * definition is the real one; the dynamic table repeats it, and locals of
- * the same name belong to some other file. */
-enum {
-	RANK_SYMTAB_GLOBAL,
-	RANK_GLOBAL,
-	RANK_LOCAL,
-};
+#include "internal.h"
 
 static int elf_init(void)
 {
@@ -62,6 +39,8 @@ static void objfile_init(struct objfile *of)
 
 void objfile_release(struct objfile *of)
 {
+	if (of->fake)
+		objfile_fake_release(of);
 	/* DWARF first: libdw reads through the Elf handles below. */
 	objfile_dwarf_release(of);
 	if (of->debug_elf)
@@ -165,6 +144,7 @@ static int load_sections(struct objfile *of)
 			continue;
 		PH_GROW(of->secs, alloc, of->nsecs + 1);
 		s = &of->secs[of->nsecs++];
+		memset(s, 0, sizeof(*s));
 		s->name = name;
 		s->addr = sh.sh_addr;
 		s->size = sh.sh_size;
@@ -229,7 +209,7 @@ static void load_syms(struct objfile *of, Elf *elf, Elf64_Word type,
 	}
 }
 
-static int sym_cmp(const void *a, const void *b)
+int objfile_sym_cmp(const void *a, const void *b)
 {
 	const struct objfile_sym *x = a, *y = b;
 	int r = strcmp(x->name, y->name);
@@ -351,6 +331,12 @@ int objfile_section_data(const struct objfile *of, const char *name,
 	if (!s || s->type == SHT_NOBITS)
 		return ph_error(PH_E_NOTFOUND, "no file data for section %s "
 				"in %s", name, of->path);
+	if (s->data) {
+		*data = s->data;
+		if (size)
+			*size = s->size;
+		return 0;
+	}
 	if (s->flags & SHF_COMPRESSED)
 		return ph_error(PH_E_ELF, "section %s of %s is compressed",
 				name, of->path);
@@ -541,7 +527,8 @@ static int objfile_load(struct objfile *of, const char *root, const char *dir)
 		load_syms(of, of->debug_elf, SHT_SYMTAB, &alloc);
 	load_syms(of, of->elf, SHT_DYNSYM, &alloc);
 	if (of->nsyms)
-		qsort(of->syms, of->nsyms, sizeof(*of->syms), sym_cmp);
+		qsort(of->syms, of->nsyms, sizeof(*of->syms),
+		      objfile_sym_cmp);
 	ph_debug(2, "%s: %zu symbols, %zu sections, build-id %s%s%s",
 		 of->path, of->nsyms, of->nsecs,
 		 *of->build_id ? of->build_id : "none",
@@ -725,6 +712,8 @@ int objfile_open(struct objfile *of, const struct target *t,
 	int rc;
 
 	objfile_init(of);
+	if (objfile_fake_lookup(of, t, m))
+		return 0;
 	rc = elf_init();
 	if (rc < 0)
 		return rc;

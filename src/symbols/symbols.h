@@ -69,6 +69,7 @@ struct objfile {
 	void *dwarf_elf;       /* the one of the two holding .debug_info */
 	void *dwarf;           /* Dwarf * */
 	struct dwarf_index *dwidx;
+	bool fake;             /* made by objfile_fake_init() */
 };
 
 /* Open the ELF object that the target maps from mapping m (any mapping of
@@ -118,6 +119,43 @@ int objfile_dwarf_offsetof(struct objfile *of, const char *type,
  * ("ob_item[]"), an incomplete struct.  size may be NULL. */
 int objfile_dwarf_member(struct objfile *of, const char *type,
 			 const char *path, int64_t *off, int64_t *size);
+
+/*
+ * Fake objfiles (test-only: unit tests and fuzzers)
+ * --------------------------------------------------
+ * The walkers find everything through an objfile: _PyRuntime, the static
+ * type objects, pymalloc's statics, libc's main_arena and .rodata.  To run
+ * pyproc_open() and census_build() on a fake target (target_fake_new()),
+ * an objfile can be made from explicit symbols and sections instead of an
+ * ELF file.  Such an objfile has no DWARF, no build-id and bias 0: the
+ * addresses given are runtime addresses.  Nothing in pyheap itself makes
+ * one; on a live process or an image objfile_open() never returns one.
+ *
+ *   objfile_fake_init(of, path)   an empty objfile named path (released
+ *                                 with objfile_release())
+ *   objfile_fake_sym()            a symbol (name copied), as if in .symtab
+ *                                 (has_symtab is then true) or in .dynsym
+ *   objfile_fake_section()        a section; data (copied) is what
+ *                                 objfile_section_data() returns, NULL for
+ *                                 a NOBITS section such as .bss
+ *   objfile_fake_provide(t, of)   from now on objfile_open() of any mapping
+ *                                 of fake target t whose path is of->path
+ *                                 returns a copy of of (which the caller
+ *                                 keeps and may release after
+ *                                 objfile_fake_forget(t))
+ *   objfile_fake_forget(t)        drop every objfile provided for t; call
+ *                                 before target_close(t)
+ *
+ * The provided objfiles are kept in one process-wide table (test code is
+ * single-threaded); ph_die() on misuse: a non-fake target, a full table.
+ */
+void objfile_fake_init(struct objfile *of, const char *path);
+void objfile_fake_sym(struct objfile *of, const char *name, uint64_t addr,
+		      uint64_t size, bool symtab);
+void objfile_fake_section(struct objfile *of, const char *name,
+			  uint64_t addr, uint64_t size, const void *data);
+void objfile_fake_provide(const struct target *t, const struct objfile *of);
+void objfile_fake_forget(const struct target *t);
 
 /* Internal to symbols/: elf.c's objfile_release() calls this to free what
  * dwarf.c set up (the Dwarf handle and the type index). */

@@ -92,6 +92,11 @@ struct target *target_fake_new(void)
 	return t;
 }
 
+bool target_is_fake(const struct target *t)
+{
+	return t->ops == &fake_ops;
+}
+
 void target_fake_add(struct target *t, uint64_t addr, const void *data,
 		     size_t len, unsigned perms, const char *path)
 {
@@ -130,4 +135,18 @@ void target_fake_add(struct target *t, uint64_t addr, const void *data,
 		(t->maps.n - j) * sizeof(*t->maps.v));
 	t->maps.v[j] = m;
 	t->maps.n++;
+}
+
+void *target_fake_bytes(struct target *t, uint64_t addr, size_t len)
+{
+	struct fake *f;
+	size_t i;
+
+	if (t->ops != &fake_ops)
+		return NULL;
+	f = t->priv;
+	i = fake_lower(f, addr);
+	if (i == f->n || f->v[i].addr > addr || len > f->v[i].end - addr)
+		return NULL;
+	return f->v[i].data + (addr - f->v[i].addr);
 }

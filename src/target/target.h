@@ -244,12 +244,17 @@ int target_proc_error(pid_t pid, const char *what, int err);
 /* ---- fake backend (unit tests) ----------------------------------------- */
 
 struct target *target_fake_new(void);
+bool target_is_fake(const struct target *t);
 /* Add a region at addr with a copy of len bytes (zeros if data is NULL);
  * also adds a map entry with the given perms and optional path.  Regions
  * must not overlap and len must not be 0 (ph_die() otherwise: a broken
  * test).  Like a real process, a region without MAP_R cannot be read. */
 void target_fake_add(struct target *t, uint64_t addr, const void *data,
 		     size_t len, unsigned perms, const char *path);
+/* The local bytes of [addr, addr + len) of fake target t, which must lie
+ * inside one region; NULL otherwise.  Writing through the pointer changes
+ * what reads return (fuzzers patch one target in place per input). */
+void *target_fake_bytes(struct target *t, uint64_t addr, size_t len);
 
 /* ---- image backend (see "Images") ------------------------------------- */
 

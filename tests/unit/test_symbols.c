@@ -947,6 +947,61 @@ static void build_fixture(void)
 	free(cmd);
 }
 
+/* Fake objfiles (symbols.h): explicit symbols and sections, found by
+ * objfile_open() only for the fake target they were provided for. */
+START_TEST(fake_objfile_symbols_sections)
+{
+	static const char rodata[] = "GNU C Library stable release version 2.36.";
+	struct target *t = target_fake_new(), *other = target_fake_new();
+	struct objfile of, got;
+	const void *data;
+	uint64_t addr, size;
+
+	target_fake_add(t, 0x7f0000000000ull, NULL, 4096, MAP_R | MAP_P,
+			"/fake/libfoo.so");
+	target_fake_add(other, 0x7f0000000000ull, NULL, 4096, MAP_R | MAP_P,
+			"/fake/libfoo.so");
+	ck_assert(target_is_fake(t));
+	objfile_fake_init(&of, "/fake/libfoo.so");
+	objfile_fake_sym(&of, "zeta", 0x7f0000000100ull, 8, false);
+	objfile_fake_sym(&of, "alpha.lto_priv.0", 0x7f0000000200ull, 16, true);
+	objfile_fake_sym(&of, "alpha", 0x7f0000000300ull, 24, false);
+	objfile_fake_section(&of, ".rodata", 0x7f0000000400ull,
+			     sizeof(rodata), rodata);
+	objfile_fake_section(&of, ".bss", 0x7f0000000800ull, 64, NULL);
+	objfile_fake_provide(t, &of);
+
+	ck_assert_int_eq(objfile_open(&got, t, &t->maps.v[0]), 0);
+	ck_assert(got.has_symtab && !got.has_dwarf);
+	ck_assert_int_eq(objfile_sym(&got, "zeta", &addr, &size), 0);
+	ck_assert_uint_eq(addr, 0x7f0000000100ull);
+	ck_assert_uint_eq(size, 8);
+	/* An exact name wins over a .lto_priv variant, as in ELF files. */
+	ck_assert_int_eq(objfile_sym(&got, "alpha", &addr, NULL), 0);
+	ck_assert_uint_eq(addr, 0x7f0000000300ull);
+	ck_assert_int_eq(objfile_sym(&got, "nope", NULL, NULL), -PH_E_NOTFOUND);
+	ck_assert_int_eq(objfile_section(&got, ".bss", &addr, &size), 0);
+	ck_assert_uint_eq(addr, 0x7f0000000800ull);
+	ck_assert_uint_eq(size, 64);
+	ck_assert_int_eq(objfile_section_data(&got, ".rodata", &data, &size),
+			 0);
+	ck_assert_uint_eq(size, sizeof(rodata));
+	ck_assert_str_eq(data, rodata);
+	ck_assert_int_eq(objfile_section_data(&got, ".bss", &data, &size),
+			 -PH_E_NOTFOUND);
+	objfile_release(&got);
+
+	/* Not provided for this target: a real open, which fails. */
+	ck_assert_int_eq(objfile_open(&got, other, &other->maps.v[0]),
+			 -PH_E_ELF);
+	objfile_fake_forget(t);
+	ck_assert_int_eq(objfile_open(&got, t, &t->maps.v[0]), -PH_E_ELF);
+	objfile_release(&of);
+	target_close(t);
+	target_close(other);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("symbols");
@@ -958,6 +1013,7 @@ int main(void)
 	 * DWARF, slower under the sanitizers. */
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, debian_exec_symbols_sections_build_id);
+	tcase_add_test(tc, fake_objfile_symbols_sections);
 	tcase_add_test(tc, pyenv_libpython_symtab_locals);
 	tcase_add_test(tc, missing_and_invalid_files);
 	tcase_add_test(tc, dwarf_python_3_11);

@@ -1,0 +1,50 @@
+/*
+ * Private to symbols/: the symbol and section tables of struct objfile,
+ * shared by elf.c (real ELF files) and fake.c (test-only objfiles with
+ * explicit symbols and sections, symbols.h "Fake objfiles").
+ */
+#ifndef PYHEAP_SYMBOLS_INTERNAL_H
+#define PYHEAP_SYMBOLS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "symbols.h"
+
+struct objfile_sym {
+	const char *name; /* into libelf's string table; owned if fake */
+	uint64_t value;   /* link-time st_value; add bias for runtime */
+	uint64_t size;
+	uint32_t seq;     /* load order, so sorting is stable */
+	uint8_t rank;     /* lower is preferred among equal names */
+};
+
+struct objfile_section {
+	const char *name; /* into libelf's string table; owned if fake */
+	uint64_t addr, size; /* link-time sh_addr */
+	uint64_t flags;
+	uint32_t type;
+	size_t ndx;
+	const void *data; /* fake objfiles: the file contents, or NULL */
+};
+
+/* Symbol preference among equal names: the full symbol table's global
+ * definition is the real one; the dynamic table repeats it, and locals of
+ * the same name belong to some other file. */
+enum {
+	RANK_SYMTAB_GLOBAL,
+	RANK_GLOBAL,
+	RANK_LOCAL,
+};
+
+/* elf.c: sort order of of->syms (name, then rank, then load order). */
+int objfile_sym_cmp(const void *a, const void *b);
+
+/* fake.c */
+void objfile_fake_release(struct objfile *of);
+/* If t is a fake target and an objfile was provided for m's path
+ * (objfile_fake_provide), fill *of with a copy and return true. */
+bool objfile_fake_lookup(struct objfile *of, const struct target *t,
+			 const struct map *m);
+
+#endif
