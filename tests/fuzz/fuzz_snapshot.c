@@ -1,13 +1,11 @@
 /*
- * libFuzzer target for the snapshot reader (snapshot_read_mem()).  Not run
- * by ctest.  Build with clang, the reader compiled in so it is
- * instrumented for coverage:
+ * libFuzzer target for the snapshot reader (snapshot_read_mem()).  Built
+ * with clang as fuzz_snapshot (tests/CMakeLists.txt, tests/fuzz/README),
+ * and by any compiler into fuzz_replay_snapshot, which ctest runs over
+ * the committed inputs:
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *         -Isrc tests/fuzz/fuzz_snapshot.c src/snapshot/snapshot.c \
- *         src/snapshot/read.c src/snapshot/write.c src/base/base.c \
- *         src/base/strbuf.c src/base/hashmap.c -lz -o fuzz_snapshot
- *   ./fuzz_snapshot -max_total_time=60 CORPUS tests/fixtures/snap
+ *   build-clang/tests/fuzz_snapshot -max_total_time=60 NEW \
+ *       tests/fuzz/corpus/snapshot tests/fixtures/snap
  *
  * Each input is read twice: as it is (framing, header and CRC checks), and
  * with every CRC and END recomputed, so that mutations get past the
