@@ -249,6 +249,12 @@ static bool size_ok(uint64_t sz)
 	return sz >= MINSIZE && !(sz & 15);
 }
 
+/* [p, p + n) lies before end, without overflow (n comes from the target). */
+static bool fits(uint64_t p, uint64_t n, uint64_t end)
+{
+	return p <= end && n <= end - p;
+}
+
 /*
  * Walk chunks from `start` to `top` (the arena's top chunk, which runs to
  * `end`), or, for an arena's older heaps, until the fencepost glibc leaves
@@ -272,11 +278,11 @@ static void walk_region(struct malloc_heap *m, struct target *t,
 			m->top_bytes += end - p;
 			return;
 		}
-		if (ok && top == 0 && sz == 16 && p + 16 + CHUNK_HDR <= end &&
+		if (ok && top == 0 && sz == 16 && fits(p, 16 + CHUNK_HDR, end) &&
 		    (rd64(t, p + 24, &ok) & ~(uint64_t)SIZE_BITS) == 0)
 			return; /* fencepost at the end of an old heap */
-		if (!ok || !size_ok(sz) || p + sz > end ||
-		    (top && p < top && p + sz > top)) {
+		if (!ok || !size_ok(sz) || !fits(p, sz, end) ||
+		    (top && p < top && !fits(p, sz, top))) {
 			uint64_t q;
 
 			m->corrupt_regions++;
@@ -288,7 +294,7 @@ static void walk_region(struct malloc_heap *m, struct target *t,
 					continue;
 				if (q == top)
 					break;
-				if (size_ok(a) && q + a + CHUNK_HDR <= end &&
+				if (size_ok(a) && fits(q, a + CHUNK_HDR, end) &&
 				    size_ok(rd64(t, q + a + 8, &ok) &
 					    ~(uint64_t)SIZE_BITS) && ok)
 					break;
@@ -299,7 +305,7 @@ static void walk_region(struct malloc_heap *m, struct target *t,
 		}
 		/* The chunk is in use if the next chunk says so; the top
 		 * chunk's PREV_INUSE speaks for the chunk before it. */
-		nsz = p + sz + CHUNK_HDR <= end ? rd64(t, p + sz + 8, &ok) : 0;
+		nsz = fits(p, sz + CHUNK_HDR, end) ? rd64(t, p + sz + 8, &ok) : 0;
 		if (ok && (nsz & PREV_INUSE)) {
 			add_chunk(m, p, sz, CHUNK_INUSE, arena);
 		} else {
@@ -503,7 +509,7 @@ static void scan_mmapped(struct malloc_heap *m, struct target *t,
 			sz = rd64(t, q + 8, &ok);
 			csz = sz & ~(uint64_t)SIZE_BITS;
 			if (ok && (sz & SIZE_BITS) == IS_MMAPPED && prev == 0 &&
-			    csz >= 4096 && !(csz & 4095) && q + csz <= mp->end) {
+			    csz >= 4096 && !(csz & 4095) && fits(q, csz, mp->end)) {
 				add_chunk(m, q, csz, CHUNK_MMAPPED, UINT32_MAX);
 				m->mmapped_bytes += csz;
 				m->mmapped_chunks++;

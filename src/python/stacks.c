@@ -428,9 +428,17 @@ int py_read_stacks(struct pyproc *p, struct py_stacks *out)
 		if (!py_read_field(p->t, L, interp, PY_F_IS_ID, &v))
 			pi->id = (int64_t)v;
 		holder = gil_holder(p, interp);
-		if (py_read_field(p->t, L, interp, PY_F_IS_THREADS_HEAD, &ts))
+		if (py_read_field(p->t, L, interp, PY_F_IS_THREADS_HEAD, &ts)) {
+			/* The interpreters already read stay; an unreadable
+			 * first one is an error, and leaves nothing. */
+			if (out->ninterps > 1) {
+				out->ninterps--;
+				break;
+			}
+			py_stacks_release(out);
 			return ph_error_context(-PH_E_READ, "interpreter %#llx",
 						(unsigned long long)interp);
+		}
 		while (ts && pi->nthreads < MAX_THREADS) {
 			struct py_thread th;
 
