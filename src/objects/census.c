@@ -438,6 +438,18 @@ static size_t buffer_pointers(struct census *c, uint64_t addr,
 	return n;
 }
 
+void census_for_each_buffer(struct census *c, uint64_t addr,
+			    const struct tinfo *ti,
+			    void (*fn)(void *ctx, uint64_t p), void *ctx)
+{
+	uint64_t ptrs[6] = { 0 };
+	size_t i, n = buffer_pointers(c, addr, ti, ptrs);
+
+	for (i = 0; i < n; i++)
+		if (ptrs[i] && ptrs[i] != addr)
+			fn(ctx, ptrs[i]);
+}
+
 /* The pymalloc blocks an object owns (its separate buffers). */
 static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti,
 			 struct u64map *buffers)
@@ -1029,6 +1041,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	if (c.malloc.note[0])
 		s->meta.malloc_note = snapshot_cstring(s, c.malloc.note);
 	add_stacks(s, &st, c.t->pid);
+	sites_build(&c);
 	add_stats(&c);
 	if (c.heap.corrupt_pools)
 		s->meta.flags |= SNAP_PARTIAL;

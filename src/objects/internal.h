@@ -127,6 +127,12 @@ struct census {
 int64_t census_ref(struct census *c, uint64_t addr);
 /* census_ref() plus an edge from src when it is an object. */
 void census_edge(struct census *c, uint32_t src, uint64_t addr);
+/* fn(ctx, p) for a pointer into each buffer the object at addr (of type ti)
+ * owns: the separately allocated memory whose size kind_sizeof() counts in
+ * cobj.buffers. */
+void census_for_each_buffer(struct census *c, uint64_t addr,
+			    const struct tinfo *ti,
+			    void (*fn)(void *ctx, uint64_t p), void *ctx);
 
 /* types.c */
 /* The tinfo of a type object at addr, validating and caching it; -1 if
@@ -158,6 +164,12 @@ int dict_sizeof(struct census *c, uint64_t addr, int64_t basicsize,
 int dict_keys_size(struct census *c, uint64_t keys, uint64_t *size);
 /* Look up a str key (UTF-8 bytes) in the dict at addr: its value or 0. */
 uint64_t dict_get_str(struct census *c, uint64_t dict, const char *key);
+
+/* sites.c */
+/* Allocation sites for the assembled snapshot (c->newid set): traced from
+ * the target's tracemalloc when it traces, else inferred; fills
+ * snapshot sites, objects' site ids, META tracemalloc keys and stats. */
+void sites_build(struct census *c);
 
 /* kinds.c */
 /* sys.getsizeof() of object o (type ti). */
