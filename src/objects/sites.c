@@ -53,6 +53,7 @@ struct sites {
 	uint64_t traced_objects, inferred_objects;
 	uint64_t buffer_traces, unowned_traces, unowned_bytes, no_traceback;
 	uint64_t traced_bytes;
+	uint64_t tm_chunks, tm_bytes;
 };
 
 static uint32_t new_site(struct sites *x, uint32_t kind, uint32_t nframes,
@@ -235,6 +236,40 @@ static void traced_sites(struct sites *x)
 	}
 	free(owner);
 	free(obj_tb);
+}
+
+/*
+ * tracemalloc's own blocks (its tables, entries, trace_t, tracebacks) are
+ * malloc chunks that no object owns; left alone they would read as native
+ * memory nobody owns.  They are the allocators' own, like a tcache.
+ */
+static void mark_tracemalloc_chunks(struct sites *x)
+{
+	struct snapshot *s = x->s;
+	size_t i;
+
+	for (i = 0; i < x->tm.nown; i++) {
+		uint64_t a = x->tm.own[i];
+		size_t lo = 0, hi = s->nchunks;
+		struct snap_chunk *ch;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (s->chunks[mid].addr <= a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!lo)
+			continue;
+		ch = &s->chunks[lo - 1];
+		if (a - ch->addr >= ch->size || ch->owner_kind != OWNER_UNOWNED)
+			continue;
+		ch->owner_kind = OWNER_ALLOCATOR;
+		x->tm_chunks++;
+		x->tm_bytes += ch->size;
+	}
 }
 
 /* ---- inferred ------------------------------------------------------------ */
@@ -425,6 +460,12 @@ static void add_stats(struct sites *x)
 	snapshot_stat(s, "sites.traces_without_traceback",
 		      (int64_t)x->no_traceback);
 	snapshot_stat(s, "sites.table_entries", (int64_t)tm->table_entries);
+	if (s->meta.flags & SNAP_NATIVE) {
+		snapshot_stat(s, "sites.tracemalloc_chunks",
+			      (int64_t)x->tm_chunks);
+		snapshot_stat(s, "sites.tracemalloc_bytes",
+			      (int64_t)x->tm_bytes);
+	}
 	snapshot_stat(s, "sites.bad_entries", (int64_t)tm->bad_entries);
 	snapshot_stat(s, "sites.bad_chains", (int64_t)tm->bad_chains);
 	snapshot_stat(s, "sites.bad_traces", (int64_t)tm->bad_traces);
@@ -469,6 +510,7 @@ void sites_build(struct census *c)
 				 (unsigned long long)x.tm.bad_chains,
 				 x.tm.truncated ? ", truncated" : "");
 		traced_sites(&x);
+		mark_tracemalloc_chunks(&x);
 	}
 	inferred_sites(&x);
 	add_stats(&x);

@@ -37,6 +37,7 @@ void tm_state_release(struct tm_state *tm)
 	free(tm->traces);
 	free(tm->tbs);
 	free(tm->frames);
+	free(tm->own);
 	u64map_release(&tm->tb_index);
 	memset(tm, 0, sizeof(*tm));
 }
@@ -92,6 +93,13 @@ static uint64_t get(const struct py_layout *L, const struct py_obj *o,
 	return v;
 }
 
+/* A block of tracemalloc's own (read successfully). */
+static void own(struct tm_state *tm, uint64_t addr)
+{
+	PH_GROW(tm->own, tm->own_alloc, tm->nown + 1);
+	tm->own[tm->nown++] = addr;
+}
+
 /* ---- tracebacks ---------------------------------------------------------- */
 
 /*
@@ -144,6 +152,7 @@ static uint32_t traceback_at(struct target *t, const struct py_layout *L,
 		fr->lineno = line;
 	}
 	idx = (uint32_t)tm->ntbs++;
+	own(tm, addr);
 done:
 	free(raw);
 	if (idx == TM_NO_TRACEBACK)
@@ -296,6 +305,7 @@ static uint64_t table_walk(struct target *t, const struct py_layout *L,
 					tm->bad_chains++;
 					break;
 				}
+				own(tm, p);
 				if (!visit(ctx, &e))
 					tm->bad_entries++;
 				p = e.next;
@@ -345,6 +355,7 @@ static bool visit_trace(void *arg, const struct entry *e)
 			return true;
 		}
 		trp = &tr;
+		own(x->tm, e->value);
 	}
 	size = get(L, trp, PY_F_TMT_SIZE, &ok);
 	tbp = get(L, trp, PY_F_TMT_TRACEBACK, &ok);
@@ -369,6 +380,8 @@ void tm_walk_traces(struct target *t, const struct py_layout *L,
 		return;
 	}
 	tm->table_entries += tb.nentries;
+	own(tm, table);
+	own(tm, tb.buckets);
 	x.t = t;
 	x.L = L;
 	x.tb = &tb;
@@ -414,6 +427,8 @@ void tm_walk_domains(struct target *t, const struct py_layout *L,
 		tm->bad_chains++;
 		return;
 	}
+	own(tm, table);
+	own(tm, tb.buckets);
 	table_walk(t, L, &tb, tm, visit_domain, &x);
 }
 

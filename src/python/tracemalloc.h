@@ -98,6 +98,10 @@ struct tm_state {
 	size_t nframes, frames_alloc;
 	struct u64map tb_index; /* traceback address -> index in tbs or
 				 * TM_NO_TRACEBACK (unreadable) */
+	/* tracemalloc's own memory, as read: every table, bucket array and
+	 * entry, every trace_t (3.9+) and traceback (each a malloc block). */
+	uint64_t *own;
+	size_t nown, own_alloc;
 
 	/* What the walk saw, for the snapshot's stats. */
 	uint64_t table_entries;  /* the tables' own entry counts, summed */

@@ -189,7 +189,7 @@ enum chunk_owner {
 			     * into (an extension type's instance, a capsule) */
 	OWNER_UNOWNED,      /* native memory no Python object points into */
 	OWNER_ALLOCATOR,    /* the allocators' own: a tcache, pymalloc's
-			     * arena array */
+			     * arena array, tracemalloc's tables */
 };
 
 struct snap_chunk {

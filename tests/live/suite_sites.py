@@ -108,6 +108,16 @@ def check_traced(h, pyheap, slot, exe, res, nframe):
         res.equal(st.get(k), 0, "%s: %s is 0" % (label, k))
     res.equal(st.get("sites.traces"), st.get("sites.table_entries"),
               "%s: as many traces as the table counts" % label)
+    if meta["flags"] & 4:
+        # tracemalloc's own chunks are the allocators', not unowned
+        # native memory: an entry per trace (and a trace_t, 3.9+), the
+        # tracebacks, the tables and their bucket arrays.
+        per = 2 if want["version"][1] >= 9 else 1
+        lo = per * st["sites.traces"]
+        hi = lo + st["sites.tracebacks"] + 4
+        res.check(lo <= st.get("sites.tracemalloc_chunks", 0) <= hi,
+                  "%s: tracemalloc's own chunks marked (%d <= %d <= %d)"
+                  % (label, lo, st.get("sites.tracemalloc_chunks", 0), hi))
 
     # Exactly N objects at each marked line, of the type made there.
     for mark, tname in (("SITE-A", "__main__.Plain"),

@@ -266,6 +266,9 @@ START_TEST(walk_finds_every_trace)
 			  tm.bad_tracebacks, 0);
 	ck_assert(!tm.truncated);
 	expect(&tm, w, n, tbs, nframe, seed, 4);
+	/* Its own blocks: the table, its heads, the entries, the trace_t
+	 * (3.9+: the 3.7/3.8 entries hold them) and the tracebacks. */
+	ck_assert_uint_eq(tm.nown, 2 + 600 + (minor >= 9 ? 600 : 0) + 4);
 	/* total_nframe is read from 3.9 on; it is nframe before. */
 	for (i = 0; i < tm.ntbs; i++)
 		ck_assert_uint_eq(tm.tbs[i].total_nframe, tm.tbs[i].nframe +
