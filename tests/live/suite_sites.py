@@ -9,6 +9,8 @@ sites   targets/sites.py allocates N objects at each of three marked lines
         one object the very traceback (and total depth, 3.9+) tracemalloc
         itself reports -- and on 3.11 the same for an instance whose
         traceback tracemalloc cannot find itself (managed-dict header).
+        With tracemalloc.start(3) called by the target, the same, and
+        the N instances made before it have no site.
         Without tracing, the closures, their cells and closure tuples are
         inferred to the lambda's line, the class to its module.
         The line numbers come from markers in the target's source.
@@ -70,11 +72,15 @@ def take(h, pyheap, exe, env, res, label):
         t.close()
 
 
-def check_traced(h, pyheap, slot, exe, res, nframe):
+def check_traced(h, pyheap, slot, exe, res, nframe, start=False):
     import snapfile
-    label = "PYTHONTRACEMALLOC=%d" % nframe
-    got = take(h, pyheap, exe, {"PYTHONTRACEMALLOC": str(nframe)}, res,
-               label)
+    if start:
+        label = "tracemalloc.start(%d)" % nframe
+        env = {"SITES_START": str(nframe)}
+    else:
+        label = "PYTHONTRACEMALLOC=%d" % nframe
+        env = {"PYTHONTRACEMALLOC": str(nframe)}
+    got = take(h, pyheap, exe, env, res, label)
     if not got:
         return
     want, mem, snap = got
@@ -130,6 +136,14 @@ def check_traced(h, pyheap, slot, exe, res, nframe):
     res.equal(count_at(snap, (path, lines["SITE-LAMBDA"]), "traced",
                        "function"), n,
               "%s: %d closures at SITE-LAMBDA" % (label, n))
+    if start:
+        res.equal(sum(1 for o in snap["objects"]
+                      if snapfile.type_name(snap, o) == "__main__.Plain"
+                      and o["site"] == 0), n,
+                  "%s: the %d instances made before it have no site"
+                  % (label, n))
+        res.equal(count_at(snap, (path, lines["SITE-EARLY"]), "traced"), 0,
+                  "%s: nothing traced at SITE-EARLY" % label)
 
     # One object's whole traceback, as the target's tracemalloc has it.
     by_addr = {o["addr"]: o for o in snap["objects"]}
@@ -203,6 +217,7 @@ def suite_sites(h, pyheap, slot, exe, res):
     sys.path.insert(0, h.HERE)
     check_traced(h, pyheap, slot, exe, res, 1)
     check_traced(h, pyheap, slot, exe, res, 10)
+    check_traced(h, pyheap, slot, exe, res, 3, start=True)
     check_inferred(h, pyheap, slot, exe, res)
 
 

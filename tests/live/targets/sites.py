@@ -12,7 +12,9 @@
 #
 # argv[1]: the ready file (JSON, renamed into place last); the traced
 # memory is written to argv[1] + ".mem" just before.  Tracing is whatever
-# the environment asks for (PYTHONTRACEMALLOC).
+# the environment asks for (PYTHONTRACEMALLOC), or with SITES_START=K the
+# target makes N instances at SITE-EARLY first and then calls
+# tracemalloc.start(K): those have no trace.
 import gc
 import json
 import os
@@ -35,6 +37,12 @@ keep_a = []
 keep_b = []
 keep_c = []
 closures = []
+early = []
+
+if os.environ.get("SITES_START"):
+    for _ in range(N):
+        early.append(Plain())  # SITE-EARLY
+    tracemalloc.start(int(os.environ["SITES_START"]))
 
 
 def alloc_a(n):
