@@ -5,9 +5,12 @@
  * A report is a list of rows, one per group key, with the count of objects
  * and the sum of their sizes (sys.getsizeof).  Keys are contracts
  * (DESIGN.md "Group keys"): --by type keys are type names ("dict",
- * "__main__.Request"); --by module keys are the module defining the
- * object's type ("builtins", "__main__").  --by site and --by native need
- * data that format 1.0 snapshots do not hold: report_group() says so.
+ * "__main__.Request") plus "[native]" for the malloc chunks no Python
+ * object owns; --by module keys are the module defining the object's type
+ * ("builtins", "__main__"); --by native keys are "[native N]", one per
+ * chunk size N (header included), over the native chunks (owned by an
+ * object's C struct or unowned).  Snapshots without the data a grouping
+ * needs (sites; malloc, SNAP_NATIVE) make report_group() say so.
  *
  * A diff pairs the rows of two reports by key: a key found in one report
  * only gets zeros on the other side, so a snapshot diffed with itself has
@@ -48,6 +51,9 @@ struct report {
 	size_t nrows, rows_alloc;
 	size_t nkeys;                      /* rows before filtering */
 	uint64_t total_count, total_bytes; /* the whole snapshot */
+	char **keys;                       /* keys this report made ("[native
+					    * 208]"), freed with it */
+	size_t nkeys_owned, keys_alloc;
 };
 
 struct diff_row {
@@ -99,6 +105,39 @@ void report_filter(struct report *r, const struct row_filter *f);
 /* Whether key passes f's patterns (f->match). */
 bool row_filter_match(const struct row_filter *f, const char *key);
 void report_release(struct report *r);
+
+/*
+ * Where a process's memory is (pyheap show): from a snapshot with
+ * SNAP_NATIVE.  Bytes include malloc chunk headers.
+ */
+struct owner_bytes {
+	const char *type;      /* the owning object's type name */
+	uint64_t bytes, chunks;
+};
+
+struct memory_breakdown {
+	bool native;                /* malloc was walked */
+	uint64_t rss;               /* VmRSS, 0 unknown */
+	uint64_t pymalloc_arenas;   /* bytes of pymalloc arenas */
+	uint64_t pymalloc_used;     /* of which in used blocks */
+	uint64_t objects_in_malloc; /* chunks holding Python objects */
+	uint64_t buffers;           /* chunks owned as buffers */
+	uint64_t native_owned;      /* native chunks an object points into */
+	uint64_t native_unowned;
+	uint64_t allocator;         /* tcaches, pymalloc's arena array */
+	uint64_t malloc_free;       /* free in bins, fastbins and tcaches */
+	uint64_t top;               /* the arenas' top chunks */
+	uint64_t malloc_overhead;   /* arena memory in no chunk (headers) */
+	int64_t unaccounted;        /* rss minus all of the above */
+	struct owner_bytes *owners; /* native_owned by owner type, largest
+				     * first */
+	size_t nowners;
+};
+
+void memory_breakdown(const struct snapshot *s, struct memory_breakdown *m);
+void memory_breakdown_release(struct memory_breakdown *m);
+/* Bytes of native chunks (owned by an object's C struct or unowned). */
+uint64_t snapshot_native_bytes(const struct snapshot *s);
 
 /* Pair a's and b's rows (both grouped the same way) into d. */
 void report_diff(const struct report *a, const struct report *b,

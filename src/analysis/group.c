@@ -53,6 +53,65 @@ static int cmp_count(const void *a, const void *b)
 	return c ? c : strcmp(x->key, y->key);
 }
 
+static bool native_chunk(const struct snap_chunk *c)
+{
+	return c->owner_kind == OWNER_NATIVE || c->owner_kind == OWNER_UNOWNED;
+}
+
+uint64_t snapshot_native_bytes(const struct snapshot *s)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < s->nchunks; i++)
+		if (native_chunk(&s->chunks[i]))
+			n += s->chunks[i].size;
+	return n;
+}
+
+static int cmp_u64_size(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* --by native: one row per chunk size over the native chunks. */
+static int group_native(const struct snapshot *s, struct report *r)
+{
+	uint64_t *sizes = xmalloc((s->nchunks + 1) * sizeof(*sizes));
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nchunks; i++)
+		if (native_chunk(&s->chunks[i]))
+			sizes[n++] = s->chunks[i].size;
+	if (n)
+		qsort(sizes, n, sizeof(*sizes), cmp_u64_size);
+	for (i = 0; i < n; i++) {
+		struct report_row *row;
+
+		if (!i || sizes[i] != sizes[i - 1]) {
+			PH_GROW(r->rows, r->rows_alloc, r->nrows + 1);
+			PH_GROW(r->keys, r->keys_alloc, r->nkeys_owned + 1);
+			r->keys[r->nkeys_owned] = xasprintf("[native %llu]",
+				(unsigned long long)sizes[i]);
+			row = &r->rows[r->nrows++];
+			row->key = r->keys[r->nkeys_owned++];
+			row->count = row->bytes = 0;
+		}
+		row = &r->rows[r->nrows - 1];
+		row->count++;
+		row->bytes += sizes[i];
+		r->total_count++;
+		r->total_bytes += sizes[i];
+	}
+	free(sizes);
+	r->nkeys = r->nrows;
+	if (r->nrows)
+		qsort(r->rows, r->nrows, sizeof(*r->rows), cmp_bytes);
+	return 0;
+}
+
 int report_group(const struct snapshot *s, enum group_by by,
 		 struct report *r)
 {
@@ -71,8 +130,7 @@ int report_group(const struct snapshot *s, enum group_by by,
 		return ph_error(PH_E_NOTFOUND, "no native memory data in this "
 				"snapshot (taken without walking malloc)");
 	if (by == BY_NATIVE)
-		return ph_error(PH_E_NOTFOUND, "this pyheap cannot group native "
-				"memory yet (--by native)");
+		return group_native(s, r);
 
 	/* Group by string id: types share names only through the string
 	 * table, which interns, so equal keys have equal ids.  One pass
@@ -101,6 +159,29 @@ int report_group(const struct snapshot *s, enum group_by by,
 		row->bytes += o->size;
 		r->total_count++;
 		r->total_bytes += o->size;
+	}
+	/* --by type: the malloc chunks no Python object owns, as one row
+	 * (DESIGN.md "Group keys"). */
+	if (by == BY_TYPE && (s->meta.flags & SNAP_NATIVE)) {
+		uint64_t n = 0, bytes = 0;
+
+		for (i = 0; i < s->nchunks; i++) {
+			if (s->chunks[i].owner_kind == OWNER_UNOWNED) {
+				n++;
+				bytes += s->chunks[i].size;
+			}
+		}
+		if (n) {
+			struct report_row *row;
+
+			PH_GROW(r->rows, r->rows_alloc, r->nrows + 1);
+			row = &r->rows[r->nrows++];
+			row->key = "[native]";
+			row->count = n;
+			row->bytes = bytes;
+			r->total_count += n;
+			r->total_bytes += bytes;
+		}
 	}
 	r->nkeys = r->nrows;
 	if (r->nrows)
@@ -140,6 +221,11 @@ void report_filter(struct report *r, const struct row_filter *f)
 
 void report_release(struct report *r)
 {
+	size_t i;
+
+	for (i = 0; i < r->nkeys_owned; i++)
+		free(r->keys[i]);
+	free(r->keys);
 	free(r->rows);
 	memset(r, 0, sizeof(*r));
 }

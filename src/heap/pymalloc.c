@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hashmap.h"
 #include "heap.h"
 
 /* POOL_OVERHEAD: sizeof(struct pool_header) rounded up to ALIGNMENT, 48 on
@@ -294,7 +295,8 @@ static int walk_arenas(struct pyproc *p, struct pymalloc_heap *h,
 static void scan_pools(struct pyproc *p, struct pymalloc_heap *h)
 {
 	const struct maps *m = &p->t->maps;
-	size_t i;
+	struct u64map arenas = U64MAP_INIT;
+	size_t i, before;
 
 	for (i = 0; i < m->n; i++) {
 		const struct map *mp = &m->v[i];
@@ -305,9 +307,20 @@ static void scan_pools(struct pyproc *p, struct pymalloc_heap *h)
 				(MAP_R | MAP_W | MAP_P))
 			continue;
 		a = (mp->start + h->pool_size - 1) & ~(uint64_t)(h->pool_size - 1);
-		for (; a + h->pool_size <= mp->end; a += h->pool_size)
+		for (; a + h->pool_size <= mp->end; a += h->pool_size) {
+			uint64_t ai;
+
+			before = h->npools;
 			visit_pool(h, p->t, &p->L, a, true);
+			/* Arenas are counted by the arena index their pools
+			 * carry (pool_header.arenaindex). */
+			if (h->npools > before &&
+			    !py_read_field(p->t, &p->L, a, PY_F_PH_ARENAINDEX, &ai))
+				u64map_put(&arenas, ai, 1);
+		}
 	}
+	h->arenas_total = arenas.n;
+	u64map_release(&arenas);
 }
 
 int pymalloc_walk(struct pyproc *p, struct pymalloc_heap *h)

@@ -384,86 +384,120 @@ struct cand {
 	uint32_t flags;
 };
 
-/* Pointers to the separately allocated buffers an object owns (anywhere
- * inside them): list items, dict keys and values, a set's table, a
+/* collections.deque keeps its items in blocks of BLOCKLEN (64) pointers
+ * between a left and a right link (Modules/_collectionsmodule.c: struct
+ * BLOCK {leftlink; data[64]; rightlink}), unchanged since 3.5. */
+#define DEQUE_BLOCKLEN 64
+#define DEQUE_RIGHTLINK (8 + DEQUE_BLOCKLEN * 8)
+
+/* Call fn(ctx, p) for a pointer into each separately allocated buffer an
+ * object owns: list items, dict keys and values, a set's table, a
  * bytearray's bytes, a str's UTF-8, wchar_t or data copy, a class's
- * cached keys, an instance's split values.  Returns how many (<= 6). */
-static size_t buffer_pointers(struct census *c, uint64_t addr,
-			      const struct tinfo *ti, uint64_t out[6])
+ * cached keys, an instance's split values, a deque's blocks, an io
+ * object's buffer. */
+static void for_each_buffer(struct census *c, uint64_t addr,
+			    const struct tinfo *ti,
+			    void (*fn)(void *ctx, uint64_t p), void *ctx)
 {
 	const struct py_layout *L = c->L;
-	uint64_t v, state;
-	size_t n = 0;
+	uint64_t v, state, ptrs[4] = { 0 };
+	size_t n = 0, i;
 
 	switch (ti->kind) {
 	case K_LIST:
-		py_read_field(c->t, L, addr, PY_F_LIST_ITEM, &out[n++]);
+		py_read_field(c->t, L, addr, PY_F_LIST_ITEM, &ptrs[n++]);
 		break;
 	case K_DICT:
 	case K_ODICT:
-		py_read_field(c->t, L, addr, PY_F_MA_KEYS, &out[n++]);
-		py_read_field(c->t, L, addr, PY_F_MA_VALUES, &out[n++]);
+		py_read_field(c->t, L, addr, PY_F_MA_KEYS, &ptrs[n++]);
+		py_read_field(c->t, L, addr, PY_F_MA_VALUES, &ptrs[n++]);
 		break;
 	case K_SET:
 		if (!py_read_field(c->t, L, addr, PY_F_SET_TABLE, &v) &&
 		    v != addr + (uint64_t)L->off[PY_F_SET_SMALLTABLE])
-			out[n++] = v;
+			ptrs[n++] = v;
 		break;
 	case K_BYTEARRAY:
-		py_read_field(c->t, L, addr, PY_F_BA_BYTES, &out[n++]);
+		py_read_field(c->t, L, addr, PY_F_BA_BYTES, &ptrs[n++]);
 		break;
 	case K_STR:
 		if (py_read_field(c->t, L, addr, PY_F_STR_STATE, &state))
 			break;
 		if (!(state & (1u << 6)) || !(state & (1u << 5)))
-			py_read_field(c->t, L, addr, PY_F_CSTR_UTF8, &out[n++]);
+			py_read_field(c->t, L, addr, PY_F_CSTR_UTF8, &ptrs[n++]);
 		if (!(state & (1u << 5)))
-			py_read_field(c->t, L, addr, PY_F_USTR_DATA, &out[n++]);
+			py_read_field(c->t, L, addr, PY_F_USTR_DATA, &ptrs[n++]);
 		if (py_has(L, PY_F_STR_WSTR))
-			py_read_field(c->t, L, addr, PY_F_STR_WSTR, &out[n++]);
+			py_read_field(c->t, L, addr, PY_F_STR_WSTR, &ptrs[n++]);
 		break;
 	case K_TYPE:
-		py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS, &out[n++]);
+		py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS, &ptrs[n++]);
 		break;
+	case K_BUFFERED:
+		py_read_field(c->t, L, addr, PY_F_BUF_BUFFER, &ptrs[n++]);
+		break;
+	case K_DEQUE: {
+		uint64_t b, last, len, nb;
+
+		if (py_read_field(c->t, L, addr, PY_F_DQ_LEFTBLOCK, &b) ||
+		    py_read_field(c->t, L, addr, PY_F_DQ_RIGHTBLOCK, &last) ||
+		    py_read_field(c->t, L, addr, PY_F_OB_SIZE, &len) ||
+		    len >= (1ull << 40))
+			break;
+		/* A deque of len items spans at most len / 64 + 2 blocks. */
+		for (nb = 0; b && nb < len / DEQUE_BLOCKLEN + 2; nb++) {
+			fn(ctx, b);
+			if (b == last || target_read_u64(c->t, b + DEQUE_RIGHTLINK,
+							 &b))
+				break;
+		}
+		break;
+	}
 	default:
 		break;
 	}
+	for (i = 0; i < n; i++)
+		if (ptrs[i] && ptrs[i] != addr)
+			fn(ctx, ptrs[i]);
 	/* Instances keep split values (3.11/3.12) in a block of their own:
 	 * 3.11 at obj-32, 3.12 tagged (bit 0) at obj-24. */
 	if (ti->heap && L->minor >= 11 && L->minor <= 12 &&
 	    (ti->flags & TPF_MANAGED_DICT) &&
 	    !target_read_u64(c->t, addr - (L->minor == 11 ? 32 : 24), &v) && v &&
 	    (L->minor == 11 || (v & 1)))
-		out[n++] = L->minor == 12 ? v + 1 : v;
-	return n;
+		fn(ctx, L->minor == 12 ? v + 1 : v);
 }
 
 void census_for_each_buffer(struct census *c, uint64_t addr,
 			    const struct tinfo *ti,
 			    void (*fn)(void *ctx, uint64_t p), void *ctx)
 {
-	uint64_t ptrs[6] = { 0 };
-	size_t i, n = buffer_pointers(c, addr, ti, ptrs);
+	for_each_buffer(c, addr, ti, fn, ctx);
+}
 
-	for (i = 0; i < n; i++)
-		if (ptrs[i] && ptrs[i] != addr)
-			fn(ctx, ptrs[i]);
+struct buffer_mark {
+	struct census *c;
+	struct u64map *buffers;
+};
+
+static void mark_block(void *ctx, uint64_t p)
+{
+	struct buffer_mark *bm = ctx;
+	uint64_t bstart;
+	uint32_t bsize;
+	bool used;
+
+	if (pymalloc_block_of(&bm->c->heap, p, &bstart, &bsize, &used) && used)
+		u64map_put(bm->buffers, bstart, 1);
 }
 
 /* The pymalloc blocks an object owns (its separate buffers). */
 static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti,
 			 struct u64map *buffers)
 {
-	uint64_t ptrs[6] = { 0 }, bstart;
-	uint32_t bsize;
-	bool used;
-	size_t i, n = buffer_pointers(c, addr, ti, ptrs);
+	struct buffer_mark bm = { c, buffers };
 
-	for (i = 0; i < n; i++)
-		if (ptrs[i] && ptrs[i] != addr &&
-		    pymalloc_block_of(&c->heap, ptrs[i], &bstart, &bsize, &used) &&
-		    used)
-			u64map_put(buffers, bstart, 1);
+	for_each_buffer(c, addr, ti, mark_block, &bm);
 }
 
 /* The object an allocation at b (of size bytes) holds, if any: tried with
@@ -575,20 +609,22 @@ static bool chunk_in_use(const struct malloc_chunk_rec *ch)
 	return ch->state == CHUNK_INUSE || ch->state == CHUNK_MMAPPED;
 }
 
-/* The malloc chunks an object owns as buffers (by chunk address). */
+static void mark_chunk(void *ctx, uint64_t p)
+{
+	struct buffer_mark *bm = ctx;
+	const struct malloc_chunk_rec *ch = malloc_chunk_of(&bm->c->malloc, p);
+
+	if (ch && chunk_in_use(ch))
+		u64map_put(bm->buffers, ch->addr + 16, 1);
+}
+
+/* The malloc chunks an object owns as buffers (by user address). */
 static void owned_chunks(struct census *c, uint64_t addr, const struct tinfo *ti,
 			 struct u64map *buffers)
 {
-	uint64_t ptrs[6] = { 0 };
-	size_t i, n = buffer_pointers(c, addr, ti, ptrs);
+	struct buffer_mark bm = { c, buffers };
 
-	for (i = 0; i < n; i++) {
-		const struct malloc_chunk_rec *ch = ptrs[i] ?
-			malloc_chunk_of(&c->malloc, ptrs[i]) : NULL;
-
-		if (ch && chunk_in_use(ch) && ptrs[i] != addr)
-			u64map_put(buffers, ch->addr + 16, 1);
-	}
+	for_each_buffer(c, addr, ti, mark_chunk, &bm);
 }
 
 /* Objects that live in malloc memory and were not reached (a large str
@@ -769,6 +805,25 @@ static void assemble(struct census *c)
 	c->newid = newid; /* classify_chunks() needs it */
 }
 
+struct own_buffer {
+	struct census *c;
+	uint32_t *owner;
+	uint8_t *kind;
+	uint32_t id;
+};
+
+static void own_buffer(void *ctx, uint64_t p)
+{
+	struct own_buffer *ob = ctx;
+	const struct malloc_heap *m = &ob->c->malloc;
+	const struct malloc_chunk_rec *ch = malloc_chunk_of(m, p);
+
+	if (ch && chunk_in_use(ch) && !ob->kind[ch - m->chunks]) {
+		ob->kind[ch - m->chunks] = OWNER_BUFFER;
+		ob->owner[ch - m->chunks] = ob->id;
+	}
+}
+
 /*
  * Whose memory each in-use malloc chunk is (snapshot.h enum chunk_owner),
  * most certain first: a Python object lives in it; it is a buffer an
@@ -782,7 +837,7 @@ static void classify_chunks(struct census *c)
 	struct snapshot *s = c->s;
 	uint32_t *owner = xmalloc((m->nchunks + 1) * sizeof(*owner));
 	uint8_t *kind = xcalloc(m->nchunks + 1, 1);
-	size_t i, k;
+	size_t i;
 
 #define CHUNK_INDEX(ch) ((size_t)((ch) - m->chunks))
 	for (i = 0; i < m->nchunks; i++)
@@ -801,19 +856,10 @@ static void classify_chunks(struct census *c)
 		}
 	}
 	for (i = 0; i < c->nobjs; i++) {
-		uint64_t ptrs[6] = { 0 };
-		size_t n = buffer_pointers(c, c->objs[i].addr,
-					   &c->tinfos[c->objs[i].tinfo], ptrs);
+		struct own_buffer ob = { c, owner, kind, c->newid[i] };
 
-		for (k = 0; k < n; k++) {
-			const struct malloc_chunk_rec *ch = ptrs[k] ?
-				malloc_chunk_of(m, ptrs[k]) : NULL;
-
-			if (ch && chunk_in_use(ch) && !kind[CHUNK_INDEX(ch)]) {
-				kind[CHUNK_INDEX(ch)] = OWNER_BUFFER;
-				owner[CHUNK_INDEX(ch)] = c->newid[i];
-			}
-		}
+		for_each_buffer(c, c->objs[i].addr,
+				&c->tinfos[c->objs[i].tinfo], own_buffer, &ob);
 	}
 	for (i = 0; i <= m->ntcache_structs; i++) {
 		uint64_t a = i < m->ntcache_structs ? m->tcache_structs[i] :
@@ -935,6 +981,14 @@ static void add_stats(struct census *c)
 	snapshot_stat(s, "pymalloc.corrupt_pools", (int64_t)h->corrupt_pools);
 	snapshot_stat(s, "pymalloc.salvaged_pools", (int64_t)h->salvaged_pools);
 	snapshot_stat(s, "pymalloc.used_blocks", (int64_t)h->nused);
+	{
+		uint64_t used = 0;
+
+		for (i = 0; i < h->npools; i++)
+			used += (uint64_t)h->pools[i].nused *
+				h->pools[i].block_size;
+		snapshot_stat(s, "pymalloc.used_bytes", (int64_t)used);
+	}
 	if (h->raw_allocated_known)
 		snapshot_stat(s, "pymalloc.raw_allocated_blocks",
 			      (int64_t)h->raw_allocated_blocks);

@@ -127,9 +127,9 @@ struct census {
 int64_t census_ref(struct census *c, uint64_t addr);
 /* census_ref() plus an edge from src when it is an object. */
 void census_edge(struct census *c, uint32_t src, uint64_t addr);
-/* fn(ctx, p) for a pointer into each buffer the object at addr (of type ti)
- * owns: the separately allocated memory whose size kind_sizeof() counts in
- * cobj.buffers. */
+/* fn(ctx, p) for a pointer into every buffer the object owns (list items,
+ * dict keys and values, set tables, str and bytearray data, deque blocks,
+ * io buffers, split values). */
 void census_for_each_buffer(struct census *c, uint64_t addr,
 			    const struct tinfo *ti,
 			    void (*fn)(void *ctx, uint64_t p), void *ctx);

@@ -438,6 +438,33 @@ static void gen_referents(struct census *c, uint32_t src, uint64_t addr)
 		edge_iframe(c, src, addr + (uint64_t)L->off[PY_F_GEN_IFRAME]);
 }
 
+/* collections.deque (Modules/_collectionsmodule.c deque_traverse): its
+ * items from leftblock->data[leftindex] to rightblock->data[rightindex],
+ * in blocks of 64 linked by rightlink (struct BLOCK {leftlink; data[64];
+ * rightlink}). */
+static void deque_referents(struct census *c, uint32_t src, uint64_t addr)
+{
+	uint64_t b = rd(c, addr, PY_F_DQ_LEFTBLOCK);
+	uint64_t last = rd(c, addr, PY_F_DQ_RIGHTBLOCK);
+	uint64_t left = rd(c, addr, PY_F_DQ_LEFTINDEX);
+	uint64_t right = rd(c, addr, PY_F_DQ_RIGHTINDEX);
+	int64_t len = rd_signed(c, addr, PY_F_OB_SIZE);
+	uint64_t nb, from, to;
+
+	if (len <= 0 || (uint64_t)len >= MAX_ITEMS || left >= DEQUE_BLOCKLEN ||
+	    right >= DEQUE_BLOCKLEN)
+		return;
+	for (nb = 0; b && nb <= (uint64_t)len / DEQUE_BLOCKLEN + 1; nb++) {
+		from = nb == 0 ? left : 0;
+		to = b == last ? right + 1 : DEQUE_BLOCKLEN;
+		if (from < to)
+			edge_array(c, src, b + 8 + from * 8, to - from);
+		if (b == last || target_read_u64(c->t, b + 8 + DEQUE_BLOCKLEN * 8,
+						 &b))
+			break;
+	}
+}
+
 /* An instance's __dict__, split/inline values and __slots__ — what
  * subtype_traverse adds for Python classes (Objects/typeobject.c). */
 static void instance_referents(struct census *c, uint32_t src,
@@ -600,6 +627,9 @@ bool kind_referents(struct census *c, uint32_t idx)
 		break;
 	case K_CFUNCTION:
 		edge_fields(c, idx, addr, cfunc, PH_ARRAY_SIZE(cfunc));
+		break;
+	case K_DEQUE:
+		deque_referents(c, idx, addr);
 		break;
 	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_BYTEARRAY:
 	case K_NONE: case K_OBJECT:

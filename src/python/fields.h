@@ -348,7 +348,10 @@
 	F(MOD_DEF, MODULE, "md_def") \
 	F(MODDEF_SIZE, MODDEF, "m_size") \
 	/* collections.deque, OrderedDict, io buffers (__sizeof__ needs them) */ \
+	F(DQ_LEFTBLOCK, DEQUE, "leftblock") \
+	F(DQ_RIGHTBLOCK, DEQUE, "rightblock") \
 	F(DQ_LEFTINDEX, DEQUE, "leftindex") \
+	F(DQ_RIGHTINDEX, DEQUE, "rightindex") \
 	F(OD_FAST_NODES_SIZE, ODICT, "od_fast_nodes_size") \
 	F(BUF_BUFFER, BUFFERED, "buffer") \
 	F(BUF_BUFFER_SIZE, BUFFERED, "buffer_size") \

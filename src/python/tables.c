@@ -9,7 +9,7 @@
 #include "python.h"
 
 static const struct py_table table_3_7 = {
-	.major = 3, .minor = 7, .nfields = 348, .nstructs = 55,
+	.major = 3, .minor = 7, .nfields = 351, .nstructs = 55,
 	.generated_from = "3.7.16 libpython3.7m.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1520,
@@ -306,7 +306,10 @@ static const struct py_table table_3_7 = {
 		[PY_F_MOD_NAME] = { 48, 8 },
 		[PY_F_MOD_DEF] = { 24, 8 },
 		[PY_F_MODDEF_SIZE] = { 56, 8 },
+		[PY_F_DQ_LEFTBLOCK] = { 24, 8 },
+		[PY_F_DQ_RIGHTBLOCK] = { 32, 8 },
 		[PY_F_DQ_LEFTINDEX] = { 40, 8 },
+		[PY_F_DQ_RIGHTINDEX] = { 48, 8 },
 		[PY_F_OD_FAST_NODES_SIZE] = { 72, 8 },
 		[PY_F_BUF_BUFFER] = { 56, 8 },
 		[PY_F_BUF_BUFFER_SIZE] = { 120, 8 },
@@ -421,7 +424,7 @@ static const struct py_table table_3_7 = {
 };
 
 static const struct py_table table_3_8 = {
-	.major = 3, .minor = 8, .nfields = 348, .nstructs = 55,
+	.major = 3, .minor = 8, .nfields = 351, .nstructs = 55,
 	.generated_from = "3.8.18 libpython3.8.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1464,
@@ -718,7 +721,10 @@ static const struct py_table table_3_8 = {
 		[PY_F_MOD_NAME] = { 48, 8 },
 		[PY_F_MOD_DEF] = { 24, 8 },
 		[PY_F_MODDEF_SIZE] = { 56, 8 },
+		[PY_F_DQ_LEFTBLOCK] = { 24, 8 },
+		[PY_F_DQ_RIGHTBLOCK] = { 32, 8 },
 		[PY_F_DQ_LEFTINDEX] = { 40, 8 },
+		[PY_F_DQ_RIGHTINDEX] = { 48, 8 },
 		[PY_F_OD_FAST_NODES_SIZE] = { 72, 8 },
 		[PY_F_BUF_BUFFER] = { 56, 8 },
 		[PY_F_BUF_BUFFER_SIZE] = { 120, 8 },
@@ -833,7 +839,7 @@ static const struct py_table table_3_8 = {
 };
 
 static const struct py_table table_3_9 = {
-	.major = 3, .minor = 9, .nfields = 348, .nstructs = 55,
+	.major = 3, .minor = 9, .nfields = 351, .nstructs = 55,
 	.generated_from = "3.9.18 libpython3.9.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 656,
@@ -1130,7 +1136,10 @@ static const struct py_table table_3_9 = {
 		[PY_F_MOD_NAME] = { 48, 8 },
 		[PY_F_MOD_DEF] = { 24, 8 },
 		[PY_F_MODDEF_SIZE] = { 56, 8 },
+		[PY_F_DQ_LEFTBLOCK] = { 24, 8 },
+		[PY_F_DQ_RIGHTBLOCK] = { 32, 8 },
 		[PY_F_DQ_LEFTINDEX] = { 40, 8 },
+		[PY_F_DQ_RIGHTINDEX] = { 48, 8 },
 		[PY_F_OD_FAST_NODES_SIZE] = { 72, 8 },
 		[PY_F_BUF_BUFFER] = { 56, 8 },
 		[PY_F_BUF_BUFFER_SIZE] = { 120, 8 },
@@ -1245,7 +1254,7 @@ static const struct py_table table_3_9 = {
 };
 
 static const struct py_table table_3_10 = {
-	.major = 3, .minor = 10, .nfields = 348, .nstructs = 55,
+	.major = 3, .minor = 10, .nfields = 351, .nstructs = 55,
 	.generated_from = "3.10.13 libpython3.10.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 672,
@@ -1542,7 +1551,10 @@ static const struct py_table table_3_10 = {
 		[PY_F_MOD_NAME] = { 48, 8 },
 		[PY_F_MOD_DEF] = { 24, 8 },
 		[PY_F_MODDEF_SIZE] = { 56, 8 },
+		[PY_F_DQ_LEFTBLOCK] = { 24, 8 },
+		[PY_F_DQ_RIGHTBLOCK] = { 32, 8 },
 		[PY_F_DQ_LEFTINDEX] = { 40, 8 },
+		[PY_F_DQ_RIGHTINDEX] = { 48, 8 },
 		[PY_F_OD_FAST_NODES_SIZE] = { 72, 8 },
 		[PY_F_BUF_BUFFER] = { 56, 8 },
 		[PY_F_BUF_BUFFER_SIZE] = { 120, 8 },
@@ -1657,7 +1669,7 @@ static const struct py_table table_3_10 = {
 };
 
 static const struct py_table table_3_11 = {
-	.major = 3, .minor = 11, .nfields = 348, .nstructs = 55,
+	.major = 3, .minor = 11, .nfields = 351, .nstructs = 55,
 	.generated_from = "3.11.7 libpython3.11.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 166688,
@@ -1954,7 +1966,10 @@ static const struct py_table table_3_11 = {
 		[PY_F_MOD_NAME] = { 48, 8 },
 		[PY_F_MOD_DEF] = { 24, 8 },
 		[PY_F_MODDEF_SIZE] = { 56, 8 },
+		[PY_F_DQ_LEFTBLOCK] = { 24, 8 },
+		[PY_F_DQ_RIGHTBLOCK] = { 32, 8 },
 		[PY_F_DQ_LEFTINDEX] = { 40, 8 },
+		[PY_F_DQ_RIGHTINDEX] = { 48, 8 },
 		[PY_F_OD_FAST_NODES_SIZE] = { 72, 8 },
 		[PY_F_BUF_BUFFER] = { 56, 8 },
 		[PY_F_BUF_BUFFER_SIZE] = { 120, 8 },
@@ -2069,7 +2084,7 @@ static const struct py_table table_3_11 = {
 };
 
 static const struct py_table table_3_12 = {
-	.major = 3, .minor = 12, .nfields = 348, .nstructs = 55,
+	.major = 3, .minor = 12, .nfields = 351, .nstructs = 55,
 	.generated_from = "3.12.1 libpython3.12.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 459944,
@@ -2366,7 +2381,10 @@ static const struct py_table table_3_12 = {
 		[PY_F_MOD_NAME] = { 48, 8 },
 		[PY_F_MOD_DEF] = { 24, 8 },
 		[PY_F_MODDEF_SIZE] = { 56, 8 },
+		[PY_F_DQ_LEFTBLOCK] = { 24, 8 },
+		[PY_F_DQ_RIGHTBLOCK] = { 32, 8 },
 		[PY_F_DQ_LEFTINDEX] = { 40, 8 },
+		[PY_F_DQ_RIGHTINDEX] = { 48, 8 },
 		[PY_F_OD_FAST_NODES_SIZE] = { 72, 8 },
 		[PY_F_BUF_BUFFER] = { 56, 8 },
 		[PY_F_BUF_BUFFER_SIZE] = { 120, 8 },
@@ -2481,7 +2499,7 @@ static const struct py_table table_3_12 = {
 };
 
 static const struct py_table table_3_13 = {
-	.major = 3, .minor = 13, .nfields = 348, .nstructs = 55,
+	.major = 3, .minor = 13, .nfields = 351, .nstructs = 55,
 	.generated_from = "3.13.0 libpython3.13.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 283320,
@@ -2778,7 +2796,10 @@ static const struct py_table table_3_13 = {
 		[PY_F_MOD_NAME] = { 48, 8 },
 		[PY_F_MOD_DEF] = { 24, 8 },
 		[PY_F_MODDEF_SIZE] = { 56, 8 },
+		[PY_F_DQ_LEFTBLOCK] = { 24, 8 },
+		[PY_F_DQ_RIGHTBLOCK] = { 32, 8 },
 		[PY_F_DQ_LEFTINDEX] = { 40, 8 },
+		[PY_F_DQ_RIGHTINDEX] = { 48, 8 },
 		[PY_F_OD_FAST_NODES_SIZE] = { 72, 8 },
 		[PY_F_BUF_BUFFER] = { 56, 8 },
 		[PY_F_BUF_BUFFER_SIZE] = { 120, 8 },

@@ -493,8 +493,9 @@ def suite_census(pyheap, slot, exe, res):
                   "json python version")
         for k, n in want["survivors"].items():
             res.equal(rows.get(k, {}).get("count"), n, "json row %s" % k)
-        res.equal(sum(r["count"] for r in js["rows"]), len(objs),
-                  "json rows add up to the objects")
+        res.equal(sum(r["count"] for r in js["rows"]
+                      if r["key"] != "[native]"), len(objs),
+                  "json rows add up to the objects (plus [native] chunks)")
         import csv
         import io
         p = run_pyheap(pyheap, "show", "--format", "csv", out)
@@ -715,8 +716,8 @@ def suite_diff(pyheap, slot, exe, res):
         # report is printed either way.
         grew = total["bytes_delta"]
         for limit, status in ((str(grew - 1), 1), (str(grew), 0),
-                              ("%.6f%%" % (90.0 * grew / js["a"]["bytes"]), 1),
-                              ("%.6f%%" % (110.0 * grew / js["a"]["bytes"]), 0)):
+                              ("%.6f%%" % (90.0 * grew / total["bytes_a"]), 1),
+                              ("%.6f%%" % (110.0 * grew / total["bytes_a"]), 0)):
             p = run_pyheap(pyheap, "diff", "--format", "json",
                            "--fail-if-growth", limit, a, b)
             res.equal(p.returncode, status, "--fail-if-growth %s (growth %d):"
@@ -761,7 +762,6 @@ def suite_diff(pyheap, slot, exe, res):
                 (["diff", a, os.path.join(t.tmp, "none.snap")], 2,
                  "missing B"),
                 (["diff", "--by", "site", a, b], 2, "--by site"),
-                (["diff", "--by", "native", a, b], 2, "--by native"),
                 (["show", "--by", "site", a], 2, "show --by site"),
                 (["info", os.path.join(t.tmp, "12345")], 2,
                  "info of a missing snapshot"),

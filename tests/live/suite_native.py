@@ -139,6 +139,24 @@ def suite_native(h, pyheap, slot, exe, res):
             res.equal(unowned(b, cs) - unowned(a, cs), n,
                       "%d leaked malloc(%d) chunks are %d more unowned "
                       "[native %d] chunks" % (n, size, n, cs))
+            p = h.run_pyheap(pyheap, "diff", "--by", "native", "--format",
+                             "json", os.path.join(t.tmp, "a.snap"),
+                             os.path.join(t.tmp, "b.snap"))
+            rows = {r["key"]: r for r in json.loads(p.stdout)["rows"]} \
+                if p.returncode == 0 else {}
+            row = rows.get("[native %d]" % cs, {})
+            res.equal(row.get("count_delta"), n,
+                      "diff --by native: [native %d] grew by %d" % (cs, n))
+            p = h.run_pyheap(pyheap, "show", "--format", "json",
+                             os.path.join(t.tmp, "b.snap"))
+            js = json.loads(p.stdout) if p.returncode == 0 else {}
+            typ = {r["key"]: r for r in js.get("rows", [])}
+            res.check(typ.get("[native]", {}).get("count", 0) >= n,
+                      "show --by type has a [native] row with the leak")
+            res.check(js.get("snapshot", {}).get("native_bytes", 0) >= n * cs,
+                      "show JSON native_bytes counts the leak")
+            res.check("memory" in js and js["memory"]["native_unowned"] >=
+                      n * cs, "show JSON memory breakdown holds it")
         res.check(h.wait_for(lambda: h.thread_states(t.pid) and all(
             s not in "tT" for s in h.thread_states(t.pid).values()), 5),
             "target runs after snapshots")

@@ -1,0 +1,99 @@
+/*
+ * pyheap show's memory breakdown (analysis.h): the process's RSS split
+ * into what pymalloc and malloc hold and whose it is, from the snapshot's
+ * chunk table and stats.  Everything is a sum over rows; nothing is
+ * estimated except where the comment says so.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "base/hashmap.h"
+
+static int cmp_owner(const void *a, const void *b)
+{
+	const struct owner_bytes *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return strcmp(x->type, y->type);
+}
+
+void memory_breakdown(const struct snapshot *s, struct memory_breakdown *m)
+{
+	struct u64map by_type = U64MAP_INIT; /* type id -> owners index */
+	uint64_t held = 0, walked = 0, pool_size;
+	size_t i, alloc = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->rss = s->meta.rss_bytes;
+	/* An arena is 64 pools (MAX_POOLS_IN_ARENA, Objects/obmalloc.c). */
+	pool_size = (uint64_t)snapshot_get_stat(s, "pymalloc.pool_size", 0);
+	m->pymalloc_arenas = (uint64_t)snapshot_get_stat(s, "pymalloc.arenas",
+							  0) * 64 * pool_size;
+	m->pymalloc_used = (uint64_t)snapshot_get_stat(s, "pymalloc.used_bytes",
+							0);
+	m->native = s->meta.flags & SNAP_NATIVE;
+	for (i = 0; i < s->nchunks; i++) {
+		const struct snap_chunk *c = &s->chunks[i];
+		uint64_t v;
+
+		if (c->arena != UINT32_MAX)
+			walked += c->size;
+		switch (c->state) {
+		case SCHUNK_FREE: case SCHUNK_FASTBIN: case SCHUNK_TCACHE:
+			m->malloc_free += c->size;
+			continue;
+		case SCHUNK_TOP:
+			m->top += c->size;
+			continue;
+		case SCHUNK_MMAPPED:
+			held += c->size;
+			break;
+		default:
+			break;
+		}
+		switch (c->owner_kind) {
+		case OWNER_OBJECT: m->objects_in_malloc += c->size; break;
+		case OWNER_BUFFER: m->buffers += c->size; break;
+		case OWNER_UNOWNED: m->native_unowned += c->size; break;
+		case OWNER_ALLOCATOR: m->allocator += c->size; break;
+		case OWNER_NATIVE:
+			m->native_owned += c->size;
+			if (c->owner >= s->nobjects)
+				break;
+			if (!u64map_get(&by_type, s->objects[c->owner].type, &v)) {
+				PH_GROW(m->owners, alloc, m->nowners + 1);
+				v = m->nowners++;
+				m->owners[v].type = snapshot_str(s,
+					s->types[s->objects[c->owner].type].name);
+				m->owners[v].bytes = m->owners[v].chunks = 0;
+				u64map_put(&by_type, s->objects[c->owner].type, v);
+			}
+			m->owners[v].bytes += c->size;
+			m->owners[v].chunks++;
+			break;
+		default:
+			break;
+		}
+	}
+	for (i = 0; i < s->narenas; i++)
+		held += s->arenas[i].system_mem;
+	for (i = 0; i < s->narenas; i++)
+		m->malloc_overhead += s->arenas[i].system_mem;
+	m->malloc_overhead = m->malloc_overhead > walked ?
+			     m->malloc_overhead - walked : 0;
+	/* What RSS holds beyond the heaps: code and data of the binaries,
+	 * stacks, other mappings.  Heaps count whole here although some of
+	 * their pages may not be resident, so this can be negative. */
+	m->unaccounted = (int64_t)m->rss - (int64_t)(m->pymalloc_arenas + held);
+	if (m->nowners)
+		qsort(m->owners, m->nowners, sizeof(*m->owners), cmp_owner);
+	u64map_release(&by_type);
+}
+
+void memory_breakdown_release(struct memory_breakdown *m)
+{
+	free(m->owners);
+	memset(m, 0, sizeof(*m));
+}
