@@ -12,14 +12,14 @@ static void u64map_grow(struct u64map *m)
 	size_t i;
 
 	n.cap = m->cap ? m->cap * 2 : 64;
-	if (n.cap > SIZE_MAX / 2 / sizeof(uint64_t))
+	if (n.cap > SIZE_MAX / 2 / sizeof(struct u64map_slot))
 		ph_die("hash map too large");
-	n.keys = xmalloc(n.cap * sizeof(uint64_t));
-	n.vals = xmalloc(n.cap * sizeof(uint64_t));
-	memset(n.keys, 0xff, n.cap * sizeof(uint64_t));
+	n.slots = xmalloc(n.cap * sizeof(*n.slots));
+	/* Every key byte 0xff: EMPTY. */
+	memset(n.slots, 0xff, n.cap * sizeof(*n.slots));
 	for (i = 0; i < m->cap; i++)
-		if (m->keys[i] != EMPTY)
-			u64map_put(&n, m->keys[i], m->vals[i]);
+		if (m->slots[i].key != EMPTY)
+			u64map_put(&n, m->slots[i].key, m->slots[i].val);
 	u64map_release(m);
 	*m = n;
 }
@@ -33,13 +33,15 @@ void u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 	if ((m->n + 1) * 2 > m->cap)
 		u64map_grow(m);
 	for (i = hash_u64(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == key) {
-			m->vals[i] = val;
+		struct u64map_slot *sl = &m->slots[i];
+
+		if (sl->key == key) {
+			sl->val = val;
 			return;
 		}
-		if (m->keys[i] == EMPTY) {
-			m->keys[i] = key;
-			m->vals[i] = val;
+		if (sl->key == EMPTY) {
+			sl->key = key;
+			sl->val = val;
 			m->n++;
 			return;
 		}
@@ -53,20 +55,21 @@ bool u64map_get(const struct u64map *m, uint64_t key, uint64_t *val)
 	if (!m->cap || key == EMPTY)
 		return false;
 	for (i = hash_u64(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == key) {
+		const struct u64map_slot *sl = &m->slots[i];
+
+		if (sl->key == key) {
 			if (val)
-				*val = m->vals[i];
+				*val = sl->val;
 			return true;
 		}
-		if (m->keys[i] == EMPTY)
+		if (sl->key == EMPTY)
 			return false;
 	}
 }
 
 void u64map_release(struct u64map *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	memset(m, 0, sizeof(*m));
 }
 

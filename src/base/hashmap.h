@@ -17,11 +17,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Keys and values side by side: a hit costs one cache miss, which is what
+ * a census of millions of objects spends its time on. */
+struct u64map_slot {
+	uint64_t key, val;
+};
+
 struct u64map {
-	uint64_t *keys, *vals;
+	struct u64map_slot *slots;
 	size_t cap, n; /* cap is 0 or a power of two */
 };
-#define U64MAP_INIT { NULL, NULL, 0, 0 }
+#define U64MAP_INIT { NULL, 0, 0 }
 
 /* Insert or replace. */
 void u64map_put(struct u64map *m, uint64_t key, uint64_t val);
