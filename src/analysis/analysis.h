@@ -10,7 +10,21 @@
  * ("builtins", "__main__"); --by native keys are "[native N]", one per
  * chunk size N (header included), over the native chunks (owned by an
  * object's C struct or unowned).  Snapshots without the data a grouping
- * needs (sites; malloc, SNAP_NATIVE) make report_group() say so.
+ * needs (malloc, SNAP_NATIVE) make report_group() say so.
+ *
+ * Sites (--by site).  An object's site (snapshot.h "sites") is keyed by
+ * its `depth` innermost frames, each "FILE:LINE" with the file as stored
+ * (an absolute path, "<unknown>", or a module name with line 0 for a
+ * class), joined by " <- " innermost first: "/app/w.py:52" at depth 1,
+ * "/app/w.py:52 <- /app/main.py:9" at depth 2.  A stack shorter than
+ * `depth` keys by the frames it has.  Objects without a site are
+ * "[no site]".  Sites whose frames agree up to the depth share a row,
+ * whatever their kinds: the row's `site.kinds` says which kinds its
+ * objects' sites were (traced, inferred or both: "mixed").  --by
+ * site,type splits each site row by type name: key "SITE TYPE" (one
+ * space), with site.key and site.type holding the two parts.  Keys are
+ * built once per distinct site through a hash map and objects are
+ * counted through arrays: O(objects + sites x depth).
  *
  * A diff pairs the rows of two reports by key: a key found in one report
  * only gets zeros on the other side, so a snapshot diffed with itself has
@@ -37,12 +51,40 @@
 
 #include "../snapshot/snapshot.h"
 
-enum group_by { BY_TYPE, BY_MODULE, BY_SITE, BY_NATIVE };
+enum group_by { BY_TYPE, BY_MODULE, BY_SITE, BY_NATIVE, BY_SITE_TYPE };
 enum sort_by { SORT_BYTES, SORT_COUNT };
+
+/* Whether a grouping is by site (BY_SITE, BY_SITE_TYPE). */
+static inline bool group_by_site(enum group_by by)
+{
+	return by == BY_SITE || by == BY_SITE_TYPE;
+}
+
+/* A frame of a site row: the file as stored, the line (0 unknown). */
+struct report_frame {
+	const char *file;
+	uint32_t line;
+};
+
+/* report_row.site.kinds: the kinds of the sites of a row's objects. */
+#define ROW_TRACED 1u
+#define ROW_INFERRED 2u
+
+/* What a row of a site grouping is (all zero in other groupings). */
+struct row_site {
+	const char *key;     /* the site part of the row's key: "FILE:LINE",
+			      * "... <- FILE:LINE", or "[no site]" */
+	const char *type;    /* BY_SITE_TYPE: the type name; else NULL */
+	unsigned kinds;      /* ROW_*; 0 for [no site] */
+	const struct report_frame *frames; /* innermost first; NULL and 0
+					    * for [no site] */
+	uint32_t nframes;
+};
 
 struct report_row {
 	const char *key;
 	uint64_t count, bytes;
+	struct row_site site;
 };
 
 struct report {
@@ -54,15 +96,22 @@ struct report {
 	char **keys;                       /* keys this report made ("[native
 					    * 208]"), freed with it */
 	size_t nkeys_owned, keys_alloc;
+	/* Site groupings. */
+	unsigned depth;                    /* as asked; 0: the default (1),
+					    * and no frames in JSON or CSV */
+	struct report_frame *frames;       /* rows' frames point here */
+	size_t nframes, frames_alloc;
 };
 
 struct diff_row {
 	const char *key;
 	uint64_t count_a, count_b, bytes_a, bytes_b;
+	struct row_site site;              /* kinds: of both snapshots */
 };
 
 struct diff {
 	enum group_by by;
+	unsigned depth;                    /* as report.depth */
 	struct diff_row *rows;
 	size_t nrows, rows_alloc;
 	size_t nkeys;                      /* rows before filtering */
@@ -90,17 +139,28 @@ struct row_filter {
 };
 #define ROW_FILTER_INIT { SORT_BYTES, NULL, 0, 0 }
 
+/* "type", "module", "site", "native", "site,type". */
 const char *group_by_name(enum group_by by);
 /* 0, or -PH_E_USAGE for an unknown name. */
 int group_by_parse(const char *name, enum group_by *by);
+/* "traced", "inferred", "mixed", or NULL for 0 (ROW_* bits). */
+const char *site_kinds_name(unsigned kinds);
 
 /*
  * Group s's objects.  0, or -PH_E_NOTFOUND when s holds no data for `by`
- * ("no allocation sites in this snapshot (taken without tracemalloc
- * data)"; the caller adds the file name); r is then empty.
+ * ("no native memory data in this snapshot (taken without walking
+ * malloc)"; the caller adds the file name); r is then empty.  A snapshot
+ * without sites groups by site as one "[no site]" row: whether the file
+ * could hold sites at all (format 1.2) is the caller's question.
+ * report_group_depth() keys sites by `depth` frames (0: 1, the default;
+ * ignored for other groupings).
  */
 int report_group(const struct snapshot *s, enum group_by by,
 		 struct report *r);
+int report_group_depth(const struct snapshot *s, enum group_by by,
+		       unsigned depth, struct report *r);
+/* Whether any of s's sites is traced (else all are inferred or none). */
+bool snapshot_has_traced_sites(const struct snapshot *s);
 void report_filter(struct report *r, const struct row_filter *f);
 /* Whether key passes f's patterns (f->match). */
 bool row_filter_match(const struct row_filter *f, const char *key);
@@ -139,7 +199,9 @@ void memory_breakdown_release(struct memory_breakdown *m);
 /* Bytes of native chunks (owned by an object's C struct or unowned). */
 uint64_t snapshot_native_bytes(const struct snapshot *s);
 
-/* Pair a's and b's rows (both grouped the same way) into d. */
+/* Pair a's and b's rows (both grouped the same way) into d.  A site
+ * row's kinds are those of both sides; its frames are A's if A has the
+ * key (the same text as B's). */
 void report_diff(const struct report *a, const struct report *b,
 		 struct diff *d);
 void diff_filter(struct diff *d, const struct row_filter *f);

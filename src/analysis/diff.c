@@ -46,6 +46,7 @@ void report_diff(const struct report *a, const struct report *b,
 
 	memset(d, 0, sizeof(*d));
 	d->by = a->by;
+	d->depth = a->depth;
 	d->count_a = a->total_count;
 	d->bytes_a = a->total_bytes;
 	d->count_b = b->total_count;
@@ -67,9 +68,11 @@ void report_diff(const struct report *a, const struct report *b,
 			row = &d->rows[d->nrows];
 			memset(row, 0, sizeof(*row));
 			row->key = src->key;
+			row->site = src->site;
 			strmap_put(&index, src->key, len,
 				   (uint32_t)d->nrows++);
 		}
+		row->site.kinds |= src->site.kinds;
 		if (in_a) {
 			row->count_a += src->count;
 			row->bytes_a += src->bytes;

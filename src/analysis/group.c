@@ -2,11 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
+#include "internal.h"
 
 static const char *const by_names[] = {
 	[BY_TYPE] = "type", [BY_MODULE] = "module", [BY_SITE] = "site",
-	[BY_NATIVE] = "native",
+	[BY_NATIVE] = "native", [BY_SITE_TYPE] = "site,type",
 };
 
 const char *group_by_name(enum group_by by)
@@ -115,22 +115,32 @@ static int group_native(const struct snapshot *s, struct report *r)
 int report_group(const struct snapshot *s, enum group_by by,
 		 struct report *r)
 {
+	return report_group_depth(s, by, 0, r);
+}
+
+int report_group_depth(const struct snapshot *s, enum group_by by,
+		       unsigned depth, struct report *r)
+{
 	int64_t *slot;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	r->by = by;
-	/* Snapshots record no allocation sites yet, and malloc chunks only
-	 * since format 1.1 (SNAP_NATIVE); the issues that report them group
-	 * them here. */
-	if (by == BY_SITE)
-		return ph_error(PH_E_NOTFOUND, "no allocation sites in this "
-				"snapshot (taken without tracemalloc data)");
+	/* Malloc chunks are recorded only since format 1.1, and only when
+	 * malloc could be walked (SNAP_NATIVE). */
 	if (by == BY_NATIVE && !(s->meta.flags & SNAP_NATIVE))
 		return ph_error(PH_E_NOTFOUND, "no native memory data in this "
 				"snapshot (taken without walking malloc)");
 	if (by == BY_NATIVE)
 		return group_native(s, r);
+	if (group_by_site(by)) {
+		r->depth = depth;
+		group_sites(s, r);
+		r->nkeys = r->nrows;
+		if (r->nrows)
+			qsort(r->rows, r->nrows, sizeof(*r->rows), cmp_bytes);
+		return 0;
+	}
 
 	/* Group by string id: types share names only through the string
 	 * table, which interns, so equal keys have equal ids.  One pass
@@ -226,6 +236,7 @@ void report_release(struct report *r)
 	for (i = 0; i < r->nkeys_owned; i++)
 		free(r->keys[i]);
 	free(r->keys);
+	free(r->frames);
 	free(r->rows);
 	memset(r, 0, sizeof(*r));
 }

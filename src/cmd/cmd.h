@@ -78,7 +78,7 @@ extern const struct command_help diff_help;
  */
 enum {
 	ROPT_BY = 0x100, ROPT_TOP, ROPT_SORT, ROPT_MIN_BYTES, ROPT_MATCH,
-	ROPT_FORMAT,
+	ROPT_FORMAT, ROPT_DEPTH,
 };
 
 struct report_opts {
@@ -88,18 +88,26 @@ struct report_opts {
 	struct row_filter filter; /* filter.match points into match */
 	const char **match;       /* --match patterns (argv strings) */
 	size_t nmatch, match_alloc;
+	unsigned depth;           /* --depth K, 0 if not given */
 };
 #define REPORT_OPTS_INIT { BY_TYPE, FORMAT_TEXT, -1, ROW_FILTER_INIT, \
-			   NULL, 0, 0 }
+			   NULL, 0, 0, 0 }
 
 /* 0 or -PH_E_USAGE for a ROPT_* option; 1 if id is not one. */
 int report_option(const struct command_help *h, struct report_opts *o,
 		  int id, const char *arg);
+/* After parsing: options that only make sense together.  0 or
+ * -PH_E_USAGE. */
+int report_options_check(const struct command_help *h,
+			 const struct report_opts *o);
 /* --top, or its default: 20 rows in text, all (0) in json and csv. */
 size_t report_top(const struct report_opts *o);
 void report_opts_release(struct report_opts *o);
-/* Read a snapshot for show and diff (types and objects, no graph). */
-int report_read(const char *path, struct snapshot *s);
+/* Read a snapshot for show and diff (types and objects, no graph) and
+ * check that it holds what o->by groups: a file older than format 1.2
+ * has no sites (-PH_E_NOTFOUND, naming the file). */
+int report_read(const char *path, const struct report_opts *o,
+		struct snapshot *s);
 /* Write out to stdout: 0 or -PH_E_IO. */
 int write_stdout(const struct strbuf *out);
 

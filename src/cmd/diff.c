@@ -1,6 +1,7 @@
 /*
  * pyheap diff A.snap B.snap: what grew and what shrank between two
- * snapshots, by type or module, with thresholds for scripts (exit 1).
+ * snapshots, by type, module, site or native chunk size, with thresholds
+ * for scripts (exit 1).
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,7 +17,11 @@ enum { OPT_FAIL_GROWTH = 1, OPT_FAIL_KEY_GROWTH, OPT_COLOR };
 
 static const struct option_spec diff_options[] = {
 	{ ROPT_BY, 0, "by", "KEY",
-	  "group by type (default), module, site or native" },
+	  "group by type (default), module, site (allocation site "
+	  "FILE:LINE), site,type or native" },
+	{ ROPT_DEPTH, 0, "depth", "K",
+	  "with --by site: key sites by their K innermost frames, printed "
+	  "as a traceback (default 1)" },
 	{ ROPT_TOP, 0, "top", "N",
 	  "show the first N rows (default 20 in text, all in json and csv; "
 	  "0 = all)" },
@@ -44,10 +49,10 @@ static const struct option_spec diff_options[] = {
 const struct command_help diff_help = {
 	"diff", "[options] A.snap B.snap",
 	"show what grew between two snapshots",
-	"Compare two snapshots grouped by type or module: count and bytes in "
-	"A and B\nand the change (B - A), largest growth first.  The total "
-	"row covers the whole\nsnapshots.  Exit 1 when a --fail-if-* "
-	"threshold is crossed (the report is\nstill printed).",
+	"Compare two snapshots grouped by type, module or allocation site:\n"
+	"count and bytes in A and B and the change (B - A), largest growth "
+	"first.\nThe total row covers the whole snapshots.  Exit 1 when a "
+	"--fail-if-*\nthreshold is crossed (the report is still printed).",
 	diff_options,
 };
 
@@ -219,6 +224,8 @@ int cmd_diff(int argc, char **argv)
 	rc = first = options_parse(argc, argv, &diff_help, on_opt, &o);
 	if (first <= 0)
 		goto cleanup;
+	if ((rc = report_options_check(&diff_help, &o.r)))
+		goto cleanup;
 	if (argc - first != 2) {
 		rc = usage_error(&diff_help, argc - first < 2 ?
 				 "expected two snapshots, A and B" :
@@ -227,13 +234,14 @@ int cmd_diff(int argc, char **argv)
 	}
 	fa = argv[first];
 	fb = argv[first + 1];
-	if ((rc = report_read(fa, &a)) || (rc = report_read(fb, &b)))
+	if ((rc = report_read(fa, &o.r, &a)) ||
+	    (rc = report_read(fb, &o.r, &b)))
 		goto cleanup;
-	if ((rc = report_group(&a, o.r.by, &ra))) {
+	if ((rc = report_group_depth(&a, o.r.by, o.r.depth, &ra))) {
 		ph_error_context(rc, "%s", fa);
 		goto cleanup;
 	}
-	if ((rc = report_group(&b, o.r.by, &rb))) {
+	if ((rc = report_group_depth(&b, o.r.by, o.r.depth, &rb))) {
 		ph_error_context(rc, "%s", fb);
 		goto cleanup;
 	}

@@ -1,6 +1,7 @@
 /*
- * What show and diff share: the report options (--by, --top, --sort,
- * --min-bytes, --match, --format) and reading a snapshot for a report.
+ * What show and diff share: the report options (--by, --depth, --top,
+ * --sort, --min-bytes, --match, --format) and reading a snapshot for a
+ * report.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,16 @@ int report_option(const struct command_help *h, struct report_opts *o,
 	case ROPT_BY:
 		if (group_by_parse(arg, &o->by))
 			return usage_error(h, "--by: '%s' is not type, module, "
-					   "site or native", arg);
+					   "site, site,type or native", arg);
 		return 0;
+	case ROPT_DEPTH:
+		/* tracemalloc keeps at most 65535 frames (its MAX_NFRAME). */
+		rc = parse_uint(h, "--depth", arg, 65535, &v);
+		if (!rc && !v)
+			rc = usage_error(h, "--depth: give 1 or more frames");
+		if (!rc)
+			o->depth = (unsigned)v;
+		return rc;
 	case ROPT_TOP:
 		rc = parse_uint(h, "--top", arg, 1u << 30, &v);
 		if (!rc)
@@ -49,6 +58,15 @@ int report_option(const struct command_help *h, struct report_opts *o,
 	return 1;
 }
 
+int report_options_check(const struct command_help *h,
+			 const struct report_opts *o)
+{
+	if (o->depth && !group_by_site(o->by))
+		return usage_error(h, "--depth needs --by site or --by "
+				   "site,type");
+	return 0;
+}
+
 size_t report_top(const struct report_opts *o)
 {
 	if (o->top >= 0)
@@ -65,12 +83,27 @@ void report_opts_release(struct report_opts *o)
 	o->filter.nmatch = 0;
 }
 
-int report_read(const char *path, struct snapshot *s)
+int report_read(const char *path, const struct report_opts *o,
+		struct snapshot *s)
 {
+	struct snap_file_info info = { 0 };
+	int rc;
+
 	/* Reports need the types and objects only: the referents, roots
 	 * and threads stay compressed (their CRCs are still checked), which
 	 * saves a fifth of the time to load a 1M-object snapshot. */
-	return snapshot_read_level(path, SNAP_READ_OBJECTS, s, NULL);
+	rc = snapshot_read_level(path, SNAP_READ_OBJECTS, s, &info);
+	/* Before 1.2 no object had a site: grouping them all as [no site]
+	 * would be true of the file and false of the process. */
+	if (!rc && group_by_site(o->by) && info.major == 1 && info.minor < 2) {
+		rc = ph_error(PH_E_NOTFOUND, "%s: no allocation sites in this "
+			      "snapshot (format %u.%u; pyheap records them "
+			      "since 1.2: take a new snapshot)", path,
+			      info.major, info.minor);
+		snapshot_release(s);
+	}
+	snap_file_info_release(&info);
+	return rc;
 }
 
 int write_stdout(const struct strbuf *out)

@@ -1,5 +1,6 @@
 /*
- * pyheap show SNAP: what a snapshot holds, grouped by type or module.
+ * pyheap show SNAP: what a snapshot holds, grouped by type, module, site
+ * or native chunk size.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,11 @@
 
 static const struct option_spec show_options[] = {
 	{ ROPT_BY, 0, "by", "KEY",
-	  "group by type (default), module, site or native" },
+	  "group by type (default), module, site (allocation site "
+	  "FILE:LINE), site,type or native" },
+	{ ROPT_DEPTH, 0, "depth", "K",
+	  "with --by site: key sites by their K innermost frames, printed "
+	  "as a traceback (default 1)" },
 	{ ROPT_TOP, 0, "top", "N",
 	  "show the first N rows (default 20 in text, all in json and csv; "
 	  "0 = all)" },
@@ -27,10 +32,12 @@ static const struct option_spec show_options[] = {
 
 const struct command_help show_help = {
 	"show", "[options] SNAP",
-	"show a snapshot's objects by type or module",
-	"Show the objects of a snapshot grouped by type or module: count and "
-	"bytes\n(sys.getsizeof), largest first.  The total row covers the "
-	"whole snapshot.",
+	"show a snapshot's objects by type, module or allocation site",
+	"Show the objects of a snapshot grouped by type, module or allocation "
+	"site:\ncount and bytes (sys.getsizeof), largest first.  The total "
+	"row covers the\nwhole snapshot.  Sites are traced when the target "
+	"ran with PYTHONTRACEMALLOC=1\n(or -X tracemalloc), else inferred "
+	"where an object names its own origin.",
 	show_options,
 };
 
@@ -51,16 +58,18 @@ int cmd_show(int argc, char **argv)
 	rc = first = options_parse(argc, argv, &show_help, on_opt, &o);
 	if (first <= 0)
 		goto cleanup;
+	if ((rc = report_options_check(&show_help, &o)))
+		goto cleanup;
 	if (argc - first != 1) {
 		rc = usage_error(&show_help, argc - first ?
 				 "expected one snapshot" : "missing snapshot");
 		goto cleanup;
 	}
 	file = argv[first];
-	rc = report_read(file, &s);
+	rc = report_read(file, &o, &s);
 	if (rc)
 		goto cleanup;
-	rc = report_group(&s, o.by, &r);
+	rc = report_group_depth(&s, o.by, o.depth, &r);
 	if (rc) {
 		ph_error_context(rc, "%s", file);
 		goto cleanup;

@@ -45,6 +45,79 @@ static size_t shown(size_t nrows, size_t top)
 	return top && top < nrows ? top : nrows;
 }
 
+/* A site row's fields after the counts (pyheap-show(1) "JSON"):
+ * site_kind; site and type for site,type; frames with --depth. */
+static void json_site(struct json *j, enum group_by by, unsigned depth,
+		      const struct row_site *site)
+{
+	const char *kind = site_kinds_name(site->kinds);
+	uint32_t i;
+
+	if (!group_by_site(by))
+		return;
+	json_key(j, "site_kind");
+	if (kind)
+		json_str(j, kind);
+	else
+		json_null(j);
+	if (by == BY_SITE_TYPE) {
+		json_key(j, "site"); json_str(j, site->key);
+		json_key(j, "type"); json_str(j, site->type);
+	}
+	if (!depth)
+		return;
+	json_key(j, "frames");
+	json_arr_begin(j);
+	for (i = 0; i < site->nframes; i++) {
+		json_obj_begin(j);
+		json_key(j, "file"); json_str(j, site->frames[i].file);
+		json_key(j, "line"); json_uint(j, site->frames[i].line);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* The CSV columns a site grouping adds after the counts. */
+static void csv_site_header(struct strbuf *out, enum group_by by,
+			    unsigned depth)
+{
+	if (!group_by_site(by))
+		return;
+	strbuf_addstr(out, ",site_kind");
+	if (by == BY_SITE_TYPE)
+		strbuf_addstr(out, ",site,type");
+	if (depth)
+		strbuf_addstr(out, ",frames");
+}
+
+/* Their values: frames as "FILE:LINE;FILE:LINE", innermost first. */
+static void csv_site(struct strbuf *out, enum group_by by, unsigned depth,
+		     const struct row_site *site)
+{
+	const char *kind = site_kinds_name(site->kinds);
+	struct strbuf f = STRBUF_INIT;
+	uint32_t i;
+
+	if (!group_by_site(by))
+		return;
+	strbuf_addch(out, ',');
+	csv_field(out, kind ? kind : "");
+	if (by == BY_SITE_TYPE) {
+		strbuf_addch(out, ',');
+		csv_field(out, site->key);
+		strbuf_addch(out, ',');
+		csv_field(out, site->type);
+	}
+	if (!depth)
+		return;
+	for (i = 0; i < site->nframes; i++)
+		strbuf_addf(&f, "%s%s:%u", i ? ";" : "", site->frames[i].file,
+			    site->frames[i].line);
+	strbuf_addch(out, ',');
+	csv_field(out, f.buf);
+	strbuf_release(&f);
+}
+
 /* The memory breakdown as a JSON object (show --format json "memory"). */
 static void json_breakdown(struct json *j, const struct memory_breakdown *m)
 {
@@ -95,6 +168,7 @@ void render_show_json(struct strbuf *out, const char *file,
 		json_key(&j, "key"); json_str(&j, r->rows[i].key);
 		json_key(&j, "count"); json_uint(&j, r->rows[i].count);
 		json_key(&j, "bytes"); json_uint(&j, r->rows[i].bytes);
+		json_site(&j, r->by, r->depth, &r->rows[i].site);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -113,12 +187,16 @@ void render_show_csv(struct strbuf *out, const struct report *r, size_t top)
 {
 	size_t i, n = shown(r->nrows, top);
 
-	strbuf_addstr(out, "key,count,bytes\n");
+	strbuf_addstr(out, "key,count,bytes");
+	csv_site_header(out, r->by, r->depth);
+	strbuf_addch(out, '\n');
 	for (i = 0; i < n; i++) {
 		csv_field(out, r->rows[i].key);
-		strbuf_addf(out, ",%llu,%llu\n",
+		strbuf_addf(out, ",%llu,%llu",
 			    (unsigned long long)r->rows[i].count,
 			    (unsigned long long)r->rows[i].bytes);
+		csv_site(out, r->by, r->depth, &r->rows[i].site);
+		strbuf_addch(out, '\n');
 	}
 }
 
@@ -150,6 +228,7 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 		json_key(&j, "bytes_a"); json_uint(&j, row->bytes_a);
 		json_key(&j, "bytes_b"); json_uint(&j, row->bytes_b);
 		json_key(&j, "bytes_delta"); json_int(&j, diff_bytes_delta(row));
+		json_site(&j, d->by, d->depth, &row->site);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -176,18 +255,22 @@ void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top)
 	size_t i, n = shown(d->nrows, top);
 
 	strbuf_addstr(out, "key,count_a,count_b,count_delta,bytes_a,bytes_b,"
-		      "bytes_delta\n");
+		      "bytes_delta");
+	csv_site_header(out, d->by, d->depth);
+	strbuf_addch(out, '\n');
 	for (i = 0; i < n; i++) {
 		const struct diff_row *row = &d->rows[i];
 
 		csv_field(out, row->key);
-		strbuf_addf(out, ",%llu,%llu,%lld,%llu,%llu,%lld\n",
+		strbuf_addf(out, ",%llu,%llu,%lld,%llu,%llu,%lld",
 			    (unsigned long long)row->count_a,
 			    (unsigned long long)row->count_b,
 			    (long long)diff_count_delta(row),
 			    (unsigned long long)row->bytes_a,
 			    (unsigned long long)row->bytes_b,
 			    (long long)diff_bytes_delta(row));
+		csv_site(out, d->by, d->depth, &row->site);
+		strbuf_addch(out, '\n');
 	}
 }
 
@@ -195,11 +278,11 @@ void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top)
 
 /*
  * A text table: numeric columns right-aligned to their widest cell (at
- * least min_width), then the key, left-aligned and not padded.  Cells are
- * measured before colour is added, so escape sequences never shift a
- * column.
+ * least min_width), text columns (a site's KIND, TYPE) left-aligned and
+ * padded, then the key, left-aligned and not padded.  Cells are measured
+ * before colour is added, so escape sequences never shift a column.
  */
-#define TABLE_MAX_COLS 8
+#define TABLE_MAX_COLS 10
 #define SGR_RED "\033[31m"
 #define SGR_GREEN "\033[32m"
 #define SGR_BOLD "\033[1m"
@@ -217,6 +300,7 @@ struct table {
 	bool colour;
 	struct table_row *rows;
 	size_t nrows, alloc;
+	size_t nleft;          /* the columns before the key that are text */
 };
 
 static struct table_row *table_add(struct table *t)
@@ -239,7 +323,7 @@ static void table_note(struct table *t, struct strbuf *note)
 	struct table_row *row = table_add(t);
 	size_t i;
 
-	for (i = 0; i + 1 < t->ncols; i++)
+	for (i = 0; i + 1 + t->nleft < t->ncols; i++)
 		strbuf_addstr(&row->cell[i], "...");
 	row->cell[t->ncols - 1] = *note;
 	strbuf_init(note);
@@ -260,18 +344,21 @@ static void table_render(struct table *t, struct strbuf *out)
 		for (c = 0; c < t->ncols; c++) {
 			const char *sgr = t->colour ? row->sgr[c] : NULL;
 			bool last = c + 1 == t->ncols;
+			bool left = !last && c + 1 + t->nleft >= t->ncols;
+			int pad = last ? 0 : (int)(width[c] - row->cell[c].len);
 
 			if (c)
-				strbuf_addstr(out, last ? "  " : t->sep);
-			if (!last)
-				strbuf_addf(out, "%*s",
-					    (int)(width[c] - row->cell[c].len),
-					    "");
+				strbuf_addstr(out, last || left ? "  " :
+					      t->sep);
+			if (!left)
+				strbuf_addf(out, "%*s", pad, "");
 			if (sgr)
 				strbuf_addstr(out, sgr);
 			strbuf_add(out, row->cell[c].buf, row->cell[c].len);
 			if (sgr)
 				strbuf_addstr(out, SGR_RESET);
+			if (left)
+				strbuf_addf(out, "%*s", pad, "");
 		}
 		strbuf_addch(out, '\n');
 	}
@@ -292,6 +379,7 @@ static const char *key_heading(enum group_by by)
 	static const char *const h[] = {
 		[BY_TYPE] = "TYPE", [BY_MODULE] = "MODULE",
 		[BY_SITE] = "SITE", [BY_NATIVE] = "SIZE CLASS",
+		[BY_SITE_TYPE] = "SITE",
 	};
 
 	return h[by];
@@ -400,11 +488,146 @@ static void render_breakdown(struct strbuf *out, const struct snapshot *s)
 	memory_breakdown_release(&m);
 }
 
+/* ---- sites in text ------------------------------------------------------ */
+
+/* The text columns a site grouping puts before the key: KIND, and TYPE
+ * for site,type. */
+static size_t site_columns(enum group_by by)
+{
+	return by == BY_SITE ? 1 : by == BY_SITE_TYPE ? 2 : 0;
+}
+
+static void site_headings(struct table_row *row, size_t c, enum group_by by)
+{
+	if (!group_by_site(by))
+		return;
+	strbuf_addstr(&row->cell[c], "KIND");
+	if (by == BY_SITE_TYPE)
+		strbuf_addstr(&row->cell[c + 1], "TYPE");
+}
+
+/*
+ * A site row's text cells from column c: its kind ("-" for [no site]),
+ * its type for site,type, and as the key its innermost frame (the whole
+ * key at depth 1).  The outer frames follow as lines of their own
+ * (site_traceback()).
+ */
+static void site_cells(struct table_row *row, size_t c, enum group_by by,
+		       const struct row_site *site)
+{
+	const char *kind = site_kinds_name(site->kinds);
+	struct strbuf *key = &row->cell[c + site_columns(by)];
+
+	strbuf_addstr(&row->cell[c], kind ? kind : "-");
+	if (by == BY_SITE_TYPE)
+		fmt_printable(&row->cell[c + 1], site->type);
+	if (site->nframes > 1) {
+		fmt_printable(key, site->frames[0].file);
+		strbuf_addf(key, ":%u", site->frames[0].line);
+	} else {
+		fmt_printable(key, site->key);
+	}
+}
+
+/* With --depth K: the frames beyond the innermost, one line each under
+ * the row, innermost first (as pyheap info prints stacks). */
+static void site_traceback(struct table *t, const struct row_site *site)
+{
+	uint32_t i;
+
+	for (i = 1; i < site->nframes; i++) {
+		struct strbuf *key = &table_add(t)->cell[t->ncols - 1];
+
+		strbuf_addstr(key, "  from ");
+		fmt_printable(key, site->frames[i].file);
+		strbuf_addf(key, ":%u", site->frames[i].line);
+	}
+}
+
+/*
+ * Notes before a site table, once per output.  Sites are inferred only
+ * when the target's tracemalloc was off: say how to get the real ones
+ * (whose: "" or "A's ").  Why traces were not read although it was
+ * tracing (label: "" or "A: ").  A --depth beyond the frames tracemalloc
+ * kept cannot show more.
+ */
+static void site_hint(struct strbuf *out, const char *indent,
+		      const char *whose)
+{
+	strbuf_addf(out, "%sNote: %ssites are inferred; for allocation sites "
+		    "start the target with PYTHONTRACEMALLOC=1 (or -X "
+		    "tracemalloc=1)\n", indent, whose);
+}
+
+static void site_note(struct strbuf *out, const char *indent,
+		      const char *label, const struct snapshot *s)
+{
+	const char *note = snapshot_str(s, s->meta.sites_note);
+
+	if (!*note)
+		return;
+	strbuf_addf(out, "%sNote: %ssites: ", indent, label);
+	fmt_printable(out, note);
+	strbuf_addch(out, '\n');
+}
+
+/* The frames tracemalloc kept, if fewer than depth; else 0. */
+static unsigned frames_short(const struct snapshot *s, unsigned depth)
+{
+	unsigned kept = s->meta.tracemalloc_frames;
+
+	return s->meta.tracemalloc_tracing && kept && kept < depth ? kept : 0;
+}
+
+static void depth_note(struct strbuf *out, const char *indent,
+		       const char *label, unsigned kept, unsigned depth)
+{
+	strbuf_addf(out, "%sNote: %stracemalloc kept %u frame%s per "
+		    "allocation; for --depth %u start the target with "
+		    "PYTHONTRACEMALLOC=%u\n", indent, label, kept,
+		    kept == 1 ? "" : "s", depth, depth);
+}
+
+static void show_site_notes(struct strbuf *out, const struct snapshot *s,
+			    unsigned depth)
+{
+	unsigned kept = frames_short(s, depth);
+
+	if (!snapshot_has_traced_sites(s))
+		site_hint(out, "", "");
+	site_note(out, "", "", s);
+	if (kept)
+		depth_note(out, "", "", kept, depth);
+}
+
+static void diff_site_notes(struct strbuf *out, const struct snapshot *a,
+			    const struct snapshot *b, unsigned depth)
+{
+	bool ta = snapshot_has_traced_sites(a);
+	bool tb = snapshot_has_traced_sites(b);
+	unsigned ka = frames_short(a, depth), kb = frames_short(b, depth);
+
+	if (!ta || !tb)
+		site_hint(out, "   ", ta == tb ? "" : ta ? "B's " : "A's ");
+	site_note(out, "   ", "A: ", a);
+	site_note(out, "   ", "B: ", b);
+	if (ka && ka == kb) {
+		depth_note(out, "   ", "", ka, depth);
+	} else {
+		if (ka)
+			depth_note(out, "   ", "A: ", ka, depth);
+		if (kb)
+			depth_note(out, "   ", "B: ", kb, depth);
+	}
+}
+
 void render_show_text(struct strbuf *out, const char *file,
 		      const struct snapshot *s, const struct report *r,
 		      size_t top)
 {
-	struct table t = { 3, { 12, 12, 0 }, " ", false, NULL, 0, 0 };
+	size_t nsite = site_columns(r->by);
+	struct table t = { 3 + nsite, { 12, 12, 0 }, " ", false, NULL, 0, 0,
+			   nsite };
 	struct table_row *row;
 	size_t i, n = shown(r->nrows, top);
 
@@ -419,6 +642,8 @@ void render_show_text(struct strbuf *out, const char *file,
 		strbuf_addstr(out, "Partial: " PARTIAL_NOTE "\n");
 	if (s->meta.malloc_note)
 		strbuf_addf(out, "Note: %s\n", snapshot_str(s, s->meta.malloc_note));
+	if (group_by_site(r->by))
+		show_site_notes(out, s, r->depth);
 	strbuf_addch(out, '\n');
 	if (s->meta.flags & SNAP_NATIVE)
 		render_breakdown(out, s);
@@ -426,18 +651,24 @@ void render_show_text(struct strbuf *out, const char *file,
 	row = table_add(&t);
 	strbuf_addstr(&row->cell[0], "BYTES");
 	strbuf_addstr(&row->cell[1], "COUNT");
-	strbuf_addstr(&row->cell[2], key_heading(r->by));
+	site_headings(row, 2, r->by);
+	strbuf_addstr(&row->cell[2 + nsite], key_heading(r->by));
 	for (i = 0; i < n; i++) {
 		row = table_add(&t);
 		fmt_bytes(&row->cell[0], r->rows[i].bytes);
 		fmt_count(&row->cell[1], r->rows[i].count);
-		fmt_printable(&row->cell[2], r->rows[i].key);
+		if (nsite) {
+			site_cells(row, 2, r->by, &r->rows[i].site);
+			site_traceback(&t, &r->rows[i].site);
+		} else {
+			fmt_printable(&row->cell[2], r->rows[i].key);
+		}
 	}
 	table_notes(&t, r->nkeys, r->nrows, n);
 	row = table_add(&t);
 	fmt_bytes(&row->cell[0], r->total_bytes);
 	fmt_count(&row->cell[1], r->total_count);
-	strbuf_addstr(&row->cell[2], "total");
+	strbuf_addstr(&row->cell[2 + nsite], "total");
 	table_render(&t, out);
 	table_release(&t);
 }
@@ -500,38 +731,49 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 	static const char *const heads[] = {
 		"BYTES A", "BYTES B", "DELTA", "COUNT A", "COUNT B", "DELTA",
 	};
-	struct table t = { 7, { 8, 8, 9, 7, 7, 7, 0 }, "  ", colour, NULL, 0,
-			   0 };
+	size_t nsite = site_columns(d->by), kc = 6 + nsite;
+
+	_Static_assert(7 + 2 <= TABLE_MAX_COLS, "diff --by site,type columns");
+	struct table t = { 7 + nsite, { 8, 8, 9, 7, 7, 7, 0 }, "  ", colour,
+			   NULL, 0, 0, nsite };
 	struct table_row *row;
 	size_t i, n = shown(d->nrows, top);
 
 	diff_header(out, "A", file_a, a, NULL);
 	diff_header(out, "B", file_b, b, a);
+	if (group_by_site(d->by))
+		diff_site_notes(out, a, b, d->depth);
 	strbuf_addch(out, '\n');
 
 	row = table_add(&t);
 	for (i = 0; i < PH_ARRAY_SIZE(heads); i++)
 		strbuf_addstr(&row->cell[i], heads[i]);
-	strbuf_addstr(&row->cell[6], key_heading(d->by));
+	site_headings(row, 6, d->by);
+	strbuf_addstr(&row->cell[kc], key_heading(d->by));
 	for (i = 0; i < n; i++) {
 		const struct diff_row *dr = &d->rows[i];
-		struct strbuf *key;
+		struct table_row *dtr;
 
 		add_diff_row(&t, dr->bytes_a, dr->bytes_b, dr->count_a,
 			     dr->count_b);
-		key = &t.rows[t.nrows - 1].cell[6];
-		fmt_printable(key, dr->key);
+		dtr = &t.rows[t.nrows - 1];
+		if (nsite)
+			site_cells(dtr, 6, d->by, &dr->site);
+		else
+			fmt_printable(&dtr->cell[kc], dr->key);
 		if (!dr->count_a)
-			strbuf_addstr(key, " (new)");
+			strbuf_addstr(&dtr->cell[kc], " (new)");
 		else if (!dr->count_b)
-			strbuf_addstr(key, " (gone)");
+			strbuf_addstr(&dtr->cell[kc], " (gone)");
+		if (nsite)
+			site_traceback(&t, &dr->site);
 	}
 	table_notes(&t, d->nkeys, d->nrows, n);
 	add_diff_row(&t, d->bytes_a, d->bytes_b, d->count_a, d->count_b);
 	row = &t.rows[t.nrows - 1];
-	strbuf_addstr(&row->cell[6], "total");
-	for (i = 0; i < 7; i++)
-		if (!row->sgr[i])
+	strbuf_addstr(&row->cell[kc], "total");
+	for (i = 0; i < t.ncols; i++)
+		if (!row->sgr[i] && row->cell[i].len)
 			row->sgr[i] = SGR_BOLD;
 	table_render(&t, out);
 	table_release(&t);

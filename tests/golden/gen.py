@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Write the golden snapshots a.snap, b.snap and c.snap (see README).
+"""Write the golden snapshots a.snap to g.snap (see README).
 
 Deterministic: fixed pids, times, paths and contents, encoded as format 1.0
-with the encoder of tests/fixtures/snap/gen.py (written from the spec, not
-from src/snapshot/write.c).  Only the zlib version may change the
+(a, b, c) or 1.2 with allocation sites (d to g) with the encoder of
+tests/fixtures/snap/gen.py (written from the spec, not from
+src/snapshot/write.c).  Only the zlib version may change the
 compressed bytes, and with them the section sizes `pyheap info` prints:
 after regenerating, run `tests/golden/run.sh --update PYHEAP` and review
 the diff.
@@ -40,6 +41,9 @@ TYPES = [
     ("collections.OrderedDict", "collections", TYPE_HEAP | TYPE_GC),
     ('__main__.Odd, "quoted"', "__main__", TYPE_HEAP),
     ("", "", 0),
+    ("bytearray", "builtins", 0),
+    ("cell", "builtins", TYPE_GC),
+    ("type", "builtins", TYPE_GC),
 ]
 
 MIB = 1 << 20
@@ -84,8 +88,84 @@ C_OBJECTS = {
 
 T0 = 1795770000.0  # 2026-11-27T09:00:00Z
 
+# Allocation sites (format 1.2): (kind, frames innermost first).
+TRACED, INFERRED = 1, 2
 
-def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0):
+
+def traced(*frames):
+    return (TRACED, tuple(frames))
+
+
+def inferred(file, line):
+    return (INFERRED, ((file, line),))
+
+
+H, SRV, MAIN = "/srv/app/handlers.py", "/srv/app/server.py", \
+    "/srv/app/main.py"
+CACHE, ADMIN = "/srv/app/cache.py", "/srv/app/admin.py"
+REQ = traced((H, 41), (SRV, 120), (MAIN, 12))
+REQ_DICT = traced((H, 42), (SRV, 120), (MAIN, 12))
+CACHE_H = traced((CACHE, 17), (H, 44), (SRV, 120))   # one line, two
+CACHE_ADMIN = traced((CACHE, 17), (ADMIN, 8), (SRV, 131))  # callers
+CB_TRACED = traced((H, 50), (H, 44), (SRV, 120))
+CB = inferred(H, 50)  # the lambda's line, also traced: kind "mixed"
+STARTUP = traced(("/srv/app/startup.py", 5), (MAIN, 3))
+ODD = traced(("/srv/app/odd, name.py", 3), (H, 45), (SRV, 120))
+CLASS = inferred("__main__", 0)
+
+# type name -> [(count, size of each, site)]: process 6262 tracing with
+# PYTHONTRACEMALLOC=3 ...
+D_OBJECTS = {
+    "dict": [(80, 232, REQ_DICT), (40, 232, None)],
+    "str": [(200, 58, CACHE_H), (100, 58, CACHE_ADMIN), (50, 1000, None)],
+    "list": [(12, 88, STARTUP)],
+    "tuple": [(200, 56, None)],
+    "int": [(150, 28, None)],
+    "bytes": [(3, MIB + 33, None)],
+    "function": [(10, 144, CB_TRACED), (50, 144, CB)],
+    "__main__.Request": [(80, 48, REQ)],
+    "type": [(2, 1072, CLASS)],
+}
+# ... ten minutes later: 60 more requests and their dicts, 120 more cache
+# strings from the handlers, two more big bytes; the startup lists gone,
+# bytearrays new at a file whose name needs CSV quoting.
+E_OBJECTS = {
+    "dict": [(140, 232, REQ_DICT), (40, 232, None)],
+    "str": [(320, 58, CACHE_H), (100, 58, CACHE_ADMIN), (50, 1000, None)],
+    "tuple": [(200, 56, None)],
+    "int": [(150, 28, None)],
+    "bytes": [(5, MIB + 33, None)],
+    "bytearray": [(30, 157, ODD)],
+    "function": [(10, 144, CB_TRACED), (50, 144, CB)],
+    "__main__.Request": [(140, 48, REQ)],
+    "type": [(2, 1072, CLASS)],
+}
+# Process 7373 without tracemalloc: only inferred sites (closures at the
+# lambda's line, a class at its module), then 400 more closures.
+F_OBJECTS = {
+    "dict": [(100, 232, None)],
+    "str": [(300, 58, None)],
+    "tuple": [(600, 48, CB), (100, 56, None)],
+    "function": [(600, 144, CB)],
+    "cell": [(600, 40, CB)],
+    "__main__.Request": [(600, 48, None)],
+    "type": [(2, 1072, CLASS)],
+}
+G_OBJECTS = {
+    "dict": [(100, 232, None)],
+    "str": [(300, 58, None)],
+    "tuple": [(1000, 48, CB), (100, 56, None)],
+    "function": [(1000, 144, CB)],
+    "cell": [(1000, 40, CB)],
+    "__main__.Request": [(1000, 48, None)],
+    "type": [(2, 1072, CLASS)],
+}
+
+
+def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
+             tracing=None):
+    """Format 1.0, or 1.2 with sites when tracing is given: (tracing,
+    frame limit) of the target's tracemalloc."""
     strings = [b""]
     index = {b"": 0}
 
@@ -110,6 +190,28 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0):
             ("parse_ms", VAL_F64, 48.5),
             ("image_bytes", VAL_UINT, 24 * MIB),
             ("flags", VAL_UINT, flags)]
+    minor = 0 if tracing is None else 2
+    if minor >= 2:
+        meta += [("rss_bytes", VAL_UINT, 0), ("malloc", VAL_STRING, 0),
+                 ("malloc_note", VAL_STRING, 0),
+                 ("tracemalloc_tracing", VAL_UINT, int(tracing[0])),
+                 ("tracemalloc_frames", VAL_UINT, tracing[1]),
+                 ("traced_memory", VAL_UINT, 0),
+                 ("sites_note", VAL_STRING, 0)]
+    # Sites in order of first use; site ids count from 1.
+    sites, site_id, site_frames = [], {}, []
+
+    def site(spec):
+        if spec is None:
+            return 0
+        if spec not in site_id:
+            kind, frames = spec
+            site_id[spec] = len(sites) + 1
+            sites.append([kind, len(site_frames), len(frames), len(frames),
+                          0, 0, 0, 0])
+            site_frames.extend((sid(f), line) for f, line in frames)
+        return site_id[spec]
+
     # Only the types this snapshot uses, in TYPES order.
     types, type_id = [], {}
     for n, (name, module, tflags) in enumerate(TYPES):
@@ -121,12 +223,16 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0):
     objs = []
     addr = 0x7f3a10000000
     for name, _, tflags in TYPES:
-        for count, size in objects.get(name, []):
+        for count, size, *where in objects.get(name, []):
+            sid_ = site(where[0] if where else None)
+            if sid_ and sites[sid_ - 1][0] == TRACED:
+                sites[sid_ - 1][4] += count         # traces
+                sites[sid_ - 1][5] += count * size  # traced_bytes
             for _ in range(count):
                 flags = OBJ_IN_PYMALLOC if size <= 512 else 0
                 if tflags & TYPE_GC:
                     flags |= OBJ_GC_TRACKED
-                objs.append((addr, size, 0, 1, type_id[name], flags, 0))
+                objs.append((addr, size, 0, 1, type_id[name], flags, sid_))
                 addr += (size + 15) // 16 * 16
     stat_rows = sorted((sid(k), v) for k, v in stats.items())
     strs = varint(len(strings)) + b"".join(varint(len(s)) for s in strings)
@@ -146,15 +252,19 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0):
             (b"THRD", table([], "SUUU") + table([], "UUS")),
             (b"GC  ", props(gc)),
             (b"STAT", table(stat_rows, "US"))]
-    header = MAGIC + struct.pack("<HHI", 1, 0, 0)
+    if sites:
+        secs.append((b"SITE", table(sites, "UUUUUUUU")
+                     + table(site_frames, "UU")))
+    header = MAGIC + struct.pack("<HHI", 1, minor, 0)
     body = b"".join(section(t, p) for t, p in secs)
     end = struct.pack("<II", len(secs), zlib.crc32(header))
     return header + body + section(b"END ", end, store=True)
 
 
 def stats(objects):
-    n = sum(c for rows in objects.values() for c, _ in rows)
-    small = sum(c for rows in objects.values() for c, s in rows if s <= 512)
+    n = sum(r[0] for rows in objects.values() for r in rows)
+    small = sum(r[0] for rows in objects.values() for r in rows
+                if r[1] <= 512)
     return {"census.objects": n, "census.types": len(objects),
             "census.gc_list_breaks": 0, "census.skipped.bad_type": 3,
             "census.skipped.bad_refcnt": 1, "pymalloc.method": 1,
@@ -170,6 +280,14 @@ def main(argv):
                            stats(B_OBJECTS)),
         "c.snap": snapshot(C_OBJECTS, 5151, "3.12.1", T0 + 7300.0, 0.0,
                            stats(C_OBJECTS), flags=1),
+        "d.snap": snapshot(D_OBJECTS, 6262, "3.12.1", T0, 8.5,
+                           stats(D_OBJECTS), tracing=(True, 3)),
+        "e.snap": snapshot(E_OBJECTS, 6262, "3.12.1", T0 + 600.0, 7.25,
+                           stats(E_OBJECTS), tracing=(True, 3)),
+        "f.snap": snapshot(F_OBJECTS, 7373, "3.11.2", T0, 6.0,
+                           stats(F_OBJECTS), tracing=(False, 1)),
+        "g.snap": snapshot(G_OBJECTS, 7373, "3.11.2", T0 + 3600.0, 6.5,
+                           stats(G_OBJECTS), tracing=(False, 1)),
     }
     for name, data in sorted(files.items()):
         with open(os.path.join(out, name), "wb") as f:

@@ -761,8 +761,10 @@ def suite_diff(pyheap, slot, exe, res):
         for args, status, what in (
                 (["diff", a, os.path.join(t.tmp, "none.snap")], 2,
                  "missing B"),
-                (["diff", "--by", "site", a, b], 2, "--by site"),
-                (["show", "--by", "site", a], 2, "show --by site"),
+                (["show", "--depth", "2", a], 64,
+                 "--depth without --by site"),
+                (["diff", "--by", "site", "--depth", "0", a, b], 64,
+                 "--depth 0"),
                 (["info", os.path.join(t.tmp, "12345")], 2,
                  "info of a missing snapshot"),
                 (["info", "abc"], 2, "info abc: a snapshot path"),

@@ -121,10 +121,16 @@ START_TEST(group_without_data_says_so)
 	struct report r;
 
 	build(&s, spec_a, PH_ARRAY_SIZE(spec_a));
-	ck_assert_int_eq(report_group(&s, BY_SITE, &r), -PH_E_NOTFOUND);
-	ck_assert_msg(strstr(ph_errmsg(), "no allocation sites"), "%s",
-		      ph_errmsg());
-	ck_assert_uint_eq(r.nrows, 0);
+	/* No sites: one row, whether the file could have had them is the
+	 * command's question (format 1.2). */
+	ck_assert_int_eq(report_group(&s, BY_SITE, &r), 0);
+	ck_assert_uint_eq(r.nrows, 1);
+	ck_assert_str_eq(r.rows[0].key, "[no site]");
+	ck_assert_uint_eq(r.rows[0].count, 16);
+	ck_assert_uint_eq(r.rows[0].site.kinds, 0);
+	ck_assert_ptr_null(site_kinds_name(r.rows[0].site.kinds));
+	ck_assert_ptr_null(r.rows[0].site.frames);
+	report_release(&r);
 	ck_assert_int_eq(report_group(&s, BY_NATIVE, &r), -PH_E_NOTFOUND);
 	ck_assert_msg(strstr(ph_errmsg(), "no native memory"), "%s",
 		      ph_errmsg());
@@ -136,7 +142,7 @@ END_TEST
 START_TEST(group_by_names_round_trip)
 {
 	static const char *const names[] = { "type", "module", "site",
-					     "native" };
+					     "native", "site,type" };
 	enum group_by by;
 	size_t i;
 
@@ -145,6 +151,239 @@ START_TEST(group_by_names_round_trip)
 		ck_assert_str_eq(group_by_name(by), names[i]);
 	}
 	ck_assert_int_eq(group_by_parse("Type", &by), -PH_E_USAGE);
+	ck_assert_int_eq(group_by_parse("type,site", &by), -PH_E_USAGE);
+}
+END_TEST
+
+/* ---- sites ---------------------------------------------------------------- */
+
+/* Add a site of kind with n frames ("file", line pairs); its id. */
+static uint32_t add_site(struct snapshot *s, uint32_t kind, uint32_t n,
+			 const char *const *files, const uint32_t *lines)
+{
+	struct snap_site *site;
+	uint32_t i;
+
+	PH_GROW(s->sites, s->sites_alloc, s->nsites + 1);
+	site = &s->sites[s->nsites++];
+	memset(site, 0, sizeof(*site));
+	site->kind = kind;
+	site->first_frame = (uint32_t)s->nsite_frames;
+	site->nframes = site->total_frames = n;
+	for (i = 0; i < n; i++) {
+		PH_GROW(s->site_frames, s->site_frames_alloc,
+			s->nsite_frames + 1);
+		s->site_frames[s->nsite_frames].file =
+			snapshot_cstring(s, files[i]);
+		s->site_frames[s->nsite_frames++].line = lines[i];
+	}
+	return (uint32_t)s->nsites;
+}
+
+/*
+ * spec_a's objects (3 dict, 10 str, 2 __main__.Old, 1 unnamed) with
+ * sites: f.py:10 called from g.py:1 (traced: the dicts), from h.py:2
+ * (traced: 4 str), f.py:10 inferred (2 str), a class's module (inferred,
+ * line 0: the Olds); 4 str and the unnamed one have none.
+ */
+static void build_sites(struct snapshot *s, bool traced)
+{
+	static const char *const fg[] = { "f.py", "g.py" };
+	static const char *const fh[] = { "f.py", "h.py" };
+	static const char *const mod[] = { "__main__" };
+	static const uint32_t l1[] = { 10, 1 }, l2[] = { 10, 2 }, l0[] = { 0 };
+	uint32_t kind = traced ? SITE_TRACED : SITE_INFERRED;
+	uint32_t g, h, f, m;
+	size_t i;
+
+	build(s, spec_a, PH_ARRAY_SIZE(spec_a));
+	g = add_site(s, kind, 2, fg, l1);
+	h = add_site(s, kind, 2, fh, l2);
+	f = add_site(s, SITE_INFERRED, 1, fg, l1);
+	m = add_site(s, SITE_INFERRED, 1, mod, l0);
+	for (i = 0; i < 3; i++)
+		s->objects[i].site = g;
+	for (i = 3; i < 7; i++)
+		s->objects[i].site = h;
+	for (i = 7; i < 9; i++)
+		s->objects[i].site = f;
+	s->objects[13].site = s->objects[14].site = m;
+}
+
+START_TEST(group_by_site_depth_and_kinds)
+{
+	struct snapshot s;
+	struct report r;
+	const struct report_row *row;
+
+	build_sites(&s, true);
+	ck_assert(snapshot_has_traced_sites(&s));
+	ck_assert_int_eq(report_group(&s, BY_SITE, &r), 0);
+	ck_assert_uint_eq(r.nrows, 3);
+	ck_assert_uint_eq(r.total_count, 16);
+	/* Depth 1: both tracebacks and the inferred site are one line. */
+	row = find(&r, "f.py:10");
+	ck_assert_ptr_nonnull(row);
+	ck_assert_uint_eq(row->count, 9);
+	ck_assert_uint_eq(row->bytes, 3 * 232 + 6 * 50);
+	ck_assert_str_eq(site_kinds_name(row->site.kinds), "mixed");
+	ck_assert_str_eq(row->site.key, "f.py:10");
+	ck_assert_ptr_null(row->site.type);
+	ck_assert_uint_eq(row->site.nframes, 1);
+	ck_assert_str_eq(row->site.frames[0].file, "f.py");
+	ck_assert_uint_eq(row->site.frames[0].line, 10);
+	row = find(&r, "__main__:0");
+	ck_assert_uint_eq(row->count, 2);
+	ck_assert_str_eq(site_kinds_name(row->site.kinds), "inferred");
+	row = find(&r, "[no site]");
+	ck_assert_uint_eq(row->count, 5);
+	ck_assert_uint_eq(row->site.kinds, 0);
+	ck_assert_uint_eq(row->site.nframes, 0);
+	report_release(&r);
+
+	/* Depth 2 tells the callers apart; a shorter stack keeps its one
+	 * frame. */
+	ck_assert_int_eq(report_group_depth(&s, BY_SITE, 2, &r), 0);
+	ck_assert_uint_eq(r.nrows, 5);
+	ck_assert_uint_eq(r.depth, 2);
+	row = find(&r, "f.py:10 <- g.py:1");
+	ck_assert_ptr_nonnull(row);
+	ck_assert_uint_eq(row->count, 3);
+	ck_assert_str_eq(site_kinds_name(row->site.kinds), "traced");
+	ck_assert_uint_eq(row->site.nframes, 2);
+	ck_assert_str_eq(row->site.frames[1].file, "g.py");
+	ck_assert_uint_eq(row->site.frames[1].line, 1);
+	row = find(&r, "f.py:10 <- h.py:2");
+	ck_assert_uint_eq(row->count, 4);
+	ck_assert_str_eq(row->site.frames[1].file, "h.py");
+	row = find(&r, "f.py:10");
+	ck_assert_uint_eq(row->count, 2);
+	ck_assert_str_eq(site_kinds_name(row->site.kinds), "inferred");
+	report_release(&r);
+
+	/* site,type: each site row split by type. */
+	ck_assert_int_eq(report_group(&s, BY_SITE_TYPE, &r), 0);
+	ck_assert_uint_eq(r.nrows, 5);
+	row = find(&r, "f.py:10 str");
+	ck_assert_ptr_nonnull(row);
+	ck_assert_uint_eq(row->count, 6);
+	ck_assert_str_eq(row->site.key, "f.py:10");
+	ck_assert_str_eq(row->site.type, "str");
+	ck_assert_str_eq(site_kinds_name(row->site.kinds), "mixed");
+	row = find(&r, "f.py:10 dict");
+	ck_assert_uint_eq(row->count, 3);
+	ck_assert_str_eq(site_kinds_name(row->site.kinds), "traced");
+	ck_assert_ptr_nonnull(find(&r, "[no site] str"));
+	row = find(&r, "[no site] [unnamed type]");
+	ck_assert_ptr_nonnull(row);
+	ck_assert_str_eq(row->site.type, "[unnamed type]");
+	ck_assert_ptr_nonnull(find(&r, "__main__:0 __main__.Old"));
+	report_release(&r);
+	snapshot_release(&s);
+}
+END_TEST
+
+/* A site traced in A and inferred in B is one row of kind mixed; frames
+ * come with the key. */
+START_TEST(diff_by_site)
+{
+	struct snapshot a, b;
+	struct report ra, rb;
+	struct diff d;
+	const struct diff_row *row;
+
+	build_sites(&a, true);
+	build_sites(&b, false);
+	ck_assert(!snapshot_has_traced_sites(&b));
+	b.objects[9].site = b.objects[1].site; /* one more str at g.py */
+	report_group_depth(&a, BY_SITE, 2, &ra);
+	report_group_depth(&b, BY_SITE, 2, &rb);
+	report_diff(&ra, &rb, &d);
+	ck_assert_uint_eq(d.depth, 2);
+	row = dfind(&d, "f.py:10 <- g.py:1");
+	ck_assert_ptr_nonnull(row);
+	ck_assert_int_eq(diff_count_delta(row), 1);
+	ck_assert_int_eq(diff_bytes_delta(row), 50);
+	ck_assert_str_eq(site_kinds_name(row->site.kinds), "mixed");
+	ck_assert_uint_eq(row->site.nframes, 2);
+	ck_assert_str_eq(row->site.frames[1].file, "g.py");
+	row = dfind(&d, "[no site]");
+	ck_assert_int_eq(diff_count_delta(row), -1);
+	ck_assert_uint_eq(row->site.kinds, 0);
+	diff_release(&d);
+	report_release(&ra);
+	report_release(&rb);
+	snapshot_release(&a);
+	snapshot_release(&b);
+}
+END_TEST
+
+static bool has(const struct strbuf *sb, const char *what)
+{
+	return strstr(sb->buf, what) != NULL;
+}
+
+START_TEST(render_sites)
+{
+	struct snapshot s;
+	struct report r;
+	struct strbuf out = STRBUF_INIT;
+
+	build_sites(&s, false);
+	report_group_depth(&s, BY_SITE, 2, &r);
+	render_show_json(&out, "x.snap", &s, &r, 0);
+	ck_assert_msg(has(&out, "{\"key\":\"f.py:10 <- g.py:1\",\"count\":3,"
+			  "\"bytes\":696,\"site_kind\":\"inferred\","
+			  "\"frames\":[{\"file\":\"f.py\",\"line\":10},"
+			  "{\"file\":\"g.py\",\"line\":1}]}"), "%s", out.buf);
+	ck_assert_msg(has(&out, "\"key\":\"[no site]\",\"count\":5,"
+			  "\"bytes\":216,\"site_kind\":null,\"frames\":[]}"),
+		      "%s", out.buf);
+	strbuf_reset(&out);
+	render_show_csv(&out, &r, 0);
+	ck_assert_msg(has(&out, "key,count,bytes,site_kind,frames\n"), "%s",
+		      out.buf);
+	ck_assert_msg(has(&out, "\nf.py:10 <- g.py:1,3,696,inferred,"
+			  "f.py:10;g.py:1\n"), "%s", out.buf);
+	ck_assert_msg(has(&out, "\n[no site],5,216,,\n"), "%s", out.buf);
+	strbuf_reset(&out);
+	render_show_text(&out, "x.snap", &s, &r, 0);
+	ck_assert_msg(has(&out, "\nNote: sites are inferred; for allocation "
+			  "sites start the target with PYTHONTRACEMALLOC=1 "
+			  "(or -X tracemalloc=1)\n"), "%s", out.buf);
+	ck_assert_msg(has(&out, "  KIND      SITE\n"), "%s", out.buf);
+	ck_assert_msg(has(&out, "  inferred  f.py:10\n"), "%s", out.buf);
+	ck_assert_msg(has(&out, "            from g.py:1\n"), "%s", out.buf);
+	ck_assert_msg(has(&out, "  -         [no site]\n"), "%s", out.buf);
+	report_release(&r);
+
+	/* Default depth: no frames in JSON or CSV; site,type fields. */
+	report_group(&s, BY_SITE_TYPE, &r);
+	strbuf_reset(&out);
+	render_show_json(&out, "x.snap", &s, &r, 0);
+	ck_assert_msg(has(&out, "{\"key\":\"f.py:10 dict\",\"count\":3,"
+			  "\"bytes\":696,\"site_kind\":\"inferred\","
+			  "\"site\":\"f.py:10\",\"type\":\"dict\"}"), "%s",
+		      out.buf);
+	strbuf_reset(&out);
+	render_show_csv(&out, &r, 0);
+	ck_assert_msg(has(&out, "key,count,bytes,site_kind,site,type\n"), "%s",
+		      out.buf);
+	ck_assert_msg(has(&out, "\n__main__:0 __main__.Old,2,128,inferred,"
+			  "__main__:0,__main__.Old\n"), "%s", out.buf);
+	report_release(&r);
+
+	/* Traced: no hint. */
+	snapshot_release(&s);
+	build_sites(&s, true);
+	report_group(&s, BY_SITE, &r);
+	strbuf_reset(&out);
+	render_show_text(&out, "x.snap", &s, &r, 0);
+	ck_assert_msg(!has(&out, "Note:"), "%s", out.buf);
+	ck_assert_msg(has(&out, "  mixed     f.py:10\n"), "%s", out.buf);
+	report_release(&r);
+	strbuf_release(&out);
+	snapshot_release(&s);
 }
 END_TEST
 
@@ -453,6 +692,9 @@ int main(void)
 	tcase_add_test(tc, group_by_type_and_module);
 	tcase_add_test(tc, group_without_data_says_so);
 	tcase_add_test(tc, group_by_names_round_trip);
+	tcase_add_test(tc, group_by_site_depth_and_kinds);
+	tcase_add_test(tc, diff_by_site);
+	tcase_add_test(tc, render_sites);
 	tcase_add_test(tc, filter_sort_match_min_bytes);
 	tcase_add_test(tc, diff_pairs_keys);
 	tcase_add_test(tc, diff_filter_and_sort);
