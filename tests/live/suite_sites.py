@@ -14,10 +14,28 @@ sites   targets/sites.py allocates N objects at each of three marked lines
         Without tracing, the closures, their cells and closure tuples are
         inferred to the lambda's line, the class to its module.
         The line numbers come from markers in the target's source.
+
+        The reports, through the CLI and read back with Python's json and
+        csv modules: `show --by site` has a row per marked line with
+        exactly N objects, kind traced (inferred without tracing, with
+        the hint to start the target with PYTHONTRACEMALLOC=1 printed
+        once in text); `--by site,type` the same per type; `--depth 3`
+        the very frames tracemalloc reports (or a note that it kept
+        fewer).  `diff --by site` between snapshots before and after the
+        target made K more instances at SITE-GROW (SITES_COMMANDS=1, a
+        stdin command) has that row growing by exactly K and no other row
+        by more than 1% of K; without tracing, K more requests with a
+        closure over themselves show the lambda's line growing by K
+        functions, cells and closure tuples, kind inferred.
 """
+import csv
+import io
+import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 
 TARGET = "sites.py"
@@ -47,32 +65,244 @@ def count_at(snap, where, kind, tname=None):
     return n
 
 
-def take(h, pyheap, exe, env, res, label):
-    """Start the target, wait until it sleeps, snapshot it: (expected,
-    measured traced memory, snapshot) or None."""
+def asleep(h, t):
+    """Wait until the target blocks (sleeping or reading stdin), so
+    nothing is still being made or freed."""
+    h.wait_for(lambda: h.thread_states(t.pid).get(t.pid) == "S", 10)
+    time.sleep(0.05)
+
+
+def snap(h, pyheap, t, res, label, out):
+    p = h.run_pyheap(pyheap, "snap", "-q", "-o", out, str(t.pid))
+    if not res.equal(p.returncode, 0, "%s: snap exits 0 (%s)"
+                     % (label, p.stderr.strip())):
+        return False
+    res.equal(p.stderr, "", "%s: nothing on stderr" % label)
+    res.check(h.wait_for(t.running, 5), "%s: target runs after the "
+              "snapshot" % label)
+    return True
+
+
+def take(h, pyheap, exe, env, res, label, keep):
+    """Start the target, wait until it sleeps, snapshot it into the
+    directory keep: (expected, measured traced memory, snapshot, its
+    path) or None."""
     import snapfile
     t = h.Target(exe, TARGET, env=env)
     try:
         # The ready file appears just before the target's last line:
-        # wait until it is asleep there, so nothing is still being freed.
-        h.wait_for(lambda: h.thread_states(t.pid).get(t.pid) == "S", 10)
-        time.sleep(0.05)
+        # wait until it is asleep there.
+        asleep(h, t)
         with open(t.ready + ".mem") as f:
             mem = int(f.read())
-        out = os.path.join(t.tmp, "sites.snap")
-        p = h.run_pyheap(pyheap, "snap", "-q", "-o", out, str(t.pid))
-        if not res.equal(p.returncode, 0, "%s: snap exits 0 (%s)"
-                         % (label, p.stderr.strip())):
+        out = os.path.join(keep, "sites-%s.snap"
+                           % re.sub(r"[^a-z0-9]+", "-", label.lower()))
+        if not snap(h, pyheap, t, res, label, out):
             return None
-        res.equal(p.stderr, "", "%s: nothing on stderr" % label)
-        res.check(h.wait_for(t.running, 5), "%s: target runs after the "
-                  "snapshot" % label)
-        return t.expected, mem, snapfile.load(out)
+        return t.expected, mem, snapfile.load(out), out
     finally:
         t.close()
 
 
-def check_traced(h, pyheap, slot, exe, res, nframe, start=False):
+def report(h, pyheap, res, label, *args):
+    """pyheap ARGS with --format json, parsed; None if it failed."""
+    p = h.run_pyheap(pyheap, *(args[:1] + ("--format", "json") + args[1:]))
+    if not res.equal(p.returncode, 0, "%s: %s exits 0 (%s)"
+                     % (label, " ".join(args[:-1]), p.stderr.strip())):
+        return None
+    return json.loads(p.stdout)
+
+
+def text(h, pyheap, res, label, *args):
+    p = h.run_pyheap(pyheap, *args)
+    res.equal(p.returncode, 0, "%s: %s (text) exits 0" % (label,
+                                                          " ".join(args)))
+    return p.stdout
+
+
+HINT = ("sites are inferred; for allocation sites start the target with "
+        "PYTHONTRACEMALLOC=1 (or -X tracemalloc=1)")
+
+
+def check_reports_traced(h, pyheap, res, label, want, lines, path, nframe):
+    """show --by site of a traced snapshot: the marked lines' rows."""
+    n, where = want["n"], want["file"]
+    js = report(h, pyheap, res, label, "show", "--by", "site", path)
+    if js is None:
+        return
+    rows = {r["key"]: r for r in js["rows"]}
+    res.equal(js["by"], "site", "%s: show json by site" % label)
+    for mark in ("SITE-A", "SITE-B", "SITE-C"):
+        key = "%s:%d" % (where, lines[mark])
+        row = rows.get(key, {})
+        res.equal((row.get("count"), row.get("site_kind")), (n, "traced"),
+                  "%s: show --by site: %d objects at %s, traced"
+                  % (label, n, mark))
+    res.equal(sum(r["count"] for r in js["rows"]), js["snapshot"]["objects"],
+              "%s: site rows add up to every object" % label)
+    res.equal(len(rows), len(js["rows"]), "%s: keys unique" % label)
+
+    p = h.run_pyheap(pyheap, "show", "--by", "site", "--format", "csv", path)
+    crows = {r["key"]: r for r in csv.DictReader(io.StringIO(p.stdout))}
+    key = "%s:%d" % (where, lines["SITE-B"])
+    res.equal((crows.get(key, {}).get("count"),
+               crows.get(key, {}).get("site_kind")), (str(n), "traced"),
+              "%s: show --by site csv: %d at SITE-B" % (label, n))
+
+    js = report(h, pyheap, res, label, "show", "--by", "site,type", path)
+    if js:
+        st = {(r["site"], r["type"]): r for r in js["rows"]}
+        for mark, tname in (("SITE-A", "__main__.Plain"),
+                            ("SITE-B", "bytearray"), ("SITE-C", "bytes")):
+            row = st.get(("%s:%d" % (where, lines[mark]), tname), {})
+            res.equal(row.get("count"), n, "%s: --by site,type: %d %s at %s"
+                      % (label, n, tname, mark))
+
+    # --depth 3: tracemalloc's own traceback of the bytearrays, cut to
+    # the frames it kept.
+    js = report(h, pyheap, res, label, "show", "--by", "site", "--depth",
+                "3", path)
+    if js:
+        res.check(all(1 <= len(r["frames"]) <= min(nframe, 3)
+                      if r["site_kind"] else r["frames"] == []
+                      for r in js["rows"]),
+                  "%s: --depth 3: 1 to %d frames a site row, none for "
+                  "[no site]" % (label, min(nframe, 3)))
+        tb = want["b0_frames"][:min(nframe, 3)]
+        row = [r for r in js["rows"] if r["frames"] and
+               [r["frames"][0]["file"], r["frames"][0]["line"]] ==
+               [where, lines["SITE-B"]]]
+        res.equal([([[f["file"], f["line"]] for f in r["frames"]],
+                    r["count"]) for r in row], [(tb, n)],
+                  "%s: --depth 3: one SITE-B row, tracemalloc's frames"
+                  % label)
+    out = text(h, pyheap, res, label, "show", "--by", "site", "--depth", "3",
+               path)
+    note = "tracemalloc kept 1 frame per allocation; for --depth 3"
+    res.equal(note in out, nframe == 1, "%s: text says when tracemalloc "
+              "kept fewer frames than --depth" % label)
+    res.check(HINT not in out, "%s: traced: no hint" % label)
+    res.check(re.search(r"  traced +%s\n" % re.escape(
+        "%s:%d" % (where, lines["SITE-B"])), out),
+        "%s: text row of SITE-B marked traced" % label, out)
+
+
+def check_reports_inferred(h, pyheap, res, label, want, lines, path):
+    n, where = want["n"], want["file"]
+    js = report(h, pyheap, res, label, "show", "--by", "site,type", path)
+    if js:
+        st = {(r["site"], r["type"]): r for r in js["rows"]}
+        key = "%s:%d" % (where, lines["SITE-LAMBDA"])
+        for tname in ("function", "cell", "tuple"):
+            row = st.get((key, tname), {})
+            res.equal((row.get("count"), row.get("site_kind")),
+                      (n, "inferred"), "%s: --by site,type: %d %ss at the "
+                      "lambda, inferred" % (label, n, tname))
+        row = st.get(("__main__:0", "type"), {})
+        res.check(row.get("count", 0) >= 1 and
+                  row.get("site_kind") == "inferred",
+                  "%s: classes at __main__:0" % label, str(row))
+    out = text(h, pyheap, res, label, "show", "--by", "site", path)
+    res.equal(out.count(HINT), 1, "%s: text: the hint, once" % label)
+
+
+def check_diff_traced(h, pyheap, slot, exe, res, nframe, keep):
+    """K more instances at SITE-GROW between two snapshots."""
+    K = 5000
+    label = "diff PYTHONTRACEMALLOC=%d" % nframe
+    lines = markers(os.path.join(h.TARGETS, TARGET))
+    t = h.Target(exe, TARGET, env={"PYTHONTRACEMALLOC": str(nframe),
+                                    "SITES_COMMANDS": "1"})
+    try:
+        where = t.expected["file"]
+        # Whatever a first command makes once is made before A.
+        res.equal(h.ask(t, "grow 1"), "done", "%s: warm-up" % label)
+        res.equal(h.ask(t, "requests 1"), "done", "%s: warm-up" % label)
+        asleep(h, t)
+        a = os.path.join(keep, "grow-a-%d.snap" % nframe)
+        b = os.path.join(keep, "grow-b-%d.snap" % nframe)
+        if not snap(h, pyheap, t, res, label + " A", a):
+            return
+        res.equal(h.ask(t, "grow %d" % K), "done", "%s: grew" % label)
+        asleep(h, t)
+        if not snap(h, pyheap, t, res, label + " B", b):
+            return
+    finally:
+        t.close()
+    js = report(h, pyheap, res, label, "diff", "--by", "site", a, b)
+    if js is None:
+        return
+    key = "%s:%d" % (where, lines["SITE-GROW"])
+    rows = {r["key"]: r for r in js["rows"]}
+    row = rows.get(key, {})
+    res.equal((row.get("count_delta"), row.get("site_kind")), (K, "traced"),
+              "%s: SITE-GROW grew by exactly %d, traced" % (label, K))
+    others = [(r["key"], r["count_delta"]) for r in js["rows"]
+              if r["key"] != key and abs(r["count_delta"]) * 100 > K]
+    res.equal(others, [], "%s: no other row moved by over 1%% of %d"
+              % (label, K))
+    js = report(h, pyheap, res, label, "diff", "--by", "site,type", a, b)
+    if js:
+        st = {(r["site"], r["type"]): r for r in js["rows"]}
+        res.equal(st.get((key, "__main__.Plain"), {}).get("count_delta"), K,
+                  "%s: --by site,type: %d more __main__.Plain" % (label, K))
+    p = h.run_pyheap(pyheap, "diff", "--by", "site", "--format", "csv", a, b)
+    crows = {r["key"]: r for r in csv.DictReader(io.StringIO(p.stdout))}
+    res.equal(crows.get(key, {}).get("count_delta"), str(K),
+              "%s: csv: SITE-GROW grew by %d" % (label, K))
+    out = text(h, pyheap, res, label, "diff", "--by", "site", a, b)
+    res.check(any(re.search(r"  traced +%s$" % re.escape(key), ln) and
+                  (" +{:,} ".format(K)) in ln for ln in out.splitlines()),
+              "%s: text: SITE-GROW row with +%d, traced" % (label, K), out)
+
+
+def check_diff_inferred(h, pyheap, slot, exe, res, keep):
+    """Tracing off: K more requests with a closure over themselves."""
+    K = 3000
+    label = "diff without tracing"
+    lines = markers(os.path.join(h.TARGETS, TARGET))
+    t = h.Target(exe, TARGET, env={"SITES_COMMANDS": "1"})
+    try:
+        where = t.expected["file"]
+        res.equal(h.ask(t, "grow 1"), "done", "%s: warm-up" % label)
+        res.equal(h.ask(t, "requests 1"), "done", "%s: warm-up" % label)
+        asleep(h, t)
+        a = os.path.join(keep, "req-a.snap")
+        b = os.path.join(keep, "req-b.snap")
+        if not snap(h, pyheap, t, res, label + " A", a):
+            return
+        res.equal(h.ask(t, "requests %d" % K), "done", "%s: made requests"
+                  % label)
+        asleep(h, t)
+        if not snap(h, pyheap, t, res, label + " B", b):
+            return
+    finally:
+        t.close()
+    key = "%s:%d" % (where, lines["SITE-CB"])
+    js = report(h, pyheap, res, label, "diff", "--by", "site", a, b)
+    if js is None:
+        return
+    row = {r["key"]: r for r in js["rows"]}.get(key, {})
+    res.equal((row.get("count_delta"), row.get("site_kind")),
+              (3 * K, "inferred"), "%s: the lambda's line grew by %d "
+              "(closures, cells, closure tuples), inferred" % (label, 3 * K))
+    res.equal(js["rows"][0]["key"] if js["rows"] else None, key,
+              "%s: the lambda's line grew most (%s)" % (label,
+              [(r["key"], r["bytes_delta"]) for r in js["rows"][:3]]))
+    js = report(h, pyheap, res, label, "diff", "--by", "site,type", a, b)
+    if js:
+        st = {(r["site"], r["type"]): r for r in js["rows"]}
+        for tname in ("function", "cell", "tuple"):
+            res.equal(st.get((key, tname), {}).get("count_delta"), K,
+                      "%s: %d more %ss at the lambda" % (label, K, tname))
+    out = text(h, pyheap, res, label, "diff", "--by", "site", a, b)
+    res.equal(out.count(HINT), 1, "%s: text: the hint, once" % label)
+    res.check(any(re.search(r"  inferred +%s$" % re.escape(key), ln) and
+                  (" +{:,} ".format(3 * K)) in ln for ln in out.splitlines()),
+              "%s: text: the lambda's row growing, inferred" % label, out)
+
+
+def check_traced(h, pyheap, slot, exe, res, nframe, keep, start=False):
     import snapfile
     if start:
         label = "tracemalloc.start(%d)" % nframe
@@ -80,10 +310,10 @@ def check_traced(h, pyheap, slot, exe, res, nframe, start=False):
     else:
         label = "PYTHONTRACEMALLOC=%d" % nframe
         env = {"PYTHONTRACEMALLOC": str(nframe)}
-    got = take(h, pyheap, exe, env, res, label)
+    got = take(h, pyheap, exe, env, res, label, keep)
     if not got:
         return
-    want, mem, snap = got
+    want, mem, snap, snap_path = got
     meta, st = snap["meta"], snap["stats"]
     path, n = want["file"], want["n"]
     lines = markers(os.path.join(h.TARGETS, TARGET))
@@ -167,15 +397,17 @@ def check_traced(h, pyheap, slot, exe, res, nframe, start=False):
     res.equal(sa and (sa["frames"][0], len(sa["frames"])),
               ((path, lines["SITE-A"]), len(frames)),
               "%s: the instance's site, found behind its header" % label)
+    check_reports_traced(h, pyheap, res, label, want, lines, snap_path,
+                         nframe)
 
 
-def check_inferred(h, pyheap, slot, exe, res):
+def check_inferred(h, pyheap, slot, exe, res, keep):
     import snapfile
     label = "no tracing"
-    got = take(h, pyheap, exe, {}, res, label)
+    got = take(h, pyheap, exe, {}, res, label, keep)
     if not got:
         return
-    want, mem, snap = got
+    want, mem, snap, snap_path = got
     meta = snap["meta"]
     path, n = want["file"], want["n"]
     lines = markers(os.path.join(h.TARGETS, TARGET))
@@ -208,6 +440,7 @@ def check_inferred(h, pyheap, slot, exe, res):
     res.equal(snap["stats"].get("sites.inferred_objects"),
               sum(1 for o in snap["objects"] if o["site"]),
               "%s: every object with a site counted" % label)
+    check_reports_inferred(h, pyheap, res, label, want, lines, snap_path)
 
 
 def suite_sites(h, pyheap, slot, exe, res):
@@ -215,10 +448,17 @@ def suite_sites(h, pyheap, slot, exe, res):
         print("# sites needs CPython 3.7+")
         return
     sys.path.insert(0, h.HERE)
-    check_traced(h, pyheap, slot, exe, res, 1)
-    check_traced(h, pyheap, slot, exe, res, 10)
-    check_traced(h, pyheap, slot, exe, res, 3, start=True)
-    check_inferred(h, pyheap, slot, exe, res)
+    keep = tempfile.mkdtemp(prefix="pyheap-sites-")
+    try:
+        check_traced(h, pyheap, slot, exe, res, 1, keep)
+        check_traced(h, pyheap, slot, exe, res, 10, keep)
+        check_traced(h, pyheap, slot, exe, res, 3, keep, start=True)
+        check_inferred(h, pyheap, slot, exe, res, keep)
+        check_diff_traced(h, pyheap, slot, exe, res, 1, keep)
+        check_diff_traced(h, pyheap, slot, exe, res, 10, keep)
+        check_diff_inferred(h, pyheap, slot, exe, res, keep)
+    finally:
+        shutil.rmtree(keep, ignore_errors=True)
 
 
 def register(suites, h):

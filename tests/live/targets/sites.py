@@ -15,6 +15,15 @@
 # the environment asks for (PYTHONTRACEMALLOC), or with SITES_START=K the
 # target makes N instances at SITE-EARLY first and then calls
 # tracemalloc.start(K): those have no trace.
+#
+# With SITES_COMMANDS=1 it then reads commands on stdin instead of
+# sleeping, one a line, each answered "done" (for diffs between two
+# snapshots; the traced-memory measure no longer holds):
+#   grow K       K more instances at SITE-GROW, kept
+#   requests K   K more requests, each with a closure over itself
+#                (req.cb = lambda: req, SITE-CB), kept
+# Commands are read one byte at a time with os.read and answered with
+# os.write: a buffered file would keep buffers and objects of its own.
 import gc
 import json
 import os
@@ -62,6 +71,50 @@ def alloc_c(n):
 
 def make_closure(i):  # SITE-DEF
     return lambda: i  # SITE-LAMBDA
+
+
+grown = []
+requests = []
+
+
+class Req:
+    pass
+
+
+def grow(n):
+    for _ in range(n):
+        grown.append(Plain())  # SITE-GROW
+
+
+def make_request():
+    req = Req()
+    req.cb = lambda: req  # SITE-CB
+    return req
+
+
+def add_requests(n):
+    for _ in range(n):
+        requests.append(make_request())
+
+
+def serve():
+    """The command loop (SITES_COMMANDS=1).  Only the objects a command
+    is about stay; a line read and its words are replaced by the next."""
+    line = b""
+    while True:
+        c = os.read(0, 1)
+        if not c:
+            return
+        if c != b"\n":
+            line += c
+            continue
+        words = line.split()
+        line = b""
+        if words[:1] == [b"grow"]:
+            grow(int(words[1]))
+        elif words[:1] == [b"requests"]:
+            add_requests(int(words[1]))
+        os.write(1, b"done\n")
 
 
 def alloc_closures(n):
@@ -115,6 +168,7 @@ def measure(path):
     write_file(path, b"%d" % tracemalloc.get_traced_memory()[0])
 
 
+commands = bool(os.environ.get("SITES_COMMANDS"))
 frames, total = traceback_of(keep_b[0])
 info = {
     "pid": os.getpid(),
@@ -141,5 +195,7 @@ time.sleep(0)
 # From here on nothing that stays is allocated.
 measure(mem)
 os.rename(tmp, ready)
+if commands:
+    serve()
 while True:
     time.sleep(100000)
