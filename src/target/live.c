@@ -38,6 +38,7 @@ struct live {
 };
 
 static const struct target_ops live_ops;
+static char task_state(pid_t pid, pid_t tid);
 
 /* ---- reads ------------------------------------------------------------- */
 
@@ -284,6 +285,13 @@ int target_live_open(pid_t pid, struct target **out)
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	if (stat(path, &st))
 		return target_proc_error(pid, path, errno);
+	/* A zombie has exited and has no memory left; its parent has not
+	 * collected its status yet.  Its maps read as empty, which would
+	 * otherwise look like "not a Python process". */
+	if (task_state(pid, pid) == 'Z')
+		return ph_error(PH_E_NOPROC, "process %d has exited (a zombie "
+				"its parent has not reaped): nothing to read",
+				(int)pid);
 
 	t = xcalloc(1, sizeof(*t));
 	lv = xcalloc(1, sizeof(*lv));
@@ -351,9 +359,13 @@ static sigset_t saved_mask;
 static const struct target *stopped_target;
 
 /* Formatted before the alarm can fire: snprintf is not async-signal-safe. */
-static char alarm_msg[96];
+static char alarm_msg[192];
 static size_t alarm_msg_len;
 static volatile sig_atomic_t watchdog_armed;
+/* PAUSE_LIMIT_CONTINUE: the watchdog released the threads and pyheap goes
+ * on reading the running target (target_stop() and release() look). */
+static volatile sig_atomic_t watchdog_continue, watchdog_fired;
+static volatile uint64_t watchdog_fired_ns;
 
 static void put_stderr(const char *s, size_t len)
 {
@@ -451,7 +463,12 @@ static void on_signal(int sig)
 	detach_seized();
 	if (sig == SIGALRM && watchdog_armed) {
 		put_stderr(alarm_msg, alarm_msg_len);
-		_exit(PH_EXIT_ERROR);
+		if (!watchdog_continue)
+			_exit(PH_EXIT_ERROR);
+		watchdog_fired_ns = ph_now_ns(); /* clock_gettime: safe */
+		watchdog_fired = 1;
+		watchdog_armed = 0;
+		return;
 	}
 	put_stderr(msg, sizeof(msg) - 1);
 	/* Die of the same signal, so the parent sees what happened.  It is
@@ -472,7 +489,7 @@ static void emergency_detach(void)
 	restore_mask(&old);
 }
 
-static void install_handlers(unsigned max_pause_ms)
+static void install_handlers(const struct target *t, unsigned max_pause_ms)
 {
 	struct sigaction sa;
 	sigset_t set;
@@ -499,9 +516,17 @@ static void install_handlers(unsigned max_pause_ms)
 	/* A caller that blocked these would defeat the handlers. */
 	handled_set(&set);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	snprintf(alarm_msg, sizeof(alarm_msg),
-		 "pyheap: pause exceeded %u ms; target resumed\n",
-		 max_pause_ms);
+	watchdog_continue = t->pause_limit == PAUSE_LIMIT_CONTINUE;
+	watchdog_fired = 0;
+	if (watchdog_continue)
+		snprintf(alarm_msg, sizeof(alarm_msg),
+			 "pyheap: warning: pause exceeded %u ms; target "
+			 "resumed; reading on without stopping it (result "
+			 "marked inconsistent)\n", max_pause_ms);
+	else
+		snprintf(alarm_msg, sizeof(alarm_msg),
+			 "pyheap: pause exceeded %u ms; target resumed; "
+			 "giving up, nothing written\n", max_pause_ms);
 	alarm_msg_len = strlen(alarm_msg);
 	ph_set_emergency_hook(emergency_detach);
 }
@@ -715,6 +740,26 @@ static pid_t tracer_of(pid_t pid, pid_t tid)
 	return p ? (pid_t)atoi(p + strlen("\nTracerPid:")) : 0;
 }
 
+/* The command name of a process, "a debugger?" if it cannot be read. */
+static void comm_of(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		snprintf(buf, size, "a debugger?");
+		return;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
 static struct target_thread *find_thread(struct target *t, pid_t tid)
 {
 	size_t i;
@@ -745,11 +790,15 @@ static int seize_error(struct target *t, pid_t tid, int err)
 	/* Only one tracer per thread: a debugger or another profiler looks
 	 * like a permission problem unless we say otherwise. */
 	tracer = tracer_of(t->pid, tid);
-	if (tracer)
+	if (tracer) {
+		char comm[64];
+
+		comm_of(tracer, comm, sizeof(comm));
 		return ph_error(PH_E_ATTACH,
 				"cannot stop process %d: it is already traced "
-				"by process %d (a debugger?)",
-				(int)t->pid, (int)tracer);
+				"by process %d (%s); only one tracer at a time",
+				(int)t->pid, (int)tracer, comm);
+	}
 	return ph_error(PH_E_PERM,
 			"cannot stop process %d: permission denied (%s)",
 			(int)t->pid, TARGET_PERM_HINT);
@@ -896,6 +945,8 @@ static int wait_stopped(struct target *t, uint64_t deadline)
 		block_handled(&old);
 		rc = collect_stops(t, &pending);
 		restore_mask(&old);
+		if (watchdog_fired)
+			return 0; /* target_stop() sees it */
 		if (rc || !pending)
 			return rc;
 		now = ph_now_ns();
@@ -989,6 +1040,9 @@ static int release(struct target *t)
 	for (i = 0; i < t->nthreads; i++) {
 		struct target_thread *th = &t->threads[i];
 
+		/* After the watchdog (PAUSE_LIMIT_CONTINUE), only threads
+		 * seized since are still ours; the others are detached and
+		 * a second PTRACE_DETACH fails harmlessly with ESRCH. */
 		if (!th->stopped) {
 			linger(th->tid);
 			continue;
@@ -1007,7 +1061,14 @@ static int release(struct target *t)
 		th->pending_sig = 0;
 	}
 	nseized = 0;
-	t->pause_ns += ph_now_ns() - t->stop_started_ns;
+	if (watchdog_fired) {
+		/* The threads ran on from when the watchdog let them go. */
+		t->pause_ns += watchdog_fired_ns - t->stop_started_ns;
+		t->pause_limit_hit = true;
+		watchdog_fired = 0;
+	} else {
+		t->pause_ns += ph_now_ns() - t->stop_started_ns;
+	}
 	t->stop_started_ns = 0;
 	stopped_target = NULL;
 	restore_handlers();
@@ -1032,13 +1093,15 @@ static void debug_hold(void)
 		ms = 600000;
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	/* Signals end the sleep early; their handlers release the target. */
-	while (nanosleep(&ts, &ts) && errno == EINTR)
+	/* Signals end the sleep early; their handlers release the target
+	 * (the watchdog's may let us go on: then stop holding). */
+	while (nanosleep(&ts, &ts) && errno == EINTR && !watchdog_fired)
 		;
 }
 
 int target_stop(struct target *t, unsigned max_pause_ms)
 {
+	bool released;
 	uint64_t deadline = 0;
 	size_t added;
 	int pass, rc;
@@ -1053,13 +1116,16 @@ int target_stop(struct target *t, unsigned max_pause_ms)
 		return ph_error(PH_E_ATTACH, "cannot stop pyheap itself");
 
 	t->nthreads = 0;
+	t->pause_limit_hit = false;
 	stopped_target = t;
-	install_handlers(max_pause_ms);
+	install_handlers(t, max_pause_ms);
 	/* A thread that is running can create more; one that is stopped
 	 * cannot, and a clone() completes before its caller stops.  So once
 	 * every listed thread is stopped, a listing with nothing new is the
 	 * complete set. */
 	for (pass = 0;; pass++) {
+		if (watchdog_fired)
+			goto cleanup;
 		if (pass == STOP_MAX_PASSES) {
 			rc = ph_error(PH_E_ATTACH, "cannot stop process %d: "
 				      "threads kept appearing after %d passes",
@@ -1078,12 +1144,14 @@ int target_stop(struct target *t, unsigned max_pause_ms)
 		if (rc)
 			goto cleanup;
 	}
+	if (watchdog_fired)
+		goto cleanup;
 	if (!t->nthreads) {
 		rc = gone_error(t->pid);
 		goto cleanup;
 	}
 	rc = read_thread_regs(t);
-	if (!rc && !t->nthreads)
+	if (!rc && !t->nthreads && !watchdog_fired)
 		rc = gone_error(t->pid);
 	if (!rc)
 		rc = target_refresh_maps(t);
@@ -1091,7 +1159,11 @@ int target_stop(struct target *t, unsigned max_pause_ms)
 		debug_hold();
 
 cleanup:
-	if (rc) {
+	/* Released by the watchdog (PAUSE_LIMIT_CONTINUE) while stopping:
+	 * errors since were about threads it let go.  Let go of any seized
+	 * since and carry on with the target running. */
+	released = watchdog_fired;
+	if (rc || released) {
 		sigset_t old;
 		size_t pending;
 
@@ -1103,6 +1175,8 @@ cleanup:
 		if (!t->stop_started_ns)
 			t->stop_started_ns = ph_now_ns();
 		release(t);
+		if (released)
+			rc = target_refresh_maps(t);
 	}
 	return rc;
 }

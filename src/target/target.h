@@ -31,8 +31,13 @@
  *     SIGTERM, SIGHUP, SIGPIPE, SIGQUIT and SIGALRM detach every thread
  *     before pyheap exits; SIGTSTP/SIGTTIN/SIGTTOU are blocked, so pyheap
  *     cannot be suspended with the target stopped;
- *   - a watchdog (setitimer) detaches and exits with status 2 if the pause
- *     exceeds max_pause_ms;
+ *   - a watchdog (setitimer) detaches every thread if the pause exceeds
+ *     max_pause_ms and, by t->pause_limit, either exits with status 2
+ *     ("pause exceeded N ms; target resumed; giving up, nothing written")
+ *     or, with PAUSE_LIMIT_CONTINUE, warns that it reads on without
+ *     stopping and returns: target_stop() (if it was still stopping)
+ *     returns 0 with the target running, reads go on as with --no-stop,
+ *     and t->pause_limit_hit is set once the target is resumed;
  *   - if pyheap is killed with SIGKILL the kernel detaches; PTRACE_SEIZE
  *     (unlike PTRACE_ATTACH) leaves no SIGSTOP behind, so the threads run on.
  * target_resume() detaches every thread, re-injecting any signal that was
@@ -152,6 +157,11 @@ struct target_stats {
 	uint64_t reads, bytes, misses;
 };
 
+enum pause_limit {
+	PAUSE_LIMIT_FAIL = 0, /* resume, say so, exit with status 2 */
+	PAUSE_LIMIT_CONTINUE, /* resume, say so, let the caller go on */
+};
+
 struct target_ops {
 	/* Fill buf with len bytes at addr: 0 or -PH_E_READ (live also
 	 * -PH_E_NOPROC, -PH_E_PERM; see "Reads"). */
@@ -176,6 +186,11 @@ struct target {
 	 * last PTRACE_DETACH, summed over stop/resume cycles. */
 	uint64_t pause_ns;
 	uint64_t stop_started_ns; /* 0 when not stopped */
+	/* What the watchdog does past max_pause_ms (see "Stopping"); set
+	 * before target_stop().  pause_limit_hit says it happened during
+	 * the last stop. */
+	enum pause_limit pause_limit;
+	bool pause_limit_hit;
 	void *priv;
 };
 
