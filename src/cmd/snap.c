@@ -4,6 +4,8 @@
  * snapshot file.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,12 @@
 #include "snapshot/snapshot.h"
 #include "target/target.h"
 
-enum { OPT_OUTPUT = 1, OPT_NO_STOP, OPT_MAX_PAUSE, OPT_MAX_COPY, OPT_QUIET };
+enum {
+	OPT_OUTPUT = 1, OPT_NO_STOP, OPT_MAX_PAUSE, OPT_ON_MAX_PAUSE,
+	OPT_MAX_COPY, OPT_QUIET,
+};
+
+#define DEFAULT_MAX_PAUSE_MS 2000
 
 static const struct option_spec snap_options[] = {
 	{ OPT_OUTPUT, 'o', "output", "FILE",
@@ -28,8 +35,13 @@ static const struct option_spec snap_options[] = {
 	  "do not stop the process: copy its memory while it runs (the "
 	  "snapshot is marked inconsistent)" },
 	{ OPT_MAX_PAUSE, 0, "max-pause", "MS",
-	  "resume the process and fail if copying would keep it stopped "
-	  "longer (default 10000)" },
+	  "never keep the process stopped longer than MS milliseconds "
+	  "(default 2000); past it, resume it and do what --on-max-pause "
+	  "says" },
+	{ OPT_ON_MAX_PAUSE, 0, "on-max-pause", "ACTION",
+	  "fail (default): exit with status 2, writing nothing; continue: "
+	  "copy the rest while the process runs, as --no-stop does (the "
+	  "snapshot is marked inconsistent)" },
 	{ OPT_MAX_COPY, 0, "max-copy", "SIZE",
 	  "refuse to copy more than SIZE of process memory (e.g. 8G; "
 	  "default: half of the memory available now)" },
@@ -50,6 +62,7 @@ struct snap_opts {
 	const char *output;
 	bool no_stop, quiet;
 	unsigned max_pause_ms;
+	enum pause_limit on_max_pause;
 	uint64_t max_copy;
 };
 
@@ -74,10 +87,99 @@ static int on_opt(void *ctx, int id, const char *arg)
 		if (!rc)
 			o->max_pause_ms = (unsigned)v;
 		return rc;
+	case OPT_ON_MAX_PAUSE:
+		if (!strcmp(arg, "fail"))
+			o->on_max_pause = PAUSE_LIMIT_FAIL;
+		else if (!strcmp(arg, "continue"))
+			o->on_max_pause = PAUSE_LIMIT_CONTINUE;
+		else
+			return usage_error(&snap_help, "--on-max-pause must be "
+					   "fail or continue, not '%s'", arg);
+		return 0;
 	case OPT_MAX_COPY:
 		return parse_size(&snap_help, "--max-copy", arg, &o->max_copy);
 	}
 	return 0;
+}
+
+/*
+ * The snapshot goes to path via snapshot_write()'s temporary file
+ * "path.tmp-PID" (snapshot.h).  Find out now, before the process is
+ * stopped, whether that can work: the path is not a directory and a file
+ * can be created next to it.  A full disk is only found when writing;
+ * snapshot_write() then removes its temporary file.
+ */
+static int check_output(const char *path)
+{
+	struct stat st;
+	char *tmp;
+	int fd, err;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		return ph_error(PH_E_IO, "cannot write %s: it is a directory",
+				path);
+	tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	err = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	if (fd < 0 && err != EEXIST)
+		return ph_error(PH_E_IO, "cannot write %s: %s", path,
+				strerror(err));
+	return 0;
+}
+
+/*
+ * While the snapshot is written, a SIGINT, SIGTERM, SIGHUP or SIGQUIT
+ * removes the temporary file before pyheap dies of it, so an interrupted
+ * snap leaves nothing behind (SIGKILL can still leave "path.tmp-PID";
+ * never the final name).  The name is formatted beforehand: the handler
+ * only calls unlink() and raise().
+ */
+static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static char *cleanup_tmp;
+static struct sigaction cleanup_saved[PH_ARRAY_SIZE(cleanup_signals)];
+
+static void on_signal_cleanup(int sig)
+{
+	struct sigaction dfl;
+
+	if (cleanup_tmp)
+		unlink(cleanup_tmp);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	raise(sig);
+}
+
+static void cleanup_on_signal(const char *path)
+{
+	struct sigaction sa;
+	size_t i;
+
+	cleanup_tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal_cleanup;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < PH_ARRAY_SIZE(cleanup_signals); i++) {
+		sigaction(cleanup_signals[i], NULL, &cleanup_saved[i]);
+		if (cleanup_saved[i].sa_handler != SIG_IGN)
+			sigaction(cleanup_signals[i], &sa, NULL);
+	}
+}
+
+static void cleanup_done(void)
+{
+	size_t i;
+
+	for (i = 0; i < PH_ARRAY_SIZE(cleanup_signals); i++)
+		sigaction(cleanup_signals[i], &cleanup_saved[i], NULL);
+	free(cleanup_tmp);
+	cleanup_tmp = NULL;
 }
 
 /* Half of MemAvailable: a copy larger than that would push the machine
@@ -117,6 +219,24 @@ static uint64_t read_rss(pid_t pid)
 	fclose(f);
 	return (uint64_t)kb * 1024;
 }
+
+/*
+ * exec() gives a process a new address space: files, layout and symbols
+ * read before the stop no longer describe what was copied.  The
+ * interpreter's mapping or the stack moves (address space randomisation),
+ * so compare where they were when pyheap opened the process with where
+ * they are in the copy.
+ */
+static uint64_t start_of(const struct maps *m, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->v[i].path && !strcmp(m->v[i].path, path))
+			return m->v[i].start;
+	return 0;
+}
+
 
 static void default_path(char *buf, size_t size, int pid, time_t when)
 {
@@ -161,10 +281,14 @@ static void print_summary(const char *path, const struct snapshot *s,
 	strbuf_addf(&sb, "%s: %zu objects, ", path, s->nobjects);
 	fmt_bytes(&sb, bytes);
 	strbuf_addf(&sb, " in %zu types; paused ", s->ntypes);
-	if (s->meta.flags & SNAP_INCONSISTENT)
+	if ((s->meta.flags & SNAP_INCONSISTENT) && !s->meta.pause_ms) {
 		strbuf_addstr(&sb, "0 ms (--no-stop)");
-	else
+	} else {
 		fmt_ms(&sb, s->meta.pause_ms);
+		if (s->meta.flags & SNAP_INCONSISTENT)
+			strbuf_addstr(&sb, " (--max-pause reached: the rest "
+				      "was copied while it ran)");
+	}
 	strbuf_addstr(&sb, ", copied ");
 	fmt_bytes(&sb, s->meta.image_bytes);
 	strbuf_addstr(&sb, " in ");
@@ -182,7 +306,8 @@ static void print_summary(const char *path, const struct snapshot *s,
 
 int cmd_snap(int argc, char **argv)
 {
-	struct snap_opts o = { NULL, false, false, 10000, 0 };
+	struct snap_opts o = { NULL, false, false, DEFAULT_MAX_PAUSE_MS,
+			       PAUSE_LIMIT_FAIL, 0 };
 	struct image_opts io = { 0 };
 	struct census_opts co = { false };
 	struct target *t = NULL, *img = NULL;
@@ -190,7 +315,7 @@ int cmd_snap(int argc, char **argv)
 	struct pyproc p;
 	bool have_proc = false;
 	char *path = NULL;
-	uint64_t est = 0, copied = 0, t0, file_size = 0;
+	uint64_t est = 0, copied = 0, t0, file_size = 0, elf_at, stack_at;
 	int pid, rc, first;
 
 	snapshot_init(&s);
@@ -217,6 +342,8 @@ int cmd_snap(int argc, char **argv)
 	if (rc)
 		goto out;
 	have_proc = true;
+	elf_at = start_of(&t->maps, p.elf.path);
+	stack_at = start_of(&t->maps, "[stack]");
 	/* Refuse before stopping anything if the copy cannot fit. */
 	if (!target_image_estimate(t, &est) && io.max_bytes &&
 	    est > io.max_bytes) {
@@ -233,7 +360,21 @@ int cmd_snap(int argc, char **argv)
 	}
 
 	s.meta.taken_at = ph_wall_time();
+	if (o.output) {
+		path = xstrdup(o.output);
+	} else {
+		char buf[64];
+
+		default_path(buf, sizeof(buf), pid, (time_t)s.meta.taken_at);
+		path = xstrdup(buf);
+	}
+	/* Before anything is stopped: an output that cannot be written. */
+	rc = check_output(path);
+	if (rc)
+		goto out;
+
 	if (!o.no_stop) {
+		t->pause_limit = o.on_max_pause;
 		rc = target_stop(t, o.max_pause_ms);
 		if (rc)
 			goto out;
@@ -245,15 +386,22 @@ int cmd_snap(int argc, char **argv)
 	target_resume(t);
 	if (rc)
 		goto out;
+	if (start_of(&img->maps, p.elf.path) != elf_at ||
+	    start_of(&img->maps, "[stack]") != stack_at) {
+		rc = ph_error(PH_E_NOPROC, "process %d ran exec() while pyheap "
+			      "read it: nothing written; run pyheap again", pid);
+		goto out;
+	}
 	s.meta.pause_ms = (double)t->pause_ns / 1e6;
 	s.meta.image_bytes = copied;
-	if (o.no_stop)
+	/* --on-max-pause continue: copied partly while it ran. */
+	if (o.no_stop || t->pause_limit_hit)
 		s.meta.flags |= SNAP_INCONSISTENT;
 
 	/* The process runs again; everything below reads the copy. */
 	t0 = ph_now_ns();
 	p.t = img;
-	co.inconsistent = o.no_stop;
+	co.inconsistent = s.meta.flags & SNAP_INCONSISTENT;
 	rc = census_build(&p, &co, &s);
 	if (rc)
 		goto out;
@@ -263,15 +411,9 @@ int cmd_snap(int argc, char **argv)
 		fprintf(stderr, "pyheap: note: %s\n",
 			snapshot_str(&s, s.meta.malloc_note));
 
-	if (o.output) {
-		path = xstrdup(o.output);
-	} else {
-		char buf[64];
-
-		default_path(buf, sizeof(buf), pid, (time_t)s.meta.taken_at);
-		path = xstrdup(buf);
-	}
+	cleanup_on_signal(path);
 	rc = snapshot_write(&s, path, &file_size);
+	cleanup_done();
 	if (rc)
 		goto out;
 	if (!o.quiet)
