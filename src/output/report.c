@@ -7,6 +7,7 @@
 
 #include "analysis/analysis.h"
 #include "output.h"
+#include "table.h"
 #include "snapshot/snapshot.h"
 
 static uint64_t total_bytes(const struct snapshot *s)
@@ -276,34 +277,7 @@ void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top)
 
 /* ---- text -------------------------------------------------------------- */
 
-/*
- * A text table: numeric columns right-aligned to their widest cell (at
- * least min_width), text columns (a site's KIND, TYPE) left-aligned and
- * padded, then the key, left-aligned and not padded.  Cells are measured
- * before colour is added, so escape sequences never shift a column.
- */
-#define TABLE_MAX_COLS 10
-#define SGR_RED "\033[31m"
-#define SGR_GREEN "\033[32m"
-#define SGR_BOLD "\033[1m"
-#define SGR_RESET "\033[m"
-
-struct table_row {
-	struct strbuf cell[TABLE_MAX_COLS];
-	const char *sgr[TABLE_MAX_COLS]; /* NULL: no colour */
-};
-
-struct table {
-	size_t ncols;          /* the last one is the key */
-	size_t min_width[TABLE_MAX_COLS];
-	const char *sep;       /* between numeric columns */
-	bool colour;
-	struct table_row *rows;
-	size_t nrows, alloc;
-	size_t nleft;          /* the columns before the key that are text */
-};
-
-static struct table_row *table_add(struct table *t)
+struct table_row *table_add(struct table *t)
 {
 	struct table_row *row;
 	size_t i;
@@ -318,7 +292,7 @@ static struct table_row *table_add(struct table *t)
 }
 
 /* A row of "..." and a note in the key column; takes the note. */
-static void table_note(struct table *t, struct strbuf *note)
+void table_note(struct table *t, struct strbuf *note)
 {
 	struct table_row *row = table_add(t);
 	size_t i;
@@ -329,7 +303,7 @@ static void table_note(struct table *t, struct strbuf *note)
 	strbuf_init(note);
 }
 
-static void table_render(struct table *t, struct strbuf *out)
+void table_render(struct table *t, struct strbuf *out)
 {
 	size_t width[TABLE_MAX_COLS], r, c;
 
@@ -364,7 +338,7 @@ static void table_render(struct table *t, struct strbuf *out)
 	}
 }
 
-static void table_release(struct table *t)
+void table_release(struct table *t)
 {
 	size_t r, c;
 
