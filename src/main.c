@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "snap", cmd_snap, &snap_help },
 	{ "show", cmd_show, &show_help },
 	{ "diff", cmd_diff, &diff_help },
+	{ "trend", cmd_trend, &trend_help },
 	{ "info", cmd_info, &info_help },
 };
 

@@ -220,4 +220,120 @@ struct growth_limit {
 bool growth_crossed(const struct growth_limit *l, uint64_t before,
 		    uint64_t after);
 
+/*
+ * Trends (pyheap trend): a series of snapshots of one program, grouped the
+ * same way, and for each key how it moved over time.
+ *
+ * Points are added one snapshot at a time (trend_add() copies the keys, so
+ * each snapshot can be released before the next is read) in any order;
+ * trend_analyse() sorts them by time.  A change of PID or host starts a new
+ * segment: values of two processes are never compared with each other.
+ *
+ * Per key, over the analysed points (the last segment by default, or all
+ * segments with TREND_ALL):
+ *   - first and last count and bytes (0 where a snapshot lacks the key);
+ *   - bytes_per_hour, count_per_hour: the least-squares slope of the value
+ *     over time.  Over several segments the slope is the pooled
+ *     within-segment one: each segment's points are centred on its own
+ *     means, so a restart's drop (or a new process's different level)
+ *     does not count as change; NaN with fewer than two points at distinct
+ *     times in any segment;
+ *   - intervals: pairs of consecutive snapshots in one segment; grew: of
+ *     which the bytes went up; grew_share = grew / intervals (0 if none);
+ *   - score = max(bytes_per_hour, 0) x grew_share, and suspect = a
+ *     positive slope with grew_share >= TREND_SUSPECT_SHARE.
+ * Rows are sorted leak suspects first, then by score, bytes_per_hour and
+ * the last bytes, all descending, then key.  Why: the slope says what a
+ * leak costs an hour, the share how steady it is.  A leak grows in every
+ * interval; a cache that fills and is trimmed grows in about half of
+ * them; a one-off step (a batch loaded once, a dict that resized) grows in
+ * one interval of many, yet a step in the middle of the window gives it a
+ * steep least-squares slope (1.5 x its size / the window).  Suspects
+ * first puts steady growth above any step; the score (the slope weighted
+ * by the share) then orders each part, and pushes steps below growth
+ * that is merely noisy.
+ *
+ * total has the same statistics for the whole snapshots (the report
+ * totals).  series (for sparklines) holds each row's bytes at every
+ * analysed point: row i's at series[i * npoints_analysed ...].
+ */
+#define TREND_SUSPECT_SHARE 0.75
+
+struct trend_point {
+	double taken_at;
+	int64_t pid;
+	char *host, *file;                 /* owned */
+	uint64_t total_count, total_bytes;
+	size_t first_cell, ncells;         /* into trend_series.cells */
+};
+
+struct trend_cell {
+	uint32_t key;
+	uint64_t count, bytes;
+};
+
+/* What trend_add() collects. */
+struct trend_series {
+	enum group_by by;
+	char **keys;                       /* owned */
+	size_t nkeys, keys_alloc;
+	struct strmap *key_index;
+	struct trend_point *points;
+	size_t npoints, points_alloc;
+	struct trend_cell *cells;
+	size_t ncells, cells_alloc;
+};
+
+void trend_series_init(struct trend_series *ts, enum group_by by);
+/* One snapshot (its report r grouped by ts->by) taken as `file`. */
+void trend_add(struct trend_series *ts, const struct snapshot *s,
+	       const char *file, const struct report *r);
+void trend_series_release(struct trend_series *ts);
+
+struct trend_segment {
+	int64_t pid;
+	const char *host;
+	size_t first, n;                   /* points (sorted) */
+	bool analysed;
+};
+
+struct trend_stats {
+	uint64_t count_first, count_last, bytes_first, bytes_last;
+	double bytes_per_hour, count_per_hour; /* NaN: no slope */
+	uint32_t intervals, grew;
+	double grew_share, score;
+	bool suspect;
+};
+
+struct trend_row {
+	const char *key;                   /* in the trend_series */
+	struct trend_stats st;
+	const uint64_t *bytes;             /* npoints_analysed values */
+};
+
+enum trend_segments { TREND_LAST, TREND_ALL };
+
+struct trend {
+	enum group_by by;
+	enum trend_segments which;
+	const struct trend_point *points;  /* the series', sorted by time */
+	size_t npoints;
+	struct trend_segment *segments;
+	size_t nsegments;
+	size_t first_analysed, npoints_analysed; /* a range of points */
+	double hours;                      /* first to last analysed point */
+	struct trend_row *rows;
+	size_t nrows, nkeys;               /* nkeys: rows before filtering */
+	struct trend_stats total;
+	uint64_t *series;
+};
+
+/* Sorts ts's points by time (ts is changed, and must outlive t). */
+void trend_analyse(struct trend_series *ts, enum trend_segments which,
+		   struct trend *t);
+/* Keep the rows whose key matches f's patterns (f->match; min_bytes and
+ * sort are not used: trends sort by score). */
+void trend_filter(struct trend *t, const struct row_filter *f);
+void trend_release(struct trend *t);
+
 #endif

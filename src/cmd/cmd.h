@@ -70,6 +70,8 @@ int cmd_show(int argc, char **argv);
 extern const struct command_help show_help;
 int cmd_diff(int argc, char **argv);
 extern const struct command_help diff_help;
+int cmd_trend(int argc, char **argv);
+extern const struct command_help trend_help;
 
 /*
  * Options show and diff share (cmd/report.c).  Their option tables use

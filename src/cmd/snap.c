@@ -17,87 +17,157 @@
 #include "objects/objects.h"
 #include "output/output.h"
 #include "python/python.h"
+#include "series.h"
 #include "snapshot/snapshot.h"
 #include "target/target.h"
-
-enum {
-	OPT_OUTPUT = 1, OPT_NO_STOP, OPT_MAX_PAUSE, OPT_ON_MAX_PAUSE,
-	OPT_MAX_COPY, OPT_QUIET,
-};
 
 #define DEFAULT_MAX_PAUSE_MS 2000
 
 static const struct option_spec snap_options[] = {
-	{ OPT_OUTPUT, 'o', "output", "FILE",
+	{ SOPT_OUTPUT, 'o', "output", "FILE",
 	  "write the snapshot to FILE (default "
 	  "pyheap-PID-YYYYmmddTHHMMSS.snap in the current directory)" },
-	{ OPT_NO_STOP, 0, "no-stop", NULL,
-	  "do not stop the process: copy its memory while it runs (the "
-	  "snapshot is marked inconsistent)" },
-	{ OPT_MAX_PAUSE, 0, "max-pause", "MS",
-	  "never keep the process stopped longer than MS milliseconds "
-	  "(default 2000); past it, resume it and do what --on-max-pause "
-	  "says" },
-	{ OPT_ON_MAX_PAUSE, 0, "on-max-pause", "ACTION",
-	  "fail (default): exit with status 2, writing nothing; continue: "
-	  "copy the rest while the process runs, as --no-stop does (the "
-	  "snapshot is marked inconsistent)" },
-	{ OPT_MAX_COPY, 0, "max-copy", "SIZE",
-	  "refuse to copy more than SIZE of process memory (e.g. 8G; "
-	  "default: half of the memory available now)" },
-	{ OPT_QUIET, 'q', "quiet", NULL, "do not print the summary line" },
+	SNAP_TARGET_OPTIONS,
+	SNAP_SERIES_OPTIONS,
+	SNAP_CAPTURE_OPTIONS,
 	{ 0 }
 };
 
 const struct command_help snap_help = {
-	"snap", "[options] PID",
+	"snap", "[options] PID | --pidfile FILE | --name PATTERN",
 	"take a census of every Python object into a snapshot file",
 	"Take a census of every Python object of a running process and write "
 	"it to a\nsnapshot file.  The process is stopped only while its "
-	"memory is copied.",
+	"memory is copied.\nFor cron: --pidfile or --name find the process, "
+	"--dir DIR --keep N keep a\nseries, --prom FILE writes metrics for "
+	"node_exporter.",
 	snap_options,
 };
 
-struct snap_opts {
-	const char *output;
-	bool no_stop, quiet;
-	unsigned max_pause_ms;
-	enum pause_limit on_max_pause;
-	uint64_t max_copy;
-};
-
-static int on_opt(void *ctx, int id, const char *arg)
+void snap_opts_init(struct snap_opts *o)
 {
-	struct snap_opts *o = ctx;
+	memset(o, 0, sizeof(*o));
+	o->max_pause_ms = DEFAULT_MAX_PAUSE_MS;
+	o->on_max_pause = PAUSE_LIMIT_FAIL;
+	o->prom_top = PROM_DEFAULT_TOP;
+}
+
+void snap_opts_release(struct snap_opts *o)
+{
+	free(o->program);
+	o->program = NULL;
+}
+
+int snap_option(const struct command_help *h, struct snap_opts *o, int id,
+		const char *arg)
+{
 	unsigned long long v;
+	struct strbuf sb = STRBUF_INIT;
 	int rc;
 
 	switch (id) {
-	case OPT_OUTPUT:
+	case SOPT_OUTPUT:
 		o->output = arg;
 		return 0;
-	case OPT_NO_STOP:
+	case SOPT_NO_STOP:
 		o->no_stop = true;
 		return 0;
-	case OPT_QUIET:
+	case SOPT_QUIET:
 		o->quiet = true;
 		return 0;
-	case OPT_MAX_PAUSE:
-		rc = parse_uint(&snap_help, "--max-pause", arg, 3600000, &v);
+	case SOPT_MAX_PAUSE:
+		rc = parse_uint(h, "--max-pause", arg, 3600000, &v);
 		if (!rc)
 			o->max_pause_ms = (unsigned)v;
 		return rc;
-	case OPT_ON_MAX_PAUSE:
+	case SOPT_ON_MAX_PAUSE:
 		if (!strcmp(arg, "fail"))
 			o->on_max_pause = PAUSE_LIMIT_FAIL;
 		else if (!strcmp(arg, "continue"))
 			o->on_max_pause = PAUSE_LIMIT_CONTINUE;
 		else
-			return usage_error(&snap_help, "--on-max-pause must be "
+			return usage_error(h, "--on-max-pause must be "
 					   "fail or continue, not '%s'", arg);
 		return 0;
-	case OPT_MAX_COPY:
-		return parse_size(&snap_help, "--max-copy", arg, &o->max_copy);
+	case SOPT_MAX_COPY:
+		return parse_size(h, "--max-copy", arg, &o->max_copy);
+	case SOPT_PIDFILE:
+		o->sel.pidfile = arg;
+		return 0;
+	case SOPT_NAME:
+		if (!*arg)
+			return usage_error(h, "--name: give a pattern");
+		o->sel.name = arg;
+		return 0;
+	case SOPT_ALL:
+		o->sel.all = true;
+		return 0;
+	case SOPT_DIR:
+		o->dir = arg;
+		return 0;
+	case SOPT_KEEP:
+		rc = parse_uint(h, "--keep", arg, 1u << 30, &v);
+		if (!rc && !v)
+			rc = usage_error(h, "--keep: keep at least 1 snapshot");
+		if (!rc)
+			o->keep = (size_t)v;
+		return rc;
+	case SOPT_MIN_FREE:
+		return parse_free_floor(h, "--min-free", arg, &o->min_free);
+	case SOPT_PROGRAM:
+		if (!*arg)
+			return usage_error(h, "--program: give a name");
+		program_sanitise(arg, &sb);
+		free(o->program);
+		o->program = strbuf_detach(&sb, NULL);
+		return 0;
+	case SOPT_PROM:
+		o->prom = arg;
+		return 0;
+	case SOPT_PROM_TOP:
+		rc = parse_uint(h, "--prom-top", arg, 1000, &v);
+		if (!rc && !v)
+			rc = usage_error(h, "--prom-top: give 1 or more");
+		if (!rc)
+			o->prom_top = (size_t)v;
+		return rc;
+	}
+	return 1;
+}
+
+int snap_options_check(const struct command_help *h, struct snap_opts *o,
+		       int noperands, char **operands)
+{
+	int given = (noperands > 0) + !!o->sel.pidfile + !!o->sel.name;
+	int rc;
+
+	if (noperands > 1)
+		return usage_error(h, "expected one PID");
+	if (!given)
+		return usage_error(h, "missing PID (or --pidfile FILE, or "
+				   "--name PATTERN)");
+	if (given > 1)
+		return usage_error(h, "give one of a PID, --pidfile and "
+				   "--name");
+	if (noperands) {
+		rc = parse_pid(h, operands[0], &o->sel.pid);
+		if (rc)
+			return rc;
+	}
+	if (o->sel.all && !o->sel.name)
+		return usage_error(h, "--all needs --name");
+	if (o->output && o->dir)
+		return usage_error(h, "give -o FILE or --dir DIR, not both");
+	if (o->output && o->sel.all)
+		return usage_error(h, "--all writes several snapshots: use "
+				   "--dir DIR, not -o");
+	if (o->keep && !o->dir)
+		return usage_error(h, "--keep needs --dir");
+	if (o->dir && !o->min_free.set) {
+		rc = parse_free_floor(h, "--min-free", DEFAULT_MIN_FREE,
+				      &o->min_free);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -304,38 +374,85 @@ static void print_summary(const char *path, const struct snapshot *s,
 	strbuf_release(&sb);
 }
 
-int cmd_snap(int argc, char **argv)
+/* The directory a snapshot path is in, for --min-free. */
+static char *dir_of(const char *path)
 {
-	struct snap_opts o = { NULL, false, false, DEFAULT_MAX_PAUSE_MS,
-			       PAUSE_LIMIT_FAIL, 0 };
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* --dir DIR: created (0700: snapshots are private) if it is missing. */
+static int ensure_dir(const char *dir)
+{
+	struct stat st;
+
+	if (!stat(dir, &st)) {
+		if (!S_ISDIR(st.st_mode))
+			return ph_error(PH_E_IO, "--dir %s: not a directory",
+					dir);
+		return 0;
+	}
+	if (errno != ENOENT || (mkdir(dir, 0700) && errno != EEXIST))
+		return ph_error(PH_E_IO, "cannot create --dir %s: %s", dir,
+				strerror(errno));
+	return 0;
+}
+
+/* The program's name for file names and metrics (series.h). */
+static int target_program(const struct snap_opts *o, int pid, char **out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct proc_args a;
+	int rc;
+
+	if (o->program) {
+		*out = xstrdup(o->program);
+		return 0;
+	}
+	rc = proc_args_read(pid, &a);
+	if (rc)
+		return rc;
+	program_name(&a, &sb);
+	proc_args_release(&a);
+	*out = strbuf_detach(&sb, NULL);
+	return 0;
+}
+
+static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
+{
 	struct image_opts io = { 0 };
 	struct census_opts co = { false };
 	struct target *t = NULL, *img = NULL;
 	struct snapshot s;
 	struct pyproc p;
+	struct report r = { 0 };
 	bool have_proc = false;
-	char *path = NULL;
+	char *path = NULL, *program = NULL, *out_dir = NULL;
 	uint64_t est = 0, copied = 0, t0, file_size = 0, elf_at, stack_at;
-	int pid, rc, first;
+	int rc;
 
 	snapshot_init(&s);
-	first = options_parse(argc, argv, &snap_help, on_opt, &o);
-	if (first <= 0) {
-		rc = first;
-		goto out;
-	}
-	if (argc - first != 1) {
-		rc = usage_error(&snap_help, argc - first ? "expected one PID" :
-				 "missing PID");
-		goto out;
-	}
-	rc = parse_pid(&snap_help, argv[first], &pid);
-	if (rc)
-		goto out;
-	io.max_bytes = o.max_copy ? o.max_copy : default_max_copy();
+	io.max_bytes = o->max_copy ? o->max_copy : default_max_copy();
 
 	rc = target_live_open(pid, &t);
 	if (rc)
+		goto out;
+	if (o->dir || o->prom) {
+		rc = target_program(o, pid, &program);
+		if (rc)
+			goto out;
+	}
+	/* Before anything else: a full disk gets nothing more. */
+	if (o->dir)
+		out_dir = xstrdup(o->dir);
+	else if (o->min_free.set)
+		out_dir = dir_of(o->output ? o->output : "./x");
+	if (out_dir && (rc = check_free_space(out_dir, &o->min_free)))
 		goto out;
 	/* Files first (ELF, DWARF, version): none of it needs a stop. */
 	rc = pyproc_open(&p, t);
@@ -360,22 +477,27 @@ int cmd_snap(int argc, char **argv)
 	}
 
 	s.meta.taken_at = ph_wall_time();
-	if (o.output) {
-		path = xstrdup(o.output);
+	if (o->output) {
+		path = xstrdup(o->output);
+	} else if (o->dir) {
+		path = series_path(o->dir, program, pid,
+				   (time_t)s.meta.taken_at);
 	} else {
 		char buf[64];
 
 		default_path(buf, sizeof(buf), pid, (time_t)s.meta.taken_at);
 		path = xstrdup(buf);
 	}
-	/* Before anything is stopped: an output that cannot be written. */
+	/* Before anything is stopped: outputs that cannot be written. */
 	rc = check_output(path);
+	if (!rc && o->prom)
+		rc = check_output(o->prom);
 	if (rc)
 		goto out;
 
-	if (!o.no_stop) {
-		t->pause_limit = o.on_max_pause;
-		rc = target_stop(t, o.max_pause_ms);
+	if (!o->no_stop) {
+		t->pause_limit = (enum pause_limit)o->on_max_pause;
+		rc = target_stop(t, o->max_pause_ms);
 		if (rc)
 			goto out;
 	}
@@ -395,7 +517,7 @@ int cmd_snap(int argc, char **argv)
 	s.meta.pause_ms = (double)t->pause_ns / 1e6;
 	s.meta.image_bytes = copied;
 	/* --on-max-pause continue: copied partly while it ran. */
-	if (o.no_stop || t->pause_limit_hit)
+	if (o->no_stop || t->pause_limit_hit)
 		s.meta.flags |= SNAP_INCONSISTENT;
 
 	/* The process runs again; everything below reads the copy. */
@@ -407,7 +529,7 @@ int cmd_snap(int argc, char **argv)
 		goto out;
 	fill_meta(&s, t, &p);
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
-	if (s.meta.malloc_note && !o.quiet)
+	if (s.meta.malloc_note && !o->quiet)
 		fprintf(stderr, "pyheap: note: %s\n",
 			snapshot_str(&s, s.meta.malloc_note));
 
@@ -416,11 +538,27 @@ int cmd_snap(int argc, char **argv)
 	cleanup_done();
 	if (rc)
 		goto out;
-	if (!o.quiet)
+	if (!o->quiet)
 		print_summary(path, &s, file_size);
-	if (fflush(stdout))
+	if (fflush(stdout)) {
 		rc = ph_error(PH_E_IO, "cannot write output");
+		goto out;
+	}
+	/* The new snapshot is safe: now the oldest may go. */
+	if (o->keep) {
+		int removed = series_prune(o->dir, program, o->keep);
+
+		if (removed < 0)
+			ph_warn("%s", ph_errmsg());
+	}
+	if (prom) {
+		rc = report_group(&s, BY_TYPE, &r);
+		if (rc)
+			goto out;
+		prom_add_snapshot(prom, program, &s, &r, o->prom_top);
+	}
 out:
+	report_release(&r);
 	if (have_proc)
 		pyproc_release(&p);
 	if (img)
@@ -429,5 +567,81 @@ out:
 		target_close(t);
 	snapshot_release(&s);
 	free(path);
+	free(program);
+	free(out_dir);
+	return rc;
+}
+
+int snap_run(const struct snap_opts *o, const pid_t *pids, size_t n)
+{
+	struct prom prom = PROM_INIT;
+	struct strbuf text = STRBUF_INIT;
+	size_t i, ok = 0;
+	int rc = 0, status = 0;
+
+	if (o->dir && (rc = ensure_dir(o->dir)))
+		return rc;
+	for (i = 0; i < n; i++) {
+		rc = snap_one(o, (int)pids[i], o->prom ? &prom : NULL);
+		if (!rc) {
+			ok++;
+			continue;
+		}
+		if (n == 1)
+			break;
+		/* --all: say what failed and go on with the others. */
+		fprintf(stderr, "pyheap: %s\n", ph_errmsg());
+		if (!status)
+			status = ph_exit_status(rc);
+	}
+	/* Metrics of what worked; none at all leaves the old file, whose
+	 * timestamps then tell that snapshots stopped. */
+	if (o->prom && ok) {
+		int wrc;
+
+		prom_render(&prom, &text);
+		wrc = write_file_atomic(o->prom, text.buf, text.len, 0644);
+		if (wrc && n > 1) {
+			fprintf(stderr, "pyheap: %s\n", ph_errmsg());
+			status = status ? status : PH_EXIT_ERROR;
+		} else if (wrc && !rc) {
+			rc = wrc;
+		}
+	}
+	prom_release(&prom);
+	strbuf_release(&text);
+	return n == 1 ? rc : status;
+}
+
+static int on_opt(void *ctx, int id, const char *arg)
+{
+	int rc = snap_option(&snap_help, ctx, id, arg);
+
+	return rc > 0 ? 0 : rc;
+}
+
+int cmd_snap(int argc, char **argv)
+{
+	struct snap_opts o;
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int rc, first;
+
+	snap_opts_init(&o);
+	first = options_parse(argc, argv, &snap_help, on_opt, &o);
+	if (first <= 0) {
+		rc = first;
+		goto out;
+	}
+	rc = snap_options_check(&snap_help, &o, argc - first, argv + first);
+	if (rc)
+		goto out;
+	rc = select_targets(&o.sel, &pids, &n);
+	if (rc)
+		goto out;
+	rc = snap_run(&o, pids, n);
+out:
+	free(pids);
+	snap_opts_release(&o);
 	return rc;
 }

@@ -98,4 +98,75 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 		      size_t top);
 void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top);
 
+/*
+ * Trends (output/trend.c): `source` says where the series came from (a
+ * directory, or "N files"); `program` is the series' program.  Text has a
+ * table (rates per hour, signed; "-" where there is no rate) and a
+ * sparkline of each of the first few leak suspects' bytes over the
+ * analysed snapshots (U+2581..U+2588, each line scaled to its own range).
+ * JSON and CSV: pyheap-trend(1).
+ */
+struct trend;
+void render_trend_text(struct strbuf *out, const char *program,
+		       const char *source, const struct trend *t, size_t top);
+void render_trend_json(struct strbuf *out, const char *program,
+		       const char *source, const struct trend *t, size_t top);
+void render_trend_csv(struct strbuf *out, const struct trend *t, size_t top);
+/* The sparkline of n values in at most width characters (a value per
+ * character; more values are taken at evenly spaced points). */
+void fmt_sparkline(struct strbuf *sb, const uint64_t *v, size_t n,
+		   size_t width);
+
+/*
+ * Prometheus text exposition format (output/prom.c), for node_exporter's
+ * textfile collector.  Every family is a gauge; families are written in
+ * the order they were declared, each with its HELP and TYPE lines and all
+ * its samples together (as the format requires); a family without samples
+ * is left out.  Label values are escaped (backslash, double quote, line
+ * feed) and invalid UTF-8 becomes U+FFFD.  Non-finite values are dropped.
+ *
+ *         struct prom p = PROM_INIT;
+ *         size_t f = prom_gauge(&p, "pyheap_rss_bytes", "...");
+ *         struct prom_label l[] = { { "program", "worker" } };
+ *         prom_sample(&p, f, l, 1, 1048576);
+ *         prom_render(&p, &sb);
+ */
+struct prom_label {
+	const char *name, *value;
+};
+
+struct prom_family {
+	const char *name, *help;   /* static text */
+	struct strbuf samples;
+};
+
+struct prom {
+	struct prom_family *fams;
+	size_t n, alloc;
+};
+#define PROM_INIT { NULL, 0, 0 }
+
+/* The family `name`, declared now if it is new. */
+size_t prom_gauge(struct prom *p, const char *name, const char *help);
+void prom_sample(struct prom *p, size_t family, const struct prom_label *l,
+		 size_t nlabels, double value);
+void prom_render(const struct prom *p, struct strbuf *out);
+void prom_release(struct prom *p);
+
+/*
+ * pyheap's metrics (pyheap(1) "METRICS").  A snapshot's: its `top` largest
+ * types by bytes and an "[other]" bucket with the rest (so sums over types
+ * are the totals), native and RSS bytes, pause, time; labels program and
+ * pid.  A trend's: growth per hour of its first `top` rows (leak suspects
+ * first) and "[other]", the share of intervals each grew in, and the
+ * window; labels program and the grouping (type, module, site, size).
+ * by_type is the snapshot grouped --by type.
+ */
+#define PROM_DEFAULT_TOP 20
+void prom_add_snapshot(struct prom *p, const char *program,
+		       const struct snapshot *s, const struct report *by_type,
+		       size_t top);
+void prom_add_trend(struct prom *p, const char *program,
+		    const struct trend *t, size_t top);
+
 #endif

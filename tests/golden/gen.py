@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the golden snapshots a.snap to g.snap (see README).
+"""Write the golden snapshots a.snap to g.snap and series/ (see README).
 
 Deterministic: fixed pids, times, paths and contents, encoded as format 1.0
 (a, b, c) or 1.2 with allocation sites (d to g) with the encoder of
@@ -14,6 +14,7 @@ the diff.
 import os
 import struct
 import sys
+import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -271,8 +272,41 @@ def stats(objects):
             "pymalloc.used_blocks": small + 7, "pymalloc.corrupt_pools": 0}
 
 
+def series_objects(seg, i):
+    """The series (series/): program "app" snapshotted every 10 minutes,
+    3 times as process 4242, then restarted as 4343 and snapshotted 4
+    times.  __main__.Request leaks 250 a snapshot (12,000 bytes: 72,000 an
+    hour) in both processes from a lower level after the restart; dict
+    holds a cache that resizes once in each process (a step); str goes up
+    and down; bytes grows in 2 of 3 intervals of the new process; the
+    rest stays."""
+    k = i
+    base = 2000 if seg == 1 else 400
+    return {
+        "__main__.Request": [(base + 250 * k, 48)],
+        "dict": [(120, 232), (1, 36960 if k < 2 else 73824)],
+        "str": [(400 + (60 if k % 2 else 0), 58)],
+        "bytes": [(3 + [0, 4, 4, 8][k] if seg == 2 else 3, 1033)],
+        "function": [(60, 144)],
+        "type": [(40, 1072)],
+    }
+
+
+def series_files():
+    files = {}
+    for seg, pid, start, n in ((1, 4242, T0, 3), (2, 4343, T0 + 2400, 4)):
+        for i in range(n):
+            when = start + 600.0 * i
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+            objs = series_objects(seg, i)
+            files["series/app-%d-%s.snap" % (pid, stamp)] = snapshot(
+                objs, pid, "3.11.2", when + 0.25, 5.5, stats(objs))
+    return files
+
+
 def main(argv):
     out = argv[1] if len(argv) > 1 else HERE
+    os.makedirs(os.path.join(out, "series"), exist_ok=True)
     files = {
         "a.snap": snapshot(A_OBJECTS, 4242, "3.11.2", T0, 12.5,
                            stats(A_OBJECTS)),
@@ -289,6 +323,7 @@ def main(argv):
         "g.snap": snapshot(G_OBJECTS, 7373, "3.11.2", T0 + 3600.0, 6.5,
                            stats(G_OBJECTS), tracing=(False, 1)),
     }
+    files.update(series_files())
     for name, data in sorted(files.items()):
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
