@@ -72,6 +72,8 @@ int cmd_diff(int argc, char **argv);
 extern const struct command_help diff_help;
 int cmd_trend(int argc, char **argv);
 extern const struct command_help trend_help;
+int cmd_watch(int argc, char **argv);
+extern const struct command_help watch_help;
 
 /*
  * Options show and diff share (cmd/report.c).  Their option tables use
