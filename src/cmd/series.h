@@ -182,7 +182,7 @@ enum {
 	  "script's name without .py, the -m module, or the command)" },    \
 	{ SOPT_PROM, 0, "prom", "FILE",                                      \
 	  "also write Prometheus metrics to FILE, atomically (for "          \
-	  "node_exporter's textfile collector: FILE.prom in its "            \
+	  "node_exporter's textfile collector: a NAME.prom in its "          \
 	  "directory)" },                                                    \
 	{ SOPT_PROM_TOP, 0, "prom-top", "N",                                 \
 	  "metrics for the N largest types and an [other] bucket (default "  \

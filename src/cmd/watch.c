@@ -297,7 +297,8 @@ int cmd_watch(int argc, char **argv)
 	rc = 0;
 	if (stop_sig && !o.s.quiet)
 		fprintf(stderr, "pyheap: watch: stopped by %s after %llu "
-			"round%s\n", strsignal(stop_sig), done,
+			"round%s\n", stop_sig == SIGTERM ? "SIGTERM" :
+			stop_sig == SIGINT ? "SIGINT" : "SIGHUP", done,
 			done == 1 ? "" : "s");
 out:
 	/* After a stop signal, another may be pending: exit with it
