@@ -225,9 +225,12 @@ bool growth_crossed(const struct growth_limit *l, uint64_t before,
  * same way, and for each key how it moved over time.
  *
  * Points are added one snapshot at a time (trend_add() copies the keys, so
- * each snapshot can be released before the next is read) in any order;
- * trend_analyse() sorts them by time.  A change of PID or host starts a new
- * segment: values of two processes are never compared with each other.
+ * each snapshot can be released before the next is read) in any order.
+ * trend_analyse() groups them by process (PID and host) into segments:
+ * values of two processes are never compared with each other.  Segments
+ * are ordered by their newest snapshot (a restarted program: the old
+ * process, then the new), and the points of each are consecutive and in
+ * time order (ts->points is reordered so).
  *
  * Per key, over the analysed points (the last segment by default, or all
  * segments with TREND_ALL):
@@ -316,7 +319,8 @@ enum trend_segments { TREND_LAST, TREND_ALL };
 struct trend {
 	enum group_by by;
 	enum trend_segments which;
-	const struct trend_point *points;  /* the series', sorted by time */
+	const struct trend_point *points;  /* the series', segment by
+					    * segment, each in time order */
 	size_t npoints;
 	struct trend_segment *segments;
 	size_t nsegments;

@@ -87,27 +87,91 @@ static int cmp_point(const void *a, const void *b)
 	return strcmp(x->file, y->file);
 }
 
-static void split_segments(struct trend *t)
+/* A segment while points are grouped: its process and times. */
+struct seg_build {
+	int64_t pid;
+	const char *host;
+	double first, last;
+	size_t n, rank;
+};
+
+static int cmp_seg(const void *a, const void *b)
 {
-	size_t alloc = 0, i;
+	const struct seg_build *x = a, *y = b;
 
-	for (i = 0; i < t->npoints; i++) {
-		const struct trend_point *p = &t->points[i];
-		struct trend_segment *seg = t->nsegments ?
-			&t->segments[t->nsegments - 1] : NULL;
+	if (x->last != y->last)
+		return x->last < y->last ? -1 : 1;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
 
-		if (seg && seg->pid == p->pid && !strcmp(seg->host, p->host)) {
-			seg->n++;
-			continue;
+/*
+ * Group the points (sorted by time) by process, PID and host: a segment
+ * per process, segments ordered by their newest snapshot, and the points
+ * reordered so that each segment's are consecutive, in time order.  A
+ * restart gives the old process's points, then the new one's; several
+ * processes of one program snapshotted in turn (snap --all) give a
+ * segment each instead of a segment per snapshot.
+ */
+static void split_segments(struct trend_series *ts, struct trend *t)
+{
+	struct seg_build *sb = NULL, *sorted;
+	struct trend_point *out;
+	size_t *seg_of, *next, alloc = 0, nseg = 0, i, k;
+
+	if (!ts->npoints)
+		return;
+	seg_of = xcalloc(ts->npoints, sizeof(*seg_of));
+	for (i = 0; i < ts->npoints; i++) {
+		const struct trend_point *p = &ts->points[i];
+
+		for (k = 0; k < nseg; k++)
+			if (sb[k].pid == p->pid && !strcmp(sb[k].host, p->host))
+				break;
+		if (k == nseg) {
+			PH_GROW(sb, alloc, nseg + 1);
+			sb[nseg].pid = p->pid;
+			sb[nseg].host = p->host;
+			sb[nseg].first = p->taken_at;
+			sb[nseg].n = 0;
+			nseg++;
 		}
-		PH_GROW(t->segments, alloc, t->nsegments + 1);
-		seg = &t->segments[t->nsegments++];
-		seg->pid = p->pid;
-		seg->host = p->host;
-		seg->first = i;
-		seg->n = 1;
-		seg->analysed = false;
+		sb[k].last = p->taken_at;
+		sb[k].n++;
+		seg_of[i] = k;
 	}
+	/* Rank the segments by their newest point, then lay the points out
+	 * segment after segment (a stable counting sort keeps time order). */
+	sorted = xmalloc(nseg * sizeof(*sorted));
+	for (k = 0; k < nseg; k++) {
+		sorted[k] = sb[k];
+		sorted[k].rank = k;         /* the unsorted index, for now */
+	}
+	qsort(sorted, nseg, sizeof(*sorted), cmp_seg);
+	next = xcalloc(nseg, sizeof(*next));
+	t->segments = xcalloc(nseg, sizeof(*t->segments));
+	t->nsegments = nseg;
+	for (k = 0, i = 0; k < nseg; k++) {
+		struct trend_segment *seg = &t->segments[k];
+
+		sb[sorted[k].rank].rank = k;
+		next[k] = i;
+		seg->pid = sorted[k].pid;
+		seg->host = sorted[k].host;
+		seg->first = i;
+		seg->n = sorted[k].n;
+		i += seg->n;
+	}
+	out = xmalloc(ts->npoints * sizeof(*out));
+	for (i = 0; i < ts->npoints; i++)
+		out[next[sb[seg_of[i]].rank]++] = ts->points[i];
+	memcpy(ts->points, out, ts->npoints * sizeof(*out));
+	free(out);
+	free(next);
+	free(sorted);
+	free(sb);
+	free(seg_of);
 }
 
 /*
@@ -207,15 +271,16 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 	uint64_t *count = NULL, *tc = NULL, *tb = NULL;
 	bool *present = NULL, *seg_start = NULL;
 	size_t na, i, j, k, cells;
+	double lo, hi;
 
 	memset(t, 0, sizeof(*t));
 	t->by = ts->by;
 	t->which = which;
 	if (ts->npoints)
 		qsort(ts->points, ts->npoints, sizeof(*ts->points), cmp_point);
+	split_segments(ts, t);
 	t->points = ts->points;
 	t->npoints = ts->npoints;
-	split_segments(t);
 	if (!t->nsegments)
 		return;
 	if (which == TREND_LAST) {
@@ -231,8 +296,14 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 		t->npoints_analysed = t->npoints;
 	}
 	na = t->npoints_analysed;
-	t->hours = (t->points[t->first_analysed + na - 1].taken_at -
-		    t->points[t->first_analysed].taken_at) / 3600.0;
+	/* From the first to the last analysed snapshot, whichever segment
+	 * they are in. */
+	lo = hi = t->points[t->first_analysed].taken_at;
+	for (j = 0; j < na; j++) {
+		lo = PH_MIN(lo, t->points[t->first_analysed + j].taken_at);
+		hi = PH_MAX(hi, t->points[t->first_analysed + j].taken_at);
+	}
+	t->hours = (hi - lo) / 3600.0;
 
 	seg_start = xcalloc(na, sizeof(*seg_start));
 	for (i = 0; i < t->nsegments; i++) {

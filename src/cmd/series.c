@@ -413,8 +413,10 @@ static int find_by_name(const char *pattern, bool all, pid_t **pids,
 			continue;
 		if (proc_args_read((pid_t)pid, &a))
 			continue;
-		/* Kernel threads have no command line. */
-		if (a.argc && process_matches(&a, pattern) &&
+		/* Kernel threads have no command line; another pyheap (a
+		 * watch, another build) holds the pattern in its own. */
+		if (a.argc && strcmp(a.comm, "pyheap") &&
+		    process_matches(&a, pattern) &&
 		    !same_exe((pid_t)pid, self)) {
 			PH_GROW(v, alloc, n + 1);
 			v[n++] = (pid_t)pid;

@@ -192,6 +192,49 @@ START_TEST(a_new_pid_starts_a_segment)
 }
 END_TEST
 
+START_TEST(processes_snapshotted_in_turn)
+{
+	struct trend_series ts;
+	struct trend t;
+	const struct trend_row *r;
+	int i;
+
+	/* snap --all on two workers of one program every 10 minutes: the
+	 * points alternate between PIDs.  Worker 10 leaks 1200 bytes an
+	 * hour, worker 11 2400; 11 was snapshotted last. */
+	trend_series_init(&ts, BY_TYPE);
+	for (i = 0; i < 4; i++) {
+		struct cell_spec a[] = { { "leak", 8000 + 200 *
+						   (uint64_t)i } };
+		struct cell_spec b[] = { { "leak", 90000 + 400 *
+						   (uint64_t)i } };
+
+		add_point(&ts, 600.0 * i, 10, a, 1);
+		add_point(&ts, 600.0 * i + 5, 11, b, 1);
+	}
+	trend_analyse(&ts, TREND_LAST, &t);
+	ck_assert_uint_eq(t.nsegments, 2);
+	ck_assert_int_eq(t.segments[0].pid, 10);
+	ck_assert_uint_eq(t.segments[0].n, 4);
+	ck_assert_int_eq(t.segments[1].pid, 11);
+	ck_assert(t.segments[1].analysed);
+	ck_assert_int_eq(t.points[t.first_analysed].pid, 11);
+	r = row_of(&t, "leak");
+	ck_assert(fabs(r->st.bytes_per_hour - 2400) < 1e-6);
+	ck_assert_uint_eq(r->st.intervals, 3);
+	ck_assert(fabs(t.hours - 0.5) < 1e-9);
+	trend_release(&t);
+	trend_analyse(&ts, TREND_ALL, &t);
+	r = row_of(&t, "leak");
+	ck_assert(fabs(r->st.bytes_per_hour - 1800) < 1e-6);
+	ck_assert_uint_eq(r->st.intervals, 6);
+	ck_assert_uint_eq(r->st.grew, 6);
+	ck_assert(fabs(t.hours - 1805.0 / 3600) < 1e-9);
+	trend_release(&t);
+	trend_series_release(&ts);
+}
+END_TEST
+
 START_TEST(one_point_has_no_rate)
 {
 	struct trend_series ts;
@@ -383,6 +426,7 @@ int main(void)
 	tcase_add_test(tc, slope_is_least_squares);
 	tcase_add_test(tc, steady_growth_outranks_a_steeper_step);
 	tcase_add_test(tc, a_new_pid_starts_a_segment);
+	tcase_add_test(tc, processes_snapshotted_in_turn);
 	tcase_add_test(tc, one_point_has_no_rate);
 	tcase_add_test(tc, prom_format);
 	tcase_add_test(tc, sparkline);
