@@ -20,6 +20,9 @@ static void u64map_grow(struct u64map *m)
 	for (i = 0; i < m->cap; i++)
 		if (m->slots[i].key != EMPTY)
 			u64map_put(&n, m->slots[i].key, m->slots[i].val);
+	n.n += m->has_max;
+	n.has_max = m->has_max;
+	n.max_val = m->max_val;
 	u64map_release(m);
 	*m = n;
 }
@@ -28,8 +31,12 @@ void u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 {
 	size_t i;
 
-	if (key == EMPTY)
-		ph_die("u64map: reserved key");
+	if (key == EMPTY) {
+		m->n += !m->has_max;
+		m->has_max = true;
+		m->max_val = val;
+		return;
+	}
 	if ((m->n + 1) * 2 > m->cap)
 		u64map_grow(m);
 	for (i = hash_u64(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
@@ -52,7 +59,12 @@ bool u64map_get(const struct u64map *m, uint64_t key, uint64_t *val)
 {
 	size_t i;
 
-	if (!m->cap || key == EMPTY)
+	if (key == EMPTY) {
+		if (m->has_max && val)
+			*val = m->max_val;
+		return m->has_max;
+	}
+	if (!m->cap)
 		return false;
 	for (i = hash_u64(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
 		const struct u64map_slot *sl = &m->slots[i];

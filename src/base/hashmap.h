@@ -1,8 +1,9 @@
 /*
  * Hash maps with open addressing and linear probing.
  *
- * struct u64map: uint64_t key -> uint64_t value.  Key UINT64_MAX is reserved
- * (it marks empty slots); inserting it is a programming error (ph_die).
+ * struct u64map: uint64_t key -> uint64_t value, for any key: keys often
+ * come from target memory.  (UINT64_MAX marks empty slots, so that one key
+ * is kept beside the table.)
  * struct strmap: byte-string key -> uint32_t value.  The map stores
  * pointers to the keys, not copies: keys must outlive the map (snapshot
  * string tables do).
@@ -25,9 +26,11 @@ struct u64map_slot {
 
 struct u64map {
 	struct u64map_slot *slots;
-	size_t cap, n; /* cap is 0 or a power of two */
+	size_t cap, n; /* cap is 0 or a power of two; n counts every key */
+	bool has_max;  /* key UINT64_MAX is present, with value max_val */
+	uint64_t max_val;
 };
-#define U64MAP_INIT { NULL, 0, 0 }
+#define U64MAP_INIT { NULL, 0, 0, false, 0 }
 
 /* Insert or replace. */
 void u64map_put(struct u64map *m, uint64_t key, uint64_t val);

@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/hashmap.h"
 #include "check_util.h"
 
 START_TEST(strbuf_grows_and_terminates)
@@ -95,6 +96,37 @@ START_TEST(grow_amortises)
 }
 END_TEST
 
+/* Keys come from target memory: every 64-bit value is a key, including
+ * the one that marks empty slots, and the map stays right as it grows. */
+START_TEST(u64map_takes_every_key)
+{
+	static const uint64_t odd[] = { 0, 1, UINT64_MAX, UINT64_MAX - 1,
+					0x8000000000000000ull };
+	struct u64map m = U64MAP_INIT;
+	uint64_t v, i;
+	size_t k;
+
+	ck_assert(!u64map_get(&m, UINT64_MAX, &v));
+	for (k = 0; k < PH_ARRAY_SIZE(odd); k++)
+		u64map_put(&m, odd[k], k);
+	for (i = 2; i < 10000; i++)
+		u64map_put(&m, i * 4096, i);
+	u64map_put(&m, UINT64_MAX, 77); /* replaces */
+	ck_assert_uint_eq(m.n, PH_ARRAY_SIZE(odd) + 9998);
+	for (k = 0; k < PH_ARRAY_SIZE(odd); k++) {
+		ck_assert(u64map_get(&m, odd[k], &v));
+		ck_assert_uint_eq(v, odd[k] == UINT64_MAX ? 77 : k);
+	}
+	for (i = 2; i < 10000; i++) {
+		ck_assert(u64map_get(&m, i * 4096, &v));
+		ck_assert_uint_eq(v, i);
+	}
+	ck_assert(!u64map_get(&m, 3, NULL));
+	u64map_release(&m);
+	ck_assert(!u64map_get(&m, UINT64_MAX, NULL));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("base");
@@ -106,6 +138,7 @@ int main(void)
 	tcase_add_test(tc, errors_carry_code_message_and_exit_status);
 	tcase_add_test(tc, checked_arithmetic_reports_overflow);
 	tcase_add_test(tc, grow_amortises);
+	tcase_add_test(tc, u64map_takes_every_key);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
