@@ -117,7 +117,7 @@ static int64_t validate(struct census *c, uint64_t addr, uint32_t *flags,
 	 * smaller than str's tp_basicsize. */
 	need = ti->kind == K_STR ? (uint64_t)L->size[PY_S_ASCII] :
 	       (uint64_t)ti->basicsize + (uint64_t)n * (uint64_t)ti->itemsize;
-	start = addr - ti->preheader;
+	start = census_alloc_start(c, addr, ti);
 	*flags = immortal ? OBJ_IMMORTAL : 0;
 	if (pymalloc_block_of(&c->heap, start, &bstart, &bsize, &used)) {
 		if (!used) {
@@ -128,7 +128,7 @@ static int64_t validate(struct census *c, uint64_t addr, uint32_t *flags,
 			*why = SKIP_PREHEADER;
 			return -1;
 		}
-		if (need + ti->preheader > bsize) {
+		if (need + ti->preheader + c->debug_hdr > bsize) {
 			*why = SKIP_TOO_BIG;
 			return -1;
 		}
@@ -220,6 +220,75 @@ static void drain(struct census *c)
 		if (!kind_referents(c, idx))
 			c->objs[idx].flags |= OBJ_EDGES_CONSERVATIVE;
 	}
+}
+
+/* ---- CPython's allocator debug hooks ----------------------------------- */
+
+/*
+ * PYTHONMALLOC=debug, pymalloc_debug or malloc_debug, -X dev and every
+ * debug build (Py_DEBUG) wrap each allocation (Objects/obmalloc.c,
+ * _PyMem_DebugRawAlloc, 3.6-3.13): 8 bytes of the size asked for
+ * (big-endian), the API id ('r' raw, 'm' mem, 'o' object) and 7
+ * FORBIDDENBYTEs (0xFD), then the caller's memory, then more forbidden
+ * bytes.  Objects then start 16 bytes further into their block or chunk.
+ * Nothing in the interpreter's state says so without symbols, but the
+ * headers are unmistakable: most allocations in use carry one.
+ */
+#define DEBUG_HDR 16
+#define DEBUG_SAMPLE 1024
+
+static bool debug_header_at(struct census *c, uint64_t b)
+{
+	uint64_t w;
+
+	if (target_read_u64(c->t, b + 8, &w))
+		return false;
+	return (w >> 8) == 0xfdfdfdfdfdfdfdull &&
+	       ((w & 0xff) == 'o' || (w & 0xff) == 'm' || (w & 0xff) == 'r');
+}
+
+/* Up to DEBUG_SAMPLE of the n allocations at(i), evenly spread: true if
+ * at least half of them (and 16) carry a debug header. */
+static bool mostly_debug(struct census *c, size_t n,
+			 uint64_t (*at)(const struct census *, size_t))
+{
+	size_t step = n / DEBUG_SAMPLE + 1, i, seen = 0, hits = 0;
+
+	for (i = 0; i < n; i += step) {
+		uint64_t a = at(c, i);
+
+		if (!a)
+			continue; /* not an allocation in use */
+		seen++;
+		if (debug_header_at(c, a))
+			hits++;
+	}
+	return hits >= 16 && hits * 2 >= seen;
+}
+
+static uint64_t used_block(const struct census *c, size_t i)
+{
+	return c->heap.used[i];
+}
+
+static uint64_t used_chunk(const struct census *c, size_t i)
+{
+	const struct malloc_chunk_rec *ch = &c->malloc.chunks[i];
+
+	/* Free chunks keep list pointers there, never the pattern. */
+	return ch->state == CHUNK_INUSE || ch->state == CHUNK_MMAPPED ?
+	       ch->addr + 16 : 0;
+}
+
+/* Set c->debug_hdr from pymalloc's used blocks, or (malloc_debug: no
+ * pymalloc) from malloc's chunks once they are walked. */
+static void find_debug_hooks(struct census *c)
+{
+	if (c->debug_hdr)
+		return;
+	if (c->heap.nused ? mostly_debug(c, c->heap.nused, used_block) :
+	    c->malloc.walked && mostly_debug(c, c->malloc.nchunks, used_chunk))
+		c->debug_hdr = DEBUG_HDR;
 }
 
 /* ---- phase A: roots and GC lists -------------------------------------- */
@@ -511,11 +580,11 @@ static bool probe_block(struct census *c, uint64_t b, uint64_t size,
 
 	*known = false;
 	for (j = 0; j < PH_ARRAY_SIZE(pre); j++) {
-		uint64_t o = b + pre[j], type;
+		uint64_t o = b + c->debug_hdr + pre[j], type;
 		enum skip_reason why;
 		int64_t t;
 
-		if (pre[j] + 16 > size)
+		if (c->debug_hdr + pre[j] + 16 > size)
 			break;
 		if (u64map_get(&c->obj_index, o, NULL)) {
 			*known = true;
@@ -556,7 +625,8 @@ static uint64_t accept_candidates(struct census *c, struct cand *cands,
 	for (i = 0; i < ncands; i++) {
 		const struct tinfo *ti = &c->tinfos[cands[i].tinfo];
 
-		if (u64map_get(buffers, cands[i].addr - ti->preheader, NULL)) {
+		if (u64map_get(buffers, census_alloc_start(c, cands[i].addr, ti),
+			       NULL)) {
 			nbuf++;
 			continue;
 		}
@@ -844,7 +914,8 @@ static void classify_chunks(struct census *c)
 		owner[i] = UINT32_MAX;
 	for (i = 0; i < c->nobjs; i++) {
 		const struct cobj *o = &c->objs[i];
-		uint64_t start = o->addr - c->tinfos[o->tinfo].preheader;
+		uint64_t start = census_alloc_start(c, o->addr,
+						    &c->tinfos[o->tinfo]);
 		const struct malloc_chunk_rec *ch;
 
 		if (o->flags & (OBJ_IN_PYMALLOC | OBJ_STATIC))
@@ -999,6 +1070,7 @@ static void add_stats(struct census *c)
 	snapshot_stat(s, "census.gc_list_invalid", (int64_t)c->gc_list_invalid);
 	snapshot_stat(s, "census.refs_dropped", (int64_t)c->refs_dropped);
 	snapshot_stat(s, "census.types", (int64_t)s->ntypes);
+	snapshot_stat(s, "census.debug_hooks", c->debug_hdr != 0);
 	for (i = 0; i < SKIP__COUNT; i++) {
 		snprintf(name, sizeof(name), "census.skipped.%s", skip_names[i]);
 		snapshot_stat(s, name, (int64_t)c->skipped[i]);
@@ -1057,6 +1129,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	rc = pymalloc_walk(p, &c.heap);
 	if (rc)
 		goto out;
+	find_debug_hooks(&c);
 	rc = py_read_stacks(p, &st);
 	if (rc)
 		goto out;
@@ -1072,6 +1145,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	seed_blocks(&c);
 	drain(&c);
 	glibc_walk(p, &c.heap, &c.malloc);
+	find_debug_hooks(&c);
 	if (c.malloc.walked) {
 		seed_chunks(&c);
 		drain(&c);

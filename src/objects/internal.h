@@ -117,7 +117,20 @@ struct census {
 	uint64_t refs_dropped;      /* referents that were not valid objects */
 	uint32_t *newid;            /* cobj index -> snapshot object id */
 	bool inconsistent;
+	/* CPython's debug hooks on its allocators (PYTHONMALLOC=debug,
+	 * -X dev, debug builds) put this many bytes before every
+	 * allocation: 0 or 16 (census.c find_debug_hooks). */
+	uint32_t debug_hdr;
 };
+
+/* Where the allocation (pymalloc block or malloc user memory) that holds
+ * the object at addr of type ti starts: before its pre-header (GC head,
+ * managed dict) and any debug-hook header. */
+static inline uint64_t census_alloc_start(const struct census *c,
+					  uint64_t addr, const struct tinfo *ti)
+{
+	return addr - ti->preheader - c->debug_hdr;
+}
 
 #define NOT_TYPE UINT64_MAX - 1
 

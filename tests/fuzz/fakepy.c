@@ -156,7 +156,7 @@ static void fld(struct fakepy *f, uint64_t base, enum py_field fl, uint64_t v)
 /* A malloc chunk in [heap] of at least n user bytes; returns the user
  * address (chunk + 16).  Chunks are laid end to end from the start of
  * [heap], each with PREV_INUSE set, as glibc leaves them. */
-static uint64_t heap_alloc(struct fakepy *f, size_t n)
+static uint64_t raw_heap_alloc(struct fakepy *f, size_t n)
 {
 	uint64_t chunk = f->heap_brk, size = (n + 8 + 15) & ~15ull;
 
@@ -165,6 +165,34 @@ static uint64_t heap_alloc(struct fakepy *f, size_t n)
 	put64(f, chunk + 8, size | 1);
 	f->heap_brk += size;
 	return chunk + 16;
+}
+
+/* FP_DEBUG_HOOKS: what CPython's allocator debug hooks make of an
+ * allocation of n bytes at p (Objects/obmalloc.c _PyMem_DebugRawAlloc):
+ * the size (big-endian), the API id, 7 FORBIDDENBYTEs, the caller's n
+ * bytes, 8 more FORBIDDENBYTEs.  Returns the caller's pointer. */
+#define DEBUG_OVERHEAD 24
+
+static uint64_t debug_wrap(struct fakepy *f, uint64_t p, size_t n, char id)
+{
+	unsigned char hdr[16], tail[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		hdr[i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	hdr[8] = (unsigned char)id;
+	memset(hdr + 9, 0xfd, 7);
+	memset(tail, 0xfd, sizeof(tail));
+	put(f, p, hdr, sizeof(hdr));
+	put(f, p + 16 + n, tail, sizeof(tail));
+	return p + 16;
+}
+
+static uint64_t heap_alloc(struct fakepy *f, size_t n)
+{
+	if (!(f->flags & FP_DEBUG_HOOKS))
+		return raw_heap_alloc(f, n);
+	return debug_wrap(f, raw_heap_alloc(f, n + DEBUG_OVERHEAD), n, 'r');
 }
 
 static uint64_t lib_alloc(struct addrs *a, size_t n)
@@ -177,7 +205,7 @@ static uint64_t lib_alloc(struct addrs *a, size_t n)
 
 /* A pymalloc block of n bytes (n <= 512): from the pool of its size class,
  * one pool per class, at most FP_NPOOLS classes. */
-static uint64_t block_alloc(struct fakepy *f, size_t n)
+static uint64_t raw_block_alloc(struct fakepy *f, size_t n)
 {
 	const struct py_layout *L = &f->L;
 	uint32_t bs = (uint32_t)((n + 15) & ~15ull);
@@ -207,6 +235,13 @@ static uint64_t block_alloc(struct fakepy *f, size_t n)
 	abort();
 }
 
+static uint64_t block_alloc(struct fakepy *f, size_t n)
+{
+	if (!(f->flags & FP_DEBUG_HOOKS))
+		return raw_block_alloc(f, n);
+	return debug_wrap(f, raw_block_alloc(f, n + DEBUG_OVERHEAD), n, 'o');
+}
+
 /* Give block b back: push it on its pool's free list. */
 static void block_free(struct fakepy *f, uint64_t b)
 {
@@ -214,6 +249,8 @@ static void block_free(struct fakepy *f, uint64_t b)
 	uint64_t pool = b & ~(uint64_t)(POOL_SIZE - 1), count, head;
 	struct fakepy_region_buf *r = region_of(f, pool, POOL_SIZE);
 
+	if (f->flags & FP_DEBUG_HOOKS)
+		b -= 16; /* the block starts with the debug header */
 	memcpy(&count, r->buf + (pool - r->base) + L->off[PY_F_PH_REF], 8);
 	memcpy(&head, r->buf + (pool - r->base) + L->off[PY_F_PH_FREEBLOCK], 8);
 	put64(f, b, head);
@@ -666,6 +703,9 @@ int fakepy_build(struct fakepy *f, unsigned flags)
 
 	keys[0] = new_str(f, &a, "data");
 	vals[0] = new_list(f, &a, items, 6);
+	f->data_list = vals[0];
+	f->list_type = a.type[T_LIST];
+	f->item0 = items[0];
 	keys[1] = new_str(f, &a, "work");
 	vals[1] = func;
 	keys[2] = new_str(f, &a, "Foo");
@@ -729,6 +769,37 @@ void fakepy_release(struct fakepy *f)
 	objfile_release(&f->lib);
 	objfile_release(&f->libc);
 	memset(f, 0, sizeof(*f));
+}
+
+#define EXTRA_BASE 0x7f8800000000ull
+
+void fakepy_share(struct fakepy *f, size_t nlists, size_t nitems)
+{
+	const struct py_layout *L = &f->L;
+	uint64_t lsize = (uint64_t)L->size[PY_S_LIST] + 16;
+	uint64_t shared = EXTRA_BASE, holder, lists;
+	size_t i;
+
+	holder = shared + 8 * nitems;
+	lists = holder + 8 * nlists;
+	region(f, FP_EXTRA, EXTRA_BASE, (size_t)(lists + nlists * lsize -
+						 EXTRA_BASE),
+	       MAP_R | MAP_W | MAP_P, NULL);
+	for (i = 0; i < nitems; i++)
+		put64(f, shared + 8 * i, f->item0);
+	for (i = 0; i < nlists; i++) {
+		uint64_t l = lists + i * lsize + 16; /* after a GC head */
+
+		put64(f, holder + 8 * i, l);
+		fld(f, l, PY_F_OB_REFCNT, 1);
+		fld(f, l, PY_F_OB_TYPE, f->list_type);
+		fld(f, l, PY_F_OB_SIZE, nitems);
+		fld(f, l, PY_F_LIST_ITEM, shared);
+		fld(f, l, PY_F_LIST_ALLOCATED, nitems);
+	}
+	fld(f, f->data_list, PY_F_OB_SIZE, nlists);
+	fld(f, f->data_list, PY_F_LIST_ALLOCATED, nlists);
+	fld(f, f->data_list, PY_F_LIST_ITEM, holder);
 }
 
 struct target *fakepy_target(const struct fakepy *f)

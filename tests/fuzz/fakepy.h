@@ -44,11 +44,17 @@
 #include "symbols/symbols.h"
 #include "target/target.h"
 
-enum fakepy_region { FP_LIB, FP_HEAP, FP_ARENA, FP_LIBC, FP_NREGIONS };
+enum fakepy_region {
+	FP_LIB, FP_HEAP, FP_ARENA, FP_LIBC,
+	FP_EXTRA, /* fakepy_share(); fuzz inputs cannot patch it */
+	FP_NREGIONS
+};
 
 /* fakepy_build() flags */
 #define FP_NO_ARENA_SYMS 1u /* no `arenas` symbol: pymalloc found by scan */
 #define FP_NO_LIBC 2u       /* no libc mapped: malloc not walked */
+#define FP_DEBUG_HOOKS 4u   /* every allocation wrapped as CPython's
+			     * allocator debug hooks do (PYTHONMALLOC=debug) */
 
 #define FP_NPOOLS 16
 
@@ -70,6 +76,8 @@ struct fakepy {
 	uint64_t pool_next[FP_NPOOLS]; /* per pool: next block to carve */
 	uint32_t pool_bs[FP_NPOOLS];   /* block size of each pool, 0 unused */
 	uint64_t gc_gen0;           /* head of generation 0 */
+	uint64_t data_list, item0;  /* globals' "data" list, its first int */
+	uint64_t list_type;
 	/* What the census must find in the untouched skeleton: objects in
 	 * pymalloc blocks and malloc chunks (static ones aside), how many of
 	 * them are on the GC lists. */
@@ -84,6 +92,12 @@ int fakepy_check(const struct fakepy *f, const struct snapshot *s,
 /* Build the skeleton.  0, or -1 if the built-in 3.11 layout is missing. */
 int fakepy_build(struct fakepy *f, unsigned flags);
 void fakepy_release(struct fakepy *f);
+
+/* Hostile sharing, which no real process has: nlists lists (outside any
+ * allocator), each claiming the same array of nitems pointers to one int,
+ * hang from globals' "data" list instead of its items.  Call before
+ * fakepy_target(). */
+void fakepy_share(struct fakepy *f, size_t nlists, size_t nitems);
 
 /* A fake target holding f's regions, with its objfiles provided; close it
  * with fakepy_target_close() before releasing f. */

@@ -7,8 +7,9 @@
  *
  * Each input starts from the fake CPython 3.11 process of fakepy.h and
  * patches its memory (fakepy_patch() says how); the first byte chooses
- * the variant: bit 0 no `arenas` symbol (pools found by scanning), bit 1
- * no libc.  Whatever the census makes of it must be a valid snapshot
+ * the variant (fakepy_build() flags): bit 0 no `arenas` symbol (pools
+ * found by scanning), bit 1 no libc, bit 2 every allocation wrapped by
+ * CPython's allocator debug hooks.  Whatever the census makes of it must be a valid snapshot
  * (snapshot_check) that survives encoding and reading back; an input of
  * the variant byte alone must give exactly the census fakepy_check()
  * expects, so the fuzzer is known to start deep.
@@ -31,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* One skeleton and one target per variant, patched and restored for each
  * input. */
-static struct fakepy proto[4];
-static struct target *targets[4];
+static struct fakepy proto[8];
+static struct target *targets[8];
 
 static void fail(const char *what, const char *why)
 {
@@ -68,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	variant = data[0] & 3;
+	variant = data[0] & 7;
 	if (!targets[variant]) {
 		if (fakepy_build(&proto[variant], variant))
 			fail("fakepy_build", "no 3.11 layout");
