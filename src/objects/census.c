@@ -188,12 +188,41 @@ int64_t census_ref(struct census *c, uint64_t addr)
 	return add_object(c, addr, t, flags, refcnt);
 }
 
+/*
+ * Budget.  Sizes and counts in target memory are checked against what is
+ * mapped, but nothing stops a thousand lists from claiming the same
+ * million-item array: each walk is bounded, their sum is not.  In a real
+ * process every reference the census follows sits in its own pointer
+ * slot, so the references examined cannot outnumber the words copied;
+ * the budget is twice that plus a margin.  Past it references are
+ * dropped and counted ("census.refs_over_budget"), and the snapshot is
+ * marked partial: time and memory stay proportional to the copy.
+ */
+static uint64_t readable_bytes(const struct target *t)
+{
+	const struct image_stats *st = target_image_stats(t);
+	uint64_t n = 0;
+	size_t i;
+
+	if (st)
+		return st->bytes;
+	for (i = 0; i < t->maps.n; i++)
+		if (t->maps.v[i].perms & MAP_R)
+			n += t->maps.v[i].end - t->maps.v[i].start;
+	return n;
+}
+
 void census_edge(struct census *c, uint32_t src, uint64_t addr)
 {
 	int64_t dst;
 
 	if (!addr)
 		return;
+	if (!census_refs_left(c)) {
+		c->refs_over++;
+		return;
+	}
+	c->refs_seen++;
 	dst = census_ref(c, addr);
 	if (dst < 0) {
 		ph_debug(2, "object %#llx refers to %#llx: not an object",
@@ -742,6 +771,11 @@ static void conservative_pass(struct census *c)
 		len = PH_MIN(o->size - o->buffers, (uint64_t)65536);
 		for (off = 16; off + 8 <= len; off += m * 8) {
 			m = PH_MIN((len - off) / 8, (uint64_t)PH_ARRAY_SIZE(buf));
+			if (m > census_refs_left(c)) {
+				c->refs_over += m;
+				return;
+			}
+			c->refs_seen += m;
 			if (target_read(c->t, o->addr + off, buf, (size_t)m * 8))
 				break;
 			for (k = 0; k < m; k++) {
@@ -1071,6 +1105,7 @@ static void add_stats(struct census *c)
 	snapshot_stat(s, "census.refs_dropped", (int64_t)c->refs_dropped);
 	snapshot_stat(s, "census.types", (int64_t)s->ntypes);
 	snapshot_stat(s, "census.debug_hooks", c->debug_hdr != 0);
+	snapshot_stat(s, "census.refs_over_budget", (int64_t)c->refs_over);
 	for (i = 0; i < SKIP__COUNT; i++) {
 		snprintf(name, sizeof(name), "census.skipped.%s", skip_names[i]);
 		snapshot_stat(s, name, (int64_t)c->skipped[i]);
@@ -1114,7 +1149,6 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	struct census c;
 	struct py_stacks st;
 	uint64_t max_steps;
-	size_t i;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -1134,10 +1168,9 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	if (rc)
 		goto out;
 	/* No list can have more members than there are 16-byte slots in
-	 * the memory we read. */
-	max_steps = 1;
-	for (i = 0; i < c.t->maps.n; i++)
-		max_steps += (c.t->maps.v[i].end - c.t->maps.v[i].start) / 16;
+	 * the memory we read; no more references than words ("Budget"). */
+	max_steps = readable_bytes(c.t) / 16 + 1;
+	c.refs_budget = readable_bytes(c.t) / 4 + (1u << 20);
 
 	seed_roots(&c, &st);
 	seed_gc(&c, max_steps);
@@ -1171,7 +1204,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	add_stacks(s, &st, c.t->pid);
 	sites_build(&c);
 	add_stats(&c);
-	if (c.heap.corrupt_pools)
+	if (c.heap.corrupt_pools || c.refs_over)
 		s->meta.flags |= SNAP_PARTIAL;
 	py_stacks_release(&st);
 out:

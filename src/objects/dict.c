@@ -107,6 +107,10 @@ static int foreach_entries(struct census *c, const struct dkeys *k,
 	int visited = 0;
 
 	for (i = 0; i < k->nentries; i += n) {
+		/* Each entry costs up to two references of the budget: stop
+		 * reading when it is spent (census.c "Budget"). */
+		if (!census_refs_left(c))
+			break;
 		n = PH_MIN(k->nentries - i, (uint64_t)BATCH);
 		if (target_read(c->t, k->entries + i * k->esize, buf,
 				(size_t)(n * k->esize)) ||

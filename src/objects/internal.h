@@ -121,6 +121,10 @@ struct census {
 	 * -X dev, debug builds) put this many bytes before every
 	 * allocation: 0 or 16 (census.c find_debug_hooks). */
 	uint32_t debug_hdr;
+	/* References examined (census.c "Budget"): at most refs_budget (0:
+	 * no limit, for tests of parts of the census), those past it
+	 * dropped and counted in refs_over. */
+	uint64_t refs_seen, refs_budget, refs_over;
 };
 
 /* Where the allocation (pymalloc block or malloc user memory) that holds
@@ -138,8 +142,18 @@ static inline uint64_t census_alloc_start(const struct census *c,
 /* The object at addr: its index, adding (and queueing) it if it is a valid
  * object not seen before; -1 if it is not one (the reason is counted). */
 int64_t census_ref(struct census *c, uint64_t addr);
-/* census_ref() plus an edge from src when it is an object. */
+/* census_ref() plus an edge from src when it is an object.  Each call
+ * spends one reference of the budget. */
 void census_edge(struct census *c, uint32_t src, uint64_t addr);
+/* References the budget still allows: callers reading an array of them
+ * read no more than this. */
+static inline uint64_t census_refs_left(const struct census *c)
+{
+	if (!c->refs_budget)
+		return UINT64_MAX;
+	return c->refs_seen < c->refs_budget ? c->refs_budget - c->refs_seen :
+	       0;
+}
 /* fn(ctx, p) for a pointer into every buffer the object owns (list items,
  * dict keys and values, set tables, str and bytearray data, deque blocks,
  * io buffers, split values). */

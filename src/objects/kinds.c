@@ -347,6 +347,10 @@ static void edge_array(struct census *c, uint32_t src, uint64_t addr,
 
 	if (!addr || n >= MAX_ITEMS)
 		return;
+	if (n > census_refs_left(c)) {
+		c->refs_over += n - census_refs_left(c);
+		n = census_refs_left(c);
+	}
 	for (i = 0; i < n; i += m) {
 		m = PH_MIN(n - i, (uint64_t)BATCH);
 		if (target_read(c->t, addr + i * 8, buf, (size_t)m * 8))
@@ -577,6 +581,10 @@ bool kind_referents(struct census *c, uint32_t idx)
 
 		if (!table || mask >= MAX_ITEMS || es != 16)
 			break;
+		if (mask >= census_refs_left(c)) {
+			c->refs_over += mask + 1;
+			break;
+		}
 		for (i = 0; i <= mask; i += m) {
 			m = PH_MIN(mask + 1 - i, 512ull);
 			if (target_read(c->t, table + i * 16, buf, (size_t)m * 16))

@@ -1,7 +1,9 @@
 /*
  * The whole census on the fake CPython 3.11 process the fuzzers start from
  * (tests/fuzz/fakepy.h): exact on the untouched skeleton in every variant,
- * including allocations wrapped by CPython's allocator debug hooks.
+ * including allocations wrapped by CPython's allocator debug hooks; and
+ * bounded by the copy when target memory shares one huge array among many
+ * objects (census.c "Budget").
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +40,47 @@ START_TEST(skeleton_census_exact)
 		      why);
 	ck_assert_int_eq(snapshot_get_stat(&s, "census.debug_hooks", -1),
 			 !!(flags & FP_DEBUG_HOOKS));
+	ck_assert_int_eq(snapshot_get_stat(&s, "census.refs_over_budget", -1),
+			 0);
 	ck_assert(!(s.meta.flags & SNAP_PARTIAL));
+	snapshot_release(&s);
+	fakepy_release(&f);
+}
+END_TEST
+
+/* 400 lists each claiming the same 20,000-item array: eight million
+ * references in 0.6 MB of memory.  The census stops at its budget (a
+ * quarter of the bytes copied, plus a million), says so, and marks the
+ * snapshot partial, instead of spending time and memory on every claim. */
+START_TEST(hostile_sharing_stays_within_budget)
+{
+	struct fakepy f;
+	struct snapshot s;
+	uint64_t t0, readable = 0, budget;
+	size_t i, lists = 0;
+	int64_t over;
+
+	ck_assert_int_eq(fakepy_build(&f, 0), 0);
+	fakepy_share(&f, 400, 20000);
+	for (i = 0; i < FP_NREGIONS; i++)
+		if (f.r[i].buf)
+			readable += f.r[i].len;
+	budget = readable / 4 + (1u << 20);
+	t0 = ph_now_ns();
+	census_of(&f, &s);
+	over = snapshot_get_stat(&s, "census.refs_over_budget", -1);
+	fprintf(stderr, "sharing: %zu objects, %zu edges, %lld references "
+		"over the budget of %llu, %.0f ms\n", s.nobjects, s.nedges,
+		(long long)over, (unsigned long long)budget,
+		(double)(ph_now_ns() - t0) / 1e6);
+	ck_assert_int_gt(over, 8000000 - (int64_t)budget - 1000);
+	ck_assert(s.meta.flags & SNAP_PARTIAL);
+	ck_assert_uint_le(s.nedges, budget);
+	for (i = 0; i < s.nobjects; i++)
+		if (!strcmp(snapshot_str(&s, s.types[s.objects[i].type].name),
+			    "list"))
+			lists++;
+	ck_assert_uint_ge(lists, 400);
 	snapshot_release(&s);
 	fakepy_release(&f);
 }
@@ -51,6 +93,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, skeleton_census_exact, 0, 8);
+	tcase_add_test(tc, hostile_sharing_stays_within_budget);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
