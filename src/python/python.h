@@ -274,8 +274,11 @@ struct py_stacks {
 
 /* Walk every interpreter and thread and their Python stacks.  Bounded:
  * at most 64 interpreters, 4096 threads each, 4096 frames a thread; a cycle
- * or bad pointer truncates that list and the walk goes on.  Fails only if
- * the first interpreter cannot be read; *out is then empty. */
+ * or bad pointer truncates that list and the walk goes on.  The whole walk
+ * reads at most 16384 threads, 131072 frames and 64 MiB of line tables
+ * (frames past that have line -1), and keeps at most 4 Mi references.
+ * Fails only if the first interpreter cannot be read; *out is then
+ * empty. */
 int py_read_stacks(struct pyproc *p, struct py_stacks *out);
 void py_stacks_release(struct py_stacks *s);
 

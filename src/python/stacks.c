@@ -13,6 +13,30 @@
 /* Live slots of one interpreter frame: co_nlocalsplus + co_stacksize,
  * both small ints in practice. */
 #define MAX_SLOTS (1u << 16)
+/* The bounds above are per list; these bound the whole walk, so that a
+ * target whose threads all loop through one frame with a megabyte line
+ * table and 65536 live slots costs seconds and megabytes, not hours and
+ * gigabytes: frames and threads in all, line table bytes read (frames
+ * past it get no line number), and references kept as roots. */
+#define MAX_TOTAL_FRAMES (1u << 17)
+#define MAX_TOTAL_THREADS (1u << 14)
+#define MAX_TOTAL_LINETABLE (64u << 20)
+#define MAX_TOTAL_REFS (1u << 22)
+
+/* One py_read_stacks(): the process and what is left of the budget. */
+struct walk {
+	struct pyproc *p;
+	uint64_t frames_left, threads_left, table_bytes_left, refs_left;
+};
+
+/* Spend one of *left: false if none is left. */
+static bool take(uint64_t *left)
+{
+	if (!*left)
+		return false;
+	(*left)--;
+	return true;
+}
 
 /*
  * Line numbers.  A frame records where it is as an instruction offset; the
@@ -140,8 +164,9 @@ static char *read_name(struct pyproc *p, uint64_t addr)
 }
 
 /* Line of byte offset addr in the code object described by co. */
-static int code_line(struct pyproc *p, const struct py_obj *co, int64_t addr)
+static int code_line(struct walk *w, const struct py_obj *co, int64_t addr)
 {
+	struct pyproc *p = w->p;
 	const struct py_layout *L = &p->L;
 	enum py_field tabf = py_has(L, PY_F_CO_LINETABLE) ? PY_F_CO_LINETABLE :
 			     PY_F_CO_LNOTAB;
@@ -154,8 +179,11 @@ static int code_line(struct pyproc *p, const struct py_obj *co, int64_t addr)
 		return -1;
 	if (addr < 0 || addr > (1 << 30))
 		return (int)first;
-	if (py_read_bytes(p, py_get_ptr(L, co, tabf), &tab, MAX_LINETABLE))
+	if (!w->table_bytes_left ||
+	    py_read_bytes(p, py_get_ptr(L, co, tabf), &tab,
+			  PH_MIN(MAX_LINETABLE, w->table_bytes_left)))
 		goto out;
+	w->table_bytes_left -= tab.len;
 	if (p->minor <= 9)
 		line = py_lnotab_line((unsigned char *)tab.buf, tab.len,
 				      (int)first, (int)addr);
@@ -170,9 +198,10 @@ out:
 	return line;
 }
 
-static void add_frame(struct pyproc *p, struct py_thread *th,
+static void add_frame(struct walk *w, struct py_thread *th,
 		      const struct py_obj *co, int64_t addr)
 {
+	struct pyproc *p = w->p;
 	const struct py_layout *L = &p->L;
 	struct py_frame *f;
 
@@ -184,12 +213,12 @@ static void add_frame(struct pyproc *p, struct py_thread *th,
 	f->file = read_name(p, py_get_ptr(L, co, PY_F_CO_FILENAME));
 	if (py_has(L, PY_F_CO_QUALNAME))
 		f->qualname = read_name(p, py_get_ptr(L, co, PY_F_CO_QUALNAME));
-	f->line = code_line(p, co, addr);
+	f->line = code_line(w, co, addr);
 }
 
-static void add_ref(struct py_thread *th, uint64_t addr)
+static void add_ref(struct walk *w, struct py_thread *th, uint64_t addr)
 {
-	if (!addr)
+	if (!addr || !take(&w->refs_left))
 		return;
 	PH_GROW(th->refs, th->refs_alloc, th->nrefs + 1);
 	th->refs[th->nrefs++] = addr;
@@ -198,9 +227,10 @@ static void add_ref(struct py_thread *th, uint64_t addr)
 /* The objects a 3.11+ interpreter frame holds
  * (Include/internal/pycore_frame.h): its function, code, globals,
  * builtins, locals, frame object, and localsplus[0 .. stacktop). */
-static void add_iframe_refs(struct pyproc *p, struct py_thread *th,
+static void add_iframe_refs(struct walk *w, struct py_thread *th,
 			    const struct py_obj *fr)
 {
+	struct pyproc *p = w->p;
 	static const enum py_field ptrs[] = {
 		PY_F_IF_CODE, PY_F_IF_FUNC, PY_F_IF_GLOBALS, PY_F_IF_BUILTINS,
 		PY_F_IF_LOCALS, PY_F_IF_FRAME_OBJ,
@@ -211,15 +241,19 @@ static void add_iframe_refs(struct pyproc *p, struct py_thread *th,
 	size_t i;
 
 	for (i = 0; i < PH_ARRAY_SIZE(ptrs); i++)
-		add_ref(th, py_get_ptr(L, fr, ptrs[i]));
+		add_ref(w, th, py_get_ptr(L, fr, ptrs[i]));
 	if (py_get_i64(L, fr, PY_F_IF_STACKTOP, &top) || top <= 0 ||
 	    top > MAX_SLOTS || !py_has(L, PY_F_IF_LOCALSPLUS))
+		return;
+	if ((uint64_t)top > w->refs_left)
+		top = (int64_t)w->refs_left;
+	if (!top)
 		return;
 	slots = xmalloc((size_t)top * 8);
 	if (!target_read(p->t, fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS],
 			 slots, (size_t)top * 8))
 		for (i = 0; i < (size_t)top; i++)
-			add_ref(th, slots[i]);
+			add_ref(w, th, slots[i]);
 	free(slots);
 }
 
@@ -231,16 +265,17 @@ static bool read_code(struct pyproc *p, uint64_t addr, struct py_obj *co)
 }
 
 /* <= 3.10: a chain of PyFrameObjects from tstate->frame through f_back. */
-static void walk_frame_objects(struct pyproc *p, struct py_thread *th,
+static void walk_frame_objects(struct walk *w, struct py_thread *th,
 			       uint64_t f)
 {
+	struct pyproc *p = w->p;
 	const struct py_layout *L = &p->L;
 	struct py_obj fo, co;
 
 	while (f) {
 		int64_t lasti;
 
-		if (th->nframes >= MAX_FRAMES ||
+		if (th->nframes >= MAX_FRAMES || !take(&w->frames_left) ||
 		    py_read_struct(p->t, L, PY_S_FRAMEOBJ, f, &fo) ||
 		    !read_code(p, py_get_ptr(L, &fo, PY_F_FO_CODE), &co) ||
 		    py_get_i64(L, &fo, PY_F_FO_LASTI, &lasti)) {
@@ -251,16 +286,17 @@ static void walk_frame_objects(struct pyproc *p, struct py_thread *th,
 		 * (3.10 frameobject.c PyFrame_GetLineNumber). */
 		if (p->minor == 10 && lasti >= 0)
 			lasti *= 2;
-		add_frame(p, th, &co, lasti);
-		add_ref(th, f); /* the frame object holds its locals */
+		add_frame(w, th, &co, lasti);
+		add_ref(w, th, f); /* the frame object holds its locals */
 		f = py_get_ptr(L, &fo, PY_F_FO_BACK);
 	}
 }
 
 /* 3.11+: _PyInterpreterFrames linked through `previous`. */
-static void walk_interpreter_frames(struct pyproc *p, struct py_thread *th,
+static void walk_interpreter_frames(struct walk *w, struct py_thread *th,
 				    uint64_t f)
 {
+	struct pyproc *p = w->p;
 	const struct py_layout *L = &p->L;
 	struct py_obj fr, co;
 	size_t steps = 0;
@@ -269,14 +305,14 @@ static void walk_interpreter_frames(struct pyproc *p, struct py_thread *th,
 		uint64_t instr, owner, code_start;
 		int64_t first_traceable = 0;
 
-		if (++steps > MAX_FRAMES ||
+		if (++steps > MAX_FRAMES || !take(&w->frames_left) ||
 		    py_read_struct(p->t, L, PY_S_IFRAME, f, &fr) ||
 		    py_get_u64(L, &fr, PY_F_IF_OWNER, &owner)) {
 			th->truncated = true;
 			return;
 		}
 		/* Shim and incomplete frames hold references too. */
-		add_iframe_refs(p, th, &fr);
+		add_iframe_refs(w, th, &fr);
 		/* FRAME_OWNED_BY_CSTACK (3, 3.12+) is a shim the C stack
 		 * pushes between calls: not Python code
 		 * (Include/internal/pycore_frame.h enum _frameowner). */
@@ -300,7 +336,7 @@ static void walk_interpreter_frames(struct pyproc *p, struct py_thread *th,
 				   &first_traceable);
 		if (owner != 1 && instr < code_start + 2 * (uint64_t)first_traceable)
 			goto next;
-		add_frame(p, th, &co,
+		add_frame(w, th, &co,
 			  instr >= code_start ? (int64_t)(instr - code_start) : -1);
 next:
 		f = py_get_ptr(L, &fr, PY_F_IF_PREVIOUS);
@@ -319,9 +355,10 @@ static pid_t tid_of_pthread(const struct target *t, uint64_t pthread)
 	return 0;
 }
 
-static int read_thread(struct pyproc *p, uint64_t interp, uint64_t ts,
+static int read_thread(struct walk *w, uint64_t interp, uint64_t ts,
 		       uint64_t gil_holder, struct py_thread *th)
 {
+	struct pyproc *p = w->p;
 	const struct py_layout *L = &p->L;
 	struct py_obj o;
 	uint64_t v;
@@ -351,19 +388,19 @@ static int read_thread(struct pyproc *p, uint64_t interp, uint64_t ts,
 
 		for (i = 0; i < PH_ARRAY_SIZE(held); i++)
 			if (py_has(L, held[i]))
-				add_ref(th, py_get_ptr(L, &o, held[i]));
+				add_ref(w, th, py_get_ptr(L, &o, held[i]));
 	}
 
 	if (py_has(L, PY_F_TS_FRAME)) {
-		walk_frame_objects(p, th, py_get_ptr(L, &o, PY_F_TS_FRAME));
+		walk_frame_objects(w, th, py_get_ptr(L, &o, PY_F_TS_FRAME));
 	} else if (py_has(L, PY_F_TS_CURRENT_FRAME)) {
-		walk_interpreter_frames(p, th,
+		walk_interpreter_frames(w, th,
 			py_get_ptr(L, &o, PY_F_TS_CURRENT_FRAME));
 	} else if (py_has(L, PY_F_TS_CFRAME)) {
 		uint64_t cf = py_get_ptr(L, &o, PY_F_TS_CFRAME);
 
 		if (cf && !py_read_field(p->t, L, cf, PY_F_CF_CURRENT_FRAME, &v))
-			walk_interpreter_frames(p, th, v);
+			walk_interpreter_frames(w, th, v);
 	}
 	return 0;
 }
@@ -396,6 +433,8 @@ int py_read_stacks(struct pyproc *p, struct py_stacks *out)
 		PY_F_STR_LENGTH, PY_F_OB_SIZE, PY_F_BYTES_SVAL,
 	};
 	const struct py_layout *L = &p->L;
+	struct walk w = { p, MAX_TOTAL_FRAMES, MAX_TOTAL_THREADS,
+			  MAX_TOTAL_LINETABLE, MAX_TOTAL_REFS };
 	uint64_t interp;
 	int rc;
 
@@ -439,7 +478,8 @@ int py_read_stacks(struct pyproc *p, struct py_stacks *out)
 			return ph_error_context(-PH_E_READ, "interpreter %#llx",
 						(unsigned long long)interp);
 		}
-		while (ts && pi->nthreads < MAX_THREADS) {
+		while (ts && pi->nthreads < MAX_THREADS &&
+		       take(&w.threads_left)) {
 			struct py_thread th;
 
 			for (i = 0; i < pi->nthreads; i++)
@@ -447,7 +487,7 @@ int py_read_stacks(struct pyproc *p, struct py_stacks *out)
 					break;
 			if (i < pi->nthreads)
 				break; /* cycle */
-			if (read_thread(p, interp, ts, holder, &th)) {
+			if (read_thread(&w, interp, ts, holder, &th)) {
 				ph_debug(1, "stopping thread walk: %s",
 					 ph_errmsg());
 				break;

@@ -694,6 +694,7 @@ int fakepy_build(struct fakepy *f, unsigned flags)
 
 	modname = new_str(f, &a, "__main__");
 	code = build_code(f, &a);
+	f->code = code;
 	keys[0] = new_str(f, &a, "None");
 	vals[0] = a.none;
 	builtins = new_dict(f, &a, keys, vals, 1);
@@ -705,7 +706,9 @@ int fakepy_build(struct fakepy *f, unsigned flags)
 	vals[0] = new_list(f, &a, items, 6);
 	f->data_list = vals[0];
 	f->list_type = a.type[T_LIST];
+	f->bytes_type = a.type[T_BYTES];
 	f->item0 = items[0];
+	f->interp = a.interp;
 	keys[1] = new_str(f, &a, "work");
 	vals[1] = func;
 	keys[2] = new_str(f, &a, "Foo");
@@ -800,6 +803,47 @@ void fakepy_share(struct fakepy *f, size_t nlists, size_t nitems)
 	fld(f, f->data_list, PY_F_OB_SIZE, nlists);
 	fld(f, f->data_list, PY_F_LIST_ALLOCATED, nlists);
 	fld(f, f->data_list, PY_F_LIST_ITEM, holder);
+}
+
+void fakepy_frame_loop(struct fakepy *f, size_t nthreads, size_t table,
+		       size_t slots)
+{
+	const struct py_layout *L = &f->L;
+	uint64_t sval = (uint64_t)L->off[PY_F_BYTES_SVAL];
+	uint64_t fsize = (uint64_t)L->off[PY_F_IF_LOCALSPLUS] + 8 * slots;
+	uint64_t ts_size = (uint64_t)L->size[PY_S_TSTATE];
+	uint64_t bytes = EXTRA_BASE, frame, cframe, ts;
+	size_t i;
+
+	frame = (bytes + sval + table + 16) & ~15ull;
+	cframe = frame + ((fsize + 15) & ~15ull);
+	ts = cframe + 32;
+	region(f, FP_EXTRA, EXTRA_BASE, (size_t)(ts + nthreads * ts_size -
+						 EXTRA_BASE),
+	       MAP_R | MAP_W | MAP_P, NULL);
+	/* The line table: zeros, which every decoder reads to the end. */
+	fld(f, bytes, PY_F_OB_REFCNT, 1);
+	fld(f, bytes, PY_F_OB_TYPE, f->bytes_type);
+	fld(f, bytes, PY_F_OB_SIZE, table);
+	fld(f, f->code, PY_F_CO_LINETABLE, bytes);
+	/* One frame that is its own caller, with every slot live. */
+	fld(f, frame, PY_F_IF_CODE, f->code);
+	fld(f, frame, PY_F_IF_PREVIOUS, frame);
+	fld(f, frame, PY_F_IF_INSTR, f->code +
+	    (uint64_t)L->off[PY_F_CO_CODE_ADAPTIVE] + 16);
+	fld(f, frame, PY_F_IF_STACKTOP, slots);
+	fld(f, frame, PY_F_IF_OWNER, 0);
+	for (i = 0; i < slots; i++)
+		put64(f, frame + (uint64_t)L->off[PY_F_IF_LOCALSPLUS] + 8 * i,
+		      f->item0);
+	fld(f, cframe, PY_F_CF_CURRENT_FRAME, frame);
+	fld(f, f->interp, PY_F_IS_THREADS_HEAD, ts);
+	for (i = 0; i < nthreads; i++, ts += ts_size) {
+		fld(f, ts, PY_F_TS_INTERP, f->interp);
+		fld(f, ts, PY_F_TS_CFRAME, cframe);
+		fld(f, ts, PY_F_TS_NATIVE_THREAD_ID, 10000 + i);
+		fld(f, ts, PY_F_TS_NEXT, i + 1 < nthreads ? ts + ts_size : 0);
+	}
 }
 
 struct target *fakepy_target(const struct fakepy *f)

@@ -46,7 +46,8 @@
 
 enum fakepy_region {
 	FP_LIB, FP_HEAP, FP_ARENA, FP_LIBC,
-	FP_EXTRA, /* fakepy_share(); fuzz inputs cannot patch it */
+	FP_EXTRA, /* fakepy_share(), fakepy_frame_loop(); fuzz inputs
+		   * cannot patch it */
 	FP_NREGIONS
 };
 
@@ -77,7 +78,7 @@ struct fakepy {
 	uint32_t pool_bs[FP_NPOOLS];   /* block size of each pool, 0 unused */
 	uint64_t gc_gen0;           /* head of generation 0 */
 	uint64_t data_list, item0;  /* globals' "data" list, its first int */
-	uint64_t list_type;
+	uint64_t list_type, bytes_type, code, interp;
 	/* What the census must find in the untouched skeleton: objects in
 	 * pymalloc blocks and malloc chunks (static ones aside), how many of
 	 * them are on the GC lists. */
@@ -98,6 +99,13 @@ void fakepy_release(struct fakepy *f);
  * hang from globals' "data" list instead of its items.  Call before
  * fakepy_target(). */
 void fakepy_share(struct fakepy *f, size_t nlists, size_t nitems);
+
+/* Hostile frames: nthreads thread states, each running one frame that is
+ * its own caller, with slots live slots, in code whose line table is
+ * table bytes long.  Uses FP_EXTRA, as fakepy_share() does: one or the
+ * other.  Call before fakepy_target(). */
+void fakepy_frame_loop(struct fakepy *f, size_t nthreads, size_t table,
+		       size_t slots);
 
 /* A fake target holding f's regions, with its objfiles provided; close it
  * with fakepy_target_close() before releasing f. */

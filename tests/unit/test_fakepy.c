@@ -3,7 +3,8 @@
  * (tests/fuzz/fakepy.h): exact on the untouched skeleton in every variant,
  * including allocations wrapped by CPython's allocator debug hooks; and
  * bounded by the copy when target memory shares one huge array among many
- * objects (census.c "Budget").
+ * objects (census.c "Budget"), or loops thousands of threads through one
+ * frame (stacks.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +87,52 @@ START_TEST(hostile_sharing_stays_within_budget)
 }
 END_TEST
 
+/* 2000 threads, each in a frame that is its own caller, with 65536 live
+ * slots and a 256 KiB line table: unbounded, 8 million frames, 2 TB of
+ * line tables and 500 billion references.  The walk stops at its totals
+ * (python.h py_read_stacks) and takes well under the pause of a snap. */
+START_TEST(frame_loops_stay_within_totals)
+{
+	struct fakepy f;
+	struct target *t;
+	struct pyproc p;
+	struct py_stacks st;
+	uint64_t t0, frames = 0, refs = 0, lines = 0, threads = 0;
+	size_t i, j, k;
+
+	ck_assert_int_eq(fakepy_build(&f, 0), 0);
+	fakepy_frame_loop(&f, 2000, 256 << 10, 65536);
+	t = fakepy_target(&f);
+	ck_assert_int_eq(pyproc_open(&p, t), 0);
+	t0 = ph_now_ns();
+	ck_assert_int_eq(py_read_stacks(&p, &st), 0);
+	for (i = 0; i < st.ninterps; i++) {
+		for (j = 0; j < st.interps[i].nthreads; j++) {
+			const struct py_thread *th = &st.interps[i].threads[j];
+
+			threads++;
+			frames += th->nframes;
+			refs += th->nrefs;
+			for (k = 0; k < th->nframes; k++)
+				lines += th->frames[k].line >= 0;
+		}
+	}
+	fprintf(stderr, "frame loops: %llu threads, %llu frames (%llu with a "
+		"line), %llu references, %.0f ms\n",
+		(unsigned long long)threads, (unsigned long long)frames,
+		(unsigned long long)lines, (unsigned long long)refs,
+		(double)(ph_now_ns() - t0) / 1e6);
+	ck_assert_uint_eq(threads, 2000);
+	ck_assert_uint_le(frames, 1u << 17);
+	ck_assert_uint_le(lines, (64u << 20) / (256u << 10) + 1);
+	ck_assert_uint_le(refs, 1u << 22);
+	py_stacks_release(&st);
+	pyproc_release(&p);
+	fakepy_target_close(t);
+	fakepy_release(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fakepy");
@@ -94,6 +141,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, skeleton_census_exact, 0, 8);
 	tcase_add_test(tc, hostile_sharing_stays_within_budget);
+	tcase_add_test(tc, frame_loops_stay_within_totals);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
