@@ -9,9 +9,9 @@
 
 #include "internal.h"
 
-/* Objfiles provided for fake targets.  A test provides two or three (the
- * interpreter, libc); more is a broken test. */
-#define MAX_PROVIDED 16
+/* Objfiles provided for fake targets: two a target (the interpreter,
+ * libc), and a fuzzer keeps a target for each of its variants. */
+#define MAX_PROVIDED 64
 
 static struct {
 	const struct target *t;

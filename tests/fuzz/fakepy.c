@@ -10,7 +10,7 @@
 #include "fakepy.h"
 
 #define LIB_BASE 0x7f5500000000ull
-#define LIB_LEN (128u << 10)
+#define LIB_LEN (160u << 10)
 #define HEAP_BASE 0x555555a00000ull
 #define HEAP_LEN (64u << 10)
 #define ARENA_BASE 0x7f6600000000ull /* 1 MiB aligned */
@@ -19,7 +19,7 @@
 #define LIBC_BASE 0x7f7700000000ull
 #define LIBC_LEN 8192u
 
-#define RUNTIME_LEN (64u << 10) /* covers every 3.11 _PyRuntime field */
+#define RUNTIME_LEN (96u << 10) /* covers every _PyRuntime field read */
 #define POOL_OVERHEAD 48
 
 /* Include/object.h */
@@ -305,7 +305,12 @@ static uint64_t new_int(struct fakepy *f, struct addrs *a, uint32_t v)
 	uint64_t o = block_alloc(f, 28);
 
 	obj(f, a, o, T_INT, 1);
-	fld(f, o, PY_F_OB_SIZE, v ? 1 : 0);
+	/* 3.12+: lv_tag is digits << 3 | sign (1 for zero) in place of
+	 * ob_size (Include/cpython/longintrepr.h). */
+	if (py_has(&f->L, PY_F_LONG_LV_TAG))
+		fld(f, o, PY_F_LONG_LV_TAG, v ? 1u << 3 : 1);
+	else
+		fld(f, o, PY_F_OB_SIZE, v ? 1 : 0);
 	fld(f, o, PY_F_LONG_DIGIT, v);
 	return o;
 }
@@ -321,7 +326,10 @@ static uint64_t new_str(struct fakepy *f, struct addrs *a, const char *s)
 	fld(f, o, PY_F_STR_LENGTH, n);
 	fld(f, o, PY_F_STR_HASH, (uint64_t)-1);
 	/* kind 1, compact, ascii, ready */
-	fld(f, o, PY_F_STR_STATE, (1u << 2) | (1u << 5) | (1u << 6) | (1u << 7));
+	/* kind 1, compact, ascii; 3.11's ready bit (3.12 has
+	 * statically_allocated there, 0 for a heap str) */
+	fld(f, o, PY_F_STR_STATE, (1u << 2) | (1u << 5) | (1u << 6) |
+	    (f->L.minor <= 11 ? 1u << 7 : 0));
 	put(f, o + hdr, s, n + 1);
 	return o;
 }
@@ -420,7 +428,7 @@ static void new_static_type(struct fakepy *f, struct addrs *a, int i)
 			types[i].basic;
 
 	put(f, name, types[i].name, strlen(types[i].name) + 1);
-	fld(f, t, PY_F_OB_REFCNT, 1000);
+	fld(f, t, PY_F_OB_REFCNT, f->L.minor >= 12 ? 0xffffffffu : 1000);
 	fld(f, t, PY_F_OB_TYPE, a->type[T_TYPE]);
 	fld(f, t, PY_F_TP_NAME, name);
 	fld(f, t, PY_F_TP_BASICSIZE, (uint64_t)basic);
@@ -459,9 +467,11 @@ static void build_lib(struct fakepy *f, struct addrs *a)
 	a->raw_sym = lib_alloc(a, 8);
 	for (i = 0; i < T__COUNT; i++)
 		new_static_type(f, a, i);
-	fld(f, a->none, PY_F_OB_REFCNT, 5000);
+	/* 3.12+ statics are immortal (Include/object.h _Py_IMMORTAL_REFCNT) */
+	fld(f, a->none, PY_F_OB_REFCNT, f->L.minor >= 12 ? 0xffffffffu : 5000);
 	fld(f, a->none, PY_F_OB_TYPE, a->type[T_NONE]);
-	put64(f, a->version, 0x030b07f0); /* 3.11.7 final */
+	put64(f, a->version, f->L.minor == 11 ? 0x030b07f0 : /* 3.11.7 */
+	      0x030c01f0); /* 3.12.1 */
 
 	objfile_fake_sym(&f->lib, "_PyRuntime", a->runtime, RUNTIME_LEN,
 			 false);
@@ -470,7 +480,8 @@ static void build_lib(struct fakepy *f, struct addrs *a)
 	for (i = 0; i < T__COUNT; i++)
 		objfile_fake_sym(&f->lib, types[i].sym, a->type[i],
 				 (uint64_t)f->L.size[PY_S_TYPE], false);
-	if (!(f->flags & FP_NO_ARENA_SYMS)) {
+	/* 3.11: pymalloc's statics; 3.12: its state is in the interpreter. */
+	if (!(f->flags & FP_NO_ARENA_SYMS) && f->L.minor == 11) {
 		objfile_fake_sym(&f->lib, "arenas", a->arenas_sym, 8, true);
 		objfile_fake_sym(&f->lib, "maxarenas", a->maxarenas_sym, 4,
 				 true);
@@ -491,12 +502,19 @@ static void build_states(struct fakepy *f, struct addrs *a)
 	uint64_t gcs, gens, g, ao, perm;
 	int i;
 
-	a->interp = heap_alloc(f, 2048);
+	a->interp = heap_alloc(f, 8192); /* every field read but 3.12's types */
 	a->tstate = heap_alloc(f, (size_t)L->size[PY_S_TSTATE]);
 	a->cframe = heap_alloc(f, (size_t)L->size[PY_S_CFRAME]);
 	fld(f, a->runtime, PY_F_RT_INTERP_HEAD, a->interp);
 	fld(f, a->runtime, PY_F_RT_INTERP_MAIN, a->interp);
-	fld(f, a->runtime, PY_F_RT_TSTATE_CURRENT, a->tstate);
+	fld(f, a->runtime, PY_F_RT_TSTATE_CURRENT, a->tstate); /* <= 3.11 */
+	if (py_has(L, PY_F_IS_CEVAL_GIL)) { /* 3.12+ */
+		uint64_t gil = heap_alloc(f, (size_t)L->size[PY_S_GIL]);
+
+		fld(f, a->interp, PY_F_IS_CEVAL_GIL, gil);
+		fld(f, gil, PY_F_GIL_LOCKED, 1);
+		fld(f, gil, PY_F_GIL_LAST_HOLDER, a->tstate);
+	}
 	fld(f, a->interp, PY_F_IS_THREADS_HEAD, a->tstate);
 	fld(f, a->interp, PY_F_IS_ID, 0);
 	fld(f, a->tstate, PY_F_TS_INTERP, a->interp);
@@ -527,6 +545,13 @@ static void build_states(struct fakepy *f, struct addrs *a)
 	fld(f, ao, PY_F_AO_NTOTALPOOLS, 1u << 20 >> 14);
 	put64(f, a->arenas_sym, ao);
 	put64(f, a->maxarenas_sym, 2);
+	if (py_has(L, PY_F_IS_OBMALLOC) && !(f->flags & FP_NO_ARENA_SYMS)) {
+		uint64_t obs = a->interp + (uint64_t)L->off[PY_F_IS_OBMALLOC];
+
+		fld(f, obs, PY_F_OBS_ARENAS, ao);
+		fld(f, obs, PY_F_OBS_MAXARENAS, 2);
+		a->raw_sym = obs + (uint64_t)L->off[PY_F_OBS_RAW_ALLOCATED];
+	}
 }
 
 /* A code object for `def f(n):` in "/fuzz/app.py", line 10. */
@@ -536,7 +561,7 @@ static uint64_t build_code(struct fakepy *f, struct addrs *a)
 	/* one-line form (code 10), 8 code units, then two column bytes */
 	static const unsigned char linetable[] = { 0xd7, 0x00, 0x05, 0xd8,
 						   0x01, 0x06 };
-	uint64_t co = block_alloc(f, (size_t)L->off[PY_F_CO_CODE_ADAPTIVE] + 32);
+	uint64_t co = block_alloc(f, (size_t)L->size[PY_S_CODE] + 2 * 16);
 	uint64_t name = new_str(f, a, "work"), file = new_str(f, a,
 							      "/fuzz/app.py");
 	uint64_t varnames[2] = { new_str(f, a, "n"), new_str(f, a, "s") };
@@ -601,8 +626,15 @@ static uint64_t build_instance(struct fakepy *f, uint64_t cls, uint64_t va,
 	uint64_t b = block_alloc(f, 48), o = b + 32;
 	uint64_t vals = block_alloc(f, 48) + 16;
 
-	put64(f, b, vals);       /* values, obj - 32 */
-	put64(f, b + 8, 0);      /* dict, obj - 24 */
+	if (f->L.minor == 11) {
+		put64(f, b, vals);     /* values, obj - 32 */
+		put64(f, b + 8, 0);    /* dict, obj - 24 */
+	} else {
+		/* 3.12: PyDictOrValues at obj - 24, values tagged: stored
+		 * minus one (Include/internal/pycore_object.h) */
+		put64(f, b, 0);        /* weakrefs, obj - 32 */
+		put64(f, b + 8, vals - 1);
+	}
 	gc_link(f, b + 16);
 	f->expect_gc++;
 	fld(f, o, PY_F_OB_REFCNT, 1);
@@ -667,9 +699,11 @@ int fakepy_build(struct fakepy *f, unsigned flags)
 	memset(f, 0, sizeof(*f));
 	memset(&a, 0, sizeof(a));
 	f->flags = flags;
-	objfile_fake_init(&f->lib, "/fuzz/lib/libpython3.11.so.1.0");
+	objfile_fake_init(&f->lib, flags & FP_PY312 ?
+			  "/fuzz/lib/libpython3.12.so.1.0" :
+			  "/fuzz/lib/libpython3.11.so.1.0");
 	objfile_fake_init(&f->libc, "/fuzz/lib/libc.so.6");
-	if (py_layout_from_table(&f->L, 3, 11))
+	if (py_layout_from_table(&f->L, 3, flags & FP_PY312 ? 12 : 11))
 		return -1;
 	region(f, FP_LIB, LIB_BASE, LIB_LEN, MAP_R | MAP_W | MAP_P, f->lib.path);
 	region(f, FP_HEAP, HEAP_BASE, HEAP_LEN, MAP_R | MAP_W | MAP_P,

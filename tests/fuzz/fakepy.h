@@ -1,19 +1,19 @@
 /*
- * A small but complete CPython 3.11 process, built in local buffers for a
- * fake target, so that pyproc_open() and census_build() run end to end
- * without a process: the fuzzers (fuzz_census.c) start from it and let the
- * input overwrite its bytes; the replay test runs their committed inputs
+ * A small but complete CPython 3.11 (or 3.12) process, built in local
+ * buffers for a fake target, so that pyproc_open() and census_build() run
+ * end to end without a process: the fuzzers (fuzz_census.c) start from it
+ * and let the input overwrite its bytes; the replay test runs their committed inputs
  * with gcc and ASan in ctest.
  *
  * What it holds (every field written at the offsets of the built-in 3.11
- * layout, python/tables.c, so it reads as the real thing):
+ * or 3.12 layout, python/tables.c, so it reads as the real thing):
  *
- *   LIB    "/fuzz/lib/libpython3.11.so.1.0", rw: _PyRuntime, every static
+ *   LIB    "/fuzz/lib/libpython3.1x.so.1.0", rw: _PyRuntime, every static
  *          type the census knows by symbol (with tp_name strings),
- *          _Py_NoneStruct, Py_Version, and pymalloc's `arenas`,
+ *          _Py_NoneStruct, Py_Version, and (3.11) pymalloc's `arenas`,
  *          `maxarenas` and `raw_allocated_blocks` statics
- *   HEAP   "[heap]": the interpreter state with its GC generations, one
- *          thread state, its _PyCFrame and two _PyInterpreterFrames, the
+ *   HEAP   "[heap]": the interpreter state with its GC generations (and
+ *          3.12's obmalloc state and GIL), one thread state, its _PyCFrame and two _PyInterpreterFrames, the
  *          arena_object array, a heap type `__main__.Foo` (in a malloc
  *          chunk, as CPython allocates it) and its split keys
  *   ARENA  one pymalloc arena of four pools (16 KiB each) holding ints,
@@ -56,6 +56,10 @@ enum fakepy_region {
 #define FP_NO_LIBC 2u       /* no libc mapped: malloc not walked */
 #define FP_DEBUG_HOOKS 4u   /* every allocation wrapped as CPython's
 			     * allocator debug hooks do (PYTHONMALLOC=debug) */
+#define FP_PY312 8u         /* CPython 3.12: pymalloc's state in the
+			     * interpreter, the GIL's holder in its state,
+			     * immortal statics, lv_tag ints, tagged split
+			     * values */
 
 #define FP_NPOOLS 16
 
@@ -90,7 +94,7 @@ struct fakepy {
 int fakepy_check(const struct fakepy *f, const struct snapshot *s,
 		 const char **why);
 
-/* Build the skeleton.  0, or -1 if the built-in 3.11 layout is missing. */
+/* Build the skeleton.  0, or -1 if the built-in layout is missing. */
 int fakepy_build(struct fakepy *f, unsigned flags);
 void fakepy_release(struct fakepy *f);
 

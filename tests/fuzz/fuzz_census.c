@@ -5,11 +5,12 @@
  * lists, roots, every object kind's size and referents, dict layouts,
  * the glibc malloc walk and chunk ownership) and the snapshot made of it.
  *
- * Each input starts from the fake CPython 3.11 process of fakepy.h and
+ * Each input starts from the fake CPython process of fakepy.h and
  * patches its memory (fakepy_patch() says how); the first byte chooses
  * the variant (fakepy_build() flags): bit 0 no `arenas` symbol (pools
  * found by scanning), bit 1 no libc, bit 2 every allocation wrapped by
- * CPython's allocator debug hooks.  Whatever the census makes of it must be a valid snapshot
+ * CPython's allocator debug hooks, bit 3 CPython 3.12 instead of 3.11.
+ * Whatever the census makes of it must be a valid snapshot
  * (snapshot_check) that survives encoding and reading back; an input of
  * the variant byte alone must give exactly the census fakepy_check()
  * expects, so the fuzzer is known to start deep.
@@ -32,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* One skeleton and one target per variant, patched and restored for each
  * input. */
-static struct fakepy proto[8];
-static struct target *targets[8];
+static struct fakepy proto[16];
+static struct target *targets[16];
 
 static void fail(const char *what, const char *why)
 {
@@ -69,10 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	variant = data[0] & 7;
+	variant = data[0] & 15;
 	if (!targets[variant]) {
 		if (fakepy_build(&proto[variant], variant))
-			fail("fakepy_build", "no 3.11 layout");
+			fail("fakepy_build", "no built-in 3.11/3.12 layout");
 		targets[variant] = fakepy_target(&proto[variant]);
 	}
 	t = targets[variant];

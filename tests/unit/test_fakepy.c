@@ -139,7 +139,7 @@ int main(void)
 	TCase *tc = tcase_create("fakepy");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, skeleton_census_exact, 0, 8);
+	tcase_add_loop_test(tc, skeleton_census_exact, 0, 16);
 	tcase_add_test(tc, hostile_sharing_stays_within_budget);
 	tcase_add_test(tc, frame_loops_stay_within_totals);
 	suite_add_tcase(s, tc);
