@@ -35,8 +35,10 @@ int options_parse(int argc, char **argv, const struct command_help *h,
 	for (n = 0; h->options && h->options[n].id; n++)
 		;
 	longs = xcalloc(n + 3, sizeof(*longs));
-	/* '+': stop at the first operand; ':': report missing arguments. */
-	strbuf_addstr(&shorts, "+:hv");
+	/* Options may follow operands (`pyheap show a.snap --by site`), as
+	 * with GNU tools: getopt permutes them to the front; "--" ends them.
+	 * ':': report missing arguments. */
+	strbuf_addstr(&shorts, ":hv");
 	for (i = 0; i < n; i++) {
 		const struct option_spec *o = &h->options[i];
 
