@@ -423,9 +423,19 @@ static int target_program(const struct snap_opts *o, int pid, char **out)
 	return 0;
 }
 
+/* What to reserve for a copy estimated at est bytes: 1/32 more and 2 MiB,
+ * within the copy limit. */
+static uint64_t reserve_size(uint64_t est, uint64_t max)
+{
+	uint64_t r = est + est / 32 + (2u << 20);
+
+	return max && r > max ? max : r;
+}
+
 static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 {
 	struct image_opts io = { 0 };
+	struct image_buf ibuf = { NULL, 0 };
 	struct census_opts co = { false };
 	struct target *t = NULL, *img = NULL;
 	struct snapshot s;
@@ -495,6 +505,14 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 	if (rc)
 		goto out;
 
+	/* The memory to copy into, faulted in while the process runs: the
+	 * estimate and a margin for what it allocates meanwhile (beyond it,
+	 * the capture maps afresh and pays the faults in the pause). */
+	rc = target_image_reserve(reserve_size(est, io.max_bytes), &ibuf);
+	if (rc)
+		goto out;
+	io.buf = &ibuf;
+
 	if (!o->no_stop) {
 		t->pause_limit = (enum pause_limit)o->on_max_pause;
 		rc = target_stop(t, o->max_pause_ms);
@@ -506,6 +524,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 	s.meta.capture_ms = (double)(ph_now_ns() - t0) / 1e6;
 	s.meta.rss_bytes = read_rss(pid);
 	target_resume(t);
+	target_image_buf_release(&ibuf);
 	if (rc)
 		goto out;
 	if (start_of(&img->maps, p.elf.path) != elf_at ||
@@ -558,6 +577,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 		prom_add_snapshot(prom, program, &s, &r, o->prom_top);
 	}
 out:
+	target_image_buf_release(&ibuf);
 	report_release(&r);
 	if (have_proc)
 		pyproc_release(&p);

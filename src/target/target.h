@@ -273,12 +273,23 @@ void *target_fake_bytes(struct target *t, uint64_t addr, size_t len);
 
 /* ---- image backend (see "Images") ------------------------------------- */
 
+/* A buffer to copy into, reserved and faulted in before the target is
+ * stopped (target_image_reserve), so the pause pays for no page fault. */
+struct image_buf {
+	unsigned char *p;
+	size_t len;
+};
+
 struct image_opts {
 	/* Refuse (-PH_E_LIMIT) if the copy would exceed this; 0 = no limit. */
 	uint64_t max_bytes;
 	/* Find resident pages by reading /proc/PID/pagemap even where
 	 * PAGEMAP_SCAN works: the path older kernels take, for tests. */
 	bool pagemap_read;
+	/* NULL, or a reserved buffer: the capture takes it over when the
+	 * copy fits (buf->p becomes NULL), else releases it and allocates
+	 * anew.  Either way the caller need only release it after. */
+	struct image_buf *buf;
 };
 
 struct image_stats {
@@ -306,6 +317,11 @@ int target_image_capture(struct target *t, const struct image_opts *o,
 /* How many bytes a capture of t would copy now, for a pre-flight check;
  * does not stop t.  The same errors but -PH_E_LIMIT and -PH_E_NOMEM. */
 int target_image_estimate(struct target *t, uint64_t *bytes);
+/* Map and fault in bytes of local memory for a capture (b->p NULL when
+ * bytes is 0).  0, or -PH_E_NOMEM.  Release with target_image_buf_release
+ * (which does nothing to a buffer a capture took over). */
+int target_image_reserve(uint64_t bytes, struct image_buf *b);
+void target_image_buf_release(struct image_buf *b);
 /* The statistics of an image target; NULL for other targets. */
 const struct image_stats *target_image_stats(const struct target *t);
 

@@ -693,6 +693,45 @@ START_TEST(image_estimate)
 }
 END_TEST
 
+/* A buffer reserved before the stop: taken over when the copy fits in it,
+ * released and replaced when it does not; the image is the same. */
+START_TEST(image_reserved_buffer)
+{
+	struct child c;
+	struct target *t, *im;
+	struct image_buf b;
+	struct image_opts o = { 0 };
+	uint64_t est = 0;
+
+	spawn(&c, false);
+	t = open_child(&c);
+	ck_assert_int_eq(target_image_estimate(t, &est), 0);
+
+	ck_assert_int_eq(target_image_reserve(est + (1u << 20), &b), 0);
+	ck_assert_ptr_nonnull(b.p);
+	ck_assert_uint_eq(b.len, est + (1u << 20));
+	o.buf = &b;
+	im = capture_stopped(t, &o);
+	ck_assert_ptr_null(b.p); /* taken over */
+	ck_assert_uint_eq(b.len, 0);
+	check_image(im, &c);
+	target_close(im);
+
+	ck_assert_int_eq(target_image_reserve(4096, &b), 0); /* too small */
+	o.buf = &b;
+	im = capture_stopped(t, &o);
+	ck_assert_ptr_null(b.p); /* released */
+	check_image(im, &c);
+	target_close(im);
+	target_image_buf_release(&b); /* harmless twice */
+
+	ck_assert_int_eq(target_image_reserve(0, &b), 0);
+	ck_assert_ptr_null(b.p);
+	target_close(t);
+	reap(&c);
+}
+END_TEST
+
 /* The path of kernels before 6.7, which have no PAGEMAP_SCAN. */
 START_TEST(image_pagemap_read)
 {
@@ -839,6 +878,7 @@ int main(void)
 	tcase_add_test(tc, image_without_stopping);
 	tcase_add_test(tc, image_keeps_threads);
 	tcase_add_test(tc, image_estimate);
+	tcase_add_test(tc, image_reserved_buffer);
 	tcase_add_test(tc, image_pagemap_read);
 	tcase_add_test(tc, image_without_process_vm_readv);
 	tcase_add_test(tc, image_of_other_targets);
