@@ -36,6 +36,10 @@ struct u64map {
 void u64map_put(struct u64map *m, uint64_t key, uint64_t val);
 /* True and *val if present (val may be NULL). */
 bool u64map_get(const struct u64map *m, uint64_t key, uint64_t *val);
+/* A hint that key will be looked up soon: starts loading its slot's cache
+ * line, so that a loop over many keys overlaps their misses.  Any key;
+ * reads nothing. */
+static inline void u64map_prefetch(const struct u64map *m, uint64_t key);
 void u64map_release(struct u64map *m);
 
 struct strmap {
@@ -61,5 +65,11 @@ static inline uint64_t hash_u64(uint64_t x)
 	return x;
 }
 uint64_t hash_bytes(const void *p, size_t len);
+
+static inline void u64map_prefetch(const struct u64map *m, uint64_t key)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slots[hash_u64(key) & (m->cap - 1)]);
+}
 
 #endif

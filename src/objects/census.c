@@ -615,15 +615,20 @@ static bool probe_block(struct census *c, uint64_t b, uint64_t size,
 
 		if (c->debug_hdr + pre[j] + 16 > size)
 			break;
-		if (u64map_get(&c->obj_index, o, NULL)) {
-			*known = true;
-			return false;
-		}
+		/* The type first: most blocks that hold no object at this
+		 * offset fail here, on the small, cached type index, and
+		 * only a real candidate costs a look in the object index (a
+		 * cache miss each).  A known object's type always passes:
+		 * it was validated with this pre-header. */
 		if (target_read_u64(c->t, o + 8, &type))
 			break;
 		t = tinfo_get(c, type);
 		if (t < 0 || c->tinfos[t].preheader != pre[j])
 			continue;
+		if (u64map_get(&c->obj_index, o, NULL)) {
+			*known = true;
+			return false;
+		}
 		cd->tinfo = validate(c, o, &cd->flags, &cd->refcnt, &why);
 		if (cd->tinfo < 0) {
 			c->skipped[why]++;
@@ -666,6 +671,8 @@ static uint64_t accept_candidates(struct census *c, struct cand *cands,
 	return nbuf;
 }
 
+#define SEED_PREFETCH 8
+
 static void seed_blocks(struct census *c)
 {
 	struct pymalloc_heap *h = &c->heap;
@@ -683,6 +690,17 @@ static void seed_blocks(struct census *c)
 			struct cand cd;
 			bool known;
 
+			/* Most blocks hold a known object at offset 0 or 16
+			 * (a GC head): start loading those index slots a few
+			 * blocks ahead (see edge_array). */
+			if (k + SEED_PREFETCH < pl->nused) {
+				uint64_t nb = h->used[pl->first_block + k +
+						      SEED_PREFETCH] +
+					      c->debug_hdr;
+
+				u64map_prefetch(&c->obj_index, nb);
+				u64map_prefetch(&c->obj_index, nb + 16);
+			}
 			if (probe_block(c, h->used[pl->first_block + k],
 					pl->block_size, &cd, &known)) {
 				PH_GROW(cands, cands_alloc, ncands + 1);

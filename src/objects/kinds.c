@@ -14,6 +14,8 @@
 #define MAX_ITEMS (1ull << 31)
 #define MAX_SLOTS (1u << 16)
 #define BATCH 4096
+/* How many items ahead edge_array starts loading index slots. */
+#define PREFETCH 8
 /* collections.deque: BLOCKLEN 64 items + 2 links (_collectionsmodule.c). */
 #define DEQUE_BLOCKLEN 64
 #define DEQUE_BLOCK_BYTES (DEQUE_BLOCKLEN * 8 + 16)
@@ -355,8 +357,17 @@ static void edge_array(struct census *c, uint32_t src, uint64_t addr,
 		m = PH_MIN(n - i, (uint64_t)BATCH);
 		if (target_read(c->t, addr + i * 8, buf, (size_t)m * 8))
 			return;
-		for (k = 0; k < m; k++)
+		/* Item arrays are where most edges come from, each a lookup
+		 * in an index far larger than the cache: start the loads a
+		 * few items ahead so their misses overlap. */
+		for (k = 0; k < m && k < PREFETCH; k++)
+			u64map_prefetch(&c->obj_index, buf[k]);
+		for (k = 0; k < m; k++) {
+			if (k + PREFETCH < m)
+				u64map_prefetch(&c->obj_index,
+						buf[k + PREFETCH]);
 			census_edge(c, src, buf[k]);
+		}
 	}
 }
 
