@@ -8,7 +8,8 @@
  * pointers to the keys, not copies: keys must outlive the map (snapshot
  * string tables do).
  *
- * Both grow at 50% load, so lookups stay O(1); there is no removal.
+ * u64map grows at 75% load, strmap at 50%, so lookups stay O(1); there is
+ * no removal.
  * Ownership: *_release() frees the table, not the keys.
  */
 #ifndef PYHEAP_HASHMAP_H

@@ -822,13 +822,77 @@ static int cmp_by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_edge(const void *a, const void *b)
+static int cmp_u32(const void *a, const void *b)
 {
-	const struct cedge *x = a, *y = b;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	if (x->src != y->src)
-		return x->src < y->src ? -1 : 1;
-	return x->dst < y->dst ? -1 : x->dst > y->dst;
+	return x < y ? -1 : x > y;
+}
+
+static void sort_u32(uint32_t *v, size_t n)
+{
+	size_t i, j;
+
+	if (n > 16) {
+		qsort(v, n, sizeof(*v), cmp_u32);
+		return;
+	}
+	for (i = 1; i < n; i++) { /* most rows are a few edges */
+		uint32_t x = v[i];
+
+		for (j = i; j && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * The census's edge list into the snapshot's rows (edge_start, edge_dst),
+ * in the new object ids: a counting sort on the source -- linear, with
+ * no temporary the size of the edges as qsort's merge sort takes -- then
+ * each row sorted and its duplicates dropped.  The edge list is freed as
+ * soon as it is read: this is where a census peaks in memory.
+ */
+static void assemble_edges(struct census *c, const uint32_t *newid, size_t n)
+{
+	struct snapshot *s = c->s;
+	size_t i, w = 0;
+	uint32_t *start, *pos, *dst, next;
+
+	if (c->nedges >= UINT32_MAX)
+		ph_die("too many edges");
+	start = xcalloc(n + 1, sizeof(*start));
+	for (i = 0; i < c->nedges; i++)
+		start[newid[c->edges[i].src] + 1]++;
+	for (i = 0; i < n; i++)
+		start[i + 1] += start[i];
+	pos = xmalloc((n + 1) * sizeof(*pos));
+	memcpy(pos, start, (n + 1) * sizeof(*pos));
+	dst = xmalloc((c->nedges + 1) * sizeof(*dst));
+	for (i = 0; i < c->nedges; i++)
+		dst[pos[newid[c->edges[i].src]]++] = newid[c->edges[i].dst];
+	free(pos);
+	free(c->edges);
+	c->edges = NULL;
+	c->nedges = c->edges_alloc = 0;
+
+	/* Sort and compact each row in place: row i ends where row i + 1
+	 * began before start[i + 1] is rewritten. */
+	for (i = 0, next = start[0]; i < n; i++) {
+		uint32_t b = next, e = start[i + 1], j;
+
+		next = e;
+		sort_u32(dst + b, e - b);
+		start[i] = (uint32_t)w;
+		for (j = b; j < e; j++)
+			if (j == b || dst[j] != dst[j - 1])
+				dst[w++] = dst[j];
+	}
+	start[n] = (uint32_t)w;
+	s->edge_start = start;
+	s->edge_dst = xrealloc(dst, (w + 1) * sizeof(*dst));
+	s->nedges = w;
+	s->edges_alloc = w + 1;
 }
 
 static uint32_t snap_type_of(struct census *c, uint32_t t)
@@ -864,8 +928,11 @@ static void assemble(struct census *c)
 {
 	struct snapshot *s = c->s;
 	uint32_t *order, *newid;
-	size_t i, k, n = c->nobjs;
+	size_t i, n = c->nobjs;
 
+	/* Nothing is added from here: give back what growing left spare. */
+	c->objs = xrealloc(c->objs, (n + 1) * sizeof(*c->objs));
+	c->objs_alloc = n + 1;
 	order = xmalloc((n + 1) * sizeof(*order));
 	newid = xmalloc((n + 1) * sizeof(*newid));
 	for (i = 0; i < n; i++)
@@ -876,6 +943,8 @@ static void assemble(struct census *c)
 	sort_ctx = NULL;
 	for (i = 0; i < n; i++)
 		newid[order[i]] = (uint32_t)i;
+	/* Edges first: they are freed before the objects are copied. */
+	assemble_edges(c, newid, n);
 
 	/* Types first: their object ids are remapped below. */
 	for (i = 0; i < n; i++)
@@ -898,28 +967,6 @@ static void assemble(struct census *c)
 		so->type = (uint32_t)c->tinfos[o->tinfo].snap_type;
 		so->flags = o->flags;
 	}
-
-	for (i = 0; i < c->nedges; i++) {
-		c->edges[i].src = newid[c->edges[i].src];
-		c->edges[i].dst = newid[c->edges[i].dst];
-	}
-	if (c->nedges)
-		qsort(c->edges, c->nedges, sizeof(*c->edges), cmp_edge);
-	s->edge_start = xcalloc(n + 1, sizeof(*s->edge_start));
-	s->edge_dst = xmalloc((c->nedges + 1) * sizeof(*s->edge_dst));
-	s->edges_alloc = c->nedges + 1;
-	for (i = 0, k = 0; i < c->nedges; i++) {
-		if (i && c->edges[i].src == c->edges[i - 1].src &&
-		    c->edges[i].dst == c->edges[i - 1].dst)
-			continue; /* duplicate */
-		if (k >= UINT32_MAX)
-			ph_die("too many edges");
-		s->edge_dst[k++] = c->edges[i].dst;
-		s->edge_start[c->edges[i].src + 1]++;
-	}
-	s->nedges = k;
-	for (i = 0; i < n; i++)
-		s->edge_start[i + 1] += s->edge_start[i];
 
 	for (i = 0; i < s->nroots; i++)
 		s->roots[i].object = newid[s->roots[i].object];
