@@ -237,6 +237,15 @@ int64_t tinfo_get(struct census *c, uint64_t addr)
 		return v == NOT_TYPE ? -1 : (int64_t)v;
 	if (!addr || (addr & 7))
 		return -1;
+	/* Most words asked about are not types (the census tries the word
+	 * after every block's start): refuse those on their ob_type alone,
+	 * one small read, and remember only what looked like a type.
+	 * Remembering every refusal grew the index by an entry per block
+	 * (16 MiB at a million objects) for lookups that missed the cache
+	 * as often as this read does. */
+	if (py_read_field(c->t, L, addr, PY_F_OB_TYPE, &meta) ||
+	    !is_metatype(c, meta))
+		return -1;
 	if (py_read_struct(c->t, L, PY_S_TYPE, addr, &o) ||
 	    py_get_u64(L, &o, PY_F_OB_TYPE, &meta) || !is_metatype(c, meta) ||
 	    py_get_u64(L, &o, PY_F_TP_FLAGS, &ti.flags) ||
