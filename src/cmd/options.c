@@ -172,7 +172,7 @@ int parse_uint(const struct command_help *h, const char *opt, const char *s,
 
 int parse_pid(const struct command_help *h, const char *s, int *pid)
 {
-	unsigned long long v;
+	unsigned long long v = 0; /* gcc -O3 cannot see parse_uint sets it */
 	int rc = parse_uint(h, "PID", s, 0x3fffffff, &v);
 
 	if (rc)
