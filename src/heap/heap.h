@@ -87,9 +87,11 @@ void pymalloc_release(struct pymalloc_heap *h);
 const struct pymalloc_pool *pymalloc_pool_of(const struct pymalloc_heap *h,
 					     uint64_t addr);
 /* If addr is inside a pool: *start and *size of its block, and whether it
- * is in use.  False if addr is in no known pool. */
+ * is in use, and if so (at may be NULL) its index in used[].  False if
+ * addr is in no known pool. */
 bool pymalloc_block_of(const struct pymalloc_heap *h, uint64_t addr,
-		       uint64_t *start, uint32_t *size, bool *used);
+		       uint64_t *start, uint32_t *size, bool *used,
+		       size_t *at);
 
 /* Validate one pool header at pool address a (exposed for unit tests):
  * fills block size, carved blocks and the used-block list (caller's array

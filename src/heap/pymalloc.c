@@ -410,7 +410,8 @@ const struct pymalloc_pool *pymalloc_pool_of(const struct pymalloc_heap *h,
 }
 
 bool pymalloc_block_of(const struct pymalloc_heap *h, uint64_t addr,
-		       uint64_t *start, uint32_t *size, bool *used)
+		       uint64_t *start, uint32_t *size, bool *used,
+		       size_t *at)
 {
 	const struct pymalloc_pool *pl = pymalloc_pool_of(h, addr);
 	uint64_t idx, b;
@@ -439,5 +440,7 @@ bool pymalloc_block_of(const struct pymalloc_heap *h, uint64_t addr,
 			hi = mid;
 	}
 	*used = lo < pl->first_block + pl->nused && h->used[lo] == b;
+	if (at)
+		*at = lo;
 	return true;
 }

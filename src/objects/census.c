@@ -70,7 +70,7 @@ static int64_t var_items(struct census *c, const struct tinfo *ti,
  * tinfo index and fills *flags, *refcnt; else -1 with *why set.
  */
 static int64_t validate(struct census *c, uint64_t addr, uint32_t *flags,
-			int64_t *refcnt, enum skip_reason *why)
+			int64_t *refcnt, size_t *blk, enum skip_reason *why)
 {
 	const struct py_layout *L = c->L;
 	uint64_t hdr[3] = { 0, 0, 0 }, start, bstart, need;
@@ -80,6 +80,7 @@ static int64_t validate(struct census *c, uint64_t addr, uint32_t *flags,
 	int64_t t, n;
 	bool used, immortal;
 
+	*blk = SIZE_MAX;
 	if (addr & 7) {
 		*why = SKIP_MISALIGNED;
 		return -1;
@@ -119,7 +120,8 @@ static int64_t validate(struct census *c, uint64_t addr, uint32_t *flags,
 	       (uint64_t)ti->basicsize + (uint64_t)n * (uint64_t)ti->itemsize;
 	start = census_alloc_start(c, addr, ti);
 	*flags = immortal ? OBJ_IMMORTAL : 0;
-	if (pymalloc_block_of(&c->heap, start, &bstart, &bsize, &used)) {
+	if (pymalloc_block_of(&c->heap, start, &bstart, &bsize, &used,
+			      blk)) {
 		if (!used) {
 			*why = SKIP_FREE_BLOCK;
 			return -1;
@@ -145,13 +147,15 @@ static int64_t validate(struct census *c, uint64_t addr, uint32_t *flags,
 }
 
 static uint32_t add_object(struct census *c, uint64_t addr, int64_t t,
-			   uint32_t flags, int64_t refcnt)
+			   uint32_t flags, int64_t refcnt, size_t blk)
 {
 	struct cobj *o;
 	uint32_t idx;
 
 	if (c->nobjs >= UINT32_MAX - 1)
 		ph_die("more than 4 billion objects");
+	if (blk < c->heap.nused && c->block_known)
+		c->block_known[blk] = 1;
 	PH_GROW(c->objs, c->objs_alloc, c->nobjs + 1);
 	idx = (uint32_t)c->nobjs++;
 	o = &c->objs[idx];
@@ -173,19 +177,20 @@ int64_t census_ref(struct census *c, uint64_t addr)
 	uint32_t flags;
 	int64_t t, refcnt;
 	uint64_t v;
+	size_t blk;
 
 	if (!addr)
 		return -1;
 	if (u64map_get(&c->obj_index, addr, &v))
 		return (int64_t)v;
-	t = validate(c, addr, &flags, &refcnt, &why);
+	t = validate(c, addr, &flags, &refcnt, &blk, &why);
 	if (t < 0) {
 		ph_debug(3, "not an object at %#llx: %s",
 			 (unsigned long long)addr, skip_names[why]);
 		c->skipped[why]++;
 		return -1;
 	}
-	return add_object(c, addr, t, flags, refcnt);
+	return add_object(c, addr, t, flags, refcnt, blk);
 }
 
 /*
@@ -480,6 +485,7 @@ struct cand {
 	uint64_t addr;
 	int64_t tinfo, refcnt;
 	uint32_t flags;
+	size_t blk; /* index in heap.used[], or SIZE_MAX */
 };
 
 /* collections.deque keeps its items in blocks of BLOCKLEN (64) pointers
@@ -585,7 +591,8 @@ static void mark_block(void *ctx, uint64_t p)
 	uint32_t bsize;
 	bool used;
 
-	if (pymalloc_block_of(&bm->c->heap, p, &bstart, &bsize, &used) && used)
+	if (pymalloc_block_of(&bm->c->heap, p, &bstart, &bsize, &used,
+			      NULL) && used)
 		u64map_put(bm->buffers, bstart, 1);
 }
 
@@ -600,14 +607,20 @@ static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti
 
 /* The object an allocation at b (of size bytes) holds, if any: tried with
  * each pre-header a type can imply (GC head, managed dict).  True and *cd
- * filled for a valid object not yet known; *known set if it is known. */
+ * filled for a valid object not yet known; *known set if it is known.
+ * used_at: b's index in heap.used[], or SIZE_MAX (a malloc chunk). */
 static bool probe_block(struct census *c, uint64_t b, uint64_t size,
-			struct cand *cd, bool *known)
+			size_t used_at, struct cand *cd, bool *known)
 {
 	static const uint32_t pre[] = { 0, 16, 32 };
 	size_t j;
 
 	*known = false;
+	if (used_at < c->heap.nused && c->block_known &&
+	    c->block_known[used_at]) {
+		*known = true;
+		return false;
+	}
 	for (j = 0; j < PH_ARRAY_SIZE(pre); j++) {
 		uint64_t o = b + c->debug_hdr + pre[j], type;
 		enum skip_reason why;
@@ -629,7 +642,8 @@ static bool probe_block(struct census *c, uint64_t b, uint64_t size,
 			*known = true;
 			return false;
 		}
-		cd->tinfo = validate(c, o, &cd->flags, &cd->refcnt, &why);
+		cd->tinfo = validate(c, o, &cd->flags, &cd->refcnt, &cd->blk,
+				     &why);
 		if (cd->tinfo < 0) {
 			c->skipped[why]++;
 			continue;
@@ -666,12 +680,10 @@ static uint64_t accept_candidates(struct census *c, struct cand *cands,
 		}
 		if (!u64map_get(&c->obj_index, cands[i].addr, NULL))
 			add_object(c, cands[i].addr, cands[i].tinfo,
-				   cands[i].flags, cands[i].refcnt);
+				   cands[i].flags, cands[i].refcnt, cands[i].blk);
 	}
 	return nbuf;
 }
-
-#define SEED_PREFETCH 8
 
 static void seed_blocks(struct census *c)
 {
@@ -690,19 +702,9 @@ static void seed_blocks(struct census *c)
 			struct cand cd;
 			bool known;
 
-			/* Most blocks hold a known object at offset 0 or 16
-			 * (a GC head): start loading those index slots a few
-			 * blocks ahead (see edge_array). */
-			if (k + SEED_PREFETCH < pl->nused) {
-				uint64_t nb = h->used[pl->first_block + k +
-						      SEED_PREFETCH] +
-					      c->debug_hdr;
-
-				u64map_prefetch(&c->obj_index, nb);
-				u64map_prefetch(&c->obj_index, nb + 16);
-			}
 			if (probe_block(c, h->used[pl->first_block + k],
-					pl->block_size, &cd, &known)) {
+					pl->block_size, pl->first_block + k,
+					&cd, &known)) {
 				PH_GROW(cands, cands_alloc, ncands + 1);
 				cands[ncands++] = cd;
 			} else if (!known) {
@@ -760,7 +762,8 @@ static void seed_chunks(struct census *c)
 		bool known;
 
 		if (chunk_in_use(ch) &&
-		    probe_block(c, ch->addr + 16, ch->size - 16, &cd, &known)) {
+		    probe_block(c, ch->addr + 16, ch->size - 16, SIZE_MAX, &cd,
+				&known)) {
 			PH_GROW(cands, cands_alloc, ncands + 1);
 			cands[ncands++] = cd;
 		}
@@ -1232,6 +1235,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	rc = py_read_stacks(p, &st);
 	if (rc)
 		goto out;
+	c.block_known = xcalloc(c.heap.nused + 1, 1);
 	/* No list can have more members than there are 16-byte slots in
 	 * the memory we read; no more references than words ("Budget"). */
 	max_steps = readable_bytes(c.t) / 16 + 1;
@@ -1276,6 +1280,7 @@ out:
 	pymalloc_release(&c.heap);
 	malloc_heap_release(&c.malloc);
 	free(c.newid);
+	free(c.block_known);
 	tinfo_release_all(&c);
 	u64map_release(&c.obj_index);
 	free(c.objs);

@@ -103,6 +103,10 @@ struct census {
 	size_t ntinfos, tinfos_alloc;
 
 	struct u64map obj_index;    /* object addr -> cobj index */
+	/* Per used pymalloc block (heap.used[] order): 1 once a known
+	 * object lives in it.  seed_blocks() asks this instead of the
+	 * object index: sequential, no cache miss per block. */
+	uint8_t *block_known;
 	struct cobj *objs;
 	size_t nobjs, objs_alloc;
 

@@ -1066,6 +1066,7 @@ START_TEST(walk_scan_finds_exactly_the_pools)
 	uint64_t start, bstart, free_blk, virgin, mid_pool, empty_pool, big;
 	uint32_t bsize;
 	bool used;
+	size_t at = SIZE_MAX;
 	int rc;
 
 	proc_init(&proc, t, minor);
@@ -1148,37 +1149,40 @@ START_TEST(walk_scan_finds_exactly_the_pools)
 	expect_heap(&h, ex, 4);
 
 	/* pymalloc_block_of / pymalloc_pool_of */
-	ck_assert(pymalloc_block_of(&h, bstart, &start, &bsize, &used));
+	ck_assert(pymalloc_block_of(&h, bstart, &start, &bsize, &used, &at));
 	ck_assert_uint_eq(start, bstart);
 	ck_assert_uint_eq(bsize, 16);
 	ck_assert(used);
-	ck_assert(pymalloc_block_of(&h, bstart + 9, &start, &bsize, &used));
+	ck_assert_uint_lt(at, h.nused); /* its place in used[] */
+	ck_assert_uint_eq(h.used[at], bstart);
+	ck_assert(pymalloc_block_of(&h, bstart + 9, &start, &bsize, &used, NULL));
 	ck_assert_uint_eq(start, bstart);
 	ck_assert(used);
-	ck_assert(pymalloc_block_of(&h, free_blk + 15, &start, &bsize, &used));
+	ck_assert(pymalloc_block_of(&h, free_blk + 15, &start, &bsize, &used, NULL));
 	ck_assert_uint_eq(start, free_blk);
 	ck_assert_uint_eq(bsize, 16);
 	ck_assert(!used);
-	ck_assert(pymalloc_block_of(&h, virgin, &start, &bsize, &used));
+	ck_assert(pymalloc_block_of(&h, virgin, &start, &bsize, &used, NULL));
 	ck_assert_uint_eq(start, virgin);
 	ck_assert(!used);
-	ck_assert(pymalloc_block_of(&h, first + 8, &start, &bsize, &used));
+	ck_assert(pymalloc_block_of(&h, first + 8, &start, &bsize, &used, NULL));
 	ck_assert_uint_eq(start, first);
 	ck_assert_uint_eq(bsize, 0);
 	ck_assert(!used);
-	ck_assert(pymalloc_block_of(&h, big + 511, &start, &bsize, &used));
+	ck_assert(pymalloc_block_of(&h, big + 511, &start, &bsize, &used, &at));
 	ck_assert_uint_eq(start, big);
 	ck_assert_uint_eq(bsize, 512);
 	ck_assert(used);
+	ck_assert_uint_eq(h.used[at], big);
 	ck_assert(!pymalloc_block_of(&h, first + P + 64, &start, &bsize,
-				     &used)); /* the random page */
+				     &used, NULL)); /* the random page */
 	ck_assert(!pymalloc_block_of(&h, empty_pool + 64, &start, &bsize,
-				     &used));
+				     &used, NULL));
 	ck_assert(!pymalloc_block_of(&h, mid_pool + 64, &start, &bsize,
-				     &used));
-	ck_assert(!pymalloc_block_of(&h, first - 1, &start, &bsize, &used));
-	ck_assert(!pymalloc_block_of(&h, 0, &start, &bsize, &used));
-	ck_assert(!pymalloc_block_of(&h, UINT64_MAX, &start, &bsize, &used));
+				     &used, NULL));
+	ck_assert(!pymalloc_block_of(&h, first - 1, &start, &bsize, &used, NULL));
+	ck_assert(!pymalloc_block_of(&h, 0, &start, &bsize, &used, NULL));
+	ck_assert(!pymalloc_block_of(&h, UINT64_MAX, &start, &bsize, &used, NULL));
 	ck_assert_ptr_eq(pymalloc_pool_of(&h, first + P - 1), &h.pools[1]);
 	ck_assert_ptr_eq(pymalloc_pool_of(&h, lowpool), &h.pools[0]);
 	ck_assert_ptr_null(pymalloc_pool_of(&h, first + P));
