@@ -109,6 +109,11 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The directory part of path, newly allocated: "." without a slash, "/"
+ * for "/name". */
+char *ph_dirname(const char *path);
+/* What follows path's last slash (path itself without one); not a copy. */
+const char *ph_basename(const char *path);
 /* Grow *p (of *alloc elements of `size` bytes) to hold at least `need`. */
 void ph_grow(void **p, size_t *alloc, size_t need, size_t size);
 #define PH_GROW(p, alloc, need) \

@@ -166,13 +166,6 @@ void proc_args_release(struct proc_args *a)
 
 /* ---- names --------------------------------------------------------------- */
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static bool is_python(const char *base)
 {
 	return !strncmp(base, "python", 6) || !strncmp(base, "pypy", 4);
@@ -243,12 +236,12 @@ void program_name(const struct proc_args *a, struct strbuf *out)
 		program_sanitise(a->comm, out);
 		return;
 	}
-	if (is_python(base_name(a->argv[0])) &&
+	if (is_python(ph_basename(a->argv[0])) &&
 	    python_main(a, &script, &module)) {
 		if (module) {
 			strbuf_addstr(&name, module);
 		} else {
-			const char *b = base_name(a->argv[script]);
+			const char *b = ph_basename(a->argv[script]);
 			size_t len = strlen(b);
 
 			if (len > 3 && !strcmp(b + len - 3, ".py"))
@@ -257,7 +250,7 @@ void program_name(const struct proc_args *a, struct strbuf *out)
 		}
 	} else {
 		/* "gunicorn:" of a title "gunicorn: master [app]" */
-		const char *b = base_name(a->argv[0]);
+		const char *b = ph_basename(a->argv[0]);
 		size_t len = strlen(b);
 
 		while (len && b[len - 1] == ':')
@@ -280,14 +273,14 @@ static bool process_matches(const struct proc_args *a, const char *pattern)
 		return true;
 	if (!a->argc)
 		return false;
-	if (!fnmatch(pattern, base_name(a->argv[0]), 0))
+	if (!fnmatch(pattern, ph_basename(a->argv[0]), 0))
 		return true;
-	if (is_python(base_name(a->argv[0])) &&
+	if (is_python(ph_basename(a->argv[0])) &&
 	    python_main(a, &script, &module)) {
 		if (module) {
 			hit = !fnmatch(pattern, module, 0);
 		} else {
-			const char *b = base_name(a->argv[script]);
+			const char *b = ph_basename(a->argv[script]);
 			size_t len = strlen(b);
 
 			hit = !fnmatch(pattern, b, 0);

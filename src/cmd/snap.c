@@ -374,18 +374,6 @@ static void print_summary(const char *path, const struct snapshot *s,
 	strbuf_release(&sb);
 }
 
-/* The directory a snapshot path is in, for --min-free. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 /* --dir DIR: created (0700: snapshots are private) if it is missing. */
 static int ensure_dir(const char *dir)
 {
@@ -461,7 +449,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 	if (o->dir)
 		out_dir = xstrdup(o->dir);
 	else if (o->min_free.set)
-		out_dir = dir_of(o->output ? o->output : "./x");
+		out_dir = ph_dirname(o->output ? o->output : "./x");
 	if (out_dir && (rc = check_free_space(out_dir, &o->min_free)))
 		goto out;
 	/* Files first (ELF, DWARF, version): none of it needs a stop. */
@@ -527,6 +515,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 	target_image_buf_release(&ibuf);
 	if (rc)
 		goto out;
+	target_image_log_extents(img); /* -vvv, for bench/copy */
 	if (start_of(&img->maps, p.elf.path) != elf_at ||
 	    start_of(&img->maps, "[stack]") != stack_at) {
 		rc = ph_error(PH_E_NOPROC, "process %d ran exec() while pyheap "

@@ -241,12 +241,11 @@ static int get_inputs(int n, char **operands, const struct trend_opts *o,
  * command line runs. */
 static char *file_program(const char *path, const struct snapshot *s)
 {
-	const char *base = strrchr(path, '/');
 	struct series_file f;
 	struct strbuf sb = STRBUF_INIT;
 	struct proc_args a;
 
-	if (series_parse_name(base ? base + 1 : path, &f))
+	if (series_parse_name(ph_basename(path), &f))
 		return f.program;
 	proc_args_split(snapshot_str(s, s->meta.cmdline), &a);
 	program_name(&a, &sb);

@@ -55,13 +55,6 @@ static uint64_t rd64(struct target *t, uint64_t a, bool *ok)
 
 /* ---- finding the allocator ---------------------------------------------- */
 
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
-}
-
 /* Allocators that replace malloc (LD_PRELOAD or linked): their memory is
  * not glibc's and cannot be walked as such. */
 static enum malloc_kind other_allocator(const struct target *t,
@@ -83,7 +76,7 @@ static enum malloc_kind other_allocator(const struct target *t,
 		if (!p || p[0] != '/')
 			continue;
 		for (k = 0; k < PH_ARRAY_SIZE(libs); k++) {
-			if (!strncmp(base_name(p), libs[k].prefix,
+			if (!strncmp(ph_basename(p), libs[k].prefix,
 				     strlen(libs[k].prefix))) {
 				*name = libs[k].prefix + 3;
 				return libs[k].kind;
@@ -100,8 +93,8 @@ static const struct map *find_libc(const struct target *t)
 	for (i = 0; i < t->maps.n; i++) {
 		const char *p = t->maps.v[i].path;
 
-		if (p && p[0] == '/' && (!strcmp(base_name(p), "libc.so.6") ||
-					 !strncmp(base_name(p), "libc-2.", 7)))
+		if (p && p[0] == '/' && (!strcmp(ph_basename(p), "libc.so.6") ||
+					 !strncmp(ph_basename(p), "libc-2.", 7)))
 			return &t->maps.v[i];
 	}
 	return NULL;

@@ -247,7 +247,6 @@ int64_t tinfo_get(struct census *c, uint64_t addr)
 	    !is_metatype(c, meta))
 		return -1;
 	if (py_read_struct(c->t, L, PY_S_TYPE, addr, &o) ||
-	    py_get_u64(L, &o, PY_F_OB_TYPE, &meta) || !is_metatype(c, meta) ||
 	    py_get_u64(L, &o, PY_F_TP_FLAGS, &ti.flags) ||
 	    !(ti.flags & TPF_READY) ||
 	    py_get_i64(L, &o, PY_F_TP_BASICSIZE, &basicsize) ||

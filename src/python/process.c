@@ -11,13 +11,6 @@ static const char *const type_symbol[PY_T__COUNT] = {
 #undef PY_T_NAME
 };
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 /* "<prefix>M.m...": true if base starts with prefix and a version; *rest
  * points after the minor digits. */
 static bool name_version(const char *base, const char *prefix, int *major,
@@ -46,7 +39,7 @@ static bool libpython_name(const char *path, int *major, int *minor)
 {
 	const char *rest;
 
-	if (!name_version(base_name(path), "libpython", major, minor, &rest))
+	if (!name_version(ph_basename(path), "libpython", major, minor, &rest))
 		return false;
 	while (isalpha((unsigned char)*rest))
 		rest++;
@@ -58,7 +51,7 @@ static bool python_exe_name(const char *path, int *major, int *minor)
 {
 	const char *rest;
 
-	return name_version(base_name(path), "python", major, minor, &rest);
+	return name_version(ph_basename(path), "python", major, minor, &rest);
 }
 
 int py_parse_version(const char *s, int *major, int *minor, int *micro)

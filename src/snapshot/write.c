@@ -408,9 +408,7 @@ static int write_all(int fd, const char *buf, size_t len)
 /* Make the rename durable: without this a crash can forget it. */
 static int sync_dir(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, slash == path ? 1 :
-				     (size_t)(slash - path)) : xstrdup(".");
+	char *dir = ph_dirname(path);
 	int fd, rc = 0;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

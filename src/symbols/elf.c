@@ -537,17 +537,6 @@ static int objfile_load(struct objfile *of, const char *root, const char *dir)
 	return 0;
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 int objfile_open_path(struct objfile *of, const char *path)
 {
 	char *real, *dir;
@@ -568,7 +557,7 @@ int objfile_open_path(struct objfile *of, const char *path)
 	/* The debuglink sits next to the real file, not next to a symlink
 	 * such as /usr/bin/python3. */
 	real = realpath(path, NULL);
-	dir = dir_of(real ? real : path);
+	dir = ph_dirname(real ? real : path);
 	free(real);
 	rc = objfile_load(of, "", dir);
 	free(dir);
@@ -725,7 +714,7 @@ int objfile_open(struct objfile *of, const struct target *t,
 	rc = open_mapped(of, t, m);
 	if (rc < 0)
 		goto fail;
-	dir = dir_of(m->path);
+	dir = ph_dirname(m->path);
 	rc = objfile_load(of, t->root, dir);
 	free(dir);
 	if (rc < 0)

@@ -185,6 +185,18 @@ static const struct target_ops image_ops = {
 	.close = image_close,
 };
 
+void target_image_log_extents(const struct target *t)
+{
+	const struct image *im = t->ops == &image_ops ? t->priv : NULL;
+	size_t i;
+
+	if (!im || ph_verbosity < 3)
+		return;
+	for (i = 0; i < im->next; i++)
+		ph_debug(3, "copied extent %#" PRIx64 "-%#" PRIx64,
+			 im->ext[i].start, im->ext[i].end);
+}
+
 const struct image_stats *target_image_stats(const struct target *t)
 {
 	if (!t || t->ops != &image_ops)
@@ -930,13 +942,6 @@ int target_image_capture(struct target *t, const struct image_opts *o,
 		 " unreadable)", (double)im->stats.bytes / (1 << 20),
 		 (int)t->pid, (double)im->stats.copy_ns / 1e6, im->stats.maps,
 		 im->stats.hole_pages, im->stats.unreadable_pages);
-	/* -vvv: what was copied, so bench/copy can time process_vm_readv
-	 * alone on exactly these bytes (the physical limit of the pause).
-	 * The caller may still hold the target stopped: only with -vvv. */
-	if (ph_verbosity >= 3)
-		for (i = 0; i < im->next; i++)
-			ph_debug(3, "copied extent %#" PRIx64 "-%#" PRIx64,
-				 im->ext[i].start, im->ext[i].end);
 	if (out_bytes)
 		*out_bytes = im->stats.bytes;
 	*image = it;

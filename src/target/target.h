@@ -322,6 +322,10 @@ int target_image_estimate(struct target *t, uint64_t *bytes);
  * (which does nothing to a buffer a capture took over). */
 int target_image_reserve(uint64_t bytes, struct image_buf *b);
 void target_image_buf_release(struct image_buf *b);
+/* At -vvv, log each extent an image holds ("copied extent START-END"),
+ * for bench/copy; call it after the target is resumed.  Nothing for other
+ * targets. */
+void target_image_log_extents(const struct target *t);
 /* The statistics of an image target; NULL for other targets. */
 const struct image_stats *target_image_stats(const struct target *t);
 

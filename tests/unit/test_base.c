@@ -98,6 +98,28 @@ END_TEST
 
 /* Keys come from target memory: every 64-bit value is a key, including
  * the one that marks empty slots, and the map stays right as it grows. */
+static void check_dirname(const char *path, const char *want)
+{
+	char *d = ph_dirname(path);
+
+	ck_assert_str_eq(d, want);
+	free(d);
+}
+
+START_TEST(dirname_of_paths)
+{
+	check_dirname("a.snap", ".");
+	check_dirname("/a.snap", "/");
+	check_dirname("/var/lib/pyheap/a.snap", "/var/lib/pyheap");
+	check_dirname("./x", ".");
+	check_dirname("dir/", "dir");
+	ck_assert_str_eq(ph_basename("/usr/lib/libpython3.12.so"),
+			 "libpython3.12.so");
+	ck_assert_str_eq(ph_basename("worker.py"), "worker.py");
+	ck_assert_str_eq(ph_basename("dir/"), "");
+}
+END_TEST
+
 START_TEST(u64map_takes_every_key)
 {
 	static const uint64_t odd[] = { 0, 1, UINT64_MAX, UINT64_MAX - 1,
@@ -133,6 +155,7 @@ int main(void)
 	TCase *tc = tcase_create("base");
 
 	tcase_add_test(tc, strbuf_grows_and_terminates);
+	tcase_add_test(tc, dirname_of_paths);
 	tcase_add_test(tc, strbuf_detach_empty_is_freeable);
 	tcase_add_test(tc, json_string_escapes_and_replaces_bad_utf8);
 	tcase_add_test(tc, errors_carry_code_message_and_exit_status);
