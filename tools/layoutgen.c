@@ -2,7 +2,11 @@
  * layoutgen — print one built-in layout table (src/python/tables.c) from the
  * DWARF of a CPython build:
  *
- *     layoutgen LIBPYTHON_OR_EXE MAJOR.MINOR LABEL
+ *     layoutgen ELF MAJOR.MINOR.MICRO LABEL
+ *
+ * ELF is a libpython, an executable, or a separate debug file (Debian's
+ * -dbg packages carry the DWARF of the stripped release binaries under
+ * /usr/lib/debug/.build-id/).
  *
  * tools/gen-tables.sh runs it for every pyenv interpreter and writes
  * tables.c.  The values are the DWARF's own; tests/unit/test_layout.c
@@ -18,11 +22,15 @@ int main(int argc, char **argv)
 {
 	struct objfile of;
 	struct py_layout L;
-	int major, minor, rc;
+	int major, minor, micro, rc;
 	size_t i;
 
-	if (argc != 4 || sscanf(argv[2], "%d.%d", &major, &minor) != 2) {
-		fprintf(stderr, "usage: layoutgen ELF MAJOR.MINOR LABEL\n");
+	if (argc != 4 ||
+	    sscanf(argv[2], "%d.%d.%d", &major, &minor, &micro) != 3 ||
+	    major < 0 || major > 255 || minor < 0 || minor > 255 ||
+	    micro < 0 || micro > 255) {
+		fprintf(stderr, "usage: layoutgen ELF MAJOR.MINOR.MICRO "
+			"LABEL\n");
 		return 64;
 	}
 	rc = objfile_open_path(&of, argv[1]);
@@ -37,9 +45,12 @@ int main(int argc, char **argv)
 	L.major = major;
 	L.minor = minor;
 	py_layout_from_dwarf(&L, &of);
-	printf("static const struct py_table table_%d_%d = {\n", major, minor);
-	printf("\t.major = %d, .minor = %d, .nfields = %d, .nstructs = %d,\n",
-	       major, minor, (int)PY_F__COUNT, (int)PY_S__COUNT);
+	printf("static const struct py_table table_%d_%d_%d = {\n", major,
+	       minor, micro);
+	printf("\t.major = %d, .minor = %d, .micro = %d,\n", major, minor,
+	       micro);
+	printf("\t.nfields = %d, .nstructs = %d,\n", (int)PY_F__COUNT,
+	       (int)PY_S__COUNT);
 	printf("\t.generated_from = \"%s\",\n", argv[3]);
 	printf("\t.size = {\n");
 	for (i = 0; i < PY_S__COUNT; i++)

@@ -94,6 +94,23 @@ static void add_printable(struct strbuf *sb, const char *s)
 	}
 }
 
+static const char *const check_key[PY_CHECK__COUNT] = {
+	[PY_CHECK_GC] = "gc", [PY_CHECK_OBMALLOC] = "obmalloc",
+	[PY_CHECK_TRACEMALLOC] = "tracemalloc",
+};
+
+static const char *check_state_name(enum py_check_state s)
+{
+	switch (s) {
+	case CHECK_VERIFIED: return "verified";
+	case CHECK_SEARCHED: return "searched";
+	case CHECK_FAILED: return "unverified";
+	case CHECK_NA: return "not used";
+	case CHECK_NOT_RUN: break;
+	}
+	return "not checked";
+}
+
 static void print_text(struct target *t, struct pyproc *p,
 		       struct py_stacks *st)
 {
@@ -109,7 +126,10 @@ static void print_text(struct target *t, struct pyproc *p,
 		    p->elf.has_symtab ? "symbols only" : "no");
 	strbuf_addstr(&sb, "Offsets: ");
 	py_layout_describe(&p->L, &sb);
-	strbuf_addstr(&sb, "\nPaused: ");
+	strbuf_addch(&sb, '\n');
+	/* "  GC lists: table +24, verified" per check (python/verify.c). */
+	py_checks_text(p, "  ", &sb);
+	strbuf_addstr(&sb, "Paused: ");
 	fmt_ms(&sb, (double)t->pause_ns / 1e6);
 	strbuf_addch(&sb, '\n');
 	for (i = 0; i < st->ninterps; i++) {
@@ -183,6 +203,24 @@ static void print_json(struct target *t, struct pyproc *p,
 	json_key(&j, "debug_file"); json_str(&j, p->elf.debug_path);
 	json_obj_end(&j);
 	json_key(&j, "offsets"); json_str(&j, offs.buf);
+	json_key(&j, "checks");
+	json_obj_begin(&j);
+	for (i = 0; i < PY_CHECK__COUNT; i++) {
+		const struct py_check *c = &p->checks[i];
+
+		if (c->state == CHECK_NOT_RUN)
+			continue;
+		json_key(&j, check_key[i]);
+		json_obj_begin(&j);
+		json_key(&j, "state"); json_str(&j, check_state_name(c->state));
+		json_key(&j, "source");
+		json_str(&j, layout_source_name(c->src));
+		json_key(&j, "layout_offset"); json_int(&j, c->layout_off);
+		json_key(&j, "offset"); json_int(&j, c->off);
+		json_key(&j, "note"); json_str(&j, c->note);
+		json_obj_end(&j);
+	}
+	json_obj_end(&j);
 	json_key(&j, "runtime"); json_addr(&j, p->runtime);
 	json_key(&j, "pause_ms"); json_double(&j, (double)t->pause_ns / 1e6);
 	json_key(&j, "interpreters");
@@ -237,9 +275,13 @@ static void print_json(struct target *t, struct pyproc *p,
 
 /* ---- a snapshot file ---------------------------------------------------- */
 
-static const char *const flag_names[] = { "inconsistent", "partial" };
+/* SNAP_* bits in order (snapshot.h). */
+static const char *const flag_names[] = {
+	"inconsistent", "partial", "native", "unverified",
+};
 static const char *const flag_notes[] = {
 	" (taken without stopping)", " (counts are a floor: see the stats)",
+	" (malloc was walked)", " (a part was not read: see Checks)",
 };
 
 /* Stats in name order: the census.skipped.* and pymalloc.* families
@@ -328,6 +370,19 @@ static void snap_text(struct strbuf *sb, const char *path,
 			    PH_ARRAY_SIZE(flag_names));
 	if (!nflags)
 		strbuf_addstr(sb, "none");
+	if (*snapshot_str(s, m->checks)) {
+		const char *c = snapshot_str(s, m->checks), *nl;
+
+		/* One line per group of offsets _Py_DebugOffsets lacks. */
+		strbuf_addstr(sb, "\nChecks:");
+		for (; *c; c = nl ? nl + 1 : c + strlen(c)) {
+			nl = strchr(c, '\n');
+			strbuf_addstr(sb, "\n  ");
+			strbuf_add(sb, c, nl ? (size_t)(nl - c) : strlen(c));
+			if (!nl)
+				break;
+		}
+	}
 
 	strbuf_addf(sb, "\n\nSections (CRC32 of the file header and of all "
 		    "%zu sections verified):\n", fi->nsections);
@@ -414,6 +469,7 @@ static void snap_json(struct strbuf *sb, const char *path,
 	json_key(&j, "python_elf");
 	json_str(&j, snapshot_str(s, m->python_elf));
 	json_key(&j, "offsets"); json_str(&j, snapshot_str(s, m->offsets));
+	json_key(&j, "checks"); json_str(&j, snapshot_str(s, m->checks));
 	json_key(&j, "pyheap_version");
 	json_str(&j, snapshot_str(s, m->pyheap_version));
 	strbuf_reset(&tmp);
@@ -552,6 +608,9 @@ int cmd_info(int argc, char **argv)
 		goto out;
 	rc = py_read_stacks(&p, &st);
 	have_stacks = !rc;
+	/* A few hundred reads: the lists' heads and first nodes. */
+	if (!rc)
+		py_checks_run(&p, t);
 	target_resume(t);
 	if (rc)
 		goto out;

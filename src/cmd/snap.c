@@ -336,6 +336,11 @@ static void fill_meta(struct snapshot *s, struct target *t,
 	py_layout_describe(&p->L, &sb);
 	s->meta.offsets = snapshot_cstring(s, sb.buf);
 	s->meta.pyheap_version = snapshot_cstring(s, PYHEAP_VERSION);
+	strbuf_reset(&sb);
+	py_checks_text(p, "", &sb);
+	s->meta.checks = snapshot_cstring(s, sb.buf);
+	if (py_checks_failed(p))
+		s->meta.flags |= SNAP_UNVERIFIED;
 	strbuf_release(&sb);
 }
 
@@ -537,6 +542,8 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 		goto out;
 	fill_meta(&s, t, &p);
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
+	/* Never quietly: a part left unread is said at every verbosity. */
+	py_checks_warn(&p);
 	if (s.meta.malloc_note && !o->quiet)
 		fprintf(stderr, "pyheap: note: %s\n",
 			snapshot_str(&s, s.meta.malloc_note));

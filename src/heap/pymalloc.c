@@ -200,9 +200,10 @@ static int find_arenas(struct pyproc *p, struct pymalloc_heap *h,
 		if (py_read_field(p->t, L, p->runtime, PY_F_RT_INTERP_MAIN,
 				  &interp) || !interp)
 			return 0;
-		state = interp + (uint64_t)L->off[PY_F_IS_OBMALLOC];
-		if (L->width[PY_F_IS_OBMALLOC] == 8 &&
-		    py_read_field(p->t, L, interp, PY_F_IS_OBMALLOC, &state))
+		/* Checked against its arenas (python/verify.c); when it
+		 * fails, the pool scan below finds pymalloc instead. */
+		state = py_obmalloc_state(p, p->t, interp);
+		if (!state)
 			return 0;
 		if (py_read_field(p->t, L, state, PY_F_OBS_ARENAS, arr) ||
 		    py_read_field(p->t, L, state, PY_F_OBS_MAXARENAS, n))
@@ -265,6 +266,25 @@ static int walk_arenas(struct pyproc *p, struct pymalloc_heap *h,
 		free(ao);
 		return ph_error(PH_E_READ, "pymalloc: cannot read arenas[%llu]",
 				(unsigned long long)n);
+	}
+	/*
+	 * 3.15 built with PYMALLOC_USE_HUGEPAGES has 2 MiB arenas (ARENA_BITS
+	 * 21 in Include/internal/pycore_obmalloc.h): 128 pools an arena, not
+	 * 64.  The build is not recorded anywhere else, so the arenas' own
+	 * pool counts say which.
+	 */
+	if (py_has(L, PY_F_AO_NTOTALPOOLS) && p->minor >= 15) {
+		for (i = 0; i < n; i++) {
+			uint32_t tot = 0;
+
+			memcpy(&tot, ao + i * (uint64_t)esize +
+			       L->off[PY_F_AO_NTOTALPOOLS], 4);
+			if (tot > h->arena_size / h->pool_size &&
+			    tot <= 2 * (h->arena_size / h->pool_size)) {
+				h->arena_size *= 2;
+				break;
+			}
+		}
 	}
 	for (i = 0; i < n; i++) {
 		const unsigned char *e = ao + i * (uint64_t)esize;

@@ -343,17 +343,6 @@ static void add_root(struct census *c, enum root_kind kind, uint64_t addr,
 	s->nroots++;
 }
 
-static uint64_t main_interp(struct census *c)
-{
-	uint64_t v;
-
-	if (!py_read_field(c->t, c->L, c->p->runtime, PY_F_RT_INTERP_MAIN, &v) &&
-	    v)
-		return v;
-	return py_read_field(c->t, c->L, c->p->runtime, PY_F_RT_INTERP_HEAD,
-			     &v) ? 0 : v;
-}
-
 static void seed_roots(struct census *c, const struct py_stacks *st)
 {
 	static const struct {
@@ -393,14 +382,7 @@ static void seed_roots(struct census *c, const struct py_stacks *st)
 
 static uint64_t gc_state(struct census *c)
 {
-	const struct py_layout *L = c->L;
-	uint64_t interp;
-
-	if (py_has(L, PY_F_RT_GC)) /* 3.7, 3.8: in _PyRuntime */
-		return c->p->runtime + (uint64_t)L->off[PY_F_RT_GC];
-	interp = main_interp(c);
-	return interp && py_has(L, PY_F_IS_GC) ?
-	       interp + (uint64_t)L->off[PY_F_IS_GC] : 0;
+	return py_gc_state(c->p, c->t);
 }
 
 /*
@@ -450,17 +432,25 @@ static void walk_gc_list(struct census *c, uint64_t head, bool permanent,
 	}
 }
 
+/*
+ * The generation lists, only where python/verify.c found them: a list head
+ * read at a wrong offset would mark nothing, or the wrong things, tracked
+ * without a word (Debian's 3.13 moves them: INTERNALS-2026 §2.3).
+ */
 static void seed_gc(struct census *c, uint64_t max_steps)
 {
 	const struct py_layout *L = c->L;
 	struct snapshot *s = c->s;
 	uint64_t gcs = gc_state(c), gens, v;
 	int64_t gsize = L->size[PY_S_GCGEN];
+	struct py_gc_heads gh;
 	int i;
 
 	if (!gcs || gsize <= 0)
 		return;
-	gens = gcs + (uint64_t)L->off[PY_F_GCS_GENERATIONS];
+	if (py_gc_heads(c->p, c->t, gcs, false, max_steps, &gh))
+		return;
+	gens = gh.gen_base;
 	s->gc.valid = true;
 	if (!py_read_field(c->t, L, gcs, PY_F_GCS_ENABLED, &v))
 		s->gc.enabled = (uint32_t)v != 0;
@@ -471,12 +461,14 @@ static void seed_gc(struct census *c, uint64_t max_steps)
 			s->gc.threshold[i] = (int32_t)v;
 		if (!py_read_field(c->t, L, g, PY_F_GEN_COUNT, &v))
 			s->gc.count[i] = (int32_t)v;
-		walk_gc_list(c, g + (uint64_t)L->off[PY_F_GEN_HEAD], false,
-			     max_steps);
+		walk_gc_list(c, gh.gen_head[i], false, max_steps);
 	}
-	if (py_has(L, PY_F_GCS_PERMANENT))
-		walk_gc_list(c, gcs + (uint64_t)L->off[PY_F_GCS_PERMANENT] +
-			     (uint64_t)L->off[PY_F_GEN_HEAD], true, max_steps);
+	if (gh.permanent_head)
+		walk_gc_list(c, gh.permanent_head, true, max_steps);
+	if (gh.heap_size_known) {
+		snapshot_stat(s, "gc.heap_size", (int64_t)gh.heap_size);
+		snapshot_stat(s, "gc.list_nodes", (int64_t)gh.nodes);
+	}
 }
 
 /* ---- phases B and C: pymalloc blocks ---------------------------------- */

@@ -101,16 +101,54 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 	return a + b < a ? UINT64_MAX : a + b;
 }
 
-/* The string id of the str object at addr (a filename), read once. */
-static uint32_t file_string(struct sites *x, uint64_t addr)
+/*
+ * A NUL-terminated C string at addr, at most max bytes: 3.15's tracemalloc
+ * frames name their file with a `const char *` (struct tracemalloc_frame
+ * in Include/internal/pycore_tracemalloc.h), not a str object.  Read in
+ * small pieces so that a string near the end of a mapping reads.
+ */
+static int read_cstring(struct target *t, uint64_t addr, struct strbuf *sb,
+			size_t max)
+{
+	char buf[64];
+	size_t i;
+
+	while (sb->len < max) {
+		size_t n = sizeof(buf);
+
+		if (target_read(t, addr + sb->len, buf, n)) {
+			n = 1; /* the mapping may end within the piece */
+			if (target_read(t, addr + sb->len, buf, n))
+				return -PH_E_READ;
+		}
+		for (i = 0; i < n; i++) {
+			if (!buf[i])
+				return sb->len ? 0 : -PH_E_CORRUPT;
+			strbuf_addch(sb, buf[i]);
+			if (sb->len >= max)
+				break;
+		}
+	}
+	return -PH_E_CORRUPT; /* no NUL within max: not a file name */
+}
+
+/* The string id of the filename at addr, read once: a str object, or for
+ * a traced frame (traced) of 3.15+ a C string. */
+static uint32_t file_string(struct sites *x, uint64_t addr, bool traced)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct pyproc *p = x->c->p;
 	uint64_t v;
 	uint32_t id;
+	int rc;
 
 	if (u64map_get(&x->file_id, addr, &v))
 		return (uint32_t)v;
-	if (addr && !py_read_str(x->c->p, addr, &sb, MAX_FILENAME)) {
+	rc = !addr ? -PH_E_READ :
+	     traced && p->major == 3 && p->minor >= 15 ?
+	     read_cstring(p->t, addr, &sb, MAX_FILENAME) :
+	     py_read_str(p, addr, &sb, MAX_FILENAME);
+	if (!rc) {
 		id = snapshot_string(x->s, sb.buf, sb.len);
 	} else {
 		id = unknown(x);
@@ -142,7 +180,8 @@ static uint32_t traced_site(struct sites *x, uint32_t k)
 			const struct tm_frame *f =
 				&x->tm.frames[tb->first_frame + i];
 
-			add_frame(x, file_string(x, f->filename), f->lineno);
+			add_frame(x, file_string(x, f->filename, true),
+				  f->lineno);
 		}
 	}
 	u64map_put(&x->tb_site, k, id);
@@ -311,7 +350,7 @@ static uint32_t code_site(struct sites *x, uint64_t code)
 	if (kind_at(x, code, &idx) == K_CODE &&
 	    !py_read_field(c->t, c->L, code, PY_F_CO_FILENAME, &file) &&
 	    !py_read_field(c->t, c->L, code, PY_F_CO_FIRSTLINENO, &line))
-		id = inferred_site(x, file_string(x, file),
+		id = inferred_site(x, file_string(x, file, false),
 				   (int32_t)line > 0 ? (uint32_t)line : 0);
 	u64map_put(&x->code_site, code, id);
 	return id;

@@ -20,6 +20,9 @@ static const struct {
 	{ "PyTuple_Type", K_TUPLE },
 	{ "PyDict_Type", K_DICT },
 	{ "PyODict_Type", K_ODICT },
+	/* 3.15's frozendict: a PyDictObject with its hash after it
+	 * (Include/cpython/dictobject.h), sized and walked as a dict. */
+	{ "PyFrozenDict_Type", K_DICT },
 	{ "PySet_Type", K_SET },
 	{ "PyFrozenSet_Type", K_SET },
 	{ "PyUnicode_Type", K_STR },

@@ -404,6 +404,29 @@ static void add_taken(struct strbuf *out, const struct snapshot *s)
 	}
 }
 
+/* SNAP_UNVERIFIED: the lines of meta.checks that say what was not read. */
+static void add_unverified(struct strbuf *out, const char *prefix,
+			   const struct snapshot *s)
+{
+	const char *c = snapshot_str(s, s->meta.checks), *nl;
+
+	if (!(s->meta.flags & SNAP_UNVERIFIED))
+		return;
+	for (; *c; c = nl + 1) {
+		size_t n;
+
+		nl = strchr(c, '\n');
+		n = nl ? (size_t)(nl - c) : strlen(c);
+		if (memmem(c, n, "unverified", 10)) {
+			strbuf_addstr(out, prefix);
+			strbuf_add(out, c, n);
+			strbuf_addch(out, '\n');
+		}
+		if (!nl)
+			break;
+	}
+}
+
 #define PARTIAL_NOTE "some heap structures could not be walked; counts are " \
 	"a floor"
 
@@ -567,7 +590,8 @@ static void show_site_notes(struct strbuf *out, const struct snapshot *s,
 {
 	unsigned kept = frames_short(s, depth);
 
-	if (!snapshot_has_traced_sites(s))
+	/* No advice where the note says why (it may have been tracing). */
+	if (!snapshot_has_traced_sites(s) && !s->meta.sites_note)
 		site_hint(out, "", "");
 	site_note(out, "", "", s);
 	if (kept)
@@ -577,8 +601,10 @@ static void show_site_notes(struct strbuf *out, const struct snapshot *s,
 static void diff_site_notes(struct strbuf *out, const struct snapshot *a,
 			    const struct snapshot *b, unsigned depth)
 {
-	bool ta = snapshot_has_traced_sites(a);
-	bool tb = snapshot_has_traced_sites(b);
+	/* A snapshot whose note says why it has no traces is not advised
+	 * to start tracing: it may have been (site_note says). */
+	bool ta = snapshot_has_traced_sites(a) || a->meta.sites_note;
+	bool tb = snapshot_has_traced_sites(b) || b->meta.sites_note;
 	unsigned ka = frames_short(a, depth), kb = frames_short(b, depth);
 
 	if (!ta || !tb)
@@ -614,6 +640,7 @@ void render_show_text(struct strbuf *out, const char *file,
 	strbuf_addch(out, '\n');
 	if (s->meta.flags & SNAP_PARTIAL)
 		strbuf_addstr(out, "Partial: " PARTIAL_NOTE "\n");
+	add_unverified(out, "Not read: ", s);
 	if (s->meta.malloc_note)
 		strbuf_addf(out, "Note: %s\n", snapshot_str(s, s->meta.malloc_note));
 	if (group_by_site(r->by))
@@ -695,6 +722,7 @@ static void diff_header(struct strbuf *out, const char *label,
 	strbuf_addch(out, '\n');
 	if (s->meta.flags & SNAP_PARTIAL)
 		strbuf_addstr(out, "   partial: " PARTIAL_NOTE "\n");
+	add_unverified(out, "   not read: ", s);
 }
 
 void render_diff_text(struct strbuf *out, const char *file_a,

@@ -143,6 +143,7 @@
 	F(IF_FRAME_OBJ, IFRAME, "frame_obj") \
 	F(IF_INSTR, IFRAME, "instr_ptr|prev_instr") \
 	F(IF_STACKTOP, IFRAME, "stacktop") \
+	F(IF_STACKPOINTER, IFRAME, "stackpointer") \
 	F(IF_OWNER, IFRAME, "owner") \
 	F(IF_LOCALSPLUS, IFRAME, "localsplus") \
 	/* PyFrameObject */ \
@@ -224,7 +225,9 @@
 	/* struct _gc_runtime_state and struct gc_generation */ \
 	F(GCS_ENABLED, GCSTATE, "enabled") \
 	F(GCS_DEBUG, GCSTATE, "debug") \
-	F(GCS_GENERATIONS, GCSTATE, "generations") \
+	/* 3.14.0-3.14.4's incremental GC names its lists young, old[2] at \
+	 * the offsets of generations[3] (INTERNALS-2026 §6.1) */ \
+	F(GCS_GENERATIONS, GCSTATE, "generations|young") \
 	F(GCS_GENERATION0, GCSTATE, "generation0") \
 	F(GCS_PERMANENT, GCSTATE, "permanent_generation") \
 	F(GCS_STATS, GCSTATE, "generation_stats") \
@@ -233,6 +236,7 @@
 	F(GCS_CALLBACKS, GCSTATE, "callbacks") \
 	F(GCS_LONG_LIVED_TOTAL, GCSTATE, "long_lived_total") \
 	F(GCS_LONG_LIVED_PENDING, GCSTATE, "long_lived_pending") \
+	F(GCS_HEAP_SIZE, GCSTATE, "heap_size") \
 	F(GEN_HEAD, GCGEN, "head") \
 	F(GEN_THRESHOLD, GCGEN, "threshold") \
 	F(GEN_COUNT, GCGEN, "count") \
@@ -432,6 +436,7 @@
 	F(DO_IF_INSTR_PTR, DEBUGOFF, "interpreter_frame.instr_ptr") \
 	F(DO_IF_LOCALSPLUS, DEBUGOFF, "interpreter_frame.localsplus") \
 	F(DO_IF_OWNER, DEBUGOFF, "interpreter_frame.owner") \
+	F(DO_IF_STACKPOINTER, DEBUGOFF, "interpreter_frame.stackpointer") \
 	F(DO_CO_SIZE, DEBUGOFF, "code_object.size") \
 	F(DO_CO_FILENAME, DEBUGOFF, "code_object.filename") \
 	F(DO_CO_NAME, DEBUGOFF, "code_object.name") \
@@ -492,6 +497,7 @@
 	D(IF_INSTR, DO_IF_INSTR_PTR) \
 	D(IF_LOCALSPLUS, DO_IF_LOCALSPLUS) \
 	D(IF_OWNER, DO_IF_OWNER) \
+	D(IF_STACKPOINTER, DO_IF_STACKPOINTER) \
 	D(CO_FILENAME, DO_CO_FILENAME) \
 	D(CO_NAME, DO_CO_NAME) \
 	D(CO_QUALNAME, DO_CO_QUALNAME) \

@@ -25,15 +25,23 @@ const char *layout_source_name(enum layout_source s)
 	return "none";
 }
 
-const struct py_table *py_table_find(int major, int minor)
+const struct py_table *py_table_find(int major, int minor, int micro)
 {
+	const struct py_table *best = NULL, *lowest = NULL;
 	size_t i;
 
-	for (i = 0; i < py_ntables; i++)
-		if (py_tables[i]->major == major &&
-		    py_tables[i]->minor == minor)
-			return py_tables[i];
-	return NULL;
+	for (i = 0; i < py_ntables; i++) {
+		const struct py_table *tb = py_tables[i];
+
+		if (tb->major != major || tb->minor != minor)
+			continue;
+		if (!lowest || tb->micro < lowest->micro)
+			lowest = tb;
+		if (micro >= 0 && tb->micro <= micro &&
+		    (!best || tb->micro > best->micro))
+			best = tb;
+	}
+	return best ? best : lowest;
 }
 
 static void layout_clear(struct py_layout *L, int major, int minor)
@@ -49,9 +57,10 @@ static void layout_clear(struct py_layout *L, int major, int minor)
 		L->off[i] = -1;
 }
 
-int py_layout_from_table(struct py_layout *L, int major, int minor)
+int py_layout_from_table(struct py_layout *L, int major, int minor,
+			 int micro)
 {
-	const struct py_table *tb = py_table_find(major, minor);
+	const struct py_table *tb = py_table_find(major, minor, micro);
 	size_t i;
 
 	layout_clear(L, major, minor);
@@ -199,7 +208,8 @@ static int do_u64(const struct py_layout *L, const unsigned char *buf,
  * checks in validateDebugOffsets).
  */
 int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
-				  uint64_t addr, uint64_t version_hex)
+				  uint64_t addr, uint64_t version_hex,
+				  uint64_t runtime_section)
 {
 	/* Where the values sit inside _Py_DebugOffsets comes from the layout
 	 * itself (the table for this minor version, or DWARF). */
@@ -252,6 +262,11 @@ int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
 	for (i = 0; i < PY_S__COUNT; i++)
 		sizes[i] = (uint64_t)-1;
 	for (i = 0; i < PH_ARRAY_SIZE(smap); i++) {
+		/* A member this minor's _Py_DebugOffsets does not have (the
+		 * struct grows each minor: 584, 760, 888 bytes for 3.13-3.15)
+		 * leaves the value to DWARF or the table. */
+		if (!py_has(L, smap[i].d))
+			continue;
 		if ((rc = do_u64(L, buf, dsize, smap[i].d, &v)))
 			return rc;
 		/* No CPython struct described here is near 16 MiB; a bigger
@@ -263,12 +278,25 @@ int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
 					py_struct_info[smap[i].s].id);
 		sizes[smap[i].s] = v;
 	}
+	/* The .PyRuntime section holds exactly _PyRuntime (3.11+,
+	 * pycore_runtime.h's GENERATE_DEBUG_SECTION): a _Py_DebugOffsets
+	 * read with another minor's member positions gives another size. */
+	if (runtime_section && sizes[PY_S_RUNTIME] != (uint64_t)-1 &&
+	    sizes[PY_S_RUNTIME] != runtime_section)
+		return ph_error(PH_E_CORRUPT,
+				"_Py_DebugOffsets: runtime_state.size %llu is "
+				"not the .PyRuntime section's %llu",
+				(unsigned long long)sizes[PY_S_RUNTIME],
+				(unsigned long long)runtime_section);
 	for (i = 0; i < PH_ARRAY_SIZE(fmap); i++) {
 		enum py_struct st = py_field_info[fmap[i].f].st;
 		uint64_t limit = sizes[st] != (uint64_t)-1 ? sizes[st] :
 				 (uint64_t)L->size[st];
 		unsigned w = L->width[fmap[i].f];
 
+		offs[fmap[i].f] = -1;
+		if (!py_has(L, fmap[i].d))
+			continue;
 		if ((rc = do_u64(L, buf, dsize, fmap[i].d, &v)))
 			return rc;
 		if (v + (w ? w : 1) > limit)
@@ -284,6 +312,8 @@ int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
 	for (i = 0; i < PH_ARRAY_SIZE(smap); i++) {
 		enum py_struct s = smap[i].s;
 
+		if (sizes[s] == (uint64_t)-1)
+			continue;
 		if (L->size[s] >= 0 && L->size[s] != (int64_t)sizes[s])
 			ph_debug(1, "layout: sizeof %s: %s %lld, "
 				 "_Py_DebugOffsets %llu", py_struct_info[s].id,
@@ -296,6 +326,8 @@ int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
 	for (i = 0; i < PH_ARRAY_SIZE(fmap); i++) {
 		enum py_field f = fmap[i].f;
 
+		if (offs[f] < 0)
+			continue;
 		if (L->off[f] >= 0 && L->off[f] != offs[f])
 			ph_debug(1, "layout: %s: %s %lld, _Py_DebugOffsets %lld",
 				 py_field_info[f].id,

@@ -264,14 +264,14 @@ int pyproc_open(struct pyproc *p, struct target *t)
 	rc = detect_version(p);
 	if (rc)
 		goto fail;
-	if (p->major != 3 || p->minor < 7 || p->minor > 13) {
+	if (p->major != 3 || p->minor < 7 || p->minor > 15) {
 		rc = ph_error(PH_E_UNSUPPORTED,
 			      "process %d runs Python %s, which pyheap does not "
-			      "support (CPython 3.7 to 3.13)", (int)t->pid,
+			      "support (CPython 3.7 to 3.15)", (int)t->pid,
 			      p->version);
 		goto fail;
 	}
-	rc = py_layout_from_table(&p->L, p->major, p->minor);
+	rc = py_layout_from_table(&p->L, p->major, p->minor, p->micro);
 	if (rc)
 		goto fail;
 	if (p->elf.has_dwarf)
@@ -287,8 +287,13 @@ int pyproc_open(struct pyproc *p, struct target *t)
 		goto fail;
 	}
 	if (p->major == 3 && p->minor >= 13) {
+		uint64_t sec_addr, sec_size = 0;
+
+		if (objfile_section(&p->elf, ".PyRuntime", &sec_addr,
+				    &sec_size) || sec_addr != p->runtime)
+			sec_size = 0;
 		rc = py_layout_apply_debug_offsets(&p->L, t, p->runtime,
-						   p->version_hex);
+						   p->version_hex, sec_size);
 		if (rc == -PH_E_UNSUPPORTED)
 			goto fail;
 		if (rc < 0)

@@ -95,7 +95,10 @@ struct py_table_field {
 	uint16_t width; /* bytes; 0 for flexible arrays */
 };
 struct py_table {
-	uint8_t major, minor;
+	/* The build the table was generated from: CPython moves members
+	 * between patch releases (3.13.0 -> 3.13.18: _PyRuntime.tracemalloc
+	 * +24), so a minor can have several tables. */
+	uint8_t major, minor, micro;
 	/* PY_F__COUNT / PY_S__COUNT when generated: a table older than
 	 * fields.h is stale and is refused (regenerate it). */
 	uint16_t nfields, nstructs;
@@ -103,8 +106,10 @@ struct py_table {
 	int32_t size[PY_S__COUNT];  /* -1 absent */
 	struct py_table_field field[PY_F__COUNT];
 };
-/* The table for (major, minor), or NULL. */
-const struct py_table *py_table_find(int major, int minor);
+/* The table for (major, minor, micro): of that minor's tables, the one
+ * generated from the highest micro <= micro, else the lowest (micro < 0
+ * asks for the lowest).  NULL if the minor has none. */
+const struct py_table *py_table_find(int major, int minor, int micro);
 extern const struct py_table *const py_tables[];
 extern const size_t py_ntables;
 
@@ -117,8 +122,10 @@ struct py_layout {
 	uint8_t off_src[PY_F__COUNT];
 };
 
-/* Fill L for (major, minor) from the table only. -PH_E_UNSUPPORTED if none. */
-int py_layout_from_table(struct py_layout *L, int major, int minor);
+/* Fill L for (major, minor, micro) from the table only (py_table_find()
+ * picks it). -PH_E_UNSUPPORTED if none. */
+int py_layout_from_table(struct py_layout *L, int major, int minor,
+			 int micro);
 /* Overlay DWARF values from of (fields DWARF knows replace table values;
  * disagreements are logged at -v).  Returns the number of values taken. */
 int py_layout_apply_dwarf(struct py_layout *L, struct objfile *of);
@@ -126,10 +133,14 @@ int py_layout_apply_dwarf(struct py_layout *L, struct objfile *of);
  * table: used by the table generator and the comparison test. */
 int py_layout_from_dwarf(struct py_layout *L, struct objfile *of);
 /* Read and validate _Py_DebugOffsets at addr and overlay what it covers.
- * -PH_E_CORRUPT if it does not validate (cookie, version, bounds); L is
- * unchanged then. */
+ * Where its members sit comes from L (the minor's table or DWARF); members
+ * L lacks are skipped.  runtime_section, when not 0, is the size of the
+ * ELF's .PyRuntime section, which must equal runtime_state.size.
+ * -PH_E_CORRUPT if it does not validate (cookie, version, sizes, bounds);
+ * L is unchanged then. */
 int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
-				  uint64_t addr, uint64_t version_hex);
+				  uint64_t addr, uint64_t version_hex,
+				  uint64_t runtime_section);
 /* Human summary: "_Py_DebugOffsets (45 fields), DWARF (200), table (12)". */
 void py_layout_describe(const struct py_layout *L, struct strbuf *out);
 const char *layout_source_name(enum layout_source s);
@@ -201,6 +212,48 @@ enum py_type_sym {
 	PY_T__COUNT
 };
 
+struct pyproc;
+
+/* ---- checked values (python/verify.c) ------------------------------------
+ *
+ * Members that _Py_DebugOffsets does not export come from DWARF or a table
+ * and are checked against the live data before use; a table value that
+ * fails is searched for near where the table puts it.  One check per group
+ * of values, in pyproc.checks: */
+enum py_check_id {
+	PY_CHECK_GC,          /* _gc_runtime_state's generation lists */
+	PY_CHECK_OBMALLOC,    /* the interpreter's obmalloc state (3.12+) */
+	PY_CHECK_TRACEMALLOC, /* _PyRuntime.tracemalloc (3.12+) */
+	PY_CHECK__COUNT
+};
+enum py_check_state {
+	CHECK_NOT_RUN = 0,
+	CHECK_VERIFIED,       /* the layout's value passed the invariants */
+	CHECK_SEARCHED,       /* it failed; one value near it passed: used */
+	CHECK_FAILED,         /* nothing passed: the part is not read */
+	CHECK_NA,             /* nothing to check here (note says why) */
+};
+struct py_check {
+	enum py_check_state state;
+	enum layout_source src;   /* where the layout's value came from */
+	int64_t layout_off, off;  /* the layout's value; the one used */
+	char note[200];
+};
+const char *py_check_name(enum py_check_id id);
+void py_check_set(struct py_check *c, enum py_check_state state,
+		  enum layout_source src, int64_t layout_off, int64_t off,
+		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* "table +24, verified", "table said +24, ...; searched: +20",
+ * "unverified, not used: why". */
+void py_check_describe(const struct py_check *c, struct strbuf *out);
+/* Every check that ran, a line each after indent ("GC lists: table +24,
+ * verified\n"). */
+void py_checks_text(const struct pyproc *p, const char *indent,
+		    struct strbuf *out);
+bool py_checks_failed(const struct pyproc *p);
+/* One warning on stderr for each check that failed. */
+void py_checks_warn(const struct pyproc *p);
+
 struct pyproc {
 	struct target *t;
 	struct objfile elf;       /* libpython or the executable */
@@ -212,7 +265,40 @@ struct pyproc {
 	struct py_layout L;
 	uint64_t runtime;         /* &_PyRuntime */
 	uint64_t types[PY_T__COUNT]; /* 0 if the symbol is missing */
+	struct py_check checks[PY_CHECK__COUNT];
 };
+
+/*
+ * The GC generation lists of the gc state at gcs, checked: three closed
+ * rings of GC objects at the layout's offset or, failing that, at exactly
+ * one offset within 64 bytes of it (p->checks[PY_CHECK_GC] says which).
+ * quick: visit at most 256 nodes a list (pyheap info on a live target);
+ * else whole rings of at most max_nodes.  -PH_E_CORRUPT (the note says
+ * why) when no offset passes: the lists must then not be read.
+ */
+struct py_gc_heads {
+	uint64_t gen_base;        /* &generations[0] (3.14.0-4: &young) */
+	uint64_t gen_head[3];     /* each generation's list head */
+	int ngen;
+	uint64_t permanent_head;  /* 0 if absent or not a list */
+	uint64_t nodes;           /* list members seen */
+	uint64_t heap_size;       /* 3.14+ gcstate->heap_size */
+	bool heap_size_known;
+};
+int py_gc_heads(struct pyproc *p, struct target *t, uint64_t gcs, bool quick,
+		uint64_t max_nodes, struct py_gc_heads *out);
+/* The main interpreter's obmalloc state (3.12+), checked: its arena array
+ * describes arenas whose pools name them.  0 when not found (the check
+ * says why: pymalloc is then found by scanning for pool headers). */
+uint64_t py_obmalloc_state(struct pyproc *p, struct target *t,
+			   uint64_t interp);
+/* The main interpreter (0 if unreadable) and its _gc_runtime_state (in
+ * _PyRuntime for 3.7/3.8). */
+uint64_t py_main_interp(struct pyproc *p, struct target *t);
+uint64_t py_gc_state(struct pyproc *p, struct target *t);
+/* Every check, the quick way (a few hundred reads): for `pyheap info` on a
+ * stopped live target.  `snap` runs the full checks on its copy. */
+void py_checks_run(struct pyproc *p, struct target *t);
 
 int pyproc_open(struct pyproc *p, struct target *t);
 void pyproc_release(struct pyproc *p);

@@ -224,11 +224,54 @@ static void add_ref(struct walk *w, struct py_thread *th, uint64_t addr)
 	th->refs[th->nrefs++] = addr;
 }
 
+/*
+ * The object a _PyStackRef names (3.14+, Include/internal/pycore_stackref.h):
+ * the low two bits are tags (Py_TAG_REFCNT 1: a borrowed or immortal
+ * reference; the free-threaded Py_TAG_DEFERRED 1), both set mark a tagged
+ * small int that is no object (Py_INT_TAG 3), and values up to 3 are NULL
+ * or invalid (PyStackRef_NULL_BITS 1, 3.15 Py_TAG_INVALID 2).  The plain,
+ * 8-aligned PyObject pointers of 3.11-3.13 pass through unchanged.
+ */
+static uint64_t stackref_obj(uint64_t bits)
+{
+	if (bits <= 3 || (bits & 3) == 3)
+		return 0;
+	return bits & ~3ull;
+}
+
+/* The number of live localsplus slots of a 3.11+ frame: stacktop (3.11-
+ * 3.13, a count) or stackpointer (3.14+, a pointer past the last live
+ * slot; NULL while a collection runs inside PyStackRef_CLOSE, gh-129236,
+ * when only the locals are known: co_nlocalsplus of code). */
+static int64_t live_slots(struct walk *w, const struct py_obj *fr,
+			  const struct py_obj *co)
+{
+	const struct py_layout *L = &w->p->L;
+	uint64_t sp, base;
+	int64_t top;
+
+	if (py_has(L, PY_F_IF_STACKPOINTER)) {
+		base = fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS];
+		sp = py_get_ptr(L, fr, PY_F_IF_STACKPOINTER);
+		if (sp && (sp < base || (sp - base) % 8))
+			return -1;
+		if (sp)
+			return (int64_t)((sp - base) / 8);
+		if (co && !py_get_i64(L, co, PY_F_CO_NLOCALSPLUS, &top))
+			return top;
+		return -1;
+	}
+	if (py_get_i64(L, fr, PY_F_IF_STACKTOP, &top))
+		return -1;
+	return top;
+}
+
 /* The objects a 3.11+ interpreter frame holds
- * (Include/internal/pycore_frame.h): its function, code, globals,
- * builtins, locals, frame object, and localsplus[0 .. stacktop). */
+ * (Include/internal/pycore_frame.h; 3.14+ pycore_interpframe_structs.h):
+ * its function, code, globals, builtins, locals, frame object, and its
+ * live localsplus slots.  co is its code object, or NULL. */
 static void add_iframe_refs(struct walk *w, struct py_thread *th,
-			    const struct py_obj *fr)
+			    const struct py_obj *fr, const struct py_obj *co)
 {
 	struct pyproc *p = w->p;
 	static const enum py_field ptrs[] = {
@@ -241,9 +284,9 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	size_t i;
 
 	for (i = 0; i < PH_ARRAY_SIZE(ptrs); i++)
-		add_ref(w, th, py_get_ptr(L, fr, ptrs[i]));
-	if (py_get_i64(L, fr, PY_F_IF_STACKTOP, &top) || top <= 0 ||
-	    top > MAX_SLOTS || !py_has(L, PY_F_IF_LOCALSPLUS))
+		add_ref(w, th, stackref_obj(py_get_ptr(L, fr, ptrs[i])));
+	top = live_slots(w, fr, co);
+	if (top <= 0 || top > MAX_SLOTS || !py_has(L, PY_F_IF_LOCALSPLUS))
 		return;
 	if ((uint64_t)top > w->refs_left)
 		top = (int64_t)w->refs_left;
@@ -253,7 +296,7 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	if (!target_read(p->t, fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS],
 			 slots, (size_t)top * 8))
 		for (i = 0; i < (size_t)top; i++)
-			add_ref(w, th, slots[i]);
+			add_ref(w, th, stackref_obj(slots[i]));
 	free(slots);
 }
 
@@ -304,6 +347,7 @@ static void walk_interpreter_frames(struct walk *w, struct py_thread *th,
 	while (f) {
 		uint64_t instr, owner, code_start;
 		int64_t first_traceable = 0;
+		bool has_code;
 
 		if (++steps > MAX_FRAMES || !take(&w->frames_left) ||
 		    py_read_struct(p->t, L, PY_S_IFRAME, f, &fr) ||
@@ -311,16 +355,21 @@ static void walk_interpreter_frames(struct walk *w, struct py_thread *th,
 			th->truncated = true;
 			return;
 		}
+		has_code = read_code(p, stackref_obj(py_get_ptr(L, &fr,
+							       PY_F_IF_CODE)),
+				     &co);
 		/* Shim and incomplete frames hold references too. */
-		add_iframe_refs(w, th, &fr);
-		/* FRAME_OWNED_BY_CSTACK (3, 3.12+) is a shim the C stack
-		 * pushes between calls: not Python code
-		 * (Include/internal/pycore_frame.h enum _frameowner). */
-		if (p->minor >= 12 && owner == 3)
+		add_iframe_refs(w, th, &fr, has_code ? &co : NULL);
+		/* Owners from 3 on are not Python code: FRAME_OWNED_BY_CSTACK
+		 * (3, 3.12-3.13), FRAME_OWNED_BY_INTERPRETER (3) and _CSTACK
+		 * (4) in 3.14, the interpreter's (3) in 3.15: shims pushed
+		 * where C code enters the interpreter (enum _frameowner;
+		 * CPython's own GC skips owner >= 3 too). */
+		if (p->minor >= 12 && owner >= 3)
 			goto next;
 		/* 3.13's f_executable may be something other than code
 		 * (Include/internal/pycore_frame.h); skip those frames. */
-		if (!read_code(p, py_get_ptr(L, &fr, PY_F_IF_CODE), &co)) {
+		if (!has_code) {
 			if (p->minor >= 13)
 				goto next;
 			th->truncated = true;

@@ -613,6 +613,189 @@ static int find_by_heuristic(struct pyproc *p, uint64_t *traces,
 			      &fn, traces, domains);
 }
 
+/* Bytes of every trace read (all domains). */
+static uint64_t traced_sum(const struct tm_state *tm)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < tm->ntraces; i++)
+		sum += tm->traces[i].size;
+	return sum;
+}
+
+enum tm_try { TRY_BAD, TRY_IDLE, TRY_TRACING };
+
+/*
+ * One candidate address for _PyRuntime.tracemalloc (3.12+,
+ * Include/internal/pycore_tracemalloc.h).  TRY_TRACING: the config says it
+ * traces and the traces it points to add up exactly to its traced-memory
+ * counter (tm holds them).  TRY_IDLE: a config that does not trace (tracing
+ * 0, 1 <= max_nframe <= 65535, nothing traced) beside an empty traces
+ * table (3.12+ create the tables at start-up, _PyTraceMalloc_Init, and
+ * stopping empties them).  TRY_BAD otherwise.
+ */
+static enum tm_try tm_try_state(struct pyproc *p, uint64_t state,
+				bool quick, struct tm_state *tm)
+{
+	struct target *t = p->t;
+	const struct py_layout *L = &p->L;
+	uint64_t cfg = state + (uint64_t)L->off[PY_F_TM_CONFIG], tracing,
+		 nframe, traces = 0, domains = 0, mem;
+
+	if (!config_int(t, L, cfg, PY_F_TMC_TRACING, &tracing) ||
+	    !config_int(t, L, cfg, PY_F_TMC_MAX_NFRAME, &nframe) ||
+	    py_read_field(t, L, state, PY_F_TM_TRACED_MEMORY, &mem))
+		return TRY_BAD;
+	tracing &= 0xffffffffu;
+	nframe &= 0xffffffffu;
+	if (tracing > 1 || nframe < 1 || nframe > TM_MAX_NFRAME)
+		return TRY_BAD;
+	/* tracemalloc_clear_traces() zeroes the counter when tracing stops,
+	 * and it starts at 0. */
+	if (py_read_field(t, L, state, PY_F_TM_TRACES, &traces) || !traces ||
+	    (traces & 7) ||
+	    py_read_field(t, L, state, PY_F_TM_DOMAINS, &domains))
+		return TRY_BAD;
+	if (!tracing) {
+		struct table tb;
+
+		if (mem || table_open(t, L, traces, &tb) || tb.nentries)
+			return TRY_BAD;
+		tm->max_nframe = (uint32_t)nframe;
+		return TRY_IDLE;
+	}
+	if (quick) {
+		/* pyheap info, on a stopped live target: the traces table's
+		 * header only; snap adds the traces up. */
+		struct table tb;
+
+		return table_open(t, L, traces, &tb) ? TRY_BAD : TRY_TRACING;
+	}
+	tm_state_release(tm);
+	tm_state_init(tm);
+	tm_walk_traces(t, L, traces, 0, (uint32_t)nframe, tm);
+	if (domains)
+		tm_walk_domains(t, L, domains, (uint32_t)nframe, tm);
+	tm_finish(tm);
+	if (traced_sum(tm) != mem) {
+		tm_state_release(tm);
+		tm_state_init(tm);
+		return TRY_BAD;
+	}
+	tm->found = true;
+	tm->tracing = true;
+	tm->max_nframe = (uint32_t)nframe;
+	tm->traces_table = traces;
+	tm->domains_table = domains;
+	tm->traced_memory = mem;
+	tm->traced_memory_known = true;
+	tm->source = TM_SRC_RUNTIME;
+	return TRY_TRACING;
+}
+
+/* How far from the layout's offset _PyRuntime.tracemalloc is looked for:
+ * 3.13.0 -> 3.13.18 moved it 24 bytes. */
+#define TM_WINDOW 256
+
+/*
+ * 3.12+: the state at the layout's offset if it passes tm_try_state(), else
+ * the one tracing state within TM_WINDOW bytes of it.  A state that does not
+ * trace is taken only where the layout puts it, and only when no tracing
+ * state is near: that is the one answer a wrong offset could fake (zeros
+ * look idle), so the window is searched for a tracing state first.
+ */
+static int tm_read_runtime(struct pyproc *p, bool quick,
+			   struct tm_state *tm)
+{
+	struct py_check *ck = &p->checks[PY_CHECK_TRACEMALLOC];
+	const struct py_layout *L = &p->L;
+	int64_t want = L->off[PY_F_RT_TRACEMALLOC], d, found = -1, idle = -1;
+	enum layout_source src = L->off_src[PY_F_RT_TRACEMALLOC];
+	unsigned nidle = 0;
+	enum tm_try at = tm_try_state(p, p->runtime + (uint64_t)want, quick,
+				      tm);
+	const char *how = quick ? "tracing; its traces table is sound (not "
+				  "summed)" :
+				  "tracing; traces add up to its traced memory";
+	unsigned nfound = 0;
+
+	if (at == TRY_TRACING) {
+		py_check_set(ck, CHECK_VERIFIED, src, want, want, "%s", how);
+		return 0;
+	}
+	/* Candidates get the quick check (a header each, however hostile the
+	 * memory); the one tracing candidate, the full one (its traces
+	 * summed). */
+	for (d = -TM_WINDOW; d <= TM_WINDOW; d += 8) {
+		struct tm_state cand;
+		enum tm_try r;
+
+		if (!d || want + d < 0)
+			continue;
+		tm_state_init(&cand);
+		r = tm_try_state(p, p->runtime + (uint64_t)(want + d), true,
+				 &cand);
+		tm_state_release(&cand);
+		if (r == TRY_IDLE && !nidle++)
+			idle = want + d;
+		if (r == TRY_TRACING && !nfound++)
+			found = want + d;
+	}
+	if (nfound == 1 && (quick || tm_try_state(p, p->runtime +
+						  (uint64_t)found, false, tm) ==
+			    TRY_TRACING)) {
+		py_check_set(ck, CHECK_SEARCHED, src, want, found, "%s", how);
+		return 0;
+	}
+	if (nfound == 1)
+		nfound = 0; /* its traces did not add up */
+	tm_state_release(tm);
+	tm_state_init(tm);
+	if (nfound > 1) {
+		py_check_set(ck, CHECK_FAILED, src, want, -1,
+			     "%u tracing states within %d bytes of +%lld",
+			     nfound, TM_WINDOW, (long long)want);
+	} else if (at == TRY_IDLE || nidle == 1) {
+		/* Not tracing: where the layout says, else at the one place
+		 * near it that looks like an idle state. */
+		int64_t at_off = at == TRY_IDLE ? want : idle;
+
+		tm_try_state(p, p->runtime + (uint64_t)at_off, quick, tm);
+		tm->found = true;
+		tm->source = TM_SRC_RUNTIME;
+		py_check_set(ck, at == TRY_IDLE ? CHECK_VERIFIED :
+			     CHECK_SEARCHED, src, want, at_off,
+			     "not tracing; no tracing state within %d bytes",
+			     TM_WINDOW);
+		return 0;
+	} else {
+		py_check_set(ck, CHECK_FAILED, src, want, -1,
+			     "no tracemalloc state at _PyRuntime+%lld or "
+			     "within %d bytes of it", (long long)want,
+			     TM_WINDOW);
+	}
+	/* (%.120s: the note is at most 200 bytes, the check's too) */
+	snprintf(tm->note, sizeof(tm->note), "the target's tracemalloc state "
+		 "could not be verified (%.100s), so whether it traces is "
+		 "unknown", ck->note);
+	return 0;
+}
+
+int tm_check(struct pyproc *p)
+{
+	const struct py_layout *L = &p->L;
+	struct tm_state tm;
+
+	if (!py_has(L, PY_F_RT_TRACEMALLOC) || !py_has(L, PY_F_TM_CONFIG) ||
+	    !py_has(L, PY_F_TM_TRACES) || !py_has(L, PY_F_TM_TRACED_MEMORY))
+		return 0;
+	tm_state_init(&tm);
+	tm_read_runtime(p, true, &tm);
+	tm_state_release(&tm);
+	return 0;
+}
+
 int tm_read(struct pyproc *p, struct tm_state *tm)
 {
 	struct target *t = p->t;
@@ -623,14 +806,18 @@ int tm_read(struct pyproc *p, struct tm_state *tm)
 	/* 3.7's config is an anonymous struct with the members 3.8 named
 	 * struct _PyTraceMalloc_Config: the same layout. */
 	if (!py_has(L, PY_F_TMC_TRACING) && p->major == 3 && p->minor == 7 &&
-	    !py_layout_from_table(&L38, 3, 8))
+	    !py_layout_from_table(&L38, 3, 8, -1))
 		CL = &L38;
 	if (!py_has(CL, PY_F_TMC_TRACING) || !py_has(CL, PY_F_TMC_MAX_NFRAME))
 		return ph_error(PH_E_UNSUPPORTED, "no tracemalloc layout for "
 				"Python %d.%d", p->major, p->minor);
 	if (py_has(L, PY_F_RT_TRACEMALLOC)) {
-		state = p->runtime + (uint64_t)L->off[PY_F_RT_TRACEMALLOC];
-		cfg = state + (uint64_t)L->off[PY_F_TM_CONFIG];
+		if (!py_has(L, PY_F_TM_CONFIG) || !py_has(L, PY_F_TM_TRACES) ||
+		    !py_has(L, PY_F_TM_TRACED_MEMORY))
+			return ph_error(PH_E_UNSUPPORTED, "no tracemalloc "
+					"layout for Python %d.%d", p->major,
+					p->minor);
+		return tm_read_runtime(p, false, tm);
 	} else {
 		cfg = sym(p, "_Py_tracemalloc_config");
 		if (!cfg)

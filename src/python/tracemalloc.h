@@ -123,6 +123,10 @@ void tm_state_release(struct tm_state *tm);
  * -PH_E_UNSUPPORTED.
  */
 int tm_read(struct pyproc *p, struct tm_state *tm);
+/* The check alone, cheaply, for `pyheap info` while the target is stopped:
+ * p->checks[PY_CHECK_TRACEMALLOC] (3.12+) from the config and the traces
+ * table's header, without walking the traces. */
+int tm_check(struct pyproc *p);
 
 /* The trace whose block is exactly ptr (domain 0), or NULL. */
 const struct tm_trace *tm_trace_at(const struct tm_state *tm, uint64_t ptr);

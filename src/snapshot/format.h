@@ -1,5 +1,5 @@
 /*
- * The pyheap snapshot file (.snap), format 1.2.
+ * The pyheap snapshot file (.snap), format 1.3.
  *
  * This comment is the specification; man/pyheap-snapshot.5 says the same
  * for users, and tests/live/snapfile.py is an independent reader written
@@ -111,7 +111,13 @@
  *         frame limit, 0 unknown), traced_memory uint (its own count of
  *         traced bytes, 0 when not tracing or not found: stripped 3.7-3.11
  *         builds keep it where it cannot be located), sites_note string
- *         (why traced sites are missing although it was tracing)
+ *         (why traced sites are missing although it was tracing, or
+ *         why whether it traced is unknown);
+ *         1.3 adds checks string (one line per group of interpreter
+ *         layout values that _Py_DebugOffsets does not give: "GC lists:
+ *         table +24, verified", "... searched: +20", "unverified, not
+ *         used: why"), and flags bit SNAP_UNVERIFIED (8): a group could
+ *         not be verified and that part was not read
  *
  * STRS  the string table:
  *         varint n (at least 1), n varint lengths (each < 2^32), then the
@@ -227,7 +233,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 2
+#define SNAP_MINOR 3
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 

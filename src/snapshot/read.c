@@ -149,6 +149,7 @@ const struct snap_prop snap_meta_props[] = {
 	     tracemalloc_frames),
 	PROP("traced_memory", SNAP_VAL_UINT, struct snap_meta, traced_memory),
 	PROP("sites_note", SNAP_VAL_STRING, struct snap_meta, sites_note),
+	PROP("checks", SNAP_VAL_STRING, struct snap_meta, checks),
 };
 const size_t snap_nmeta_props = PH_ARRAY_SIZE(snap_meta_props);
 

@@ -48,6 +48,9 @@ struct strmap;
 #define SNAP_INCONSISTENT 1u /* read without stopping the target (--no-stop) */
 #define SNAP_PARTIAL 2u      /* a walk was cut short; counts are a floor */
 #define SNAP_NATIVE 4u       /* malloc was walked: chunks and arenas hold it */
+#define SNAP_UNVERIFIED 8u   /* (1.3) a part of the interpreter's state
+			      * could not be verified and was not read:
+			      * meta.checks says which and why */
 
 struct snap_meta {
 	int64_t pid;
@@ -73,6 +76,10 @@ struct snap_meta {
 					     * 0 if not tracing or unknown */
 	uint32_t sites_note;                /* why traced sites are missing
 					     * while tracing, or "" */
+	/* 1.3: how each group of layout values not exported by
+	 * _Py_DebugOffsets was checked against the live data, one line
+	 * each: "GC lists: table +24, verified". */
+	uint32_t checks;
 };
 
 /* snap_type.flags */

@@ -703,7 +703,7 @@ int fakepy_build(struct fakepy *f, unsigned flags)
 			  "/fuzz/lib/libpython3.12.so.1.0" :
 			  "/fuzz/lib/libpython3.11.so.1.0");
 	objfile_fake_init(&f->libc, "/fuzz/lib/libc.so.6");
-	if (py_layout_from_table(&f->L, 3, flags & FP_PY312 ? 12 : 11))
+	if (py_layout_from_table(&f->L, 3, flags & FP_PY312 ? 12 : 11, -1))
 		return -1;
 	region(f, FP_LIB, LIB_BASE, LIB_LEN, MAP_R | MAP_W | MAP_P, f->lib.path);
 	region(f, FP_HEAP, HEAP_BASE, HEAP_LEN, MAP_R | MAP_W | MAP_P,

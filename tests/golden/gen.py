@@ -163,10 +163,23 @@ G_OBJECTS = {
 }
 
 
+CHECKS_UNVERIFIED = (
+    "GC lists: unverified, not used: no closed lists of GC objects at the "
+    "gc state's +24 or within 64 bytes of it\n"
+    "pymalloc state: table +10800, verified\n"
+    "tracemalloc state: unverified, not used: no tracemalloc state at "
+    "_PyRuntime+10080 or within 256 bytes of it\n")
+SITES_NOTE_UNVERIFIED = (
+    "the target's tracemalloc state could not be verified (no tracemalloc "
+    "state at _PyRuntime+10080 or within 256 bytes of it), so whether it "
+    "traces is unknown")
+
+
 def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
-             tracing=None):
+             tracing=None, unverified=False):
     """Format 1.0, or 1.2 with sites when tracing is given: (tracing,
-    frame limit) of the target's tracemalloc."""
+    frame limit) of the target's tracemalloc; 1.3 when unverified: the GC
+    lists and tracemalloc failed their checks (flag 8, META checks)."""
     strings = [b""]
     index = {b"": 0}
 
@@ -191,14 +204,17 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
             ("parse_ms", VAL_F64, 48.5),
             ("image_bytes", VAL_UINT, 24 * MIB),
             ("flags", VAL_UINT, flags)]
-    minor = 0 if tracing is None else 2
+    minor = 0 if tracing is None else 3 if unverified else 2
     if minor >= 2:
         meta += [("rss_bytes", VAL_UINT, 0), ("malloc", VAL_STRING, 0),
                  ("malloc_note", VAL_STRING, 0),
                  ("tracemalloc_tracing", VAL_UINT, int(tracing[0])),
                  ("tracemalloc_frames", VAL_UINT, tracing[1]),
                  ("traced_memory", VAL_UINT, 0),
-                 ("sites_note", VAL_STRING, 0)]
+                 ("sites_note", VAL_STRING,
+                  sid(SITES_NOTE_UNVERIFIED) if unverified else 0)]
+    if minor >= 3:
+        meta += [("checks", VAL_STRING, sid(CHECKS_UNVERIFIED))]
     # Sites in order of first use; site ids count from 1.
     sites, site_id, site_frames = [], {}, []
 
@@ -322,6 +338,10 @@ def main(argv):
                            stats(F_OBJECTS), tracing=(False, 1)),
         "g.snap": snapshot(G_OBJECTS, 7373, "3.11.2", T0 + 3600.0, 6.5,
                            stats(G_OBJECTS), tracing=(False, 1)),
+        # f's process later, read with offsets that failed their checks.
+        "h.snap": snapshot(G_OBJECTS, 7373, "3.13.18", T0 + 7200.0, 6.5,
+                           stats(G_OBJECTS), flags=8, tracing=(False, 1),
+                           unverified=True),
     }
     files.update(series_files())
     for name, data in sorted(files.items()):

@@ -102,6 +102,7 @@ META_KEYS = {
     "tracemalloc_tracing": (VAL_UINT, "bool"),
     "tracemalloc_frames": (VAL_UINT, "u32"),
     "traced_memory": (VAL_UINT, "u64"), "sites_note": (VAL_STRING, None),
+    "checks": (VAL_STRING, None),
 }
 GC_KEYS = {
     "valid": (VAL_UINT, "bool"), "enabled": (VAL_UINT, "bool"),

@@ -235,25 +235,34 @@ def check_diff_traced(h, pyheap, slot, exe, res, nframe, keep):
     key = "%s:%d" % (where, lines["SITE-GROW"])
     rows = {r["key"]: r for r in js["rows"]}
     row = rows.get(key, {})
-    res.equal((row.get("count_delta"), row.get("site_kind")), (K, "traced"),
-              "%s: SITE-GROW grew by exactly %d, traced" % (label, K))
+    # The interpreter may also allocate an object of its own on that line
+    # and free it later (3.14 with 10 frames: an int, alive in A, gone in
+    # B): the row moves by K Plain instances plus exactly those.
+    stj = report(h, pyheap, res, label, "diff", "--by", "site,type", a, b)
+    st = {(r["site"], r["type"]): r for r in (stj or {}).get("rows", [])}
+    extra = sum(r["count_delta"] for (k, ty), r in st.items()
+                if k == key and ty != "__main__.Plain")
+    res.check(abs(extra) * 100 <= K, "%s: other types on SITE-GROW's line "
+              "moved by at most 1%% of %d" % (label, K), str(extra))
+    res.equal(st.get((key, "__main__.Plain"), {}).get("count_delta"), K,
+              "%s: --by site,type: %d more __main__.Plain" % (label, K))
+    res.equal((row.get("count_delta"), row.get("site_kind")),
+              (K + extra, "traced"), "%s: SITE-GROW grew by exactly %d "
+              "(%+d of other types), traced" % (label, K, extra))
     others = [(r["key"], r["count_delta"]) for r in js["rows"]
               if r["key"] != key and abs(r["count_delta"]) * 100 > K]
     res.equal(others, [], "%s: no other row moved by over 1%% of %d"
               % (label, K))
-    js = report(h, pyheap, res, label, "diff", "--by", "site,type", a, b)
-    if js:
-        st = {(r["site"], r["type"]): r for r in js["rows"]}
-        res.equal(st.get((key, "__main__.Plain"), {}).get("count_delta"), K,
-                  "%s: --by site,type: %d more __main__.Plain" % (label, K))
     p = h.run_pyheap(pyheap, "diff", "--by", "site", "--format", "csv", a, b)
     crows = {r["key"]: r for r in csv.DictReader(io.StringIO(p.stdout))}
-    res.equal(crows.get(key, {}).get("count_delta"), str(K),
-              "%s: csv: SITE-GROW grew by %d" % (label, K))
+    res.equal(crows.get(key, {}).get("count_delta"), str(K + extra),
+              "%s: csv: SITE-GROW grew by %d" % (label, K + extra))
     out = text(h, pyheap, res, label, "diff", "--by", "site", a, b)
     res.check(any(re.search(r"  traced +%s$" % re.escape(key), ln) and
-                  (" +{:,} ".format(K)) in ln for ln in out.splitlines()),
-              "%s: text: SITE-GROW row with +%d, traced" % (label, K), out)
+                  (" {:+,} ".format(K + extra)) in ln
+                  for ln in out.splitlines()),
+              "%s: text: SITE-GROW row with %+d, traced" % (label, K + extra),
+              out)
 
 
 def check_diff_inferred(h, pyheap, slot, exe, res, keep):
@@ -329,7 +338,10 @@ def check_traced(h, pyheap, slot, exe, res, nframe, keep, start=False):
               "%s: traced sizes add up to get_traced_memory()[0]" % label)
     res.equal(sum(s["traced_bytes"] for s in snap["sites"]), mem,
               "%s: the sites' traced bytes add up to it too" % label)
-    if slot == "debian":
+    # A stripped 3.7-3.11 keeps tracemalloc's tables in file-local
+    # statics: found by a heuristic, without the traced-memory counter;
+    # 3.12+ keep them in _PyRuntime, found through the layout.
+    if not h.has_debug_info(slot) and want["version"][1] <= 11:
         res.equal(st.get("sites.table_by_heuristic"), 1,
                   "%s: stripped build: table found by the heuristic"
                   % label)

@@ -103,7 +103,7 @@ static inline void synth_free(struct synth *m)
 
 static inline void layout_for(struct py_layout *L, int minor)
 {
-	int rc = py_layout_from_table(L, 3, minor);
+	int rc = py_layout_from_table(L, 3, minor, -1);
 
 	ck_assert_msg(rc == 0, "no layout table for 3.%d: %s", minor,
 		      ph_errmsg());

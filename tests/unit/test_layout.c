@@ -13,7 +13,7 @@
 
 static void compare_minor(int minor)
 {
-	const struct py_table *tb = py_table_find(3, minor);
+	const struct py_table *tb = py_table_find(3, minor, -1);
 	struct interp it;
 	struct objfile of;
 	struct py_layout D;
@@ -60,8 +60,8 @@ START_TEST(table_matches_dwarf)
 }
 END_TEST
 
-#define OFF(mi, f) (py_table_find(3, mi)->field[PY_F_##f].off)
-#define SZ(mi, s) (py_table_find(3, mi)->size[PY_S_##s])
+#define OFF(mi, f) (py_table_find(3, mi, -1)->field[PY_F_##f].off)
+#define SZ(mi, s) (py_table_find(3, mi, -1)->size[PY_S_##s])
 
 /* Numbers from shared/INTERNALS.md (gdb ptype /o), not from our DWARF code. */
 START_TEST(tables_agree_with_gdb_facts)
@@ -121,12 +121,135 @@ START_TEST(tables_agree_with_gdb_facts)
 	ck_assert_int_eq(OFF(13, DO_TS_CURRENT_FRAME), 184);
 	ck_assert_int_eq(OFF(13, DO_GC_COLLECTING), 576);
 	ck_assert_int_eq(OFF(12, OBS_ARENAS), 512);
-	ck_assert_int_eq(py_table_find(3, 7)->field[PY_F_TMTB_NFRAME].width, 4);
-	ck_assert_int_eq(py_table_find(3, 9)->field[PY_F_TMTB_NFRAME].width, 2);
+	ck_assert_int_eq(py_table_find(3, 7, -1)->field[PY_F_TMTB_NFRAME].width, 4);
+	ck_assert_int_eq(py_table_find(3, 9, -1)->field[PY_F_TMTB_NFRAME].width, 2);
 	ck_assert_int_eq(SZ(11, ASCII), 48);
 	ck_assert_int_eq(SZ(12, ASCII), 40);
-	ck_assert(py_table_find(3, 6) == NULL);
-	ck_assert(py_table_find(3, 14) == NULL);
+	ck_assert(py_table_find(3, 6, -1) == NULL);
+	ck_assert(py_table_find(3, 16, -1) == NULL);
+}
+END_TEST
+
+#define OFFM(mi, mc, f) (py_table_find(3, mi, mc)->field[PY_F_##f].off)
+#define SZM(mi, mc, s) (py_table_find(3, mi, mc)->size[PY_S_##s])
+
+/* 3.13.x, 3.14, 3.15: shared/INTERNALS-2026.md (gdb ptype /o of the sid
+ * headers, and the live sid binaries), again not from our DWARF code. */
+START_TEST(tables_agree_with_2026_facts)
+{
+	/* Which table a micro picks: the newest at or below it. */
+	ck_assert_int_eq(py_table_find(3, 13, 0)->micro, 0);
+	ck_assert_int_eq(py_table_find(3, 13, 4)->micro, 0);
+	ck_assert_int_eq(py_table_find(3, 13, 5)->micro, 5);
+	ck_assert_int_eq(py_table_find(3, 13, 17)->micro, 5);
+	ck_assert_int_eq(py_table_find(3, 13, 18)->micro, 18);
+	ck_assert_int_eq(py_table_find(3, 13, 99)->micro, 18);
+	ck_assert_int_eq(py_table_find(3, 14, 0)->micro, 10);
+	/* The moves that made one table per minor unsafe (§2.3). */
+	ck_assert_int_eq(OFFM(13, 0, RT_TRACEMALLOC), 10080);
+	ck_assert_int_eq(OFFM(13, 18, RT_TRACEMALLOC), 10104);
+	ck_assert_int_eq(OFFM(13, 0, GCS_GENERATIONS), 24);
+	ck_assert_int_eq(OFFM(13, 18, GCS_GENERATIONS), 20); /* Debian */
+	ck_assert_int_eq(OFFM(13, 18, RT_MAIN_INTERP), 88424);
+	/* §6.1, §7.1, §8, §9 */
+	ck_assert_int_eq(OFFM(14, 10, GCS_GENERATIONS), 24);
+	ck_assert_int_eq(OFFM(15, 2, GCS_GENERATIONS), 8);
+	ck_assert_int_eq(OFFM(14, 10, GCS_PERMANENT), 96);
+	ck_assert_int_eq(OFFM(15, 2, GCS_PERMANENT), 80);
+	ck_assert_int_eq(OFFM(14, 10, GCS_HEAP_SIZE), 216);
+	ck_assert_int_eq(OFFM(15, 2, GCS_HEAP_SIZE), 144);
+	ck_assert_int_eq(OFFM(14, 10, GCS_COLLECTING), 192);
+	ck_assert_int_eq(OFFM(15, 2, GCS_COLLECTING), 112);
+	ck_assert_int_eq(OFFM(14, 10, RT_TRACEMALLOC), 10296);
+	ck_assert_int_eq(OFFM(15, 2, RT_TRACEMALLOC), 10432);
+	ck_assert_int_eq(OFFM(14, 10, IS_OBMALLOC), 10904);
+	ck_assert_int_eq(OFFM(15, 2, IS_OBMALLOC), 10880);
+	ck_assert_int_eq(OFFM(14, 10, TUPLE_ITEM), 32);
+	ck_assert_int_eq(OFFM(15, 2, TUPLE_ITEM), 32);
+	ck_assert_int_eq(OFFM(14, 10, IF_STACKPOINTER), 64);
+	ck_assert_int_eq(OFFM(14, 10, IF_OWNER), 74);
+	ck_assert_int_eq(OFFM(14, 10, IF_LOCALSPLUS), 80);
+	ck_assert_int_eq(OFFM(14, 10, CO_CODE_ADAPTIVE), 208);
+	ck_assert_int_eq(OFFM(14, 10, FO_FRAME_DATA), 72);
+	ck_assert_int_eq(OFFM(15, 2, HT_QUALNAME), 880);
+	ck_assert_int_eq(OFFM(15, 2, MOD_DEF), -1);
+	ck_assert_int_eq(OFFM(14, 10, OB_REFCNT), 0);
+	ck_assert_int_eq(py_table_find(3, 14, 10)->field[PY_F_OB_REFCNT].width,
+			 4);
+	ck_assert_int_eq(SZM(14, 10, DEBUGOFF), 760);
+	ck_assert_int_eq(SZM(15, 2, DEBUGOFF), 888);
+	ck_assert_int_eq(SZM(15, 2, TYPE), 424);
+	ck_assert_int_eq(SZM(14, 10, TUPLE), 40);
+	/* Where _Py_DebugOffsets keeps the tuple's items (§3). */
+	ck_assert_int_eq(OFFM(14, 10, DO_TUPLE_ITEM), 456);
+	ck_assert_int_eq(OFFM(15, 2, DO_TUPLE_ITEM), 552);
+}
+END_TEST
+
+/*
+ * The tables generated from Debian's -dbg packages against that DWARF, when
+ * tests/distro/build.sh's chroots are on the machine (the tables name the
+ * suite and the executable whose debug file they come from).
+ */
+static const char *distro_cache(void)
+{
+	const char *c = getenv("PYHEAP_DISTRO_CACHE");
+
+	return c && *c ? c : "/var/cache/pyheap-distro";
+}
+
+START_TEST(distro_tables_match_dwarf)
+{
+	size_t k, compared = 0;
+
+	for (k = 0; k < py_ntables; k++) {
+		const struct py_table *tb = py_tables[k];
+		char suite[32], exe[64], path[1024];
+		struct objfile of, dbg;
+		struct py_layout D;
+		const char *from = tb->generated_from;
+		size_t i;
+		int bad = 0;
+
+		if (sscanf(from, "%*s Debian %31s %*s %*s DWARF of %63s",
+			   suite, exe) != 2)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%s", distro_cache(), suite,
+			 exe);
+		if (objfile_open_path(&of, path)) {
+			fprintf(stderr, "SKIP: %s: no %s (tests/distro/build.sh)"
+				"\n", from, path);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s/usr/lib/debug/.build-id/"
+			 "%.2s/%s.debug", distro_cache(), suite, of.build_id,
+			 of.build_id + 2);
+		objfile_release(&of);
+		ck_assert_msg(objfile_open_path(&dbg, path) == 0,
+			      "%s: no debug file %s", from, path);
+		D.major = 3;
+		D.minor = tb->minor;
+		ck_assert_int_gt(py_layout_from_dwarf(&D, &dbg), 100);
+		for (i = 0; i < PY_S__COUNT; i++)
+			bad += tb->size[i] != D.size[i];
+		for (i = 0; i < PY_F__COUNT; i++) {
+			unsigned dw = D.off[i] >= 0 ? D.width[i] : 0;
+
+			if (tb->field[i].off != D.off[i] ||
+			    tb->field[i].width != dw) {
+				fprintf(stderr, "%s %s: table %d, DWARF %lld\n",
+					from, py_field_info[i].id,
+					tb->field[i].off, (long long)D.off[i]);
+				bad++;
+			}
+		}
+		fprintf(stderr, "%s: %d differ\n", from, bad);
+		ck_assert_int_eq(bad, 0);
+		objfile_release(&dbg);
+		compared++;
+	}
+	fprintf(stderr, "%zu Debian tables compared with their DWARF\n",
+		compared);
 }
 END_TEST
 
@@ -155,6 +278,8 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, table_matches_dwarf, 7, 14);
 	tcase_add_test(tc, tables_agree_with_gdb_facts);
+	tcase_add_test(tc, tables_agree_with_2026_facts);
+	tcase_add_test(tc, distro_tables_match_dwarf);
 	tcase_add_test(tc, every_field_exists_somewhere);
 	suite_add_tcase(s, tc);
 	rc = run_suite(s);

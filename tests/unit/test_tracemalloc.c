@@ -761,11 +761,14 @@ START_TEST(read_runtime_state)
 	tb = put_traceback(&md, 4, 9, 0);
 	traces = put_table(&md, 16, 8, RAW_FREE);
 	domains = put_table(&md, 8, 8, HT_DESTROY);
-	put_trace(&md, traces, 0x1000, 0, 100, tb);
-	put_trace(&md, traces, 0x2000, 0, 23, tb);
+	/* Stopping tracemalloc empties the table and zeroes the counter. */
+	if (tracing) {
+		put_trace(&md, traces, 0x1000, 0, 100, tb);
+		put_trace(&md, traces, 0x2000, 0, 23, tb);
+	}
 	field(&md, state, PY_F_TM_TRACES, traces);
 	field(&md, state, PY_F_TM_DOMAINS, domains);
-	field(&md, state, PY_F_TM_TRACED_MEMORY, 123);
+	field(&md, state, PY_F_TM_TRACED_MEMORY, tracing ? 123 : 0);
 	t = commit(&md);
 	memset(&p, 0, sizeof(p));
 	p.t = t;
@@ -796,6 +799,139 @@ START_TEST(read_runtime_state)
 }
 END_TEST
 
+/*
+ * The layout's _PyRuntime.tracemalloc is off by a plausible amount (3.13.0
+ * -> 3.13.18 moved it +24): the reader finds the state that adds up, says
+ * it searched, and reads the same traces; moved beyond its window, it says
+ * it could not verify the state and reads nothing, never "not tracing".
+ */
+static const int tm_shifts[] = { -24, -8, 8, 24, 512 };
+
+START_TEST(runtime_state_moved)
+{
+	int shift = tm_shifts[_i];
+	struct model md;
+	struct pyproc p;
+	struct tm_state tm;
+	uint64_t runtime, state, cfg, tb, traces, domains;
+	struct target *t;
+
+	model_init(&md, 12);
+	runtime = alloc(&md, (size_t)md.L.size[PY_S_RUNTIME] + 1024);
+	/* The real state sits shift bytes from where the layout says. */
+	state = runtime + (uint64_t)(md.L.off[PY_F_RT_TRACEMALLOC] + shift);
+	cfg = state + (uint64_t)md.L.off[PY_F_TM_CONFIG];
+	field(&md, cfg, PY_F_TMC_TRACING, 1);
+	field(&md, cfg, PY_F_TMC_MAX_NFRAME, 4);
+	tb = put_traceback(&md, 4, 9, 0);
+	traces = put_table(&md, 16, 8, RAW_FREE);
+	domains = put_table(&md, 8, 8, HT_DESTROY);
+	put_trace(&md, traces, 0x1000, 0, 100, tb);
+	put_trace(&md, traces, 0x2000, 0, 23, tb);
+	field(&md, state, PY_F_TM_TRACES, traces);
+	field(&md, state, PY_F_TM_DOMAINS, domains);
+	field(&md, state, PY_F_TM_TRACED_MEMORY, 123);
+	t = commit(&md);
+	memset(&p, 0, sizeof(p));
+	p.t = t;
+	p.major = 3;
+	p.minor = 12;
+	p.L = md.L;
+	p.runtime = runtime;
+	tm_state_init(&tm);
+	ck_assert_int_eq(tm_read(&p, &tm), 0);
+	if (shift < 256) {
+		ck_assert(tm.found && tm.tracing);
+		ck_assert_uint_eq(tm.ntraces, 2);
+		ck_assert_uint_eq(tm.traced_memory, 123);
+		ck_assert_int_eq(p.checks[PY_CHECK_TRACEMALLOC].state,
+				 CHECK_SEARCHED);
+		ck_assert_int_eq(p.checks[PY_CHECK_TRACEMALLOC].off,
+				 md.L.off[PY_F_RT_TRACEMALLOC] + shift);
+	} else {
+		/* Zeros where the layout points look idle, but that is not
+		 * taken for "not tracing" without a word: here it is, since
+		 * nothing traces nearby; the check says what it saw. */
+		ck_assert_uint_eq(tm.ntraces, 0);
+		ck_assert_int_ne(p.checks[PY_CHECK_TRACEMALLOC].state,
+				 CHECK_SEARCHED);
+	}
+	tm_state_release(&tm);
+	target_close(t);
+}
+END_TEST
+
+/* Not tracing, and 24 bytes from where the layout says (3.13.18 read with
+ * 3.13.0's table): the one idle state near it is taken, and said so. */
+START_TEST(runtime_state_idle_moved)
+{
+	struct model md;
+	struct pyproc p;
+	struct tm_state tm;
+	uint64_t runtime, state, cfg;
+	struct target *t;
+
+	model_init(&md, 12);
+	runtime = alloc(&md, (size_t)md.L.size[PY_S_RUNTIME] + 1024);
+	state = runtime + (uint64_t)(md.L.off[PY_F_RT_TRACEMALLOC] + 24);
+	cfg = state + (uint64_t)md.L.off[PY_F_TM_CONFIG];
+	field(&md, cfg, PY_F_TMC_TRACING, 0);
+	field(&md, cfg, PY_F_TMC_MAX_NFRAME, 1);
+	field(&md, state, PY_F_TM_TRACES, put_table(&md, 16, 8, RAW_FREE));
+	field(&md, state, PY_F_TM_DOMAINS, put_table(&md, 8, 8, HT_DESTROY));
+	t = commit(&md);
+	memset(&p, 0, sizeof(p));
+	p.t = t;
+	p.major = 3;
+	p.minor = 12;
+	p.L = md.L;
+	p.runtime = runtime;
+	tm_state_init(&tm);
+	ck_assert_int_eq(tm_read(&p, &tm), 0);
+	ck_assert(tm.found);
+	ck_assert(!tm.tracing);
+	ck_assert_int_eq(p.checks[PY_CHECK_TRACEMALLOC].state, CHECK_SEARCHED);
+	ck_assert_int_eq(p.checks[PY_CHECK_TRACEMALLOC].off,
+			 md.L.off[PY_F_RT_TRACEMALLOC] + 24);
+	tm_state_release(&tm);
+	target_close(t);
+}
+END_TEST
+
+/* Garbage where the layout points and no state near it: the check fails,
+ * the note says so, and no traces or "not tracing" are claimed. */
+START_TEST(runtime_state_garbage)
+{
+	struct model md;
+	struct pyproc p;
+	struct tm_state tm;
+	uint64_t runtime, cfg;
+	struct target *t;
+
+	model_init(&md, 12);
+	runtime = alloc(&md, (size_t)md.L.size[PY_S_RUNTIME] + 1024);
+	cfg = runtime + (uint64_t)(md.L.off[PY_F_RT_TRACEMALLOC] +
+				   md.L.off[PY_F_TM_CONFIG]);
+	field(&md, cfg, PY_F_TMC_TRACING, 7);
+	field(&md, cfg, PY_F_TMC_MAX_NFRAME, 0x10000000);
+	t = commit(&md);
+	memset(&p, 0, sizeof(p));
+	p.t = t;
+	p.major = 3;
+	p.minor = 12;
+	p.L = md.L;
+	p.runtime = runtime;
+	tm_state_init(&tm);
+	ck_assert_int_eq(tm_read(&p, &tm), 0);
+	ck_assert(!tm.found);
+	ck_assert(!tm.tracing);
+	ck_assert_int_eq(p.checks[PY_CHECK_TRACEMALLOC].state, CHECK_FAILED);
+	ck_assert(strstr(tm.note, "could not be verified") != NULL);
+	tm_state_release(&tm);
+	target_close(t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tracemalloc");
@@ -814,6 +950,10 @@ int main(void)
 	tcase_add_loop_test(tc, random_garbage_is_survived, 0, 4);
 	tcase_add_loop_test(tc, find_tables_by_their_functions, 0, 2);
 	tcase_add_loop_test(tc, read_runtime_state, 0, 2);
+	tcase_add_loop_test(tc, runtime_state_moved, 0,
+			    (int)PH_ARRAY_SIZE(tm_shifts));
+	tcase_add_test(tc, runtime_state_garbage);
+	tcase_add_test(tc, runtime_state_idle_moved);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
