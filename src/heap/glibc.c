@@ -1,6 +1,8 @@
 /*
- * glibc malloc (facts: shared/INTERNALS.md §8; source: glibc malloc/malloc.c
- * and arena.c, 2.28-2.39).
+ * glibc malloc: the walk (facts: shared/INTERNALS.md §8, for 2.37-2.43
+ * shared/INTERNALS-2026.md §10; source: glibc malloc/malloc.c and arena.c,
+ * 2.27-2.43).  glibc_find.c finds libc, its version, the layouts and
+ * main_arena; glibc_bins.c the chunks fastbins and tcaches hold.
  *
  * A chunk is {prev_size, size | A | M | P} followed by user memory; sizes
  * are multiples of 16, at least 32.  A chunk is free when the PREV_INUSE
@@ -9,9 +11,10 @@
  * in libc's data and owns [heap] (sbrk); other arenas live at the start of
  * 64 MiB-aligned mmapped heaps (heap_info {ar_ptr, prev, size, ...})
  * chained through heap_info.prev; chunks of MMAP_THRESHOLD bytes and more
- * are mmapped on their own with IS_MMAPPED set.
+ * are mmapped on their own with IS_MMAPPED set.  None of this changed
+ * from 2.27 to 2.43 but the size in an mmapped chunk's header (2.43, see
+ * scan_mmapped).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,208 +22,13 @@
 #include "base/hashmap.h"
 #include "heap.h"
 
-/* struct malloc_state, identical on x86_64 from 2.27 to 2.39 (malloc.c):
- * mutex, flags, have_fastchunks, fastbinsY[NFASTBINS], top,
- * last_remainder, bins[NBINS * 2 - 2], binmap[BINMAPSIZE], next,
- * next_free, attached_threads, system_mem, max_system_mem. */
-#define MS_FASTBINS 16
-#define MS_NFASTBINS 10
-#define MS_TOP 96
-#define MS_NEXT 2160
-#define MS_SYSTEM_MEM 2184
-#define MS_SIZE 2200
-
-#define CHUNK_HDR 16
-#define MINSIZE 32
+#define CHUNK_HDR GLIBC_CHUNK_HDR
+#define MINSIZE GLIBC_MINSIZE
 #define PREV_INUSE 1u
 #define IS_MMAPPED 2u
-#define NON_MAIN_ARENA 4u
-#define SIZE_BITS 7u
-/* HEAP_MAX_SIZE: 2 * DEFAULT_MMAP_THRESHOLD_MAX on 64-bit (arena.c). */
-#define HEAP_MAX 0x4000000ull
-/* DEFAULT_ARENA_MAX is 8 * cores; this bounds a walk of the arena list. */
-#define MAX_ARENAS 1024
-#define TCACHE_BINS 64
-
-static uint64_t rd64(struct target *t, uint64_t a, bool *ok)
-{
-	uint64_t v;
-
-	if (target_read_u64(t, a, &v)) {
-		*ok = false;
-		return 0;
-	}
-	return v;
-}
-
-/* ---- finding the allocator ---------------------------------------------- */
-
-/* Allocators that replace malloc (LD_PRELOAD or linked): their memory is
- * not glibc's and cannot be walked as such. */
-static enum malloc_kind other_allocator(const struct target *t,
-					const char **name)
-{
-	static const struct {
-		const char *prefix;
-		enum malloc_kind kind;
-	} libs[] = {
-		{ "libjemalloc", MALLOC_JEMALLOC },
-		{ "libtcmalloc", MALLOC_TCMALLOC },
-		{ "libmimalloc", MALLOC_MIMALLOC },
-	};
-	size_t i, k;
-
-	for (i = 0; i < t->maps.n; i++) {
-		const char *p = t->maps.v[i].path;
-
-		if (!p || p[0] != '/')
-			continue;
-		for (k = 0; k < PH_ARRAY_SIZE(libs); k++) {
-			if (!strncmp(ph_basename(p), libs[k].prefix,
-				     strlen(libs[k].prefix))) {
-				*name = libs[k].prefix + 3;
-				return libs[k].kind;
-			}
-		}
-	}
-	return MALLOC_UNKNOWN;
-}
-
-static const struct map *find_libc(const struct target *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->maps.n; i++) {
-		const char *p = t->maps.v[i].path;
-
-		if (p && p[0] == '/' && (!strcmp(ph_basename(p), "libc.so.6") ||
-					 !strncmp(ph_basename(p), "libc-2.", 7)))
-			return &t->maps.v[i];
-	}
-	return NULL;
-}
-
-/* "... stable release version 2.36." in libc's banner (csu/version.c). */
-static int glibc_minor(const struct objfile *libc)
-{
-	static const char key[] = "release version 2.";
-	const void *data;
-	uint64_t size, i;
-
-	if (objfile_section_data(libc, ".rodata", &data, &size))
-		return -1;
-	for (i = 0; i + sizeof(key) + 2 < size; i++) {
-		const char *s = (const char *)data + i;
-
-		if (!memcmp(s, key, sizeof(key) - 1) &&
-		    isdigit((unsigned char)s[sizeof(key) - 1]))
-			return atoi(s + sizeof(key) - 1);
-	}
-	return -1;
-}
-
-static const struct map *heap_map(const struct target *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->maps.n; i++)
-		if (t->maps.v[i].path && !strcmp(t->maps.v[i].path, "[heap]"))
-			return &t->maps.v[i];
-	return NULL;
-}
-
-/*
- * Without debug symbols (INTERNALS §8.1): main_arena.top is the chunk that
- * ends exactly at the end of [heap].  Scan libc's writable data (and the
- * anonymous mapping right after it, where its .bss continues) for such a
- * word; main_arena is 96 bytes before it.  Confirmed by the arena list:
- * following `next` must come back to it.
- */
-static bool arena_list_closes(struct target *t, uint64_t a)
-{
-	uint64_t p = a;
-	bool ok = true;
-	int n;
-
-	for (n = 0; n < MAX_ARENAS; n++) {
-		p = rd64(t, p + MS_NEXT, &ok);
-		if (!ok || !p || (p & 7))
-			return false;
-		if (p == a)
-			return true;
-	}
-	return false;
-}
-
-static uint64_t find_main_arena_heuristic(struct target *t,
-					  const struct map *libc_any)
-{
-	const struct map *heap = heap_map(t);
-	uint64_t found = 0;
-	size_t i;
-
-	if (!heap)
-		return 0;
-	for (i = 0; i < t->maps.n; i++) {
-		const struct map *m = &t->maps.v[i];
-		bool libc_data = m->path && m->inode == libc_any->inode &&
-				 m->dev_major == libc_any->dev_major &&
-				 (m->perms & MAP_W);
-		bool after = !m->path && i > 0 && (m->perms & MAP_W) &&
-			     t->maps.v[i - 1].path &&
-			     t->maps.v[i - 1].inode == libc_any->inode &&
-			     t->maps.v[i - 1].end == m->start;
-		uint64_t a;
-
-		if (!libc_data && !after)
-			continue;
-		for (a = m->start; a + 8 <= m->end; a += 8) {
-			bool ok = true;
-			uint64_t top = rd64(t, a, &ok), size;
-
-			if (!ok || top < heap->start || top >= heap->end ||
-			    (top & 15))
-				continue;
-			size = rd64(t, top + 8, &ok) & ~(uint64_t)SIZE_BITS;
-			if (!ok || top + size != heap->end ||
-			    a < m->start + MS_TOP)
-				continue;
-			if (arena_list_closes(t, a - MS_TOP)) {
-				if (found && found != a - MS_TOP)
-					return 0; /* ambiguous: trust neither */
-				found = a - MS_TOP;
-			}
-		}
-	}
-	return found;
-}
-
-/* struct malloc_par offsets: from DWARF when libc's debug file is there,
- * else by version (2.35 added thp_pagesize, hp_pagesize, hp_flags). */
-struct mp_layout {
-	int64_t n_mmaps, mmapped_mem, sbrk_base, tcache_count;
-};
-
-static void mp_offsets(struct objfile *libc, int minor, struct mp_layout *o)
-{
-	static const char *const f[] = {
-		"n_mmaps", "mmapped_mem", "sbrk_base", "tcache_count" };
-	int64_t *v[] = { &o->n_mmaps, &o->mmapped_mem, &o->sbrk_base,
-			 &o->tcache_count };
-	size_t i;
-
-	if (minor >= 35) {
-		o->n_mmaps = 60; o->mmapped_mem = 80;
-		o->sbrk_base = 96; o->tcache_count = 120;
-	} else {
-		o->n_mmaps = 40; o->mmapped_mem = 56;
-		o->sbrk_base = 72; o->tcache_count = 96;
-	}
-	if (libc->has_dwarf)
-		for (i = 0; i < PH_ARRAY_SIZE(f); i++)
-			objfile_dwarf_offsetof(libc, "struct malloc_par", f[i],
-					       v[i]);
-}
+#define SIZE_BITS GLIBC_SIZE_BITS
+#define HEAP_MAX GLIBC_HEAP_MAX
+#define rd64 glibc_rd64
 
 /* ---- chunks ----------------------------------------------------------- */
 
@@ -314,13 +122,14 @@ static void walk_region(struct malloc_heap *m, struct target *t,
  * heap_info.prev (arena.c).  The first heap holds the malloc_state right
  * after its heap_info; later heaps start with chunks right after theirs. */
 static void walk_arena_heaps(struct malloc_heap *m, struct target *t,
-			     uint64_t arena, uint64_t top, uint32_t idx)
+			     const struct glibc_layout *g, uint64_t arena,
+			     uint64_t top, uint32_t idx)
 {
 	uint64_t h = top & ~(HEAP_MAX - 1), first = arena & ~(HEAP_MAX - 1);
-	uint64_t info = arena - first; /* sizeof(heap_info) */
+	uint64_t info = (uint64_t)g->heap_info_size;
 	int n;
 
-	if (info < 32 || info > 256)
+	if (arena - first != info)
 		return;
 	for (n = 0; h && n < 4096; n++) {
 		bool ok = true;
@@ -332,8 +141,10 @@ static void walk_arena_heaps(struct malloc_heap *m, struct target *t,
 			return;
 		}
 		if (h == first) {
-			/* chunk2mem of the first chunk is 16-aligned */
-			start = arena + MS_SIZE;
+			/* _int_new_arena: the top chunk after the
+			 * malloc_state, moved up so that chunk2mem is
+			 * 16-aligned: heap + 0x8d0 to 2.42, + 0x870 on 2.43 */
+			start = arena + (uint64_t)g->ms_size;
 			start = ((start + CHUNK_HDR + 15) & ~15ull) - CHUNK_HDR;
 		} else {
 			start = h + info;
@@ -344,82 +155,6 @@ static void walk_arena_heaps(struct malloc_heap *m, struct target *t,
 			return;
 		h = prev;
 	}
-}
-
-/* Fastbins of one arena: singly linked through fd, safe-linked from 2.32
- * (PROTECT_PTR: stored = (&fd >> 12) ^ ptr), chunk sizes 32 + 16 i. */
-static void mark_fastbins(struct malloc_heap *m, struct target *t,
-			  uint64_t arena, bool safe_link, struct u64map *mark)
-{
-	int i;
-
-	for (i = 0; i < MS_NFASTBINS; i++) {
-		bool ok = true;
-		uint64_t c = rd64(t, arena + MS_FASTBINS + 8 * (uint64_t)i, &ok);
-		uint64_t n = 0;
-
-		while (ok && c && n++ < (1u << 24)) {
-			uint64_t sz = rd64(t, c + 8, &ok) & ~(uint64_t)SIZE_BITS;
-			uint64_t fd;
-
-			if (!ok || (c & 15) || sz != 32 + 16 * (uint64_t)i) {
-				m->bad_lists++;
-				break;
-			}
-			u64map_put(mark, c, CHUNK_FASTBIN);
-			fd = rd64(t, c + 16, &ok);
-			c = safe_link ? ((c + 16) >> 12) ^ fd : fd;
-		}
-	}
-}
-
-/*
- * tcache (2.26+): a per-thread tcache_perthread_struct {counts[64],
- * entries[64]} in a chunk of its own (0x290 from 2.30, where counts became
- * uint16_t; 0x250 before).  Any in-use chunk of that size whose lists all
- * check out is taken for one: every entry is the user pointer of a chunk of
- * exactly its bin's size, the lists are as long as their counts, and they
- * are safe-linked from 2.32 (through e->next, so &next == e).
- */
-static bool check_tcache(struct target *t, uint64_t c,
-			 bool wide, bool safe_link, uint64_t max_count,
-			 struct u64map *mark, bool commit)
-{
-	unsigned char buf[TCACHE_BINS * 2 + TCACHE_BINS * 8];
-	size_t cw = wide ? 2 : 1, eoff = TCACHE_BINS * cw;
-	uint64_t total = 0;
-	int i;
-
-	if (target_read(t, c + CHUNK_HDR, buf, eoff + TCACHE_BINS * 8))
-		return false;
-	for (i = 0; i < TCACHE_BINS; i++) {
-		uint64_t count = 0, e, k;
-		bool ok = true;
-
-		memcpy(&count, buf + (size_t)i * cw, cw);
-		memcpy(&e, buf + eoff + (size_t)i * 8, 8);
-		if (count > max_count || (!count) != (!e))
-			return false;
-		for (k = 0; k < count; k++) {
-			uint64_t sz, next;
-
-			if (!e || (e & 15))
-				return false;
-			sz = rd64(t, e - 8, &ok) & ~(uint64_t)SIZE_BITS;
-			if (!ok || sz != 32 + 16 * (uint64_t)i)
-				return false;
-			if (commit)
-				u64map_put(mark, e - CHUNK_HDR, CHUNK_TCACHE);
-			next = rd64(t, e, &ok);
-			if (!ok)
-				return false;
-			e = safe_link ? (e >> 12) ^ next : next;
-		}
-		if (e)
-			return false; /* longer than its count */
-		total += count;
-	}
-	return total > 0;
 }
 
 static int cmp_chunk(const void *a, const void *b)
@@ -452,7 +187,10 @@ static bool in_ranges(const uint64_t *starts, size_t n, uint64_t len,
  * size) below its thread pointer, where glibc puts struct pthread at the
  * top of the stack mapping.  Stacks hold arbitrary words, so they are not
  * scanned; the kernel may merge a stack with the mappings next to it, so
- * this is a range, not a whole mapping. */
+ * this is a range, not a whole mapping.  It ends with the thread
+ * pointer's page: the stack ends a page or so later (struct pthread is
+ * under 4 KiB), and the next mapping up, often an mmapped chunk, starts
+ * there (seen live in Debian 13 and sid chroots). */
 static bool in_thread_stack(const struct target *t, uint64_t a)
 {
 	size_t k;
@@ -460,8 +198,8 @@ static bool in_thread_stack(const struct target *t, uint64_t a)
 	for (k = 0; k < t->nthreads; k++) {
 		uint64_t fs = t->threads[k].fs_base;
 
-		if (t->threads[k].tid != t->pid && fs && a < fs + 65536 &&
-		    a + (8ull << 20) >= fs)
+		if (t->threads[k].tid != t->pid && fs &&
+		    a <= (fs & ~4095ull) && a + (8ull << 20) >= fs)
 			return true;
 	}
 	return false;
@@ -469,11 +207,20 @@ static bool in_thread_stack(const struct target *t, uint64_t a)
 
 /* mmapped chunks: not on any list.  Scan the page starts of anonymous
  * writable mappings for a header with IS_MMAPPED alone, prev_size 0 and a
- * page-multiple size that fits the mapping, skipping what else we know
- * there: arena heaps, pymalloc arenas and pools, thread stacks. */
+ * size that fits the mapping, skipping what else we know there: arena
+ * heaps, pymalloc arenas and pools, thread stacks.  The size is the whole
+ * mapping to 2.42; from 2.43 (malloc.c mmap_set_chunk, "Change mmap chunk
+ * layout") 16 bytes less, so that the chunk looks like a heap chunk with
+ * a next header after it, and bit 0 of prev_size marks huge pages
+ * (MMAP_HP).  A record covers the whole mapping either way, so its bytes
+ * add up to mp_.mmapped_mem. */
 static void scan_mmapped(struct malloc_heap *m, struct target *t,
+			 const struct glibc_layout *g,
 			 const struct pymalloc_heap *ph)
 {
+	uint64_t tail = (uint64_t)g->mmap_tail;
+	uint64_t prev_bits = g->mmap_tail ? 1 : 0;
+
 	size_t i, k;
 
 	for (i = 0; i < t->maps.n; i++) {
@@ -500,9 +247,10 @@ static void scan_mmapped(struct malloc_heap *m, struct target *t,
 			}
 			prev = rd64(t, q, &ok);
 			sz = rd64(t, q + 8, &ok);
-			csz = sz & ~(uint64_t)SIZE_BITS;
-			if (ok && (sz & SIZE_BITS) == IS_MMAPPED && prev == 0 &&
-			    csz >= 4096 && !(csz & 4095) && fits(q, csz, mp->end)) {
+			csz = (sz & ~(uint64_t)SIZE_BITS) + tail;
+			if (ok && (sz & SIZE_BITS) == IS_MMAPPED &&
+			    !(prev & ~prev_bits) && csz >= 4096 &&
+			    !(csz & 4095) && fits(q, csz, mp->end)) {
 				add_chunk(m, q, csz, CHUNK_MMAPPED, UINT32_MAX);
 				m->mmapped_bytes += csz;
 				m->mmapped_chunks++;
@@ -514,29 +262,53 @@ static void scan_mmapped(struct malloc_heap *m, struct target *t,
 	}
 }
 
+/* Where mp_ is (symbol, else the heuristic) and what it says: mmapped
+ * totals for the cross-check, tcache_count for the tcache checks. */
+static void read_mp(struct malloc_heap *m, struct target *t,
+		    struct objfile *libc, const struct map *libc_map,
+		    const struct glibc_layout *g)
+{
+	uint64_t mp, v;
+	bool ok = true;
+
+	if (!objfile_sym(libc, "mp_", &mp, NULL) && glibc_mp_ok(t, g, mp))
+		m->mp_source = "symbol";
+	else if ((mp = glibc_find_mp(t, libc_map, g)) != 0)
+		m->mp_source = "heuristic";
+	else
+		return;
+	m->mp_n_mmaps = (uint32_t)rd64(t, mp + (uint64_t)g->mp_n_mmaps, &ok);
+	m->mp_mmapped_mem = rd64(t, mp + (uint64_t)g->mp_mmapped_mem, &ok);
+	v = rd64(t, mp + (uint64_t)g->mp_tcache_count, &ok);
+	m->mp_known = ok;
+	if (ok && v <= 65535)
+		m->mp_tcache_count = v;
+}
+
 int glibc_walk(struct pyproc *p, const struct pymalloc_heap *ph,
 	       struct malloc_heap *m)
 {
 	struct target *t = p->t;
 	const struct map *libc_map, *heap;
 	struct objfile libc;
-	struct mp_layout mp;
+	struct glibc_layout g;
 	struct u64map mark = U64MAP_INIT;
-	uint64_t ma, a, sym, max_tcache = 65535;
-	bool safe_link, wide_tcache, ok = true;
-	const char *other = NULL;
+	uint64_t ma, a;
+	bool ok = true;
+	const char *other = NULL, *why;
 	size_t i, n;
 	int minor, rc;
 
 	memset(m, 0, sizeof(*m));
-	m->kind = other_allocator(t, &other);
+	m->glibc_minor = -1;
+	m->kind = glibc_other_allocator(t, &other);
 	if (m->kind != MALLOC_UNKNOWN) {
 		snprintf(m->note, sizeof(m->note), "process %d uses %s: its "
 			 "native memory is not walked (Python objects are)",
 			 (int)t->pid, other);
 		return 0;
 	}
-	libc_map = find_libc(t);
+	libc_map = glibc_find_libc(t);
 	if (!libc_map) {
 		snprintf(m->note, sizeof(m->note), "process %d has no glibc "
 			 "mapped: native memory is not walked", (int)t->pid);
@@ -549,44 +321,55 @@ int glibc_walk(struct pyproc *p, const struct pymalloc_heap *ph,
 		return 0;
 	}
 	m->kind = MALLOC_GLIBC;
+	/* The version chooses the layouts; one pyheap does not know is not
+	 * walked at guessed offsets. */
 	minor = glibc_minor(&libc);
 	m->glibc_minor = minor;
-	if (minor >= 0 && (minor < 26 || minor > 41)) {
-		snprintf(m->note, sizeof(m->note), "glibc 2.%d is outside what "
-			 "pyheap walks (2.26 to 2.41): native memory is not "
-			 "walked", minor);
+	if (minor < 0) {
+		snprintf(m->note, sizeof(m->note), "cannot tell the glibc "
+			 "version of process %d (no version banner in %s): "
+			 "native memory is not walked", (int)t->pid,
+			 ph_basename(libc_map->path));
 		goto out;
 	}
-	safe_link = minor < 0 || minor >= 32;
-	wide_tcache = minor < 0 || minor >= 30;
-	mp_offsets(&libc, minor, &mp);
+	if (glibc_layout_init(&g, minor, &libc)) {
+		snprintf(m->note, sizeof(m->note), "glibc 2.%d is outside "
+			 "what pyheap walks (2.%d to 2.%d): native memory is "
+			 "not walked", minor, GLIBC_MIN_MINOR, GLIBC_MAX_MINOR);
+		goto out;
+	}
+	m->layout_source = g.source;
+	/* ... and the live data must confirm them. */
 	if (!objfile_sym(&libc, "main_arena", &ma, NULL)) {
 		m->arena_source = "symbol";
+		why = glibc_check_arena(t, &g, ma);
+		if (why) {
+			snprintf(m->note, sizeof(m->note), "glibc 2.%d's "
+				 "main_arena in process %d does not match its "
+				 "layout (%s): native memory is not walked",
+				 minor, (int)t->pid, why);
+			goto out;
+		}
 	} else {
-		ma = find_main_arena_heuristic(t, libc_map);
+		ma = glibc_find_main_arena(t, libc_map, &g);
 		m->arena_source = "heuristic";
 	}
 	if (!ma) {
-		snprintf(m->note, sizeof(m->note), "cannot find glibc's "
+		snprintf(m->note, sizeof(m->note), "cannot find glibc 2.%d's "
 			 "main_arena in process %d (install libc6-dbg to help): "
-			 "native memory is not walked", (int)t->pid);
+			 "native memory is not walked", minor, (int)t->pid);
 		goto out;
 	}
 	m->main_arena = ma;
-	if (!objfile_sym(&libc, "mp_", &sym, NULL)) {
-		uint64_t v;
-
-		m->mp_known = true;
-		m->mp_n_mmaps = (uint32_t)rd64(t, sym + (uint64_t)mp.n_mmaps, &ok);
-		m->mp_mmapped_mem = rd64(t, sym + (uint64_t)mp.mmapped_mem, &ok);
-		v = rd64(t, sym + (uint64_t)mp.tcache_count, &ok);
-		if (ok && v && v <= 65535)
-			max_tcache = v;
-		m->mp_known = ok;
-	}
+	read_mp(m, t, &libc, libc_map, &g);
+	ph_debug(1, "glibc 2.%d: layout from %s, main_arena %#llx by %s, "
+		 "mp_ %s, tcache_count %llu", minor, g.source,
+		 (unsigned long long)ma, m->arena_source,
+		 m->mp_source ? m->mp_source : "not found",
+		 (unsigned long long)m->mp_tcache_count);
 
 	/* Every arena, main first: the circular `next` list. */
-	for (a = ma, n = 0; n < MAX_ARENAS; n++) {
+	for (a = ma, n = 0; n < GLIBC_MAX_ARENAS; n++) {
 		struct malloc_arena_rec *ar;
 
 		PH_GROW(m->arenas, m->arenas_alloc, m->narenas + 1);
@@ -594,13 +377,13 @@ int glibc_walk(struct pyproc *p, const struct pymalloc_heap *ph,
 		memset(ar, 0, sizeof(*ar));
 		ar->addr = a;
 		ar->main = a == ma;
-		ar->top = rd64(t, a + MS_TOP, &ok);
-		ar->system_mem = rd64(t, a + MS_SYSTEM_MEM, &ok);
-		a = rd64(t, a + MS_NEXT, &ok);
+		ar->top = rd64(t, a + (uint64_t)g.ms_top, &ok);
+		ar->system_mem = rd64(t, a + (uint64_t)g.ms_system_mem, &ok);
+		a = rd64(t, a + (uint64_t)g.ms_next, &ok);
 		if (!ok || !a || a == ma)
 			break;
 	}
-	heap = heap_map(t);
+	heap = glibc_heap_map(t);
 	for (i = 0; i < m->narenas; i++) {
 		struct malloc_arena_rec *ar = &m->arenas[i];
 		size_t before = m->nchunks;
@@ -612,27 +395,14 @@ int glibc_walk(struct pyproc *p, const struct pymalloc_heap *ph,
 				walk_region(m, t, heap->start, ar->top, heap->end,
 					    (uint32_t)i);
 		} else {
-			walk_arena_heaps(m, t, ar->addr, ar->top, (uint32_t)i);
+			walk_arena_heaps(m, t, &g, ar->addr, ar->top,
+					 (uint32_t)i);
 		}
 		ar->chunks = m->nchunks - before;
-		mark_fastbins(m, t, ar->addr, safe_link, &mark);
 	}
-	/* tcache structs are ordinary in-use chunks of their size. */
-	for (i = 0; i < m->nchunks; i++) {
-		struct malloc_chunk_rec *c = &m->chunks[i];
-
-		if (c->state == CHUNK_INUSE &&
-		    c->size == (wide_tcache ? 0x290u : 0x250u) &&
-		    check_tcache(t, c->addr, wide_tcache, safe_link,
-				 max_tcache, &mark, false)) {
-			check_tcache(t, c->addr, wide_tcache, safe_link,
-				     max_tcache, &mark, true);
-			m->tcaches++;
-			PH_GROW(m->tcache_structs, m->tcache_structs_alloc,
-				m->ntcache_structs + 1);
-			m->tcache_structs[m->ntcache_structs++] = c->addr;
-		}
-	}
+	for (i = 0; i < m->narenas; i++)
+		glibc_mark_fastbins(m, t, &g, m->arenas[i].addr, &mark);
+	glibc_find_tcaches(m, t, &g, &mark);
 	for (i = 0; i < m->nchunks; i++) {
 		struct malloc_chunk_rec *c = &m->chunks[i];
 		uint64_t st;
@@ -648,7 +418,7 @@ int glibc_walk(struct pyproc *p, const struct pymalloc_heap *ph,
 			m->tcache_chunks++;
 		}
 	}
-	scan_mmapped(m, t, ph);
+	scan_mmapped(m, t, &g, ph);
 	for (i = 0; i < m->nchunks; i++) {
 		if (m->chunks[i].state == CHUNK_INUSE ||
 		    m->chunks[i].state == CHUNK_MMAPPED) {

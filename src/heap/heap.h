@@ -41,6 +41,8 @@
 
 #include "../python/python.h"
 
+struct u64map;
+
 enum pymalloc_method { PYMALLOC_NONE, PYMALLOC_ARENAS, PYMALLOC_SCAN };
 
 struct pymalloc_pool {
@@ -104,16 +106,37 @@ int pymalloc_check_pool(struct target *t, uint64_t a, uint32_t pool_size,
 			bool *salvaged);
 
 /*
- * glibc malloc (heap/glibc.c; INTERNALS §8)
- * ------------------------------------------
- * Finds main_arena by symbol (libc's separate debug file, libc6-dbg) or,
- * without one, as the arena whose top chunk ends [heap] (confirmed by the
- * arena list closing on itself); walks every arena's heaps chunk by chunk
- * to the top chunk; marks fastbin and tcache chunks (safe-linking decoded
- * from 2.32); finds mmapped chunks by their headers.  Corruption skips
- * forward and is counted.  A process using another allocator (jemalloc,
- * tcmalloc, mimalloc), or whose main_arena cannot be found, is not walked:
- * `note` says so in one line and `walked` is false.
+ * glibc malloc (heap/glibc*.c; INTERNALS §8, INTERNALS-2026 §10)
+ * ---------------------------------------------------------------
+ * Walked on glibc 2.27 to 2.43, x86_64.  The version comes from libc's
+ * banner ("release version 2.N."); it chooses the layouts (struct
+ * malloc_state, malloc_par, tcache_perthread_struct; DWARF from libc's
+ * debug file, libc6-dbg, overrides the offsets when present), and the
+ * live data must then confirm them: main_arena's top chunk ends [heap],
+ * the arena list closes, every other arena's heap_info.ar_ptr points back
+ * at it.  A version outside that range or unreadable, or a layout the
+ * data does not confirm, is not walked: `note` says so in one line and
+ * `walked` is false.  Never a walk at guessed offsets.
+ *
+ * main_arena is found by symbol (the debug file) or, without one, as the
+ * word in libc's data that points at the chunk ending [heap] (its `top`,
+ * at +96 to 2.42, +8 on 2.43), confirmed as above; mp_ likewise, by symbol
+ * or as the one candidate whose sbrk_base is the start of [heap] and whose
+ * other fields are in range.  Every arena's heaps are walked chunk by chunk
+ * to the top chunk; fastbin chunks (to 2.42) and tcache chunks are marked
+ * from their lists (safe-linking decoded from 2.32); mmapped chunks are
+ * found by their headers (2.43: chunksize 16 bytes short of the mapping;
+ * a record covers the mapping).  Corruption skips forward and is
+ * counted.  A
+ * process using another allocator (jemalloc, tcmalloc, mimalloc) is not
+ * walked either.
+ *
+ * tcaches are found by validating every in-use chunk of the struct's size
+ * (0x250 to 2.29, 0x290 to 2.41, 0x300 from 2.42) against its lists: each
+ * bin's count (2.42+: mp_.tcache_count - num_slots[i]) equals its list's
+ * length, each entry is a chunk of its bin's size (2.42+ large bins: in
+ * the bin's power-of-two range, ascending).  Every list walk is bounded by
+ * the number of chunks walked and all of them together by a step budget.
  *
  * Chunk sizes include the 16-byte header.  "In use" means handed out by
  * malloc: not free in a bin, fastbin or tcache, not the top chunk.
@@ -164,9 +187,12 @@ struct malloc_heap {
 	uint64_t top_bytes;
 	uint64_t mmapped_bytes, mmapped_chunks;
 	uint64_t corrupt_regions, skipped_bytes, bad_lists;
+	const char *layout_source; /* "DWARF" or "version table" */
 	bool mp_known;
+	const char *mp_source;     /* "symbol" or "heuristic" */
 	uint32_t mp_n_mmaps;
 	uint64_t mp_mmapped_mem;
+	uint64_t mp_tcache_count;  /* 0 unknown: inferred per tcache (2.42+) */
 };
 
 /* Walk glibc malloc in p's target; pymalloc arenas (ph) are excluded from
@@ -178,5 +204,76 @@ void malloc_heap_release(struct malloc_heap *m);
 /* The chunk containing addr, or NULL (binary search). */
 const struct malloc_chunk_rec *malloc_chunk_of(const struct malloc_heap *m,
 					       uint64_t addr);
+
+/*
+ * Internal to heap/glibc*.c: glibc.c walks, glibc_find.c finds libc, its
+ * version, layouts, main_arena and mp_, glibc_bins.c marks fastbin and
+ * tcache chunks.  Offsets are bytes on x86_64; -1 means "not in this
+ * version".
+ */
+struct glibc_layout {
+	int minor;
+	const char *source;          /* "version table" or "DWARF" */
+	/* struct malloc_state (malloc.c) */
+	int64_t ms_fastbins;         /* fastbinsY[]; -1 from 2.43 */
+	int ms_nfastbins;
+	int64_t ms_top, ms_next, ms_system_mem, ms_size;
+	/* heap_info (arena.c): a non-main arena's state follows it */
+	int64_t heap_info_size;
+	/* struct malloc_par mp_ (malloc.c) */
+	int64_t mp_mmap_threshold, mp_n_mmaps, mp_mmapped_mem, mp_sbrk_base;
+	int64_t mp_tcache_bins, mp_tcache_max_bytes, mp_tcache_count;
+	/* tcache_perthread_struct */
+	int tcache_bins;             /* 64; from 2.42 76: 64 small, 12 large */
+	int tcache_count_width;      /* counts[] element: 1 to 2.29, then 2 */
+	uint64_t tcache_chunk;       /* chunk size of the struct */
+	bool tcache_slots;           /* 2.42+: num_slots[] (free slots left) */
+	int mmap_tail;               /* mmapped chunk: mapping size minus
+				      * chunksize (prev_size 0): 0; 16 from
+				      * 2.43 */
+	bool safe_link;              /* 2.32+: PROTECT_PTR on list links */
+};
+
+#define GLIBC_MIN_MINOR 27
+#define GLIBC_MAX_MINOR 43
+#define GLIBC_CHUNK_HDR 16
+#define GLIBC_MINSIZE 32
+#define GLIBC_SIZE_BITS 7u
+/* HEAP_MAX_SIZE: 2 * DEFAULT_MMAP_THRESHOLD_MAX on 64-bit (arena.c). */
+#define GLIBC_HEAP_MAX 0x4000000ull
+/* DEFAULT_ARENA_MAX is 8 * cores; this bounds a walk of the arena list. */
+#define GLIBC_MAX_ARENAS 1024
+
+uint64_t glibc_rd64(struct target *t, uint64_t a, bool *ok);
+enum malloc_kind glibc_other_allocator(const struct target *t,
+				       const char **name);
+const struct map *glibc_find_libc(const struct target *t);
+const struct map *glibc_heap_map(const struct target *t);
+/* 2.N's N from libc's banner, -1 if there is none. */
+int glibc_minor(const struct objfile *libc);
+/* The layouts of 2.minor (DWARF overriding when libc has it): 0, or -1
+ * if minor is outside GLIBC_MIN_MINOR..GLIBC_MAX_MINOR. */
+int glibc_layout_init(struct glibc_layout *g, int minor, struct objfile *libc);
+/* main_arena without symbols: the one candidate that passes
+ * glibc_check_arena(), 0 if none or several. */
+uint64_t glibc_find_main_arena(struct target *t, const struct map *libc,
+			       const struct glibc_layout *g);
+/* NULL if the arena at ma holds together under g, else why not. */
+const char *glibc_check_arena(struct target *t, const struct glibc_layout *g,
+			      uint64_t ma);
+/* mp_ without symbols: the one plausible candidate, 0 if none or several. */
+uint64_t glibc_find_mp(struct target *t, const struct map *libc,
+		       const struct glibc_layout *g);
+/* mp_ by symbol checked as the heuristic checks a candidate: sbrk_base is
+ * the start of [heap] (if there is one), the other fields within what
+ * malloc.c lets them be. */
+bool glibc_mp_ok(struct target *t, const struct glibc_layout *g, uint64_t mp);
+/* Fastbin and tcache chunks into mark (chunk address -> CHUNK_FASTBIN or
+ * CHUNK_TCACHE); tcache structs into m->tcache_structs. */
+void glibc_mark_fastbins(struct malloc_heap *m, struct target *t,
+			 const struct glibc_layout *g, uint64_t arena,
+			 struct u64map *mark);
+void glibc_find_tcaches(struct malloc_heap *m, struct target *t,
+			const struct glibc_layout *g, struct u64map *mark);
 
 #endif

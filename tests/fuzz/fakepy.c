@@ -2,7 +2,7 @@
  * The fake CPython 3.11 process of fakepy.h.  Everything is written through
  * the layout (field ids), never at hard-coded offsets, except the few
  * constants CPython's headers fix for every 3.x (type flags, str state
- * bits) and glibc's malloc_state offsets (heap/glibc.c).
+ * bits) and glibc's malloc_state offsets (heap/glibc_find.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +36,11 @@
 #define TPF_DICT_SUBCLASS (1ull << 29)
 #define TPF_TYPE_SUBCLASS (1ull << 31)
 
-/* glibc malloc_state (heap/glibc.c) */
-#define MS_TOP 96
-#define MS_NEXT 2160
-#define MS_SYSTEM_MEM 2184
+/* glibc malloc_state (heap/glibc_find.c): top, next, system_mem to 2.42
+ * and on 2.43 (FP_GLIBC243, fastbins gone) */
+#define MS_TOP(f) ((f)->flags & FP_GLIBC243 ? 8 : 96)
+#define MS_NEXT(f) ((f)->flags & FP_GLIBC243 ? 2072 : 2160)
+#define MS_SYSTEM_MEM(f) ((f)->flags & FP_GLIBC243 ? 2096 : 2184)
 #define MAIN_ARENA (LIBC_BASE + 0x100)
 
 /* Static types: symbol, tp_name, basic size (struct or bytes), item size,
@@ -679,13 +680,47 @@ static void build_frames(struct fakepy *f, struct addrs *a, uint64_t code,
 
 static void build_libc(struct fakepy *f)
 {
+	static const char v236[] = "GNU C Library (fake) stable release "
+				   "version 2.36.\n";
+	static const char v243[] = "GNU C Library (fake) stable release "
+				   "version 2.43.\n";
 	uint64_t top = f->heap_brk;
 
+	/* the version banner glibc.c reads from .rodata (not mapped) */
+	if (f->flags & FP_GLIBC243)
+		objfile_fake_section(&f->libc, ".rodata", LIBC_BASE,
+				     sizeof(v243), v243);
+	else
+		objfile_fake_section(&f->libc, ".rodata", LIBC_BASE,
+				     sizeof(v236), v236);
 	/* the top chunk runs to the end of [heap] */
 	put64(f, top + 8, (HEAP_BASE + HEAP_LEN - top) | 1);
-	put64(f, MAIN_ARENA + MS_TOP, top);
-	put64(f, MAIN_ARENA + MS_NEXT, MAIN_ARENA);
-	put64(f, MAIN_ARENA + MS_SYSTEM_MEM, HEAP_LEN);
+	put64(f, MAIN_ARENA + MS_TOP(f), top);
+	put64(f, MAIN_ARENA + MS_NEXT(f), MAIN_ARENA);
+	put64(f, MAIN_ARENA + MS_SYSTEM_MEM(f), HEAP_LEN);
+}
+
+/* FP_GLIBC243: [heap] starts as on 2.43 (INTERNALS-2026 §10.3): two small
+ * chunks, then the main thread's tcache (chunk 0x300: uint16_t
+ * num_slots[76], entries[76]), which holds the second of them: bin 0 has
+ * one entry, so num_slots[0] is tcache_count (16) - 1, every other bin 16;
+ * the entry's next is safe-linked NULL. */
+static void build_tcache243(struct fakepy *f)
+{
+	uint64_t tc, cached;
+	uint16_t slots[76];
+	int i;
+
+	raw_heap_alloc(f, 24);
+	cached = raw_heap_alloc(f, 24);
+	tc = raw_heap_alloc(f, 760);
+	for (i = 0; i < 76; i++)
+		slots[i] = 16;
+	slots[0] = 15;
+	put(f, tc, slots, sizeof(slots));
+	put64(f, tc + sizeof(slots), cached);
+	put64(f, cached, cached >> 12);
+	put64(f, cached + 8, 0x5eed5eed5eedull); /* tcache_key */
 }
 
 int fakepy_build(struct fakepy *f, unsigned flags)
@@ -712,6 +747,8 @@ int fakepy_build(struct fakepy *f, unsigned flags)
 	region(f, FP_LIBC, LIBC_BASE, LIBC_LEN, MAP_R | MAP_W | MAP_P,
 	       f->libc.path);
 	f->heap_brk = HEAP_BASE;
+	if ((flags & FP_GLIBC243) && !(flags & FP_NO_LIBC))
+		build_tcache243(f);
 
 	build_lib(f, &a);
 	build_states(f, &a);

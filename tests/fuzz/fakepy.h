@@ -21,7 +21,10 @@
  *          their keys, a module, a function, a code object, Foo
  *          instances with managed dicts, one freed block on a free list
  *   LIBC   "/fuzz/lib/libc.so.6", rw: glibc's main_arena, whose top chunk
- *          ends [heap] (found by the heuristic, no symbol)
+ *          ends [heap] (found by the heuristic, no symbol), in 2.36's
+ *          layout or (FP_GLIBC243) 2.43's, with [heap] then starting with
+ *          two chunks and a 2.43 tcache holding the second; the version
+ *          banner in the objfile's .rodata
  *
  * Roots: sys.modules {"__main__": module}, whose dict holds a list, an
  * int, the function and a Foo; the thread runs the function (frame
@@ -60,6 +63,8 @@ enum fakepy_region {
 			     * interpreter, the GIL's holder in its state,
 			     * immortal statics, lv_tag ints, tagged split
 			     * values */
+#define FP_GLIBC243 16u     /* glibc 2.43: malloc_state without fastbins,
+			     * a 0x300 tcache after two chunks of [heap] */
 
 #define FP_NPOOLS 16
 

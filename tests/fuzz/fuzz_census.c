@@ -9,7 +9,8 @@
  * patches its memory (fakepy_patch() says how); the first byte chooses
  * the variant (fakepy_build() flags): bit 0 no `arenas` symbol (pools
  * found by scanning), bit 1 no libc, bit 2 every allocation wrapped by
- * CPython's allocator debug hooks, bit 3 CPython 3.12 instead of 3.11.
+ * CPython's allocator debug hooks, bit 3 CPython 3.12 instead of 3.11,
+ * bit 4 glibc 2.43's malloc layout and tcache instead of 2.36's.
  * Whatever the census makes of it must be a valid snapshot
  * (snapshot_check) that survives encoding and reading back; an input of
  * the variant byte alone must give exactly the census fakepy_check()
@@ -33,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* One skeleton and one target per variant, patched and restored for each
  * input. */
-static struct fakepy proto[16];
-static struct target *targets[16];
+static struct fakepy proto[32];
+static struct target *targets[32];
 
 static void fail(const char *what, const char *why)
 {
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	variant = data[0] & 15;
+	variant = data[0] & 31;
 	if (!targets[variant]) {
 		if (fakepy_build(&proto[variant], variant))
 			fail("fakepy_build", "no built-in 3.11/3.12 layout");
