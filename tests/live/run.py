@@ -3,20 +3,27 @@
 
     run.py --pyheap BUILD/src/pyheap --slot SLOT SUITE
 
-SLOT is a minor version ("3.11", looked up under pyenv's versions/) or
-"debian" (/usr/bin/python3.11: stripped, static, no debug info).  A missing
-interpreter makes the test exit 77, which ctest reports as skipped, with the
-reason on stdout.  Every check compares pyheap's answer with what the target
-interpreter itself reported (sys._current_frames, sys.version_info), never
-with a number written into this file.
+SLOT is a minor version ("3.11", looked up under pyenv's versions/),
+"debian" (/usr/bin/python3.11: stripped, static, no debug info), or a
+chroot slot (CHROOT_SLOTS: "trixie-3.13", "sid-3.14", ...): Debian's own
+python3.X running inside a Debian chroot built by tests/distro/build.sh,
+with pyheap on the host reading its files through /proc/PID/root, the
+container case.  A missing interpreter makes the test exit 77, which ctest
+reports as skipped, with the reason on stdout.  Every check compares
+pyheap's answer with what the target interpreter itself reported
+(sys._current_frames, sys.version_info), never with a number written into
+this file.
 
 Ends with "N passed, M failed" (and exit 1 if any failed).
 """
 import argparse
+import atexit
 import glob
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,7 +69,142 @@ def pyenv_root():
         return os.path.expanduser("~/.pyenv")
 
 
+# Chroot slots: Debian's python3.X inside a Debian userland built by
+# tests/distro/build.sh under $PYHEAP_DISTRO_CACHE (default
+# /var/cache/pyheap-distro).  The target runs in the chroot, pyheap on the
+# host.  Debian's python3.X are stripped executables with libpython linked
+# in statically.  The chroots carry debug packages (libc6-dbg, and in sid
+# python3.14-dbg), so the stripped slots run pyheap with
+# PYHEAP_NO_DEBUG_FILES=1 (src/symbols/elf.c: no separate debug file is
+# looked for, as on a machine without them); the -dwarf slot lets pyheap
+# find them in the chroot (/proc/PID/root/usr/lib/debug/.build-id).
+# slot: (chroot, minor version, debug files allowed)
+CHROOT_SLOTS = {
+    "trixie-3.13": ("trixie", "3.13", False),
+    "sid-3.13": ("sid", "3.13", False),
+    "sid-3.14": ("sid", "3.14", False),
+    "sid-3.15": ("sid", "3.15", False),
+    "sid-3.14-dwarf": ("sid", "3.14", True),
+}
+DISTRO_STAMP = ".pyheap-complete"   # written last by tests/distro/build.sh
+DISTRO_VERSIONS = ".pyheap-versions"
+# wrapper path -> (chroot root, python path inside it), for the checks
+CHROOT_WRAPPERS = {}
+
+
+def distro_cache():
+    return os.environ.get("PYHEAP_DISTRO_CACHE", "/var/cache/pyheap-distro")
+
+
+def is_chroot(slot):
+    return slot in CHROOT_SLOTS
+
+
+def has_debug_info(slot):
+    """Whether pyheap gets DWARF for the interpreter in this slot: pyenv
+    builds carry it, Debian's do not but in the -dwarf slot (its -dbg
+    package's debug file, found in the chroot)."""
+    if is_chroot(slot):
+        return CHROOT_SLOTS[slot][2]
+    return slot != "debian"
+
+
+def chroot_root(slot):
+    return os.path.join(distro_cache(), CHROOT_SLOTS[slot][0])
+
+
+def chroot_versions(slot):
+    """NAME/.pyheap-versions of the slot's chroot as a dict ("python3.13":
+    "3.13.5", "glibc": "2.41", ...)."""
+    out = {}
+    try:
+        with open(os.path.join(chroot_root(slot), DISTRO_VERSIONS)) as f:
+            for line in f:
+                k, _, v = line.strip().partition(" ")
+                out[k] = v
+    except OSError:
+        pass
+    return out
+
+
+def chroot_interpreter(slot):
+    """A wrapper script that runs the chroot's /usr/bin/python3.X with the
+    arguments it is given, in a private mount namespace in which the
+    repository and the temporary directory are bind-mounted into the
+    chroot at the same absolute paths (scripts under targets/ and ready
+    files under /tmp have the same names inside and out) and /proc is
+    mounted.  Every step execs, so the PID the driver starts is the
+    python's own; the namespace dies with it and leaves nothing mounted."""
+    name, minor, _ = CHROOT_SLOTS[slot]
+    root = chroot_root(slot)
+    build = "run tests/distro/build.sh (as root) to build it"
+    if not os.path.exists(os.path.join(root, DISTRO_STAMP)):
+        raise Skip("no complete %s chroot at %s: %s" % (name, root, build))
+    py = "/usr/bin/python" + minor
+    if not os.path.exists(root + py):
+        raise Skip("%s missing in the %s chroot: %s" % (py, name, build))
+    if os.geteuid() != 0:
+        raise Skip("chroot slots need root (unshare, mount, chroot)")
+    for tool in ("unshare", "mount", "chroot"):
+        if not shutil.which(tool, path=os.environ.get("PATH", "") +
+                            ":/usr/sbin:/usr/bin:/sbin:/bin"):
+            raise Skip("%s not found (apt-get install util-linux "
+                       "coreutils)" % tool)
+    repo = os.path.dirname(os.path.dirname(HERE))
+    binds = []
+    for d in sorted({os.path.realpath(tempfile.gettempdir()),
+                     os.path.realpath(repo)}, key=len):
+        if not any(d == b or d.startswith(b + "/") for b in binds):
+            binds.append(d)
+    tmp = tempfile.mkdtemp(prefix="pyheap-chroot-")
+    atexit.register(shutil.rmtree, tmp, True)
+    wrapper = os.path.join(tmp, "python" + minor)
+    q = shlex.quote
+    lines = [
+        "#!/bin/sh",
+        "# pyheap live tests, slot %s: %s in the chroot %s" % (slot, py, root),
+        "# (tests/live/run.py chroot_interpreter; tests/distro/build.sh).",
+        "set -e",
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH",
+        "if [ \"${1-}\" != --pyheap-in-namespace ]; then",
+        "\texec unshare --mount --propagation private \"$0\" "
+        "--pyheap-in-namespace \"$@\"",
+        "fi",
+        "shift",
+    ]
+    for d in binds:
+        lines.append("mkdir -p %s" % q(root + d))
+        lines.append("mount --bind %s %s" % (q(d), q(root + d)))
+    lines.append("mount -t proc proc %s" % q(root + "/proc"))
+    lines.append("exec chroot %s %s \"$@\"" % (q(root), q(py)))
+    with open(wrapper, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(wrapper, 0o755)
+    CHROOT_WRAPPERS[wrapper] = (root, py)
+    return wrapper
+
+
+def check_chroot_target(exe, pid):
+    """For a chroot wrapper: None if pid is the chroot's python itself
+    (its executable is the chroot's file, its root the chroot), else what
+    is wrong."""
+    if exe not in CHROOT_WRAPPERS:
+        return None
+    root, py = CHROOT_WRAPPERS[exe]
+    try:
+        if not os.path.samefile("/proc/%d/exe" % pid, root + py):
+            return "/proc/%d/exe is %s, not %s%s" % (
+                pid, os.readlink("/proc/%d/exe" % pid), root, py)
+        if not os.path.samefile("/proc/%d/root" % pid, root):
+            return "/proc/%d/root is not %s" % (pid, root)
+    except OSError as e:
+        return str(e)
+    return None
+
+
 def find_interpreter(slot):
+    if is_chroot(slot):
+        return chroot_interpreter(slot)
     if slot == "debian":
         exe = "/usr/bin/python3.11"
         if not os.path.exists(exe):
@@ -124,6 +266,12 @@ class Target:
             raise RuntimeError("target did not become ready")
         if self.proc.poll() is not None:
             raise RuntimeError("target exited with %s" % self.proc.returncode)
+        # A chroot wrapper must have exec'ed its way to the python: pyheap
+        # is given this PID.
+        wrong = check_chroot_target(exe, self.pid)
+        if wrong:
+            self.close()
+            raise RuntimeError("chroot target: " + wrong)
         with open(self.ready) as f:
             self.expected = json.load(f)
         if isinstance(self.expected, list):  # census.py: [meta, counts, sizes]
@@ -179,6 +327,11 @@ def suite_info(pyheap, slot, exe, res):
         return info_unsupported(pyheap, slot, exe, res)
     with Target(exe, "threads.py") as t:
         want = t.expected
+        if is_chroot(slot):
+            wrong = check_chroot_target(exe, t.pid)
+            res.check(wrong is None, "the PID pyheap is given is the "
+                      "chroot's %s itself, chrooted" % CHROOT_WRAPPERS[exe][1],
+                      wrong or "")
         p = run_pyheap(pyheap, "info", "--format", "json", str(t.pid))
         if not res.equal(p.returncode, 0, "info exits 0 (stderr: %s)"
                          % p.stderr.strip()):
@@ -189,7 +342,9 @@ def suite_info(pyheap, slot, exe, res):
         res.equal(got["pid"], t.pid, "pid")
         res.check(got["pause_ms"] > 0, "pause is measured",
                   str(got["pause_ms"]))
-        if slot == "debian":
+        if is_chroot(slot):
+            check_chroot_elf(slot, t, got["elf"], res)
+        elif slot == "debian":
             res.equal(got["elf"]["debug_info"], False,
                       "Debian's python3.11 has no debug info")
             res.equal(got["elf"]["kind"], "executable",
@@ -251,6 +406,42 @@ def suite_info(pyheap, slot, exe, res):
                          ("SIGTERM", signal.SIGTERM),
                          ("SIGINT", signal.SIGINT)):
             stopped_then_released(pyheap, t, sig, how, res)
+
+
+def check_chroot_elf(slot, t, elf, res):
+    """info's "elf" for a chroot target: the chroot's own python3.X (found
+    through /proc/PID/root, not the host's file of that name), an
+    executable with libpython in it; DWARF only in the -dwarf slot, from
+    the chroot's python3.X-dbg."""
+    root, py = CHROOT_WRAPPERS[t.proc.args[0]]
+    res.equal(elf["kind"], "executable",
+              "Debian's interpreter is the executable itself")
+    # The path is the one /proc/PID/maps shows pyheap: the host's view of
+    # a chroot (ROOT/usr/bin/python3.X), the container's own in a mount
+    # namespace whose root the host cannot reach (/usr/bin/python3.X).
+    path = elf["path"] or ""
+    print("# elf path %s" % path)
+    res.check(any(os.path.exists(c) and os.path.samefile(c, root + py)
+                  for c in (path, "/proc/%d/root%s" % (t.pid, path))),
+              "elf path names the chroot's %s" % py, path)
+    # The build-id names the chroot's file, which the host may not have.
+    with open(root + py, "rb") as f:
+        data = f.read()
+    res.check(elf["build_id"] and bytes.fromhex(elf["build_id"]) in data,
+              "build-id %s is the chroot's %s's" % (elf["build_id"], py))
+    if has_debug_info(slot):
+        res.equal(elf["debug_info"], True, "DWARF from python%s-dbg"
+                  % CHROOT_SLOTS[slot][1])
+        want = "/usr/lib/debug/.build-id/%s/%s.debug" % (
+            elf["build_id"][:2], elf["build_id"][2:])
+        dbg = elf["debug_file"] or ""
+        res.check(dbg.endswith(want) and os.path.exists(dbg) and
+                  os.path.samefile(dbg, root + want),
+                  "debug file is the chroot's %s" % want, dbg)
+    else:
+        res.equal(elf["debug_info"], False,
+                  "stripped: no debug info (PYHEAP_NO_DEBUG_FILES)")
+        res.equal(elf["debug_file"] or "", "", "no debug file looked up")
 
 
 def stopped_then_released(pyheap, t, sig, how, res):
@@ -476,9 +667,12 @@ def suite_census(pyheap, slot, exe, res):
         res.equal(stats.get("pymalloc.corrupt_pools"), 0, "no corrupt pool")
         res.equal(stats.get("census.gc_list_breaks"), 0, "GC lists complete")
         res.equal(snap["meta"]["flags"] & 3, 0, "not partial, not inconsistent")
-        res.equal(stats.get("pymalloc.method"),
-                  2 if slot == "debian" else 1,
-                  "pymalloc found by %s" % ("pool scan" if slot == "debian"
+        # Without symbols, 3.7-3.11's file-local arenas cannot be found
+        # and the pools are scanned for; 3.12+ keep them in the
+        # interpreter state, found through the layout.
+        scan = not has_debug_info(slot) and want["version"][1] <= 11
+        res.equal(stats.get("pymalloc.method"), 2 if scan else 1,
+                  "pymalloc found by %s" % ("pool scan" if scan
                                             else "arena walk"))
 
         # show reads it back: JSON and CSV through real parsers.
@@ -819,6 +1013,22 @@ def main():
         print("SKIP: %s" % e)
         return SKIP
     print("# %s on %s (%s)" % (a.suite, a.slot, exe))
+    if is_chroot(a.slot):
+        root, py = CHROOT_WRAPPERS[exe]
+        v = chroot_versions(a.slot)
+        print("# chroot %s: %s %s (Debian %s), glibc %s (libc6 %s)"
+              % (root, py, v.get(os.path.basename(py), "?"),
+                 v.get(os.path.basename(py) + "-deb", "?"),
+                 v.get("glibc", "?"), v.get("libc6-deb", "?")))
+        # Every pyheap the suites run inherits this environment.
+        if has_debug_info(a.slot):
+            os.environ.pop("PYHEAP_NO_DEBUG_FILES", None)
+            print("# debug files allowed: the chroot's libc6-dbg and "
+                  "python%s-dbg" % CHROOT_SLOTS[a.slot][1])
+        else:
+            os.environ["PYHEAP_NO_DEBUG_FILES"] = "1"
+            print("# PYHEAP_NO_DEBUG_FILES=1: stripped, as without debug "
+                  "packages")
     try:
         SUITES[a.suite](os.path.abspath(a.pyheap), a.slot, exe, res)
     except Exception as e:  # a crash of the driver is a failure, not a skip

@@ -79,10 +79,20 @@ tmp = ready + ".tmp"
 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 os.close(fd)
 os.rename(tmp, tmp)
+
+
+def ready_text(info):
+    return json.dumps({"pid": os.getpid(), "mallinfo": info,
+                       "threads": len(threads),
+                       "version": list(sys.version_info)}).encode()
+
+
+# Once before the count too: 3.8 and 3.9 keep about 600 bytes of malloc
+# memory from the first encoding of this shape (measured: mallinfo2's
+# fordblks 592-624 bytes lower after it).
+ready_text(mallinfo())
 info = mallinfo()
-text = json.dumps({"pid": os.getpid(), "mallinfo": info,
-                   "threads": len(threads),
-                   "version": list(sys.version_info)}).encode()
+text = ready_text(info)
 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 os.write(fd, text)
 os.close(fd)
