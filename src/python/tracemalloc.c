@@ -632,8 +632,10 @@ enum tm_try { TRY_BAD, TRY_IDLE, TRY_TRACING };
  * traces and the traces it points to add up exactly to its traced-memory
  * counter (tm holds them).  TRY_IDLE: a config that does not trace (tracing
  * 0, 1 <= max_nframe <= 65535, nothing traced) beside an empty traces
- * table (3.12+ create the tables at start-up, _PyTraceMalloc_Init, and
- * stopping empties them).  TRY_BAD otherwise.
+ * table (stopping empties it), or a tracemalloc never initialised: no
+ * tables at all and the config's initial max_nframe of 1
+ * (_PyTraceMalloc_Init runs when tracemalloc is first imported or
+ * started).  TRY_BAD otherwise.
  */
 static enum tm_try tm_try_state(struct pyproc *p, uint64_t state,
 				bool quick, struct tm_state *tm)
@@ -653,18 +655,32 @@ static enum tm_try tm_try_state(struct pyproc *p, uint64_t state,
 		return TRY_BAD;
 	/* tracemalloc_clear_traces() zeroes the counter when tracing stops,
 	 * and it starts at 0. */
-	if (py_read_field(t, L, state, PY_F_TM_TRACES, &traces) || !traces ||
+	if (py_read_field(t, L, state, PY_F_TM_TRACES, &traces) ||
 	    (traces & 7) ||
 	    py_read_field(t, L, state, PY_F_TM_DOMAINS, &domains))
 		return TRY_BAD;
 	if (!tracing) {
 		struct table tb;
+		uint64_t names = 1, tbs = 1;
 
-		if (mem || table_open(t, L, traces, &tb) || tb.nentries)
+		if (mem)
 			return TRY_BAD;
+		if (!traces) {
+			/* Never initialised: every table pointer NULL. */
+			if (nframe != 1 || domains ||
+			    py_read_field(t, L, state, PY_F_TM_FILENAMES,
+					  &names) || names ||
+			    py_read_field(t, L, state, PY_F_TM_TRACEBACKS,
+					  &tbs) || tbs)
+				return TRY_BAD;
+		} else if (table_open(t, L, traces, &tb) || tb.nentries) {
+			return TRY_BAD;
+		}
 		tm->max_nframe = (uint32_t)nframe;
 		return TRY_IDLE;
 	}
+	if (!traces)
+		return TRY_BAD;
 	if (quick) {
 		/* pyheap info, on a stopped live target: the traces table's
 		 * header only; snap adds the traces up. */

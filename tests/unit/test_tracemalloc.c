@@ -898,6 +898,41 @@ START_TEST(runtime_state_idle_moved)
 }
 END_TEST
 
+/* tracemalloc never imported nor started: no tables, max_nframe 1 (the
+ * config's initial value); where the layout says, and 24 bytes off. */
+START_TEST(runtime_state_uninitialised)
+{
+	int shift = _i ? 24 : 0;
+	struct model md;
+	struct pyproc p;
+	struct tm_state tm;
+	uint64_t runtime, state, cfg;
+	struct target *t;
+
+	model_init(&md, 12);
+	runtime = alloc(&md, (size_t)md.L.size[PY_S_RUNTIME] + 1024);
+	state = runtime + (uint64_t)(md.L.off[PY_F_RT_TRACEMALLOC] + shift);
+	cfg = state + (uint64_t)md.L.off[PY_F_TM_CONFIG];
+	field(&md, cfg, PY_F_TMC_MAX_NFRAME, 1);
+	t = commit(&md);
+	memset(&p, 0, sizeof(p));
+	p.t = t;
+	p.major = 3;
+	p.minor = 12;
+	p.L = md.L;
+	p.runtime = runtime;
+	tm_state_init(&tm);
+	ck_assert_int_eq(tm_read(&p, &tm), 0);
+	ck_assert(tm.found);
+	ck_assert(!tm.tracing);
+	ck_assert_str_eq(tm.note, "");
+	ck_assert_int_eq(p.checks[PY_CHECK_TRACEMALLOC].state,
+			 shift ? CHECK_SEARCHED : CHECK_VERIFIED);
+	tm_state_release(&tm);
+	target_close(t);
+}
+END_TEST
+
 /* Garbage where the layout points and no state near it: the check fails,
  * the note says so, and no traces or "not tracing" are claimed. */
 START_TEST(runtime_state_garbage)
@@ -954,6 +989,7 @@ int main(void)
 			    (int)PH_ARRAY_SIZE(tm_shifts));
 	tcase_add_test(tc, runtime_state_garbage);
 	tcase_add_test(tc, runtime_state_idle_moved);
+	tcase_add_loop_test(tc, runtime_state_uninitialised, 0, 2);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
