@@ -325,16 +325,23 @@ int py_gc_heads(struct pyproc *p, struct target *t, uint64_t gcs, bool quick,
 	py_check_set(ck, found == want ? CHECK_VERIFIED : CHECK_SEARCHED,
 		     L->off_src[PY_F_GCS_GENERATIONS], want, found, NULL);
 
-	/* The permanent generation (gc.freeze()) moves with the others. */
+	/* The permanent generation (gc.freeze()): where the layout says (it
+	 * stays at +104 under Debian's patch, which moves the others by -4),
+	 * else moved as the others were. */
 	if (py_has(L, PY_F_GCS_PERMANENT)) {
-		int64_t po = L->off[PY_F_GCS_PERMANENT] + (found - want);
-		uint64_t n;
+		int64_t po = L->off[PY_F_GCS_PERMANENT];
+		bool ok = gc_ring(&w, gcs + (uint64_t)(po + head_off)) ==
+			  RING_OK;
 
-		if (po >= 0 && gc_ring(&w, gcs + (uint64_t)(po + head_off)) ==
-				       RING_OK) {
+		if (!ok && found != want) {
+			po += found - want;
+			ok = po >= 0 && gc_ring(&w, gcs + (uint64_t)(po +
+								 head_off)) ==
+					RING_OK;
+		}
+		if (ok) {
 			out->permanent_head = gcs + (uint64_t)(po + head_off);
-			n = w.nodes;
-			out->nodes += n;
+			out->nodes += w.nodes;
 		} else {
 			snprintf(ck->note, sizeof(ck->note), "the permanent "
 				 "generation at +%lld is not a list: gc.freeze()"

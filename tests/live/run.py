@@ -595,6 +595,40 @@ SIZEOF_NOT_MODELLED = {
 }
 
 
+def census_other_table(pyheap, t, snapfile, tracked, nobjs, res):
+    """The offset checks on real data: Debian's 3.13 started from
+    upstream 3.13.0's table (PYHEAP_DEBUG_TABLE) finds its GC lists 4 bytes
+    before the table's +24 (gchead-alignment.diff) and, on 3.13.18, its
+    tracemalloc state 24 bytes after the table's +10080, says so, and
+    counts exactly what its own table counts."""
+    other = os.path.join(t.tmp, "other-table.snap")
+    p = run_pyheap(pyheap, "snap", "-q", "-o", other, str(t.pid),
+                   env={"PYHEAP_DEBUG_TABLE": "3.13.0"})
+    if not res.equal((p.returncode, p.stderr), (0, ""),
+                     "from 3.13.0's table: snap exits 0, nothing on stderr"):
+        return
+    snap = snapfile.load(other)
+    checks = snap["meta"]["checks"]
+    res.check("GC lists: table said +24, which failed its checks; "
+              "searched: +20\n" in checks, "from 3.13.0's table: the GC "
+              "lists searched and found at +20", checks)
+    micro = t.expected["version"][2]
+    tm = ("tracemalloc state: table said +10080, which failed its checks; "
+          "searched: +10104" if micro >= 18 else
+          "tracemalloc state: table +10080, verified")
+    res.check(tm in checks, "from 3.13.0's table: %s" % tm, checks)
+    res.equal(snap["meta"]["flags"] & 8, 0, "from 3.13.0's table: nothing "
+              "left unverified")
+    names = [ty["name"] for ty in snap["types"]]
+    again = {}
+    for o in snap["objects"]:
+        if o["flags"] & 1:
+            k = names[o["type"]]
+            again[k] = again.get(k, 0) + 1
+    res.equal((len(snap["objects"]), again), (nobjs, tracked),
+              "from 3.13.0's table: the same objects and GC-tracked counts")
+
+
 def suite_census(pyheap, slot, exe, res):
     if slot in ("2.7", "3.6"):
         print("# census needs CPython 3.7+: checked by the info suite")
@@ -674,6 +708,9 @@ def suite_census(pyheap, slot, exe, res):
         res.equal(stats.get("pymalloc.method"), 2 if scan else 1,
                   "pymalloc found by %s" % ("pool scan" if scan
                                             else "arena walk"))
+        if is_chroot(slot) and want["version"][1] == 13 and \
+                not has_debug_info(slot):
+            census_other_table(pyheap, t, snapfile, tracked, len(objs), res)
 
         # show reads it back: JSON and CSV through real parsers.
         p = run_pyheap(pyheap, "show", "--format", "json", out)
