@@ -33,22 +33,67 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: pyheap [--version] [--help] [-v] COMMAND [ARGS]\n\n"
 		"Find memory leaks in a running CPython process from outside.\n"
+		"CPython 3.7 to 3.15 (GIL builds) on Linux x86_64; glibc's "
+		"malloc 2.27 to 2.43.\n"
 		"\ncommands:\n");
 	for (i = 0; i < PH_ARRAY_SIZE(commands); i++) {
 		fprintf(f, "  %-8s%s\n", commands[i].name,
 			commands[i].help->summary);
 	}
-	fprintf(f, "\nRun 'pyheap COMMAND --help' for a command's options; "
-		"see pyheap(1).\n");
+	fprintf(f, "  %-8s%s\n", "help", "show this help, or a command's "
+		"(pyheap help COMMAND)");
+	fprintf(f, "\nRun 'pyheap help COMMAND' or 'pyheap COMMAND --help' for "
+		"a command's\noptions; see pyheap(1).\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < PH_ARRAY_SIZE(commands); k++)
+		if (!strcmp(name, commands[k].name))
+			return &commands[k];
+	return NULL;
+}
+
+static int not_a_command(const char *name)
+{
+	fprintf(stderr, "pyheap: '%s' is not a pyheap command; see 'pyheap "
+		"--help'\n", name);
+	return PH_EXIT_USAGE;
+}
+
+/* pyheap help [COMMAND]: what --help prints, on stdout, exit 0. */
+static int help(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc > 2) {
+		fprintf(stderr, "pyheap: help: expected one command at most\n"
+			"usage: pyheap help [COMMAND]\n");
+		return PH_EXIT_USAGE;
+	}
+	if (argc < 2 || !strcmp(argv[1], "help") ||
+	    !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return PH_EXIT_OK;
+	}
+	c = find_command(argv[1]);
+	if (!c)
+		return not_a_command(argv[1]);
+	options_help(stdout, c->help);
+	return PH_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
+	const struct command *c;
 	int i = 1, rc;
-	size_t k;
 
-	/* Output to a closed pipe (pyheap info | head) must be an error we
-	 * handle, not a signal that kills us mid-way. */
+	/* Output to a closed pipe (pyheap info | head) must not be a signal
+	 * that kills us mid-way, maybe with a target stopped: the write
+	 * fails with EPIPE instead, which write_stdout() takes as the
+	 * reader's wish to see no more (exit 0, as git). */
 	signal(SIGPIPE, SIG_IGN);
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -73,17 +118,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return PH_EXIT_USAGE;
 	}
-	for (k = 0; k < PH_ARRAY_SIZE(commands); k++) {
-		if (strcmp(argv[i], commands[k].name))
-			continue;
-		rc = commands[k].run(argc - i, argv + i);
-		if (rc < 0) {
-			fprintf(stderr, "pyheap: %s\n", ph_errmsg());
-			return ph_exit_status(rc);
-		}
-		return rc;
+	if (!strcmp(argv[i], "help"))
+		return help(argc - i, argv + i);
+	c = find_command(argv[i]);
+	if (!c)
+		return not_a_command(argv[i]);
+	rc = c->run(argc - i, argv + i);
+	if (rc < 0) {
+		fprintf(stderr, "pyheap: %s\n", ph_errmsg());
+		return ph_exit_status(rc);
 	}
-	fprintf(stderr, "pyheap: '%s' is not a pyheap command; see 'pyheap "
-		"--help'\n", argv[i]);
-	return PH_EXIT_USAGE;
+	return rc;
 }

@@ -34,11 +34,18 @@
  * then key; report_diff() by bytes delta descending (the largest growth
  * first, the largest shrinking last), then count delta descending, then
  * bytes in B descending, then key.  *_filter() re-sorts by count first
- * with SORT_COUNT.  Ties end on the key, so output is deterministic.
+ * with SORT_COUNT; diff_filter() with SORT_DROP by bytes delta ascending
+ * (the largest drop first), then count delta ascending, then bytes in A
+ * descending, then key.  Ties end on the key, so output is deterministic.
  *
  * Totals (total_*, count_a, ...) always cover the whole snapshots: the
  * filters remove rows, never objects from the totals; nkeys keeps the
- * number of rows before filtering.
+ * number of rows before filtering.  A total adds up every row, and rows
+ * count two things: Python objects, and malloc chunks (the [native] row
+ * of --by type, the [native N] rows of --by native).  struct
+ * report_totals keeps the two apart (a chunk is no object: a count that
+ * mixes them matches nothing the target can count), and the objects'
+ * GC-tracked part (OBJ_GC_TRACKED: what gc.get_objects() lists).
  *
  * Keys point into the snapshots' string tables (or are static text such
  * as "[unnamed type]"): a report or diff must not outlive its snapshots.
@@ -52,7 +59,8 @@
 #include "../snapshot/snapshot.h"
 
 enum group_by { BY_TYPE, BY_MODULE, BY_SITE, BY_NATIVE, BY_SITE_TYPE };
-enum sort_by { SORT_BYTES, SORT_COUNT };
+/* SORT_DROP: diff only, the largest shrinking first. */
+enum sort_by { SORT_BYTES, SORT_COUNT, SORT_DROP };
 
 /* Whether a grouping is by site (BY_SITE, BY_SITE_TYPE). */
 static inline bool group_by_site(enum group_by by)
@@ -84,8 +92,24 @@ struct row_site {
 struct report_row {
 	const char *key;
 	uint64_t count, bytes;
+	uint64_t gc_tracked;  /* objects with OBJ_GC_TRACKED (0 for chunks) */
+	bool native;          /* counts malloc chunks, not objects */
 	struct row_site site;
 };
+
+/* What all the rows of a report add up to, objects and chunks apart
+ * (total_count = objects + native_chunks, total_bytes likewise). */
+struct report_totals {
+	uint64_t objects, object_bytes, gc_tracked;
+	uint64_t native_chunks, native_bytes;
+};
+
+/* Whether rows of both kinds are counted: a text total then needs two
+ * lines. */
+static inline bool report_totals_mixed(const struct report_totals *t)
+{
+	return t->objects && t->native_chunks;
+}
 
 struct report {
 	enum group_by by;
@@ -93,6 +117,7 @@ struct report {
 	size_t nrows, rows_alloc;
 	size_t nkeys;                      /* rows before filtering */
 	uint64_t total_count, total_bytes; /* the whole snapshot */
+	struct report_totals totals;       /* the same, split */
 	char **keys;                       /* keys this report made ("[native
 					    * 208]"), freed with it */
 	size_t nkeys_owned, keys_alloc;
@@ -116,6 +141,7 @@ struct diff {
 	size_t nrows, rows_alloc;
 	size_t nkeys;                      /* rows before filtering */
 	uint64_t count_a, count_b, bytes_a, bytes_b; /* the whole snapshots */
+	struct report_totals totals_a, totals_b;     /* the same, split */
 };
 
 /* B minus A.  Counts and sizes stay far below 2^63. */

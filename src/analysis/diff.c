@@ -36,6 +36,20 @@ static int cmp_count(const void *a, const void *b)
 	return c ? c : cmp_tail(x, y);
 }
 
+/* --sort drop: the largest shrinking first.  A key gone from B drops
+ * by all of A's bytes; ties go to the larger row in A. */
+static int cmp_drop(const void *a, const void *b)
+{
+	const struct diff_row *x = a, *y = b;
+	int c = sdesc(diff_bytes_delta(y), diff_bytes_delta(x));
+
+	if (!c)
+		c = sdesc(diff_count_delta(y), diff_count_delta(x));
+	if (!c)
+		c = sdesc((int64_t)x->bytes_a, (int64_t)y->bytes_a);
+	return c ? c : strcmp(x->key, y->key);
+}
+
 void report_diff(const struct report *a, const struct report *b,
 		 struct diff *d)
 {
@@ -51,6 +65,8 @@ void report_diff(const struct report *a, const struct report *b,
 	d->bytes_a = a->total_bytes;
 	d->count_b = b->total_count;
 	d->bytes_b = b->total_bytes;
+	d->totals_a = a->totals;
+	d->totals_b = b->totals;
 	PH_GROW(d->rows, d->rows_alloc, a->nrows + b->nrows + 1);
 	for (i = 0; i < a->nrows + b->nrows; i++) {
 		bool in_a = i < a->nrows;
@@ -93,7 +109,8 @@ void diff_filter(struct diff *d, const struct row_filter *f)
 
 	if (d->nrows)
 		qsort(d->rows, d->nrows, sizeof(*d->rows),
-		      f->sort == SORT_COUNT ? cmp_count : cmp_bytes);
+		      f->sort == SORT_COUNT ? cmp_count :
+		      f->sort == SORT_DROP ? cmp_drop : cmp_bytes);
 	for (i = 0; i < d->nrows; i++) {
 		const struct diff_row *row = &d->rows[i];
 		int64_t delta = diff_bytes_delta(row);

@@ -53,6 +53,33 @@ static int cmp_count(const void *a, const void *b)
 	return c ? c : strcmp(x->key, y->key);
 }
 
+void report_count_object(struct report *r, struct report_row *row,
+			 const struct snap_object *o)
+{
+	bool gc = o->flags & OBJ_GC_TRACKED;
+
+	row->count++;
+	row->bytes += o->size;
+	row->gc_tracked += gc;
+	r->totals.objects++;
+	r->totals.object_bytes += o->size;
+	r->totals.gc_tracked += gc;
+	r->total_count++;
+	r->total_bytes += o->size;
+}
+
+void report_count_chunks(struct report *r, struct report_row *row,
+			 uint64_t n, uint64_t bytes)
+{
+	row->native = true;
+	row->count += n;
+	row->bytes += bytes;
+	r->totals.native_chunks += n;
+	r->totals.native_bytes += bytes;
+	r->total_count += n;
+	r->total_bytes += bytes;
+}
+
 static bool native_chunk(const struct snap_chunk *c)
 {
 	return c->owner_kind == OWNER_NATIVE || c->owner_kind == OWNER_UNOWNED;
@@ -96,14 +123,10 @@ static int group_native(const struct snapshot *s, struct report *r)
 			r->keys[r->nkeys_owned] = xasprintf("[native %llu]",
 				(unsigned long long)sizes[i]);
 			row = &r->rows[r->nrows++];
+			memset(row, 0, sizeof(*row));
 			row->key = r->keys[r->nkeys_owned++];
-			row->count = row->bytes = 0;
 		}
-		row = &r->rows[r->nrows - 1];
-		row->count++;
-		row->bytes += sizes[i];
-		r->total_count++;
-		r->total_bytes += sizes[i];
+		report_count_chunks(r, &r->rows[r->nrows - 1], 1, sizes[i]);
 	}
 	free(sizes);
 	r->nkeys = r->nrows;
@@ -158,17 +181,13 @@ int report_group_depth(const struct snapshot *s, enum group_by by,
 			PH_GROW(r->rows, r->rows_alloc, r->nrows + 1);
 			slot[key] = (int64_t)r->nrows;
 			row = &r->rows[r->nrows++];
+			memset(row, 0, sizeof(*row));
 			row->key = snapshot_str(s, key);
 			if (!*row->key)
 				row->key = by == BY_MODULE ? "[unknown module]" :
 					   "[unnamed type]";
-			row->count = row->bytes = 0;
 		}
-		row = &r->rows[slot[key]];
-		row->count++;
-		row->bytes += o->size;
-		r->total_count++;
-		r->total_bytes += o->size;
+		report_count_object(r, &r->rows[slot[key]], o);
 	}
 	/* --by type: the malloc chunks no Python object owns, as one row
 	 * (DESIGN.md "Group keys"). */
@@ -186,11 +205,9 @@ int report_group_depth(const struct snapshot *s, enum group_by by,
 
 			PH_GROW(r->rows, r->rows_alloc, r->nrows + 1);
 			row = &r->rows[r->nrows++];
+			memset(row, 0, sizeof(*row));
 			row->key = "[native]";
-			row->count = n;
-			row->bytes = bytes;
-			r->total_count += n;
-			r->total_bytes += bytes;
+			report_count_chunks(r, row, n, bytes);
 		}
 	}
 	r->nkeys = r->nrows;

@@ -13,4 +13,11 @@
  */
 void group_sites(const struct snapshot *s, struct report *r);
 
+/* Count object o, or a malloc chunk of `size` bytes, in row and in r's
+ * totals (analysis.h "Totals"). */
+void report_count_object(struct report *r, struct report_row *row,
+			 const struct snap_object *o);
+void report_count_chunks(struct report *r, struct report_row *row,
+			 uint64_t n, uint64_t size);
+
 #endif

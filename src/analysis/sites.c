@@ -157,14 +157,11 @@ void group_sites(const struct snapshot *s, struct report *r)
 			k = (size_t)v;
 		}
 		row = &r->rows[k];
-		row->count++;
-		row->bytes += o->size;
+		report_count_object(r, row, o);
 		if (o->site)
 			row->site.kinds |= s->sites[o->site - 1].kind ==
 					   SITE_TRACED ? ROW_TRACED :
 					   ROW_INFERRED;
-		r->total_count++;
-		r->total_bytes += o->size;
 	}
 	/* The frames array is complete: point the rows into it. */
 	for (i = 0; i < r->nrows; i++)

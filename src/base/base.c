@@ -205,6 +205,25 @@ const char *ph_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+char *ph_abspath(const char *path)
+{
+	char *cwd, *out;
+
+	if (path[0] == '/' || !(cwd = getcwd(NULL, 0)))
+		return xstrdup(path);
+	while (path[0] == '.' && path[1] == '/') {
+		for (path += 2; *path == '/'; path++)
+			;
+	}
+	if (!*path || !strcmp(path, "."))
+		out = xstrdup(cwd);
+	else
+		out = xasprintf("%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "",
+				path);
+	free(cwd);
+	return out;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;

@@ -114,6 +114,11 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *ph_dirname(const char *path);
 /* What follows path's last slash (path itself without one); not a copy. */
 const char *ph_basename(const char *path);
+/* path for a message about it: a relative one prefixed with the working
+ * directory ("x.snap" -> "/srv/app/x.snap", leading "./" dropped), so an
+ * error names the directory it was about; newly allocated.  A copy of
+ * path if it is absolute or the working directory is unknown. */
+char *ph_abspath(const char *path);
 /* Grow *p (of *alloc elements of `size` bytes) to hold at least `need`. */
 void ph_grow(void **p, size_t *alloc, size_t need, size_t size);
 #define PH_GROW(p, alloc, need) \

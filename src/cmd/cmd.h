@@ -82,7 +82,7 @@ extern const struct command_help watch_help;
  */
 enum {
 	ROPT_BY = 0x100, ROPT_TOP, ROPT_SORT, ROPT_MIN_BYTES, ROPT_MATCH,
-	ROPT_FORMAT, ROPT_DEPTH,
+	ROPT_FORMAT, ROPT_DEPTH, ROPT_GC,
 };
 
 struct report_opts {
@@ -93,9 +93,11 @@ struct report_opts {
 	const char **match;       /* --match patterns (argv strings) */
 	size_t nmatch, match_alloc;
 	unsigned depth;           /* --depth K, 0 if not given */
+	bool gc;                  /* show --gc: the GC-TRACKED column */
+	bool diff;                /* set by diff: --sort drop is allowed */
 };
 #define REPORT_OPTS_INIT { BY_TYPE, FORMAT_TEXT, -1, ROW_FILTER_INIT, \
-			   NULL, 0, 0, 0 }
+			   NULL, 0, 0, 0, false, false }
 
 /* 0 or -PH_E_USAGE for a ROPT_* option; 1 if id is not one. */
 int report_option(const struct command_help *h, struct report_opts *o,
@@ -112,7 +114,10 @@ void report_opts_release(struct report_opts *o);
  * has no sites (-PH_E_NOTFOUND, naming the file). */
 int report_read(const char *path, const struct report_opts *o,
 		struct snapshot *s);
-/* Write out to stdout: 0 or -PH_E_IO. */
+/* Write out to stdout, flush it: 0 or -PH_E_IO.  A reader that closed
+ * its end (EPIPE) is no error: the rest of the output is dropped and 0
+ * returned, as git does (pyheap(1) "EXIT STATUS").  Commands print only
+ * after a target they stopped is running again. */
 int write_stdout(const struct strbuf *out);
 
 #endif

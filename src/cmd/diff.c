@@ -26,8 +26,8 @@ static const struct option_spec diff_options[] = {
 	  "show the first N rows (default 20 in text, all in json and csv; "
 	  "0 = all)" },
 	{ ROPT_SORT, 0, "sort", "KEY",
-	  "sort by bytes delta (default) or count delta, largest growth "
-	  "first" },
+	  "bytes (default) or count: by the bytes or count delta, largest "
+	  "growth first; drop: by the bytes delta, largest drop first" },
 	{ ROPT_MIN_BYTES, 0, "min-bytes", "SIZE",
 	  "only rows whose bytes grew or shrank by at least SIZE" },
 	{ ROPT_MATCH, 0, "match", "PATTERN",
@@ -51,8 +51,9 @@ const struct command_help diff_help = {
 	"show what grew between two snapshots",
 	"Compare two snapshots grouped by type, module or allocation site:\n"
 	"count and bytes in A and B and the change (B - A), largest growth "
-	"first.\nThe total row covers the whole snapshots.  Exit 1 when a "
-	"--fail-if-*\nthreshold is crossed (the report is still printed).",
+	"first.\nThe total row covers the whole snapshots (malloc chunks, the "
+	"[native] row,\napart from objects).  Exit 1 when a --fail-if-* "
+	"threshold is crossed\n(the report is still printed).",
 	diff_options,
 };
 
@@ -221,6 +222,7 @@ int cmd_diff(int argc, char **argv)
 	int rc, first;
 	size_t top;
 
+	o.r.diff = true;
 	rc = first = options_parse(argc, argv, &diff_help, on_opt, &o);
 	if (first <= 0)
 		goto cleanup;

@@ -111,11 +111,12 @@ static const char *check_state_name(enum py_check_state s)
 	return "not checked";
 }
 
-static void print_text(struct target *t, struct pyproc *p,
-		       struct py_stacks *st)
+static int print_text(struct target *t, struct pyproc *p,
+		      struct py_stacks *st)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t i, j, k;
+	int rc;
 
 	strbuf_addf(&sb, "Process %d: ", (int)t->pid);
 	add_printable(&sb, t->cmdline && *t->cmdline ? t->cmdline :
@@ -174,16 +175,18 @@ static void print_text(struct target *t, struct pyproc *p,
 					      "unreadable frame)\n");
 		}
 	}
-	fwrite(sb.buf, 1, sb.len, stdout);
+	rc = write_stdout(&sb);
 	strbuf_release(&sb);
+	return rc;
 }
 
-static void print_json(struct target *t, struct pyproc *p,
-		       struct py_stacks *st)
+static int print_json(struct target *t, struct pyproc *p,
+		      struct py_stacks *st)
 {
 	struct strbuf sb = STRBUF_INIT, offs = STRBUF_INIT;
 	struct json j;
 	size_t i, k, f;
+	int rc;
 
 	py_layout_describe(&p->L, &offs);
 	json_init(&j, &sb);
@@ -268,14 +271,15 @@ static void print_json(struct target *t, struct pyproc *p,
 	}
 	json_arr_end(&j);
 	json_obj_end(&j);
-	fwrite(sb.buf, 1, sb.len, stdout);
+	rc = write_stdout(&sb);
 	strbuf_release(&sb);
 	strbuf_release(&offs);
+	return rc;
 }
 
 /* ---- a snapshot file ---------------------------------------------------- */
 
-/* SNAP_* bits in order (snapshot.h). */
+/* SNAP_* bits in order (snapshot.h): bit i is flag_names[i]. */
 static const char *const flag_names[] = {
 	"inconsistent", "partial", "native", "unverified",
 };
@@ -283,6 +287,17 @@ static const char *const flag_notes[] = {
 	" (taken without stopping)", " (counts are a floor: see the stats)",
 	" (malloc was walked)", " (a part was not read: see Checks)",
 };
+_Static_assert((1u << PH_ARRAY_SIZE(flag_names)) - 1 == SNAP_KNOWN_FLAGS,
+	       "every SNAP_* flag has a name");
+_Static_assert(PH_ARRAY_SIZE(flag_notes) == PH_ARRAY_SIZE(flag_names),
+	       "every SNAP_* flag has a note");
+
+/* Bits a later pyheap may set, as one "0x30" (the flags' names are for
+ * the ones this pyheap knows). */
+static void add_unknown_flags(struct strbuf *sb, uint32_t flags)
+{
+	strbuf_addf(sb, "%#x", flags & ~SNAP_KNOWN_FLAGS);
+}
 
 /* Stats in name order: the census.skipped.* and pymalloc.* families
  * read together. */
@@ -364,10 +379,10 @@ static void snap_text(struct strbuf *sb, const char *path,
 		if (m->flags & 1u << i)
 			strbuf_addf(sb, "%s%s%s", nflags++ ? ", " : "",
 				    flag_names[i], flag_notes[i]);
-	if (m->flags >> PH_ARRAY_SIZE(flag_names))
-		strbuf_addf(sb, "%s%#x", nflags++ ? ", " : "",
-			    m->flags >> PH_ARRAY_SIZE(flag_names) <<
-			    PH_ARRAY_SIZE(flag_names));
+	if (m->flags & ~SNAP_KNOWN_FLAGS) {
+		strbuf_addstr(sb, nflags++ ? ", " : "");
+		add_unknown_flags(sb, m->flags);
+	}
 	if (!nflags)
 		strbuf_addstr(sb, "none");
 	if (*snapshot_str(s, m->checks)) {
@@ -484,6 +499,11 @@ static void snap_json(struct strbuf *sb, const char *path,
 	for (i = 0; i < PH_ARRAY_SIZE(flag_names); i++)
 		if (m->flags & 1u << i)
 			json_str(&j, flag_names[i]);
+	if (m->flags & ~SNAP_KNOWN_FLAGS) {
+		strbuf_reset(&tmp);
+		add_unknown_flags(&tmp, m->flags);
+		json_str(&j, tmp.buf);
+	}
 	json_arr_end(&j);
 	json_obj_end(&j);
 	json_key(&j, "sections");
@@ -618,11 +638,9 @@ int cmd_info(int argc, char **argv)
 		 (unsigned long long)t->stats.reads,
 		 (unsigned long long)t->stats.bytes);
 	if (o.format == FORMAT_JSON)
-		print_json(t, &p, &st);
+		rc = print_json(t, &p, &st);
 	else
-		print_text(t, &p, &st);
-	if (fflush(stdout))
-		rc = ph_error(PH_E_IO, "cannot write output");
+		rc = print_text(t, &p, &st);
 out:
 	if (have_stacks)
 		py_stacks_release(&st);

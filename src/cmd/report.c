@@ -3,6 +3,7 @@
  * --sort, --min-bytes, --match, --format) and reading a snapshot for a
  * report.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,15 @@ int report_option(const struct command_help *h, struct report_opts *o,
 			o->filter.sort = SORT_BYTES;
 		else if (!strcmp(arg, "count"))
 			o->filter.sort = SORT_COUNT;
+		else if (o->diff && !strcmp(arg, "drop"))
+			o->filter.sort = SORT_DROP;
 		else
-			return usage_error(h, "--sort: '%s' is not bytes or "
-					   "count", arg);
+			return usage_error(h, "--sort: '%s' is not %s", arg,
+					   o->diff ? "bytes, count or drop" :
+					   "bytes or count");
+		return 0;
+	case ROPT_GC:
+		o->gc = true;
 		return 0;
 	case ROPT_MIN_BYTES:
 		return parse_size(h, "--min-bytes", arg, &o->filter.min_bytes);
@@ -64,6 +71,8 @@ int report_options_check(const struct command_help *h,
 	if (o->depth && !group_by_site(o->by))
 		return usage_error(h, "--depth needs --by site or --by "
 				   "site,type");
+	if (o->gc && o->by != BY_TYPE && o->by != BY_MODULE)
+		return usage_error(h, "--gc needs --by type or --by module");
 	return 0;
 }
 
@@ -108,8 +117,18 @@ int report_read(const char *path, const struct report_opts *o,
 
 int write_stdout(const struct strbuf *out)
 {
-	fwrite(out->buf, 1, out->len, stdout);
-	if (fflush(stdout) || ferror(stdout))
-		return ph_error(PH_E_IO, "cannot write output");
-	return 0;
+	int err;
+
+	errno = 0;
+	if (fwrite(out->buf, 1, out->len, stdout) == out->len &&
+	    !fflush(stdout) && !ferror(stdout))
+		return 0;
+	/* The reader is gone (`pyheap show | head`): nobody wants the rest,
+	 * and nothing went wrong, as in git.  SIGPIPE is ignored (main.c:
+	 * a stopped target must be let go first), so a closed pipe shows
+	 * here, as EPIPE from the write or the flush. */
+	err = errno ? errno : EIO;
+	if (err == EPIPE)
+		return 0;
+	return ph_error(PH_E_IO, "cannot write output: %s", strerror(err));
 }

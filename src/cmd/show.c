@@ -27,6 +27,9 @@ static const struct option_spec show_options[] = {
 	  "only rows whose key matches the glob PATTERN (e.g. '__main__.*'; "
 	  "repeat for more)" },
 	{ ROPT_FORMAT, 0, "format", "FMT", "text (default), json or csv" },
+	{ ROPT_GC, 0, "gc", NULL,
+	  "with --by type or module: a GC-TRACKED column, the objects "
+	  "gc.get_objects() lists (json and csv always have gc_tracked)" },
 	{ 0 }
 };
 
@@ -35,7 +38,8 @@ const struct command_help show_help = {
 	"show a snapshot's objects by type, module or allocation site",
 	"Show the objects of a snapshot grouped by type, module or allocation "
 	"site:\ncount and bytes (sys.getsizeof), largest first.  The total "
-	"row covers the\nwhole snapshot.  Sites are traced when the target "
+	"row covers the\nwhole snapshot; malloc chunks (the [native] row) "
+	"are totalled apart from\nobjects.  Sites are traced when the target "
 	"ran with PYTHONTRACEMALLOC=1\n(or -X tracemalloc), else inferred "
 	"where an object names its own origin.",
 	show_options,
@@ -80,7 +84,7 @@ int cmd_show(int argc, char **argv)
 	else if (o.format == FORMAT_CSV)
 		render_show_csv(&out, &r, report_top(&o));
 	else
-		render_show_text(&out, file, &s, &r, report_top(&o));
+		render_show_text(&out, file, &s, &r, report_top(&o), o.gc);
 	rc = write_stdout(&out);
 
 cleanup:

@@ -182,24 +182,29 @@ int snap_options_check(const struct command_help *h, struct snap_opts *o,
 static int check_output(const char *path)
 {
 	struct stat st;
-	char *tmp;
-	int fd, err;
+	char *tmp, *abs;
+	int fd, err, rc = 0;
 
-	if (!stat(path, &st) && S_ISDIR(st.st_mode))
-		return ph_error(PH_E_IO, "cannot write %s: it is a directory",
-				path);
-	tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	err = errno;
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+	} else {
+		tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		err = fd < 0 && errno != EEXIST ? errno : 0;
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(tmp);
 	}
-	free(tmp);
-	if (fd < 0 && err != EEXIST)
-		return ph_error(PH_E_IO, "cannot write %s: %s", path,
-				strerror(err));
-	return 0;
+	if (!err)
+		return 0;
+	/* With its directory: the default name says nothing of where. */
+	abs = ph_abspath(path);
+	rc = ph_error(PH_E_IO, "cannot write %s: %s", abs, err == EISDIR ?
+		      "it is a directory" : strerror(err));
+	free(abs);
+	return rc;
 }
 
 /*
@@ -344,12 +349,13 @@ static void fill_meta(struct snapshot *s, struct target *t,
 	strbuf_release(&sb);
 }
 
-static void print_summary(const char *path, const struct snapshot *s,
-			  uint64_t file_size)
+static int print_summary(const char *path, const struct snapshot *s,
+			 uint64_t file_size)
 {
 	struct strbuf sb = STRBUF_INIT;
 	uint64_t bytes = 0;
 	size_t i;
+	int rc;
 
 	for (i = 0; i < s->nobjects; i++)
 		bytes += s->objects[i].size;
@@ -375,14 +381,17 @@ static void print_summary(const char *path, const struct snapshot *s,
 	if (s->meta.flags & SNAP_PARTIAL)
 		strbuf_addstr(&sb, " (partial: see pyheap info)");
 	strbuf_addch(&sb, '\n');
-	fputs(sb.buf, stdout);
+	rc = write_stdout(&sb);
 	strbuf_release(&sb);
+	return rc;
 }
 
 /* --dir DIR: created (0700: snapshots are private) if it is missing. */
 static int ensure_dir(const char *dir)
 {
 	struct stat st;
+	char *abs;
+	int err, rc;
 
 	if (!stat(dir, &st)) {
 		if (!S_ISDIR(st.st_mode))
@@ -390,10 +399,34 @@ static int ensure_dir(const char *dir)
 					dir);
 		return 0;
 	}
-	if (errno != ENOENT || (mkdir(dir, 0700) && errno != EEXIST))
-		return ph_error(PH_E_IO, "cannot create --dir %s: %s", dir,
-				strerror(errno));
-	return 0;
+	if (errno == ENOENT && (!mkdir(dir, 0700) || errno == EEXIST))
+		return 0;
+	err = errno;
+	abs = ph_abspath(dir);
+	rc = ph_error(PH_E_IO, "cannot create --dir %s: %s", abs,
+		      strerror(err));
+	free(abs);
+	return rc;
+}
+
+/*
+ * A target that exits right after the copy leaves a whole census (it is
+ * made from the copy), but what is read from its files after the resume
+ * cannot be: /proc/PID/root is gone with it, so the malloc walk, which
+ * opens libc, stops with a note that blames libc.  Put the real cause
+ * first.  (The note stays: it says what was not done.)
+ */
+static void note_exit(struct snapshot *s, int pid)
+{
+	const char *note = snapshot_str(s, s->meta.malloc_note);
+	char *msg;
+
+	if (!*note || process_alive(pid))
+		return;
+	msg = xasprintf("process %d exited during the snapshot, so its files "
+			"could no longer be read: %s", pid, note);
+	s->meta.malloc_note = snapshot_cstring(s, msg);
+	free(msg);
 }
 
 /* The program's name for file names and metrics (series.h). */
@@ -541,6 +574,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 	if (rc)
 		goto out;
 	fill_meta(&s, t, &p);
+	note_exit(&s, pid);
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
 	/* Never quietly: a part left unread is said at every verbosity. */
 	py_checks_warn(&p);
@@ -553,12 +587,9 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 	cleanup_done();
 	if (rc)
 		goto out;
-	if (!o->quiet)
-		print_summary(path, &s, file_size);
-	if (fflush(stdout)) {
-		rc = ph_error(PH_E_IO, "cannot write output");
+	/* The target runs again: a closed stdout is no reason to stop. */
+	if (!o->quiet && (rc = print_summary(path, &s, file_size)))
 		goto out;
-	}
 	/* The new snapshot is safe: now the oldest may go. */
 	if (o->keep) {
 		int removed = series_prune(o->dir, program, o->keep);

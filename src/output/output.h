@@ -79,9 +79,10 @@ struct report;
 /* The "snapshot" object of the JSON contract (DESIGN.md). */
 void json_snapshot_summary(struct json *j, const char *file,
 			   const struct snapshot *s);
+/* gc: a GC-TRACKED column (show --gc; --by type and module only). */
 void render_show_text(struct strbuf *out, const char *file,
 		      const struct snapshot *s, const struct report *r,
-		      size_t top);
+		      size_t top, bool gc);
 void render_show_json(struct strbuf *out, const char *file,
 		      const struct snapshot *s, const struct report *r,
 		      size_t top);

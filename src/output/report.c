@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "internal.h"
 #include "output.h"
 #include "table.h"
 #include "snapshot/snapshot.h"
@@ -44,6 +45,13 @@ void json_snapshot_summary(struct json *j, const char *file,
 static size_t shown(size_t nrows, size_t top)
 {
 	return top && top < nrows ? top : nrows;
+}
+
+/* Groupings whose rows say how many of their objects are GC-tracked
+ * (pyheap-show(1): gc_tracked, --gc). */
+static bool shows_gc(enum group_by by)
+{
+	return by == BY_TYPE || by == BY_MODULE;
 }
 
 /* A site row's fields after the counts (pyheap-show(1) "JSON"):
@@ -119,37 +127,6 @@ static void csv_site(struct strbuf *out, enum group_by by, unsigned depth,
 	strbuf_release(&f);
 }
 
-/* The memory breakdown as a JSON object (show --format json "memory"). */
-static void json_breakdown(struct json *j, const struct memory_breakdown *m)
-{
-	size_t i;
-
-	json_obj_begin(j);
-	json_key(j, "rss"); json_uint(j, m->rss);
-	json_key(j, "pymalloc_arenas"); json_uint(j, m->pymalloc_arenas);
-	json_key(j, "pymalloc_used"); json_uint(j, m->pymalloc_used);
-	json_key(j, "objects_in_malloc"); json_uint(j, m->objects_in_malloc);
-	json_key(j, "buffers"); json_uint(j, m->buffers);
-	json_key(j, "native_owned"); json_uint(j, m->native_owned);
-	json_key(j, "native_unowned"); json_uint(j, m->native_unowned);
-	json_key(j, "allocator"); json_uint(j, m->allocator);
-	json_key(j, "malloc_free"); json_uint(j, m->malloc_free);
-	json_key(j, "malloc_top"); json_uint(j, m->top);
-	json_key(j, "malloc_overhead"); json_uint(j, m->malloc_overhead);
-	json_key(j, "unaccounted"); json_int(j, m->unaccounted);
-	json_key(j, "native_owners");
-	json_arr_begin(j);
-	for (i = 0; i < m->nowners; i++) {
-		json_obj_begin(j);
-		json_key(j, "type"); json_str(j, m->owners[i].type);
-		json_key(j, "chunks"); json_uint(j, m->owners[i].chunks);
-		json_key(j, "bytes"); json_uint(j, m->owners[i].bytes);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-	json_obj_end(j);
-}
-
 void render_show_json(struct strbuf *out, const char *file,
 		      const struct snapshot *s, const struct report *r,
 		      size_t top)
@@ -169,10 +146,25 @@ void render_show_json(struct strbuf *out, const char *file,
 		json_key(&j, "key"); json_str(&j, r->rows[i].key);
 		json_key(&j, "count"); json_uint(&j, r->rows[i].count);
 		json_key(&j, "bytes"); json_uint(&j, r->rows[i].bytes);
+		if (shows_gc(r->by)) {
+			json_key(&j, "gc_tracked");
+			json_uint(&j, r->rows[i].gc_tracked);
+		}
 		json_site(&j, r->by, r->depth, &r->rows[i].site);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	/* What the rows add up to before --match, --min-bytes and --top,
+	 * objects and malloc chunks apart (analysis.h "Totals"). */
+	json_key(&j, "total");
+	json_obj_begin(&j);
+	json_key(&j, "objects"); json_uint(&j, r->totals.objects);
+	json_key(&j, "object_bytes"); json_uint(&j, r->totals.object_bytes);
+	json_key(&j, "gc_tracked"); json_uint(&j, r->totals.gc_tracked);
+	json_key(&j, "native_chunks"); json_uint(&j, r->totals.native_chunks);
+	json_key(&j, "native_bytes"); json_uint(&j, r->totals.native_bytes);
+	json_key(&j, "rows"); json_uint(&j, r->nkeys);
+	json_obj_end(&j);
 	if (s->meta.flags & SNAP_NATIVE) {
 		struct memory_breakdown m;
 
@@ -189,6 +181,8 @@ void render_show_csv(struct strbuf *out, const struct report *r, size_t top)
 	size_t i, n = shown(r->nrows, top);
 
 	strbuf_addstr(out, "key,count,bytes");
+	if (shows_gc(r->by))
+		strbuf_addstr(out, ",gc_tracked");
 	csv_site_header(out, r->by, r->depth);
 	strbuf_addch(out, '\n');
 	for (i = 0; i < n; i++) {
@@ -196,9 +190,28 @@ void render_show_csv(struct strbuf *out, const struct report *r, size_t top)
 		strbuf_addf(out, ",%llu,%llu",
 			    (unsigned long long)r->rows[i].count,
 			    (unsigned long long)r->rows[i].bytes);
+		if (shows_gc(r->by))
+			strbuf_addf(out, ",%llu", (unsigned long long)
+				    r->rows[i].gc_tracked);
 		csv_site(out, r->by, r->depth, &r->rows[i].site);
 		strbuf_addch(out, '\n');
 	}
+}
+
+/* "NAME_a": a, "NAME_b": b */
+static void json_totals_ab(struct json *j, const char *name, uint64_t a,
+			   uint64_t b)
+{
+	struct strbuf key = STRBUF_INIT;
+
+	strbuf_addf(&key, "%s_a", name);
+	json_key(j, key.buf);
+	json_uint(j, a);
+	strbuf_reset(&key);
+	strbuf_addf(&key, "%s_b", name);
+	json_key(j, key.buf);
+	json_uint(j, b);
+	strbuf_release(&key);
 }
 
 void render_diff_json(struct strbuf *out, const char *file_a,
@@ -247,6 +260,15 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 	json_key(&j, "bytes_a"); json_uint(&j, d->bytes_a);
 	json_key(&j, "bytes_b"); json_uint(&j, d->bytes_b);
 	json_key(&j, "rows"); json_uint(&j, d->nkeys);
+	/* The same split: objects and malloc chunks apart. */
+	json_totals_ab(&j, "objects", d->totals_a.objects,
+		       d->totals_b.objects);
+	json_totals_ab(&j, "object_bytes", d->totals_a.object_bytes,
+		       d->totals_b.object_bytes);
+	json_totals_ab(&j, "native_chunks", d->totals_a.native_chunks,
+		       d->totals_b.native_chunks);
+	json_totals_ab(&j, "native_bytes", d->totals_a.native_bytes,
+		       d->totals_b.native_bytes);
 	json_obj_end(&j);
 	json_obj_end(&j);
 }
@@ -276,77 +298,6 @@ void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top)
 }
 
 /* ---- text -------------------------------------------------------------- */
-
-struct table_row *table_add(struct table *t)
-{
-	struct table_row *row;
-	size_t i;
-
-	PH_GROW(t->rows, t->alloc, t->nrows + 1);
-	row = &t->rows[t->nrows++];
-	for (i = 0; i < TABLE_MAX_COLS; i++) {
-		strbuf_init(&row->cell[i]);
-		row->sgr[i] = NULL;
-	}
-	return row;
-}
-
-/* A row of "..." and a note in the key column; takes the note. */
-void table_note(struct table *t, struct strbuf *note)
-{
-	struct table_row *row = table_add(t);
-	size_t i;
-
-	for (i = 0; i + 1 + t->nleft < t->ncols; i++)
-		strbuf_addstr(&row->cell[i], "...");
-	row->cell[t->ncols - 1] = *note;
-	strbuf_init(note);
-}
-
-void table_render(struct table *t, struct strbuf *out)
-{
-	size_t width[TABLE_MAX_COLS], r, c;
-
-	for (c = 0; c < t->ncols; c++) {
-		width[c] = t->min_width[c];
-		for (r = 0; r < t->nrows; r++)
-			width[c] = PH_MAX(width[c], t->rows[r].cell[c].len);
-	}
-	for (r = 0; r < t->nrows; r++) {
-		struct table_row *row = &t->rows[r];
-
-		for (c = 0; c < t->ncols; c++) {
-			const char *sgr = t->colour ? row->sgr[c] : NULL;
-			bool last = c + 1 == t->ncols;
-			bool left = !last && c + 1 + t->nleft >= t->ncols;
-			int pad = last ? 0 : (int)(width[c] - row->cell[c].len);
-
-			if (c)
-				strbuf_addstr(out, last || left ? "  " :
-					      t->sep);
-			if (!left)
-				strbuf_addf(out, "%*s", pad, "");
-			if (sgr)
-				strbuf_addstr(out, sgr);
-			strbuf_add(out, row->cell[c].buf, row->cell[c].len);
-			if (sgr)
-				strbuf_addstr(out, SGR_RESET);
-			if (left)
-				strbuf_addf(out, "%*s", pad, "");
-		}
-		strbuf_addch(out, '\n');
-	}
-}
-
-void table_release(struct table *t)
-{
-	size_t r, c;
-
-	for (r = 0; r < t->nrows; r++)
-		for (c = 0; c < TABLE_MAX_COLS; c++)
-			strbuf_release(&t->rows[r].cell[c]);
-	free(t->rows);
-}
 
 static const char *key_heading(enum group_by by)
 {
@@ -429,61 +380,6 @@ static void add_unverified(struct strbuf *out, const char *prefix,
 
 #define PARTIAL_NOTE "some heap structures could not be walked; counts are " \
 	"a floor"
-
-static void breakdown_line(struct strbuf *out, const char *what,
-			   uint64_t bytes, const char *detail)
-{
-	struct strbuf b = STRBUF_INIT;
-
-	fmt_bytes(&b, bytes);
-	strbuf_addf(out, "  %-28s %12s%s%s\n", what, b.buf, detail ? "  " : "",
-		    detail ? detail : "");
-	strbuf_release(&b);
-}
-
-/* Where the process's memory is: the breakdown of pyheap show, before the
- * table (only for snapshots where malloc was walked). */
-static void render_breakdown(struct strbuf *out, const struct snapshot *s)
-{
-	struct memory_breakdown m;
-	struct strbuf d = STRBUF_INIT;
-	size_t i;
-
-	memory_breakdown(s, &m);
-	strbuf_addstr(out, "Memory\n");
-	if (m.rss)
-		breakdown_line(out, "RSS", m.rss, NULL);
-	strbuf_addstr(&d, "(");
-	fmt_bytes(&d, m.pymalloc_used);
-	strbuf_addstr(&d, " in used blocks)");
-	breakdown_line(out, "pymalloc arenas", m.pymalloc_arenas, d.buf);
-	breakdown_line(out, "Python objects in malloc", m.objects_in_malloc,
-		       NULL);
-	breakdown_line(out, "buffers owned by objects", m.buffers, NULL);
-	breakdown_line(out, "native, owned by objects", m.native_owned, NULL);
-	for (i = 0; i < m.nowners && i < 5; i++) {
-		strbuf_reset(&d);
-		strbuf_addstr(&d, "    ");
-		fmt_printable(&d, m.owners[i].type);
-		breakdown_line(out, d.buf, m.owners[i].bytes, NULL);
-	}
-	breakdown_line(out, "native, unowned", m.native_unowned, NULL);
-	breakdown_line(out, "allocator metadata", m.allocator, NULL);
-	breakdown_line(out, "malloc free", m.malloc_free, NULL);
-	breakdown_line(out, "malloc top pad", m.top, NULL);
-	if (m.rss) {
-		strbuf_reset(&d);
-		if (m.unaccounted < 0)
-			strbuf_addch(&d, '-');
-		fmt_bytes(&d, (uint64_t)(m.unaccounted < 0 ? -m.unaccounted :
-					 m.unaccounted));
-		strbuf_addf(out, "  %-28s %12s  (code, stacks, other "
-			    "mappings)\n", "unaccounted", d.buf);
-	}
-	strbuf_addch(out, '\n');
-	strbuf_release(&d);
-	memory_breakdown_release(&m);
-}
 
 /* ---- sites in text ------------------------------------------------------ */
 
@@ -621,13 +517,31 @@ static void diff_site_notes(struct strbuf *out, const struct snapshot *a,
 	}
 }
 
+/* A show row's numbers: BYTES, COUNT and with --gc GC-TRACKED ("-" for
+ * malloc chunks, which are no objects). */
+static struct table_row *show_row(struct table *t, bool gc, uint64_t bytes,
+				  uint64_t count, uint64_t gc_tracked,
+				  bool native)
+{
+	struct table_row *row = table_add(t);
+
+	fmt_bytes(&row->cell[0], bytes);
+	fmt_count(&row->cell[1], count);
+	if (gc && native)
+		strbuf_addch(&row->cell[2], '-');
+	else if (gc)
+		fmt_count(&row->cell[2], gc_tracked);
+	return row;
+}
+
 void render_show_text(struct strbuf *out, const char *file,
 		      const struct snapshot *s, const struct report *r,
-		      size_t top)
+		      size_t top, bool gc)
 {
-	size_t nsite = site_columns(r->by);
-	struct table t = { 3 + nsite, { 12, 12, 0 }, " ", false, NULL, 0, 0,
-			   nsite };
+	size_t nsite = site_columns(r->by), kc = 2 + gc + nsite;
+	struct table t = { kc + 1, { 12, 12, gc ? 12 : 0, 0 }, " ", false,
+			   NULL, 0, 0, nsite };
+	const struct report_totals *tot = &r->totals;
 	struct table_row *row;
 	size_t i, n = shown(r->nrows, top);
 
@@ -652,24 +566,37 @@ void render_show_text(struct strbuf *out, const char *file,
 	row = table_add(&t);
 	strbuf_addstr(&row->cell[0], "BYTES");
 	strbuf_addstr(&row->cell[1], "COUNT");
-	site_headings(row, 2, r->by);
-	strbuf_addstr(&row->cell[2 + nsite], key_heading(r->by));
+	if (gc)
+		strbuf_addstr(&row->cell[2], "GC-TRACKED");
+	site_headings(row, 2 + gc, r->by);
+	strbuf_addstr(&row->cell[kc], key_heading(r->by));
 	for (i = 0; i < n; i++) {
-		row = table_add(&t);
-		fmt_bytes(&row->cell[0], r->rows[i].bytes);
-		fmt_count(&row->cell[1], r->rows[i].count);
+		const struct report_row *rr = &r->rows[i];
+
+		row = show_row(&t, gc, rr->bytes, rr->count, rr->gc_tracked,
+			       rr->native);
 		if (nsite) {
-			site_cells(row, 2, r->by, &r->rows[i].site);
-			site_traceback(&t, &r->rows[i].site);
+			site_cells(row, 2 + gc, r->by, &rr->site);
+			site_traceback(&t, &rr->site);
 		} else {
-			fmt_printable(&row->cell[2], r->rows[i].key);
+			fmt_printable(&row->cell[kc], rr->key);
 		}
 	}
 	table_notes(&t, r->nkeys, r->nrows, n);
-	row = table_add(&t);
-	fmt_bytes(&row->cell[0], r->total_bytes);
-	fmt_count(&row->cell[1], r->total_count);
-	strbuf_addstr(&row->cell[2 + nsite], "total");
+	/* A chunk is no object: objects and chunks are totalled apart
+	 * (analysis.h "Totals"). */
+	if (report_totals_mixed(tot)) {
+		row = show_row(&t, gc, tot->object_bytes, tot->objects,
+			       tot->gc_tracked, false);
+		strbuf_addstr(&row->cell[kc], "total objects");
+		row = show_row(&t, gc, tot->native_bytes, tot->native_chunks,
+			       0, true);
+		strbuf_addstr(&row->cell[kc], "total native chunks");
+	} else {
+		row = show_row(&t, gc, r->total_bytes, r->total_count,
+			       tot->gc_tracked, !tot->objects);
+		strbuf_addstr(&row->cell[kc], "total");
+	}
 	table_render(&t, out);
 	table_release(&t);
 }
@@ -738,8 +665,9 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 	_Static_assert(7 + 2 <= TABLE_MAX_COLS, "diff --by site,type columns");
 	struct table t = { 7 + nsite, { 8, 8, 9, 7, 7, 7, 0 }, "  ", colour,
 			   NULL, 0, 0, nsite };
+	const struct report_totals *ta = &d->totals_a, *tb = &d->totals_b;
 	struct table_row *row;
-	size_t i, n = shown(d->nrows, top);
+	size_t i, n = shown(d->nrows, top), first_total;
 
 	diff_header(out, "A", file_a, a, NULL);
 	diff_header(out, "B", file_b, b, a);
@@ -771,12 +699,26 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 			site_traceback(&t, &dr->site);
 	}
 	table_notes(&t, d->nkeys, d->nrows, n);
-	add_diff_row(&t, d->bytes_a, d->bytes_b, d->count_a, d->count_b);
-	row = &t.rows[t.nrows - 1];
-	strbuf_addstr(&row->cell[kc], "total");
-	for (i = 0; i < t.ncols; i++)
-		if (!row->sgr[i] && row->cell[i].len)
-			row->sgr[i] = SGR_BOLD;
+	first_total = t.nrows;
+	if (report_totals_mixed(ta) || report_totals_mixed(tb)) {
+		add_diff_row(&t, ta->object_bytes, tb->object_bytes,
+			     ta->objects, tb->objects);
+		strbuf_addstr(&t.rows[t.nrows - 1].cell[kc], "total objects");
+		add_diff_row(&t, ta->native_bytes, tb->native_bytes,
+			     ta->native_chunks, tb->native_chunks);
+		strbuf_addstr(&t.rows[t.nrows - 1].cell[kc],
+			      "total native chunks");
+	} else {
+		add_diff_row(&t, d->bytes_a, d->bytes_b, d->count_a,
+			     d->count_b);
+		strbuf_addstr(&t.rows[t.nrows - 1].cell[kc], "total");
+	}
+	for (; first_total < t.nrows; first_total++) {
+		row = &t.rows[first_total];
+		for (i = 0; i < t.ncols; i++)
+			if (!row->sgr[i] && row->cell[i].len)
+				row->sgr[i] = SGR_BOLD;
+	}
 	table_render(&t, out);
 	table_release(&t);
 }

@@ -51,6 +51,10 @@ struct strmap;
 #define SNAP_UNVERIFIED 8u   /* (1.3) a part of the interpreter's state
 			      * could not be verified and was not read:
 			      * meta.checks says which and why */
+/* Every bit above.  A new flag joins it, and gets a name in pyheap info
+ * (cmd/info.c flag_names[], checked at compile time). */
+#define SNAP_KNOWN_FLAGS (SNAP_INCONSISTENT | SNAP_PARTIAL | SNAP_NATIVE | \
+			  SNAP_UNVERIFIED)
 
 struct snap_meta {
 	int64_t pid;

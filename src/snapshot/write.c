@@ -431,7 +431,10 @@ int snapshot_write(const struct snapshot *s, const char *path,
 {
 	struct strbuf buf = STRBUF_INIT;
 	char *tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
-	char *what = xasprintf("cannot write %s", path);
+	/* Messages name the file with its directory: "cannot write
+	 * pyheap-1-....snap" would not say where. */
+	char *abs = ph_abspath(path);
+	char *what = xasprintf("cannot write %s", abs);
 	bool created = false;
 	int fd = -1, rc;
 
@@ -447,28 +450,25 @@ int snapshot_write(const struct snapshot *s, const char *path,
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
 	if (fd < 0) {
-		rc = ph_error(PH_E_IO, "cannot create %s: %s", tmp,
-			      strerror(errno));
+		rc = ph_error(PH_E_IO, "%s: %s", what, strerror(errno));
 		goto cleanup;
 	}
 	created = true;
 	/* open() applies the umask; the contract is exactly 0600 (a snapshot
 	 * describes another process's memory). */
 	if (fchmod(fd, 0600) || write_all(fd, buf.buf, buf.len) || fsync(fd)) {
-		rc = ph_error(PH_E_IO, "cannot write %s: %s", tmp,
-			      strerror(errno));
+		rc = ph_error(PH_E_IO, "%s: %s", what, strerror(errno));
 		goto cleanup;
 	}
 	if (close(fd)) {
 		fd = -1;
-		rc = ph_error(PH_E_IO, "cannot write %s: %s", tmp,
-			      strerror(errno));
+		rc = ph_error(PH_E_IO, "%s: %s", what, strerror(errno));
 		goto cleanup;
 	}
 	fd = -1;
 	if (rename(tmp, path)) {
-		rc = ph_error(PH_E_IO, "cannot rename %s to %s: %s", tmp, path,
-			      strerror(errno));
+		rc = ph_error(PH_E_IO, "%s: cannot rename %s to it: %s", what,
+			      ph_basename(tmp), strerror(errno));
 		goto cleanup;
 	}
 	created = false;
@@ -476,7 +476,7 @@ int snapshot_write(const struct snapshot *s, const char *path,
 		/* Keep the promise that a failed write leaves nothing under
 		 * the final name. */
 		rc = ph_error(PH_E_IO, "cannot sync the directory of %s: %s",
-			      path, strerror(errno));
+			      abs, strerror(errno));
 		unlink(path);
 		goto cleanup;
 	}
@@ -489,6 +489,7 @@ cleanup:
 	if (created)
 		unlink(tmp);
 	free(tmp);
+	free(abs);
 	free(what);
 	strbuf_release(&buf);
 	return rc;

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Write the golden snapshots a.snap to g.snap and series/ (see README).
+"""Write the golden snapshots a.snap to h.snap, n.snap, o.snap and series/
+(see README).
 
 Deterministic: fixed pids, times, paths and contents, encoded as format 1.0
-(a, b, c) or 1.2 with allocation sites (d to g) with the encoder of
+(a, b, c), 1.1 with native memory (n, o), 1.2 with allocation sites (d to
+g) or 1.3 (h) with the encoder of
 tests/fixtures/snap/gen.py (written from the spec, not from
 src/snapshot/write.c).  Only the zlib version may change the
 compressed bytes, and with them the section sizes `pyheap info` prints:
@@ -45,6 +47,8 @@ TYPES = [
     ("bytearray", "builtins", 0),
     ("cell", "builtins", TYPE_GC),
     ("type", "builtins", TYPE_GC),
+    ("_io.BufferedReader", "_io", TYPE_GC),
+    ("_cffi_backend.buffer", "_cffi_backend", 0),
 ]
 
 MIB = 1 << 20
@@ -163,6 +167,77 @@ G_OBJECTS = {
 }
 
 
+# Native memory (format 1.1, flag SNAP_NATIVE = 4): process 8484 with
+# glibc's malloc walked.  Objects as above; chunks as (count, size, state,
+# owner kind, owner), owner a (type name, n): the n-th object of the type.
+FLAG_NATIVE = 4
+INUSE, FREE, FASTBIN, TCACHE, TOP, MMAPPED = 1, 2, 3, 4, 5, 6
+O_NONE, O_OBJECT, O_BUFFER, O_NATIVE, O_UNOWNED, O_ALLOCATOR = range(6)
+N_OBJECTS = {
+    "dict": [(200, 232), (4, 1200)],
+    "str": [(500, 58), (20, 1000)],
+    "list": [(30, 88), (2, 8056)],
+    "int": [(100, 28)],
+    "bytes": [(2, MIB + 33)],
+    "__main__.Request": [(120, 48)],
+    "_io.BufferedReader": [(3, 184)],
+    "_cffi_backend.buffer": [(2, 64)],
+}
+N_CHUNKS = [
+    (1, 0x290, INUSE, O_ALLOCATOR, None),            # the tcache
+    (4, 1216, INUSE, O_OBJECT, ("dict", 200)),       # dicts too big for
+    (2, 8064, INUSE, O_BUFFER, ("list", 30)),        # pymalloc, list items
+    (3, 8208, INUSE, O_NATIVE, ("_io.BufferedReader", 0)),  # its buffer
+    (1, 65552, INUSE, O_NATIVE, ("_cffi_backend.buffer", 0)),
+    (40, 48, INUSE, O_UNOWNED, None),                # a C library's
+    (6, 4112, INUSE, O_UNOWNED, None),
+    (5, 64, FREE, O_NONE, None),
+    (3, 32, TCACHE, O_NONE, None),
+    (1, 132000, TOP, O_NONE, None),
+    (2, MIB + 4096, MMAPPED, O_OBJECT, ("bytes", 0)),
+]
+# Ten minutes later: 80 more requests, the C library's 48-byte chunks
+# leak (+60) and 256-byte ones are new; one file closed (its buffer gone).
+# Flag 0x10 is one a later pyheap might set: info shows it as a number.
+O_OBJECTS = dict(N_OBJECTS, **{
+    "__main__.Request": [(200, 48)],
+    "_io.BufferedReader": [(2, 184)],
+})
+O_CHUNKS = [
+    (1, 0x290, INUSE, O_ALLOCATOR, None),
+    (4, 1216, INUSE, O_OBJECT, ("dict", 200)),
+    (2, 8064, INUSE, O_BUFFER, ("list", 30)),
+    (2, 8208, INUSE, O_NATIVE, ("_io.BufferedReader", 0)),
+    (1, 65552, INUSE, O_NATIVE, ("_cffi_backend.buffer", 0)),
+    (100, 48, INUSE, O_UNOWNED, None),
+    (6, 4112, INUSE, O_UNOWNED, None),
+    (20, 256, INUSE, O_UNOWNED, None),
+    (4, 64, FREE, O_NONE, None),
+    (1, 131000, TOP, O_NONE, None),
+    (2, MIB + 4096, MMAPPED, O_OBJECT, ("bytes", 0)),
+]
+
+
+def native_sections(chunk_specs, objs, first_id):
+    """MALC: the chunks (heap from 0x55d000000000; mmapped ones apart) and
+    one main arena holding the heap's."""
+    chunks, heap, mapped = [], 0x55D000000000, 0x7F3B00000000
+    for count, size, state, kind, owner in chunk_specs:
+        for k in range(count):
+            oid = first_id[owner[0]] + owner[1] + k if owner else U32_MAX
+            if state == MMAPPED:
+                chunks.append((mapped, size, oid, state, kind, U32_MAX))
+                mapped += size
+            else:
+                chunks.append((heap, size, oid, state, kind, 0))
+                heap += size
+    chunks.sort()
+    system_mem = heap - 0x55D000000000
+    top = sum(c[1] for c in chunks if c[3] == TOP)
+    arenas = [(0x7F3A40000000, system_mem + 4096, top, 1)]
+    return table(chunks, "DUUUUU") + table(arenas, "UUUU")
+
+
 CHECKS_UNVERIFIED = (
     "GC lists: unverified, not used: no closed lists of GC objects at the "
     "gc state's +24 or within 64 bytes of it\n"
@@ -176,10 +251,11 @@ SITES_NOTE_UNVERIFIED = (
 
 
 def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
-             tracing=None, unverified=False):
+             tracing=None, unverified=False, chunks=None):
     """Format 1.0, or 1.2 with sites when tracing is given: (tracing,
     frame limit) of the target's tracemalloc; 1.3 when unverified: the GC
-    lists and tracemalloc failed their checks (flag 8, META checks)."""
+    lists and tracemalloc failed their checks (flag 8, META checks); 1.1
+    with native memory when chunks are given (flag 4, MALC)."""
     strings = [b""]
     index = {b"": 0}
 
@@ -205,10 +281,16 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
             ("image_bytes", VAL_UINT, 24 * MIB),
             ("flags", VAL_UINT, flags)]
     minor = 0 if tracing is None else 3 if unverified else 2
-    if minor >= 2:
+    if chunks is not None:
+        minor = max(minor, 1)
+        meta += [("rss_bytes", VAL_UINT, 48 * MIB),
+                 ("malloc", VAL_STRING, sid("glibc 2.36")),
+                 ("malloc_note", VAL_STRING, 0)]
+    elif minor >= 2:
         meta += [("rss_bytes", VAL_UINT, 0), ("malloc", VAL_STRING, 0),
-                 ("malloc_note", VAL_STRING, 0),
-                 ("tracemalloc_tracing", VAL_UINT, int(tracing[0])),
+                 ("malloc_note", VAL_STRING, 0)]
+    if minor >= 2:
+        meta += [("tracemalloc_tracing", VAL_UINT, int(tracing[0])),
                  ("tracemalloc_frames", VAL_UINT, tracing[1]),
                  ("traced_memory", VAL_UINT, 0),
                  ("sites_note", VAL_STRING,
@@ -237,9 +319,10 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
         type_id[name] = len(types)
         types.append((0x7f3a00010000 + 0x1a0 * n, sid(name), sid(module),
                       tflags, U32_MAX, 16 + 8 * n, 0))
-    objs = []
+    objs, first_id = [], {}
     addr = 0x7f3a10000000
     for name, _, tflags in TYPES:
+        first_id[name] = len(objs)
         for count, size, *where in objects.get(name, []):
             sid_ = site(where[0] if where else None)
             if sid_ and sites[sid_ - 1][0] == TRACED:
@@ -269,6 +352,8 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
             (b"THRD", table([], "SUUU") + table([], "UUS")),
             (b"GC  ", props(gc)),
             (b"STAT", table(stat_rows, "US"))]
+    if chunks is not None:
+        secs.append((b"MALC", native_sections(chunks, objs, first_id)))
     if sites:
         secs.append((b"SITE", table(sites, "UUUUUUUU")
                      + table(site_frames, "UU")))
@@ -278,14 +363,20 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
     return header + body + section(b"END ", end, store=True)
 
 
-def stats(objects):
+def stats(objects, native=False):
     n = sum(r[0] for rows in objects.values() for r in rows)
     small = sum(r[0] for rows in objects.values() for r in rows
                 if r[1] <= 512)
-    return {"census.objects": n, "census.types": len(objects),
-            "census.gc_list_breaks": 0, "census.skipped.bad_type": 3,
-            "census.skipped.bad_refcnt": 1, "pymalloc.method": 1,
-            "pymalloc.used_blocks": small + 7, "pymalloc.corrupt_pools": 0}
+    st = {"census.objects": n, "census.types": len(objects),
+          "census.gc_list_breaks": 0, "census.skipped.bad_type": 3,
+          "census.skipped.bad_refcnt": 1, "pymalloc.method": 1,
+          "pymalloc.used_blocks": small + 7, "pymalloc.corrupt_pools": 0}
+    if native:  # what the memory breakdown reads
+        st.update({"pymalloc.pool_size": 16384, "pymalloc.arenas": 1,
+                   "pymalloc.used_bytes": sum(
+                       r[0] * r[1] for rows in objects.values()
+                       for r in rows if r[1] <= 512)})
+    return st
 
 
 def series_objects(seg, i):
@@ -342,6 +433,12 @@ def main(argv):
         "h.snap": snapshot(G_OBJECTS, 7373, "3.13.18", T0 + 7200.0, 6.5,
                            stats(G_OBJECTS), flags=8, tracing=(False, 1),
                            unverified=True),
+        "n.snap": snapshot(N_OBJECTS, 8484, "3.11.2", T0, 7.5,
+                           stats(N_OBJECTS, True), flags=FLAG_NATIVE,
+                           chunks=N_CHUNKS),
+        "o.snap": snapshot(O_OBJECTS, 8484, "3.11.2", T0 + 600.0, 8.0,
+                           stats(O_OBJECTS, True),
+                           flags=FLAG_NATIVE | 0x10, chunks=O_CHUNKS),
     }
     files.update(series_files())
     for name, data in sorted(files.items()):

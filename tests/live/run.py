@@ -695,6 +695,12 @@ def suite_census(pyheap, slot, exe, res):
                   "; ".join(bad_counts + ["extra %s" % e for e in extra]))
         res.check(not bad_bytes, "every GC type's bytes within 1% of the "
                   "sys.getsizeof sum", "; ".join(bad_bytes))
+        p = run_pyheap(pyheap, "show", "--format", "json", out)
+        gc_rows = {r["key"]: r["gc_tracked"]
+                   for r in json.loads(p.stdout)["rows"]}
+        res.check(all(gc_rows.get(k, 0) == n
+                      for k, n in want["gc_counts"].items()),
+                  "show's gc_tracked per type equals gc.get_objects()")
         res.equal(stats.get("pymalloc.used_blocks"),
                   malloc_blocks_in_use(t.ready + ".malloc"),
                   "used pymalloc blocks equal _debugmallocstats' blocks in use")

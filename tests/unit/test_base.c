@@ -1,4 +1,6 @@
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "base/hashmap.h"
@@ -120,6 +122,38 @@ START_TEST(dirname_of_paths)
 }
 END_TEST
 
+static void check_abspath(const char *path, const char *want)
+{
+	char *got = ph_abspath(path);
+
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+START_TEST(abspath_names_the_directory)
+{
+	char *cwd;
+
+	check_abspath("/var/lib/x.snap", "/var/lib/x.snap");
+	ck_assert_int_eq(chdir("/"), 0);
+	check_abspath("x.snap", "/x.snap");
+	check_abspath("./x.snap", "/x.snap");
+	ck_assert_int_eq(chdir("/proc/self"), 0);
+	cwd = getcwd(NULL, 0);
+	ck_assert_ptr_nonnull(cwd);
+	{
+		char *want = xasprintf("%s/pyheap-1.snap", cwd);
+
+		check_abspath("pyheap-1.snap", want);
+		check_abspath(".//./pyheap-1.snap", want);
+		free(want);
+	}
+	check_abspath("./", cwd);
+	check_abspath(".", cwd);
+	free(cwd);
+}
+END_TEST
+
 START_TEST(u64map_takes_every_key)
 {
 	static const uint64_t odd[] = { 0, 1, UINT64_MAX, UINT64_MAX - 1,
@@ -156,6 +190,7 @@ int main(void)
 
 	tcase_add_test(tc, strbuf_grows_and_terminates);
 	tcase_add_test(tc, dirname_of_paths);
+	tcase_add_test(tc, abspath_names_the_directory);
 	tcase_add_test(tc, strbuf_detach_empty_is_freeable);
 	tcase_add_test(tc, json_string_escapes_and_replaces_bad_utf8);
 	tcase_add_test(tc, errors_carry_code_message_and_exit_status);

@@ -11,78 +11,8 @@
 #include "analysis/analysis.h"
 #include "check_util.h"
 #include "output/output.h"
+#include "report_fixtures.h"
 #include "snapshot/snapshot.h"
-
-/* A snapshot with `n` objects of each (type name, module, size). */
-struct spec {
-	const char *name, *module;
-	size_t n;
-	uint64_t size;
-};
-
-static void build(struct snapshot *s, const struct spec *sp, size_t nspec)
-{
-	uint64_t addr = 0x10000;
-	size_t i, k;
-
-	snapshot_init(s);
-	for (i = 0; i < nspec; i++) {
-		struct snap_type *t;
-
-		PH_GROW(s->types, s->types_alloc, s->ntypes + 1);
-		t = &s->types[s->ntypes++];
-		memset(t, 0, sizeof(*t));
-		t->addr = 0x1000 + 0x100 * i;
-		t->name = snapshot_cstring(s, sp[i].name);
-		t->module = snapshot_cstring(s, sp[i].module);
-		t->object = UINT32_MAX;
-		for (k = 0; k < sp[i].n; k++) {
-			struct snap_object *o;
-
-			PH_GROW(s->objects, s->objects_alloc, s->nobjects + 1);
-			o = &s->objects[s->nobjects++];
-			memset(o, 0, sizeof(*o));
-			o->addr = addr;
-			o->size = sp[i].size;
-			o->type = (uint32_t)i;
-			addr += 0x1000;
-		}
-	}
-}
-
-static const struct report_row *find(const struct report *r, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < r->nrows; i++)
-		if (!strcmp(r->rows[i].key, key))
-			return &r->rows[i];
-	return NULL;
-}
-
-static const struct diff_row *dfind(const struct diff *d, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < d->nrows; i++)
-		if (!strcmp(d->rows[i].key, key))
-			return &d->rows[i];
-	return NULL;
-}
-
-static const struct spec spec_a[] = {
-	{ "dict", "builtins", 3, 232 },
-	{ "str", "builtins", 10, 50 },
-	{ "__main__.Old", "__main__", 2, 64 },
-	{ "", "", 1, 16 },
-};
-
-static const struct spec spec_b[] = {
-	{ "str", "builtins", 12, 50 },
-	{ "dict", "builtins", 3, 232 },
-	{ "__main__.New", "__main__", 5, 48 },
-	{ "", "", 1, 16 },
-};
 
 START_TEST(group_by_type_and_module)
 {
@@ -347,7 +277,7 @@ START_TEST(render_sites)
 			  "f.py:10;g.py:1\n"), "%s", out.buf);
 	ck_assert_msg(has(&out, "\n[no site],5,216,,\n"), "%s", out.buf);
 	strbuf_reset(&out);
-	render_show_text(&out, "x.snap", &s, &r, 0);
+	render_show_text(&out, "x.snap", &s, &r, 0, false);
 	ck_assert_msg(has(&out, "\nNote: sites are inferred; for allocation "
 			  "sites start the target with PYTHONTRACEMALLOC=1 "
 			  "(or -X tracemalloc=1)\n"), "%s", out.buf);
@@ -378,7 +308,7 @@ START_TEST(render_sites)
 	build_sites(&s, true);
 	report_group(&s, BY_SITE, &r);
 	strbuf_reset(&out);
-	render_show_text(&out, "x.snap", &s, &r, 0);
+	render_show_text(&out, "x.snap", &s, &r, 0, false);
 	ck_assert_msg(!has(&out, "Note:"), "%s", out.buf);
 	ck_assert_msg(has(&out, "  mixed     f.py:10\n"), "%s", out.buf);
 	report_release(&r);
@@ -502,7 +432,21 @@ START_TEST(diff_filter_and_sort)
 	ck_assert_str_eq(d.rows[0].key, "__main__.New");
 	ck_assert_str_eq(d.rows[1].key, "__main__.Old");
 
+	/* The largest drop first; equal deltas by A's size. */
 	f.min_bytes = 0;
+	f.sort = SORT_DROP;
+	diff_filter(&d, &f);
+	ck_assert_uint_eq(d.nrows, 2);
+	diff_release(&d);
+	report_diff(&ra, &rb, &d);
+	diff_filter(&d, &f);
+	ck_assert_uint_eq(d.nrows, 5);
+	ck_assert_str_eq(d.rows[0].key, "__main__.Old");
+	ck_assert_str_eq(d.rows[1].key, "dict");
+	ck_assert_str_eq(d.rows[2].key, "[unnamed type]");
+	ck_assert_str_eq(d.rows[3].key, "str");
+	ck_assert_str_eq(d.rows[4].key, "__main__.New");
+
 	f.match = pats;
 	f.nmatch = 1;
 	diff_filter(&d, &f);
