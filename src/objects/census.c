@@ -490,7 +490,8 @@ struct cand {
  * object owns: list items, dict keys and values, a set's table, a
  * bytearray's bytes, a str's UTF-8, wchar_t or data copy, a class's
  * cached keys, an instance's split values, a deque's blocks, an io
- * object's buffer. */
+ * object's buffer, an array.array's items, a _struct.Struct's codes, a
+ * numpy array's dimensions and the data it owns. */
 static void for_each_buffer(struct census *c, uint64_t addr,
 			    const struct tinfo *ti,
 			    void (*fn)(void *ctx, uint64_t p), void *ctx)
@@ -531,6 +532,11 @@ static void for_each_buffer(struct census *c, uint64_t addr,
 		break;
 	case K_BUFFERED:
 		py_read_field(c->t, L, addr, PY_F_BUF_BUFFER, &ptrs[n++]);
+		break;
+	case K_ARRAY:
+	case K_STRUCT:
+	case K_NDARRAY:
+		ext_for_each_buffer(c, addr, ti, fn, ctx);
 		break;
 	case K_DEQUE: {
 		uint64_t b, last, len, nb;
@@ -769,6 +775,19 @@ static void seed_chunks(struct census *c)
 
 /* ---- phase D: conservative scan --------------------------------------- */
 
+/* The bytes of o a conservative scan reads, [*from, *to) from its address:
+ * its own struct (size less buffers and pre-header, at most max) from its
+ * type's scan_from on -- past the header, or past a known base's fields. */
+static void scan_range(const struct census *c, const struct cobj *o,
+		       uint64_t max, uint64_t *from, uint64_t *to)
+{
+	const struct tinfo *ti = &c->tinfos[o->tinfo];
+	uint64_t own = o->size - o->buffers;
+
+	*from = ti->scan_from > 16 ? (uint64_t)ti->scan_from : 16;
+	*to = own > ti->preheader ? PH_MIN(own - ti->preheader, max) : 0;
+}
+
 static void conservative_pass(struct census *c)
 {
 	size_t i, n = c->nobjs;
@@ -781,8 +800,8 @@ static void conservative_pass(struct census *c)
 		if (!(o->flags & OBJ_EDGES_CONSERVATIVE))
 			continue;
 		/* Only the object's own block: its C struct. */
-		len = PH_MIN(o->size - o->buffers, (uint64_t)65536);
-		for (off = 16; off + 8 <= len; off += m * 8) {
+		scan_range(c, o, 65536, &off, &len);
+		for (; off + 8 <= len; off += m * 8) {
 			m = PH_MIN((len - off) / 8, (uint64_t)PH_ARRAY_SIZE(buf));
 			if (m > census_refs_left(c)) {
 				c->refs_over += m;
@@ -1037,17 +1056,19 @@ static void classify_chunks(struct census *c)
 	}
 	for (i = 0; i < c->nobjs; i++) {
 		const struct cobj *o = &c->objs[i];
-		uint64_t buf[512], len, off, w;
+		uint64_t buf[512], from, to, off, w;
 
 		/* Extension instances (no precise layout) and capsules are
 		 * scanned conservatively: their C struct points at native
 		 * memory. */
 		if (!(o->flags & OBJ_EDGES_CONSERVATIVE))
 			continue;
-		len = PH_MIN(o->size - o->buffers, (uint64_t)sizeof(buf));
-		if (len <= 16 || target_read(c->t, o->addr, buf, (size_t)len))
+		scan_range(c, o, sizeof(buf), &from, &to);
+		to &= ~7ull;
+		if (from >= to || target_read(c->t, o->addr + from, buf,
+					      (size_t)(to - from)))
 			continue;
-		for (off = 2; off < len / 8; off++) {
+		for (off = 0; off < (to - from) / 8; off++) {
 			const struct malloc_chunk_rec *ch;
 
 			w = buf[off];
@@ -1166,6 +1187,7 @@ static void add_stats(struct census *c)
 	snapshot_stat(s, "census.types", (int64_t)s->ntypes);
 	snapshot_stat(s, "census.debug_hooks", c->debug_hdr != 0);
 	snapshot_stat(s, "census.refs_over_budget", (int64_t)c->refs_over);
+	ext_stats(c);
 	for (i = 0; i < SKIP__COUNT; i++) {
 		snprintf(name, sizeof(name), "census.skipped.%s", skip_names[i]);
 		snapshot_stat(s, name, (int64_t)c->skipped[i]);

@@ -19,6 +19,9 @@ enum obj_kind {
 	K_BYTEARRAY, K_INT, K_FLOAT, K_FUNCTION, K_CELL, K_METHOD, K_CODE,
 	K_FRAME, K_GEN, K_MODULE, K_WEAKREF, K_DEQUE, K_BUFFERED, K_CFUNCTION,
 	K_NONE,
+	K_ARRAY,      /* array.array (extension.c) */
+	K_STRUCT,     /* _struct.Struct (extension.c) */
+	K_NDARRAY,    /* numpy.ndarray (extension.c) */
 	K__COUNT
 };
 
@@ -45,6 +48,16 @@ struct tinfo {
 	 * this heap type and its heap-type bases: offsets into the object. */
 	int64_t *slots;
 	size_t nslots;
+	/* Where a conservative word scan of its objects starts (it ends at
+	 * the object's own struct's end): 16 for K_OTHER; for a static
+	 * subclass of a known container (collections.defaultdict, a dict)
+	 * the base's tp_basicsize, so that only the fields the subclass
+	 * adds are scanned; 0 when the kind's referents are complete. */
+	int64_t scan_from;
+	/* A kind known by name (K_ARRAY...) whose struct did not fit
+	 * (extension.c ext_layout_ok): kind is K_OTHER, and its objects are
+	 * counted as unsized; K_OTHER if none. */
+	enum obj_kind unfit;
 	int32_t snap_type;          /* index in the snapshot's types, -1 */
 };
 
@@ -129,6 +142,9 @@ struct census {
 	 * no limit, for tests of parts of the census), those past it
 	 * dropped and counted in refs_over. */
 	uint64_t refs_seen, refs_budget, refs_over;
+	/* Objects of the extension kinds whose fields (or type's struct)
+	 * failed extension.c's checks: sized without what they own. */
+	uint64_t ext_unsized[K__COUNT];
 };
 
 /* Where the allocation (pymalloc block or malloc user memory) that holds
@@ -195,6 +211,26 @@ int dict_sizeof(struct census *c, uint64_t addr, int64_t basicsize,
 int dict_keys_size(struct census *c, uint64_t keys, uint64_t *size);
 /* Look up a str key (UTF-8 bytes) in the dict at addr: its value or 0. */
 uint64_t dict_get_str(struct census *c, uint64_t dict, const char *key);
+
+/* extension.c: extension types whose __sizeof__ counts memory they own */
+/* True if a type known by name as kind K_ARRAY, K_STRUCT or K_NDARRAY has
+ * a tp_basicsize that fits the struct extension.c reads (other kinds:
+ * true). */
+bool ext_layout_ok(enum obj_kind kind, int64_t basicsize);
+/* __sizeof__ of o (one of those kinds), buffers set; an object whose
+ * fields fail their checks gets tp_basicsize and no buffer, and is counted
+ * in c->ext_unsized. */
+void ext_sizeof(struct census *c, struct cobj *o, const struct tinfo *ti);
+/* fn(ctx, p) for each separate buffer it owns: array items, Struct codes,
+ * an ndarray's dimensions and (OWNDATA) data. */
+void ext_for_each_buffer(struct census *c, uint64_t addr,
+			 const struct tinfo *ti,
+			 void (*fn)(void *ctx, uint64_t p), void *ctx);
+/* Its referents, as kind_referents(); false where they are left to the
+ * conservative scan. */
+bool ext_referents(struct census *c, uint32_t idx, const struct tinfo *ti);
+/* "census.sizeof_not_modelled.<type>": objects counted in ext_unsized. */
+void ext_stats(struct census *c);
 
 /* sites.c */
 /* Allocation sites for the assembled snapshot (c->newid set): traced from

@@ -19,6 +19,8 @@
 /* collections.deque: BLOCKLEN 64 items + 2 links (_collectionsmodule.c). */
 #define DEQUE_BLOCKLEN 64
 #define DEQUE_BLOCK_BYTES (DEQUE_BLOCKLEN * 8 + 16)
+/* PyBytesObject_SIZE: offsetof(PyBytesObject, ob_sval) + 1. */
+#define BYTES_OBJECT_HEADER 33
 /* OrderedDict's _ODictNode {key, hash, next, prev} (odictobject.c). */
 #define ODICT_NODE_BYTES 32
 
@@ -256,6 +258,12 @@ void kind_sizeof(struct census *c, struct cobj *o, const struct tinfo *ti)
 	case K_BYTEARRAY: /* bytearray_sizeof_impl */
 		v = rd(c, o->addr, PY_F_BA_ALLOC);
 		o->buffers = v < MAX_ITEMS ? v : 0;
+		/* 3.15 keeps the bytes in a bytes object (ob_bytes_object)
+		 * and charges its header and NUL too, PyBytesObject_SIZE,
+		 * unless empty (the shared empty bytes): measured on
+		 * Debian's 3.15.2, 64 + 33 + ob_alloc. */
+		if (L->minor >= 15 && o->buffers)
+			o->buffers += BYTES_OBJECT_HEADER;
 		o->size = (uint64_t)ti->basicsize + o->buffers;
 		break;
 	case K_TYPE: /* type___sizeof___impl */
@@ -300,8 +308,15 @@ void kind_sizeof(struct census *c, struct cobj *o, const struct tinfo *ti)
 			}
 		}
 		break;
+	case K_ARRAY:
+	case K_STRUCT:
+	case K_NDARRAY:
+		ext_sizeof(c, o, ti);
+		break;
 	default:
 		o->size = default_sizeof(c, o, ti);
+		if (ti->unfit != K_OTHER)
+			c->ext_unsized[ti->unfit]++;
 		break;
 	}
 	/*
@@ -650,6 +665,11 @@ bool kind_referents(struct census *c, uint32_t idx)
 	case K_DEQUE:
 		deque_referents(c, idx, addr);
 		break;
+	case K_ARRAY:
+	case K_STRUCT:
+	case K_NDARRAY:
+		precise = ext_referents(c, idx, ti);
+		break;
 	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_BYTEARRAY:
 	case K_NONE: case K_OBJECT:
 		break;
@@ -659,5 +679,7 @@ bool kind_referents(struct census *c, uint32_t idx)
 	}
 	if (ti->heap)
 		instance_referents(c, idx, ti);
-	return precise;
+	/* A static subclass's added fields (tinfo.scan_from) are left to
+	 * the conservative scan. */
+	return precise && !ti->scan_from;
 }

@@ -28,13 +28,19 @@
  * Referents follow CPython's tp_traverse for the built-in kinds (list,
  * tuple, dict in every layout, set, instance __dict__ / __slots__ / inline
  * values, cell, function, method, frame, generator/coroutine, module,
- * type, code); objects of other types get a conservative scan of their
- * basic size for words that are addresses of known objects, and are
- * flagged OBJ_EDGES_CONSERVATIVE.
+ * type, code, deque, array.array, _struct.Struct); objects of other types
+ * get a conservative scan of their basic size for words that are
+ * addresses of known objects, and are flagged OBJ_EDGES_CONSERVATIVE.  A
+ * C subclass of a known container (collections.defaultdict, a dict) is
+ * walked as its base, and only the fields it adds are scanned (it is
+ * flagged too).
  *
  * Sizes are what sys.getsizeof() returns (each type's __sizeof__ plus the
  * GC/managed-dict pre-header), with the part in separately allocated
- * buffers kept in snap_object.buffers.
+ * buffers kept in snap_object.buffers: for extension types too where
+ * objects/extension.c knows their struct (array.array's items,
+ * _struct.Struct's codes, the data a numpy.ndarray owns).  Those buffers
+ * are their owner's (chunk OWNER_BUFFER), each counted once.
  *
  * Every loop over target data is bounded; a bad pointer drops one edge or
  * one candidate, never the census.

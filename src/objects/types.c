@@ -49,15 +49,21 @@ static const struct {
 };
 
 /* Types known by tp_name: their objects are not exported (or are heap
- * types since 3.12/3.13), and their __sizeof__ needs their struct. */
+ * types since 3.12/3.13), and their __sizeof__ needs their struct.  A type
+ * whose tp_basicsize is not what extension.c expects is K_OTHER. */
 static const struct {
 	const char *name;
 	enum obj_kind kind;
+	int max_minor;                  /* the last 3.x that names it so */
 } named_types[] = {
-	{ "collections.deque", K_DEQUE },
-	{ "_io.BufferedReader", K_BUFFERED },
-	{ "_io.BufferedWriter", K_BUFFERED },
-	{ "_io.BufferedRandom", K_BUFFERED },
+	{ "collections.deque", K_DEQUE, 99 },
+	{ "_io.BufferedReader", K_BUFFERED, 99 },
+	{ "_io.BufferedWriter", K_BUFFERED, 99 },
+	{ "_io.BufferedRandom", K_BUFFERED, 99 },
+	{ "array.array", K_ARRAY, 99 },
+	{ "_struct.Struct", K_STRUCT, 99 },
+	{ "Struct", K_STRUCT, 8 },      /* 3.7, 3.8: a static "Struct" */
+	{ "numpy.ndarray", K_NDARRAY, 99 },
 };
 
 int known_init(struct census *c)
@@ -133,31 +139,92 @@ static bool type_name_is(struct census *c, uint64_t t, const char *want)
 	       !strcmp(name, want);
 }
 
-/* The kind: walking the tp_base chain, the first type that is a known
- * built-in (by address) or known by name; a Python class's instances have
- * the layout of its nearest C base, so the first static type that is
- * neither ends the walk as K_OTHER (an unknown C layout). */
-static enum obj_kind resolve_kind(struct census *c, uint64_t t)
+/* Kinds whose layout a static C subclass starts with (C's rules for
+ * tp_base) and whose __sizeof__ is the subclass's tp_basicsize plus what
+ * the base part holds: collections.defaultdict (a static dict subclass in
+ * 3.7-3.11), C subclasses of list, set, bytearray, deque. */
+static bool inheritable(enum obj_kind k)
 {
-	int depth;
+	return k == K_LIST || k == K_DICT || k == K_ODICT || k == K_SET ||
+	       k == K_BYTEARRAY || k == K_DEQUE;
+}
+
+static enum obj_kind named_kind(struct census *c, uint64_t t)
+{
 	size_t i;
 
-	for (depth = 0; t && depth < MAX_BASES; depth++) {
-		enum obj_kind k = kind_of_addr(&c->known, t);
-		uint64_t flags, base;
+	for (i = 0; i < PH_ARRAY_SIZE(named_types); i++)
+		if (c->L->minor <= named_types[i].max_minor &&
+		    type_name_is(c, t, named_types[i].name))
+			return named_types[i].kind;
+	return K__COUNT;
+}
 
+/*
+ * The kind of ti (ti->addr, ti->basicsize set) and where a conservative
+ * scan of its objects starts (ti->scan_from).  Walking the tp_base chain,
+ * the first type that is a known built-in (by address) or known by name
+ * gives the kind.  A Python class's instances have the layout of its
+ * nearest C base; a static type that is neither known nor a heap type is
+ * an unknown C layout (K_OTHER), unless a known container kind comes
+ * below it: then its objects are that container with fields added after
+ * the base's tp_basicsize, sized by the base's rules (with the subclass's
+ * tp_basicsize, as the base's __sizeof__ does) and the added fields
+ * scanned conservatively.  A static subclass that defines __sizeof__ of
+ * its own stays K_OTHER: its size would be a guess.  (Only the most
+ * derived static type's tp_dict is asked; 3.12+ keep static builtin
+ * types' dicts elsewhere, but no builtin dict or list subclass is static
+ * there: collections.defaultdict became a heap type in 3.12.)
+ */
+static void resolve_kind(struct census *c, struct tinfo *ti)
+{
+	uint64_t t = ti->addr, ext = 0, flags, base, v;
+	int64_t ext_size = 0;
+	enum obj_kind k = K__COUNT;
+	int depth;
+
+	ti->kind = K_OTHER;
+	ti->scan_from = 16;
+	for (depth = 0; t && depth < MAX_BASES; depth++) {
+		k = kind_of_addr(&c->known, t);
+		if (k == K__COUNT)
+			k = named_kind(c, t);
 		if (k != K__COUNT)
-			return k;
-		for (i = 0; i < PH_ARRAY_SIZE(named_types); i++)
-			if (type_name_is(c, t, named_types[i].name))
-				return named_types[i].kind;
+			break;
 		if (py_read_field(c->t, c->L, t, PY_F_TP_FLAGS, &flags) ||
-		    !(flags & TPF_HEAPTYPE) ||
 		    py_read_field(c->t, c->L, t, PY_F_TP_BASE, &base))
-			return K_OTHER;
+			return;
+		if (!(flags & TPF_HEAPTYPE) && !ext) {
+			/* The most derived static unknown type: its
+			 * basicsize ends the fields to scan. */
+			ext = t;
+			if (py_read_field(c->t, c->L, t, PY_F_TP_BASICSIZE,
+					  &v))
+				return;
+			ext_size = (int64_t)v;
+		}
 		t = base;
 	}
-	return K_OTHER;
+	if (k == K__COUNT ||
+	    py_read_field(c->t, c->L, t, PY_F_TP_BASICSIZE, &v))
+		return;
+	if (!ext_layout_ok(k, (int64_t)v)) {
+		ti->unfit = k;
+		return;
+	}
+	if (ext) {
+		uint64_t dict;
+
+		if (!inheritable(k) || (int64_t)v > ext_size ||
+		    py_read_field(c->t, c->L, ext, PY_F_TP_DICT, &dict) ||
+		    (dict && dict_get_str(c, dict, "__sizeof__")))
+			return;
+		ti->kind = k;
+		ti->scan_from = (int64_t)v < ext_size ? (int64_t)v : 0;
+		return;
+	}
+	ti->kind = k;
+	ti->scan_from = 0;
 }
 
 /* Object members (T_OBJECT 6, T_OBJECT_EX 16; Include/descrobject.h,
@@ -269,7 +336,7 @@ int64_t tinfo_get(struct census *c, uint64_t addr)
 	ti.heap = ti.flags & TPF_HEAPTYPE;
 	ti.gc = ti.flags & TPF_HAVE_GC;
 	ti.preheader = preheader_of(c, ti.flags);
-	ti.kind = resolve_kind(c, addr);
+	resolve_kind(c, &ti);
 	ti.snap_type = -1;
 	if (ti.heap) {
 		py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS,

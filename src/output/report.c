@@ -378,6 +378,35 @@ static void add_unverified(struct strbuf *out, const char *prefix,
 	}
 }
 
+/* Types whose objects the census could not size with what they own (stats
+ * census.sizeof_not_modelled.TYPE, objects/extension.c): one line naming
+ * them, rather than a silently small number. */
+#define NOT_MODELLED "census.sizeof_not_modelled."
+static void add_not_modelled(struct strbuf *out, const char *prefix,
+			     const struct snapshot *s)
+{
+	const char *sep = "";
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nstats; i++) {
+		const char *name = snapshot_str(s, s->stats[i].name);
+
+		if (strncmp(name, NOT_MODELLED, strlen(NOT_MODELLED)) ||
+		    s->stats[i].value <= 0)
+			continue;
+		if (!n++)
+			strbuf_addf(out, "%ssizes leave out what these own "
+				    "(their fields failed pyheap's checks): ",
+				    prefix);
+		strbuf_addstr(out, sep);
+		fmt_printable(out, name + strlen(NOT_MODELLED));
+		strbuf_addf(out, " (%lld)", (long long)s->stats[i].value);
+		sep = ", ";
+	}
+	if (n)
+		strbuf_addch(out, '\n');
+}
+
 #define PARTIAL_NOTE "some heap structures could not be walked; counts are " \
 	"a floor"
 
@@ -555,6 +584,7 @@ void render_show_text(struct strbuf *out, const char *file,
 	if (s->meta.flags & SNAP_PARTIAL)
 		strbuf_addstr(out, "Partial: " PARTIAL_NOTE "\n");
 	add_unverified(out, "Not read: ", s);
+	add_not_modelled(out, "Note: ", s);
 	if (s->meta.malloc_note)
 		strbuf_addf(out, "Note: %s\n", snapshot_str(s, s->meta.malloc_note));
 	if (group_by_site(r->by))
@@ -650,6 +680,7 @@ static void diff_header(struct strbuf *out, const char *label,
 	if (s->meta.flags & SNAP_PARTIAL)
 		strbuf_addstr(out, "   partial: " PARTIAL_NOTE "\n");
 	add_unverified(out, "   not read: ", s);
+	add_not_modelled(out, "   note: ", s);
 }
 
 void render_diff_text(struct strbuf *out, const char *file_a,

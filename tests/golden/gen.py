@@ -430,9 +430,12 @@ def main(argv):
         "g.snap": snapshot(G_OBJECTS, 7373, "3.11.2", T0 + 3600.0, 6.5,
                            stats(G_OBJECTS), tracing=(False, 1)),
         # f's process later, read with offsets that failed their checks.
+        # ... and objects whose owned memory could not be sized.
         "h.snap": snapshot(G_OBJECTS, 7373, "3.13.18", T0 + 7200.0, 6.5,
-                           stats(G_OBJECTS), flags=8, tracing=(False, 1),
-                           unverified=True),
+                           dict(stats(G_OBJECTS), **{
+                               "census.sizeof_not_modelled.numpy.ndarray": 3,
+                               "census.sizeof_not_modelled.array.array": 1}),
+                           flags=8, tracing=(False, 1), unverified=True),
         "n.snap": snapshot(N_OBJECTS, 8484, "3.11.2", T0, 7.5,
                            stats(N_OBJECTS, True), flags=FLAG_NATIVE,
                            chunks=N_CHUNKS),
