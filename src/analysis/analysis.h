@@ -252,14 +252,29 @@ bool growth_crossed(const struct growth_limit *l, uint64_t before,
  *
  * Points are added one snapshot at a time (trend_add() copies the keys, so
  * each snapshot can be released before the next is read) in any order.
- * trend_analyse() groups them by process (PID and host) into segments:
- * values of two processes are never compared with each other.  Segments
- * are ordered by their newest snapshot (a restarted program: the old
- * process, then the new), and the points of each are consecutive and in
- * time order (ts->points is reordered so).
+ * trend_analyse() groups them by process into segments: one per process
+ * (host, PID and, where both snapshots know it, start time: a reused PID
+ * is another process).  Values of two processes are never compared with
+ * each other.
  *
- * Per key, over the analysed points (the last segment by default, or all
- * segments with TREND_ALL):
+ * Workers.  Processes of one program that ran at the same time are
+ * parallel series (the workers of a prefork server, or --all), not
+ * restarts: the segments are laid out in workers.  Taken in the order of
+ * their first snapshot, a process joins a worker whose last process's
+ * snapshots all came before its first one (it replaced a process that
+ * exited: a restart, or gunicorn's max_requests), preferring one of the
+ * same host and parent, then the same host, then the most recently freed;
+ * else it starts a new worker.  One process at a time (a daemon that
+ * restarts) is one worker with a segment per process.  A worker is gone
+ * when another worker has two or more snapshots after its last one (its
+ * process exited and nothing replaced it).  Workers are numbered from 1
+ * in the order of their first snapshot; their segments are consecutive,
+ * in time order, and so are the points of each segment (ts->points is
+ * reordered so).
+ *
+ * Analysed: with TREND_LAST the last segment of every worker not gone;
+ * with TREND_ALL every segment.  Per worker and key, over the worker's
+ * analysed points:
  *   - first and last count and bytes (0 where a snapshot lacks the key);
  *   - bytes_per_hour, count_per_hour: the least-squares slope of the value
  *     over time.  Over several segments the slope is the pooled
@@ -271,6 +286,15 @@ bool growth_crossed(const struct growth_limit *l, uint64_t before,
  *     which the bytes went up; grew_share = grew / intervals (0 if none);
  *   - score = max(bytes_per_hour, 0) x grew_share, and suspect = a
  *     positive slope with grew_share >= TREND_SUSPECT_SHARE.
+ * A row's own statistics are the workers' summed: first and last values,
+ * slopes (NaN only if every worker's is), intervals and grew add up,
+ * grew_share follows from the sums, score is the sum of the workers'
+ * scores, and the row is a suspect when its summed slope is positive and
+ * it is a suspect in at least one worker (one leaking worker among idle
+ * ones is a leak; their flat intervals would dilute the share).  With one
+ * worker they are that worker's.  Summing slopes (not pooling them) is what a
+ * prefork server costs: three workers leaking 1 MiB an hour each leak
+ * 3 MiB an hour.
  * Rows are sorted leak suspects first, then by score, bytes_per_hour and
  * the last bytes, all descending, then key.  Why: the slope says what a
  * leak costs an hour, the share how steady it is.  A leak grows in every
@@ -283,14 +307,17 @@ bool growth_crossed(const struct growth_limit *l, uint64_t before,
  * that is merely noisy.
  *
  * total has the same statistics for the whole snapshots (the report
- * totals).  series (for sparklines) holds each row's bytes at every
- * analysed point: row i's at series[i * npoints_analysed ...].
+ * totals), and each worker its own; a worker's top is the first of the
+ * rows in its own ranking (a suspect if it has one).  A row's bytes (for
+ * sparklines) holds its value at every point (0 where absent): a worker's
+ * analysed points are points[first .. first + n).
  */
 #define TREND_SUSPECT_SHARE 0.75
 
 struct trend_point {
 	double taken_at;
-	int64_t pid;
+	int64_t pid, parent_pid;           /* parent_pid 0: unknown */
+	double started_at;                 /* 0: unknown */
 	char *host, *file;                 /* owned */
 	uint64_t total_count, total_bytes;
 	size_t first_cell, ncells;         /* into trend_series.cells */
@@ -320,9 +347,11 @@ void trend_add(struct trend_series *ts, const struct snapshot *s,
 void trend_series_release(struct trend_series *ts);
 
 struct trend_segment {
-	int64_t pid;
+	int64_t pid, parent_pid;
+	double started_at;
 	const char *host;
 	size_t first, n;                   /* points (sorted) */
+	size_t worker;                     /* index into trend.workers */
 	bool analysed;
 };
 
@@ -336,8 +365,18 @@ struct trend_stats {
 
 struct trend_row {
 	const char *key;                   /* in the trend_series */
-	struct trend_stats st;
-	const uint64_t *bytes;             /* npoints_analysed values */
+	struct trend_stats st;             /* summed over the workers */
+	const struct trend_stats *workers; /* per worker (nworkers) */
+	const uint64_t *bytes;             /* at every point (npoints) */
+};
+
+struct trend_worker {
+	size_t first_segment, nsegments;   /* its segments, in time order */
+	size_t first, n;                   /* its analysed points */
+	bool gone, analysed;
+	struct trend_stats total;
+	const char *top;                   /* its first row's key, or NULL */
+	struct trend_stats top_st;         /* that row's stats here */
 };
 
 enum trend_segments { TREND_LAST, TREND_ALL };
@@ -350,19 +389,22 @@ struct trend {
 	size_t npoints;
 	struct trend_segment *segments;
 	size_t nsegments;
-	size_t first_analysed, npoints_analysed; /* a range of points */
+	struct trend_worker *workers;
+	size_t nworkers, nworkers_analysed;
+	size_t npoints_analysed;           /* over all workers */
 	double hours;                      /* first to last analysed point */
 	struct trend_row *rows;
 	size_t nrows, nkeys;               /* nkeys: rows before filtering */
 	struct trend_stats total;
 	uint64_t *series;
+	struct trend_stats *row_workers;
 };
 
 /* Sorts ts's points by time (ts is changed, and must outlive t). */
 void trend_analyse(struct trend_series *ts, enum trend_segments which,
 		   struct trend *t);
 /* Keep the rows whose key matches f's patterns (f->match; min_bytes and
- * sort are not used: trends sort by score). */
+ * sort are not used: trends sort by score).  Workers' tops stay. */
 void trend_filter(struct trend *t, const struct row_filter *f);
 void trend_release(struct trend *t);
 

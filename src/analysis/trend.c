@@ -41,6 +41,8 @@ void trend_add(struct trend_series *ts, const struct snapshot *s,
 	memset(p, 0, sizeof(*p));
 	p->taken_at = s->meta.taken_at;
 	p->pid = s->meta.pid;
+	p->parent_pid = s->meta.parent_pid;
+	p->started_at = s->meta.started_at;
 	p->host = xstrdup(snapshot_str(s, s->meta.host));
 	p->file = xstrdup(file);
 	p->total_count = r->total_count;
@@ -87,104 +89,217 @@ static int cmp_point(const void *a, const void *b)
 	return strcmp(x->file, y->file);
 }
 
-/* A segment while points are grouped: its process and times. */
-struct seg_build {
-	int64_t pid;
+/* A process while points are grouped: who, when, and its worker. */
+struct proc_build {
+	int64_t pid, parent_pid;
+	double started_at;
 	const char *host;
 	double first, last;
-	size_t n, rank;
+	size_t n, worker, slot;            /* slot: final segment index */
 };
 
-static int cmp_seg(const void *a, const void *b)
+/* The same process: host and PID, and the start time where both know
+ * it (a second apart or more is a reused PID; /proc's is to the tick). */
+static bool same_process(const struct proc_build *p,
+			 const struct trend_point *pt)
 {
-	const struct seg_build *x = a, *y = b;
+	if (p->pid != pt->pid || strcmp(p->host, pt->host))
+		return false;
+	return !p->started_at || !pt->started_at ||
+	       fabs(p->started_at - pt->started_at) < 1.0;
+}
 
-	if (x->last != y->last)
-		return x->last < y->last ? -1 : 1;
+static int cmp_proc_start(const void *a, const void *b)
+{
+	const struct proc_build *x = *(const struct proc_build *const *)a;
+	const struct proc_build *y = *(const struct proc_build *const *)b;
+
 	if (x->first != y->first)
 		return x->first < y->first ? -1 : 1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/*
- * Group the points (sorted by time) by process, PID and host: a segment
- * per process, segments ordered by their newest snapshot, and the points
- * reordered so that each segment's are consecutive, in time order.  A
- * restart gives the old process's points, then the new one's; several
- * processes of one program snapshotted in turn (snap --all) give a
- * segment each instead of a segment per snapshot.
- */
-static void split_segments(struct trend_series *ts, struct trend *t)
+/* A worker while it is built: its newest process. */
+struct worker_build {
+	const struct proc_build *last;
+	size_t nsegments;
+};
+
+/* How well a free worker suits a process (analysis.h "Workers"). */
+static int worker_fit(const struct worker_build *w,
+		      const struct proc_build *p)
 {
-	struct seg_build *sb = NULL, *sorted;
-	struct trend_point *out;
-	size_t *seg_of, *next, alloc = 0, nseg = 0, i, k;
-
-	if (!ts->npoints)
-		return;
-	seg_of = xcalloc(ts->npoints, sizeof(*seg_of));
-	for (i = 0; i < ts->npoints; i++) {
-		const struct trend_point *p = &ts->points[i];
-
-		for (k = 0; k < nseg; k++)
-			if (sb[k].pid == p->pid && !strcmp(sb[k].host, p->host))
-				break;
-		if (k == nseg) {
-			PH_GROW(sb, alloc, nseg + 1);
-			sb[nseg].pid = p->pid;
-			sb[nseg].host = p->host;
-			sb[nseg].first = p->taken_at;
-			sb[nseg].n = 0;
-			nseg++;
-		}
-		sb[k].last = p->taken_at;
-		sb[k].n++;
-		seg_of[i] = k;
-	}
-	/* Rank the segments by their newest point, then lay the points out
-	 * segment after segment (a stable counting sort keeps time order). */
-	sorted = xmalloc(nseg * sizeof(*sorted));
-	for (k = 0; k < nseg; k++) {
-		sorted[k] = sb[k];
-		sorted[k].rank = k;         /* the unsorted index, for now */
-	}
-	qsort(sorted, nseg, sizeof(*sorted), cmp_seg);
-	next = xcalloc(nseg, sizeof(*next));
-	t->segments = xcalloc(nseg, sizeof(*t->segments));
-	t->nsegments = nseg;
-	for (k = 0, i = 0; k < nseg; k++) {
-		struct trend_segment *seg = &t->segments[k];
-
-		sb[sorted[k].rank].rank = k;
-		next[k] = i;
-		seg->pid = sorted[k].pid;
-		seg->host = sorted[k].host;
-		seg->first = i;
-		seg->n = sorted[k].n;
-		i += seg->n;
-	}
-	out = xmalloc(ts->npoints * sizeof(*out));
-	for (i = 0; i < ts->npoints; i++)
-		out[next[sb[seg_of[i]].rank]++] = ts->points[i];
-	memcpy(ts->points, out, ts->npoints * sizeof(*out));
-	free(out);
-	free(next);
-	free(sorted);
-	free(sb);
-	free(seg_of);
+	if (strcmp(w->last->host, p->host))
+		return 0;
+	if (w->last->parent_pid && w->last->parent_pid == p->parent_pid)
+		return 2;
+	return 1;
 }
 
 /*
- * The statistics of one series of values y (count and bytes) at the
- * analysed points.  seg_start[k] marks where a segment starts within the
- * window (0 or 1 per point).
+ * Group the points (sorted by time) into processes, the processes into
+ * workers, and lay the points out worker by worker, segment by segment,
+ * each in time order (analysis.h).
  */
-static void series_stats(const struct trend *t, const uint64_t *count,
-			 const uint64_t *bytes, const bool *seg_start,
-			 struct trend_stats *st)
+static void split_segments(struct trend_series *ts, struct trend *t)
 {
-	const struct trend_point *pt = t->points + t->first_analysed;
-	size_t n = t->npoints_analysed, a = 0, j;
+	struct proc_build *pb = NULL, **order;
+	struct worker_build *wb = NULL;
+	struct trend_point *out;
+	size_t *proc_of, *next, alloc = 0, walloc = 0, np = 0, nw = 0;
+	size_t i, k, seg, pos;
+
+	if (!ts->npoints)
+		return;
+	proc_of = xcalloc(ts->npoints, sizeof(*proc_of));
+	for (i = 0; i < ts->npoints; i++) {
+		const struct trend_point *p = &ts->points[i];
+
+		for (k = 0; k < np; k++)
+			if (same_process(&pb[k], p))
+				break;
+		if (k == np) {
+			PH_GROW(pb, alloc, np + 1);
+			memset(&pb[np], 0, sizeof(pb[np]));
+			pb[np].pid = p->pid;
+			pb[np].host = p->host;
+			pb[np].first = p->taken_at;
+			np++;
+		}
+		/* What one snapshot knows, another may not (format 1.3). */
+		if (!pb[k].parent_pid)
+			pb[k].parent_pid = p->parent_pid;
+		if (!pb[k].started_at)
+			pb[k].started_at = p->started_at;
+		pb[k].last = p->taken_at;
+		pb[k].n++;
+		proc_of[i] = k;
+	}
+
+	/* Workers: each process, by its first snapshot, joins the best
+	 * free worker or starts one. */
+	order = xmalloc(np * sizeof(*order));
+	for (k = 0; k < np; k++)
+		order[k] = &pb[k];
+	qsort(order, np, sizeof(*order), cmp_proc_start);
+	for (k = 0; k < np; k++) {
+		struct proc_build *p = order[k];
+		size_t best = nw;
+		int best_fit = -1;
+
+		for (i = 0; i < nw; i++) {
+			int fit;
+
+			if (!(wb[i].last->last < p->first))
+				continue;
+			fit = worker_fit(&wb[i], p);
+			if (fit > best_fit || (fit == best_fit &&
+			    wb[i].last->last > wb[best].last->last)) {
+				best = i;
+				best_fit = fit;
+			}
+		}
+		if (best == nw) {
+			PH_GROW(wb, walloc, nw + 1);
+			wb[nw].nsegments = 0;
+			nw++;
+		}
+		wb[best].last = p;
+		wb[best].nsegments++;
+		p->worker = best;
+	}
+
+	/* Segments worker by worker; within a worker, by time (order is by
+	 * first snapshot, and a worker's processes do not overlap). */
+	t->workers = xcalloc(nw, sizeof(*t->workers));
+	t->nworkers = nw;
+	t->segments = xcalloc(np, sizeof(*t->segments));
+	t->nsegments = np;
+	for (i = 0, seg = 0; i < nw; i++) {
+		t->workers[i].first_segment = seg;
+		t->workers[i].nsegments = wb[i].nsegments;
+		seg += wb[i].nsegments;
+	}
+	next = xcalloc(nw, sizeof(*next));
+	for (k = 0; k < np; k++) {
+		struct proc_build *p = order[k];
+
+		p->slot = t->workers[p->worker].first_segment +
+			  next[p->worker]++;
+	}
+	/* Points: segment after segment (a stable counting sort keeps
+	 * time order within each). */
+	for (k = 0; k < np; k++) {
+		struct trend_segment *s = &t->segments[pb[k].slot];
+
+		s->pid = pb[k].pid;
+		s->parent_pid = pb[k].parent_pid;
+		s->started_at = pb[k].started_at;
+		s->host = pb[k].host;
+		s->n = pb[k].n;
+		s->worker = pb[k].worker;
+	}
+	for (seg = 0, pos = 0; seg < np; seg++) {
+		t->segments[seg].first = pos;
+		pos += t->segments[seg].n;
+	}
+	free(next);
+	next = xcalloc(np, sizeof(*next));
+	for (seg = 0; seg < np; seg++)
+		next[seg] = t->segments[seg].first;
+	out = xmalloc(ts->npoints * sizeof(*out));
+	for (i = 0; i < ts->npoints; i++)
+		out[next[pb[proc_of[i]].slot]++] = ts->points[i];
+	memcpy(ts->points, out, ts->npoints * sizeof(*out));
+	free(out);
+	free(next);
+	free(order);
+	free(wb);
+	free(pb);
+	free(proc_of);
+}
+
+/*
+ * Which workers are gone: another worker has two or more snapshots
+ * after a worker's last one.
+ */
+static void mark_gone(struct trend *t)
+{
+	size_t w, o, i;
+
+	for (w = 0; w < t->nworkers; w++) {
+		const struct trend_worker *a = &t->workers[w];
+		const struct trend_segment *ls = &t->segments[a->first_segment +
+							      a->nsegments - 1];
+		double last = t->points[ls->first + ls->n - 1].taken_at;
+
+		for (o = 0; o < t->nworkers && !t->workers[w].gone; o++) {
+			const struct trend_worker *b = &t->workers[o];
+			const struct trend_segment *bl = &t->segments[
+				b->first_segment + b->nsegments - 1];
+			size_t after = 0;
+
+			if (o == w)
+				continue;
+			for (i = t->segments[b->first_segment].first;
+			     i < bl->first + bl->n; i++)
+				after += t->points[i].taken_at > last;
+			if (after >= 2)
+				t->workers[w].gone = true;
+		}
+	}
+}
+
+/*
+ * The statistics of one series of values (count and bytes) at n points
+ * pt (in time order within segments); seg_start[j] marks where a segment
+ * starts.
+ */
+static void series_stats(const struct trend_point *pt, size_t n,
+			 const uint64_t *count, const uint64_t *bytes,
+			 const bool *seg_start, struct trend_stats *st)
+{
+	size_t a = 0, j;
 	double t0 = n ? pt[0].taken_at : 0;
 	double sxx = 0, sxb = 0, sxc = 0;
 
@@ -233,12 +348,54 @@ static void series_stats(const struct trend *t, const uint64_t *count,
 		st->bytes_per_hour = NAN;
 		st->count_per_hour = NAN;
 	}
+}
+
+/* grew_share, score and suspect from the rest. */
+static void stats_finish(struct trend_stats *st)
+{
 	st->grew_share = st->intervals ?
 		(double)st->grew / (double)st->intervals : 0;
 	st->score = st->bytes_per_hour > 0 ?
 		st->bytes_per_hour * st->grew_share : 0;
 	st->suspect = st->bytes_per_hour > 0 &&
 		      st->grew_share >= TREND_SUSPECT_SHARE;
+}
+
+/* sum += one worker's statistics (analysis.h: what adds up). */
+static void stats_add(struct trend_stats *sum, const struct trend_stats *w,
+		      bool first)
+{
+	if (first) {
+		*sum = *w;
+		return;
+	}
+	sum->count_first += w->count_first;
+	sum->count_last += w->count_last;
+	sum->bytes_first += w->bytes_first;
+	sum->bytes_last += w->bytes_last;
+	if (isnan(sum->bytes_per_hour)) {
+		sum->bytes_per_hour = w->bytes_per_hour;
+		sum->count_per_hour = w->count_per_hour;
+	} else if (!isnan(w->bytes_per_hour)) {
+		sum->bytes_per_hour += w->bytes_per_hour;
+		sum->count_per_hour += w->count_per_hour;
+	}
+	sum->intervals += w->intervals;
+	sum->grew += w->grew;
+}
+
+/*
+ * A summed row's score and suspicion: one steadily leaking worker among
+ * idle ones is still a leak of the program (its share of grown intervals
+ * would be diluted by theirs).  With one worker, what stats_finish()
+ * says.
+ */
+static void sum_finish(struct trend_stats *sum, double score, bool suspect)
+{
+	sum->grew_share = sum->intervals ?
+		(double)sum->grew / (double)sum->intervals : 0;
+	sum->score = score;
+	sum->suspect = sum->bytes_per_hour > 0 && suspect;
 }
 
 /* NaN sorts after every number. */
@@ -249,20 +406,56 @@ static int desc_double(double x, double y)
 	return x > y ? -1 : x < y;
 }
 
+static int cmp_stats(const struct trend_stats *x, const struct trend_stats *y)
+{
+	int c = (int)y->suspect - (int)x->suspect;
+
+	if (!c)
+		c = desc_double(x->score, y->score);
+	if (!c)
+		c = desc_double(x->bytes_per_hour, y->bytes_per_hour);
+	if (!c)
+		c = x->bytes_last > y->bytes_last ? -1 :
+		    x->bytes_last < y->bytes_last;
+	return c;
+}
+
 static int cmp_row(const void *a, const void *b)
 {
 	const struct trend_row *x = a, *y = b;
-	int c = (int)y->st.suspect - (int)x->st.suspect;
+	int c = cmp_stats(&x->st, &y->st);
 
-	if (!c)
-		c = desc_double(x->st.score, y->st.score);
-
-	if (!c)
-		c = desc_double(x->st.bytes_per_hour, y->st.bytes_per_hour);
-	if (!c)
-		c = x->st.bytes_last > y->st.bytes_last ? -1 :
-		    x->st.bytes_last < y->st.bytes_last;
 	return c ? c : strcmp(x->key, y->key);
+}
+
+/* Which segments and points are analysed (analysis.h). */
+static void choose_analysed(struct trend *t, enum trend_segments which)
+{
+	size_t w, k;
+
+	if (t->nworkers > 1)
+		mark_gone(t);
+	for (w = 0; w < t->nworkers; w++) {
+		struct trend_worker *wk = &t->workers[w];
+		size_t lastseg = wk->first_segment + wk->nsegments - 1;
+
+		if (which == TREND_LAST && wk->gone)
+			continue;
+		wk->analysed = true;
+		t->nworkers_analysed++;
+		if (which == TREND_LAST) {
+			t->segments[lastseg].analysed = true;
+			wk->first = t->segments[lastseg].first;
+			wk->n = t->segments[lastseg].n;
+		} else {
+			for (k = wk->first_segment; k <= lastseg; k++)
+				t->segments[k].analysed = true;
+			wk->first = t->segments[wk->first_segment].first;
+			wk->n = t->segments[lastseg].first +
+				t->segments[lastseg].n - wk->first;
+		}
+		t->npoints_analysed += wk->n;
+	}
 }
 
 void trend_analyse(struct trend_series *ts, enum trend_segments which,
@@ -270,8 +463,9 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 {
 	uint64_t *count = NULL, *tc = NULL, *tb = NULL;
 	bool *present = NULL, *seg_start = NULL;
-	size_t na, i, j, k, cells;
-	double lo, hi;
+	size_t np, i, j, k, w, cells;
+	double lo = 0, hi = 0;
+	bool any = false;
 
 	memset(t, 0, sizeof(*t));
 	t->by = ts->by;
@@ -280,75 +474,126 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 		qsort(ts->points, ts->npoints, sizeof(*ts->points), cmp_point);
 	split_segments(ts, t);
 	t->points = ts->points;
-	t->npoints = ts->npoints;
+	t->npoints = np = ts->npoints;
 	if (!t->nsegments)
 		return;
-	if (which == TREND_LAST) {
-		struct trend_segment *last = &t->segments[t->nsegments - 1];
+	choose_analysed(t, which);
 
-		last->analysed = true;
-		t->first_analysed = last->first;
-		t->npoints_analysed = last->n;
-	} else {
-		for (i = 0; i < t->nsegments; i++)
-			t->segments[i].analysed = true;
-		t->first_analysed = 0;
-		t->npoints_analysed = t->npoints;
-	}
-	na = t->npoints_analysed;
-	/* From the first to the last analysed snapshot, whichever segment
-	 * they are in. */
-	lo = hi = t->points[t->first_analysed].taken_at;
-	for (j = 0; j < na; j++) {
-		lo = PH_MIN(lo, t->points[t->first_analysed + j].taken_at);
-		hi = PH_MAX(hi, t->points[t->first_analysed + j].taken_at);
+	/* From the first to the last analysed snapshot, whichever worker
+	 * or segment they are in. */
+	for (w = 0; w < t->nworkers; w++) {
+		const struct trend_worker *wk = &t->workers[w];
+
+		for (j = wk->first; wk->analysed && j < wk->first + wk->n;
+		     j++) {
+			double at = t->points[j].taken_at;
+
+			lo = any ? PH_MIN(lo, at) : at;
+			hi = any ? PH_MAX(hi, at) : at;
+			any = true;
+		}
 	}
 	t->hours = (hi - lo) / 3600.0;
 
-	seg_start = xcalloc(na, sizeof(*seg_start));
-	for (i = 0; i < t->nsegments; i++) {
-		const struct trend_segment *s = &t->segments[i];
-
-		if (s->analysed)
-			seg_start[s->first - t->first_analysed] = true;
-	}
-	/* Dense values: key k at analysed point j is [k * na + j]. */
-	cells = ts->nkeys * na;
+	seg_start = xcalloc(np, sizeof(*seg_start));
+	for (i = 0; i < t->nsegments; i++)
+		seg_start[t->segments[i].first] = true;
+	/* Dense values: key k at point j is [k * np + j]; only analysed
+	 * points are filled. */
+	cells = ts->nkeys * np;
 	t->series = xcalloc(cells ? cells : 1, sizeof(*t->series));
 	count = xcalloc(cells ? cells : 1, sizeof(*count));
 	present = xcalloc(ts->nkeys ? ts->nkeys : 1, sizeof(*present));
-	tc = xcalloc(na, sizeof(*tc));
-	tb = xcalloc(na, sizeof(*tb));
-	for (j = 0; j < na; j++) {
-		const struct trend_point *p = &t->points[t->first_analysed + j];
+	tc = xcalloc(np, sizeof(*tc));
+	tb = xcalloc(np, sizeof(*tb));
+	for (w = 0; w < t->nworkers; w++) {
+		const struct trend_worker *wk = &t->workers[w];
 
-		tc[j] = p->total_count;
-		tb[j] = p->total_bytes;
-		for (i = 0; i < p->ncells; i++) {
-			const struct trend_cell *c = &ts->cells[p->first_cell +
-								i];
+		for (j = wk->first; wk->analysed && j < wk->first + wk->n;
+		     j++) {
+			const struct trend_point *p = &t->points[j];
 
-			t->series[c->key * na + j] = c->bytes;
-			count[c->key * na + j] = c->count;
-			present[c->key] = true;
+			tc[j] = p->total_count;
+			tb[j] = p->total_bytes;
+			for (i = 0; i < p->ncells; i++) {
+				const struct trend_cell *c =
+					&ts->cells[p->first_cell + i];
+
+				t->series[c->key * np + j] = c->bytes;
+				count[c->key * np + j] = c->count;
+				present[c->key] = true;
+			}
 		}
 	}
-	series_stats(t, tc, tb, seg_start, &t->total);
+	t->row_workers = xcalloc(ts->nkeys && t->nworkers ?
+				 ts->nkeys * t->nworkers : 1,
+				 sizeof(*t->row_workers));
 	t->rows = xcalloc(ts->nkeys ? ts->nkeys : 1, sizeof(*t->rows));
-	for (k = 0; k < ts->nkeys; k++) {
-		struct trend_row *row;
+	for (k = 0; k <= ts->nkeys; k++) {
+		/* k == nkeys: the totals. */
+		bool is_total = k == ts->nkeys;
+		const uint64_t *c = is_total ? tc : count + k * np;
+		const uint64_t *b = is_total ? tb : t->series + k * np;
+		struct trend_stats *per = NULL, sum, one;
+		bool first = true, suspect;
+		double score;
+		struct trend_row *row = NULL;
 
-		if (!present[k])
+		if (!is_total && !present[k])
 			continue;
-		row = &t->rows[t->nrows++];
-		row->key = ts->keys[k];
-		row->bytes = t->series + k * na;
-		series_stats(t, count + k * na, t->series + k * na, seg_start,
-			     &row->st);
+		if (!is_total) {
+			row = &t->rows[t->nrows++];
+			row->key = ts->keys[k];
+			row->bytes = t->series + k * np;
+			per = t->row_workers + (t->nrows - 1) * t->nworkers;
+			row->workers = per;
+		}
+		memset(&sum, 0, sizeof(sum));
+		score = 0;
+		suspect = false;
+		for (w = 0; w < t->nworkers; w++) {
+			struct trend_worker *wk = &t->workers[w];
+			struct trend_stats *st = per ? &per[w] : &one;
+
+			if (!wk->analysed) {
+				memset(st, 0, sizeof(*st));
+				st->bytes_per_hour = NAN;
+				st->count_per_hour = NAN;
+				continue;
+			}
+			series_stats(t->points + wk->first, wk->n,
+				     c + wk->first, b + wk->first,
+				     seg_start + wk->first, st);
+			stats_add(&sum, st, first);
+			stats_finish(st);
+			score += st->score;
+			suspect |= st->suspect;
+			if (is_total)
+				wk->total = *st;
+			first = false;
+		}
+		sum_finish(&sum, score, suspect);
+		if (is_total)
+			t->total = sum;
+		else
+			row->st = sum;
 	}
 	t->nkeys = t->nrows;
 	if (t->nrows)
 		qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_row);
+	/* Each worker's top row in its own ranking. */
+	for (w = 0; w < t->nworkers; w++) {
+		struct trend_worker *wk = &t->workers[w];
+
+		for (i = 0; wk->analysed && i < t->nrows; i++) {
+			const struct trend_stats *st = &t->rows[i].workers[w];
+
+			if (!wk->top || cmp_stats(st, &wk->top_st) < 0) {
+				wk->top = t->rows[i].key;
+				wk->top_st = *st;
+			}
+		}
+	}
 	free(count);
 	free(present);
 	free(seg_start);
@@ -369,6 +614,8 @@ void trend_filter(struct trend *t, const struct row_filter *f)
 void trend_release(struct trend *t)
 {
 	free(t->segments);
+	free(t->workers);
+	free(t->row_workers);
 	free(t->rows);
 	free(t->series);
 	memset(t, 0, sizeof(*t));

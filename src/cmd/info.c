@@ -353,6 +353,12 @@ static void snap_text(struct strbuf *sb, const char *path,
 		strbuf_addstr(sb, " on ");
 		fmt_printable(sb, snapshot_str(s, m->host));
 	}
+	if (m->parent_pid)
+		strbuf_addf(sb, ", child of %lld", (long long)m->parent_pid);
+	if (m->started_at) {
+		strbuf_addstr(sb, ", started ");
+		fmt_iso8601(sb, m->started_at);
+	}
 	strbuf_addstr(sb, "\nPython ");
 	fmt_printable(sb, snapshot_str(s, m->python));
 	strbuf_addstr(sb, " (");
@@ -480,6 +486,9 @@ static void snap_json(struct strbuf *sb, const char *path,
 	json_key(&j, "exe"); json_str(&j, snapshot_str(s, m->exe));
 	json_key(&j, "cmdline"); json_str(&j, snapshot_str(s, m->cmdline));
 	json_key(&j, "host"); json_str(&j, snapshot_str(s, m->host));
+	/* 1.4; null in older files and where /proc did not say. */
+	json_key(&j, "parent_pid"); json_int_or_null(&j, m->parent_pid);
+	json_key(&j, "started_at"); json_time_or_null(&j, m->started_at);
 	json_key(&j, "python"); json_str(&j, snapshot_str(s, m->python));
 	json_key(&j, "python_elf");
 	json_str(&j, snapshot_str(s, m->python_elf));

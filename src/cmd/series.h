@@ -4,8 +4,8 @@
  * parsers their options need.  Everything here is cmd/'s: it reads /proc
  * and directories, never a process's memory.
  *
- * Targets (--pidfile, --name)
- * ---------------------------
+ * Targets (--pidfile, --name, --workers)
+ * --------------------------------------
  * A pidfile holds a PID (the first word; surrounding white space is
  * allowed).  --name PATTERN is an fnmatch(3) glob matched against a
  * process's names (process_names()): its command name (/proc/PID/comm),
@@ -14,6 +14,14 @@
  * whole command line (arguments joined by spaces).  pyheap itself, its
  * ancestors (the shell or cron job that runs it), other pyheap processes,
  * kernel threads and zombies never match.
+ *
+ * --workers replaces each selected process by its workers: its children
+ * that run the same executable (/proc/PID/exe), as forks of a prefork
+ * server do (gunicorn, uWSGI, Celery, multiprocessing pools); children
+ * that run another program are left out.  With --name, a match whose
+ * parent matched as well is a worker of that parent, not a process of its
+ * own: `--name gunicorn --workers` picks the master among the master and
+ * its identical-looking workers.
  *
  * Series (--dir)
  * --------------
@@ -24,9 +32,12 @@
  * ("leaky_worker"), the module of `python -m` ("celery"), else the base
  * name of argv[0] ("gunicorn", "uwsgi"); sanitised to letters, digits and
  * "._+-" (anything else becomes "_"), at most 64 bytes, never starting
- * with "." and never empty ("python").  --keep N keeps the newest N
- * snapshots of a PROGRAM in the directory, whatever their PID: only files
- * named as above are ever removed, with leftovers of a killed snap
+ * with "." and never empty ("python").  --keep N keeps, of each PROGRAM
+ * a run snapshotted, the newest N x (the processes of PROGRAM that run
+ * snapshotted: 1, or the workers or matches of --workers and --all)
+ * snapshots in the directory, whatever their PID: about N per process,
+ * the files of exited processes going first.  Only files named as above
+ * are ever removed, with leftovers of a killed snap
  * (PROGRAM-*.snap.tmp-PID whose pyheap is gone).
  */
 #ifndef PYHEAP_CMD_SERIES_H
@@ -46,18 +57,24 @@ struct target_select {
 	const char *pidfile;  /* --pidfile, or NULL */
 	const char *name;     /* --name, or NULL */
 	bool all;             /* --all: every match of --name */
+	bool workers;         /* --workers: the children of the match */
 };
 
 /*
  * The PIDs to snapshot, in increasing order (*pids is xmalloc'd).  Errors,
  * each one line naming what to do: -PH_E_IO (a pidfile that cannot be
  * read), -PH_E_FORMAT (one that holds no PID), -PH_E_NOPROC (the pidfile's
- * process is not running; no process matches --name), -PH_E_NOTFOUND
- * (several match --name without --all: the message lists them).
+ * process is not running; no process matches --name; --workers and no
+ * worker), -PH_E_NOTFOUND (several match --name without --all: the
+ * message lists them, each parent of other matches marked "[parent of
+ * ...]" and each child "(child of P)").
  */
 int select_targets(const struct target_select *sel, pid_t **pids, size_t *n);
 /* Whether pid names a live process (not a zombie). */
 bool process_alive(pid_t pid);
+/* Its parent and when it started (Unix time, s, to the clock tick; 0 if
+ * the boot time is unknown), from /proc; false if it is gone. */
+bool process_identity(pid_t pid, pid_t *ppid, double *started_at);
 
 /* The arguments of a process (/proc/PID/cmdline, NUL separated), as an
  * argv array with its strings; freed with argv_free().  A process whose
@@ -153,7 +170,7 @@ enum {
 	SOPT_OUTPUT = 0x200, SOPT_NO_STOP, SOPT_MAX_PAUSE, SOPT_ON_MAX_PAUSE,
 	SOPT_MAX_COPY, SOPT_QUIET, SOPT_PIDFILE, SOPT_NAME, SOPT_ALL,
 	SOPT_DIR, SOPT_KEEP, SOPT_MIN_FREE, SOPT_PROGRAM, SOPT_PROM,
-	SOPT_PROM_TOP,
+	SOPT_PROM_TOP, SOPT_WORKERS,
 };
 
 #define SNAP_TARGET_OPTIONS                                                  \
@@ -164,15 +181,19 @@ enum {
 	  "script (e.g. worker.py or worker), module of -m, or whole "       \
 	  "command line; one match, or an error listing them" },            \
 	{ SOPT_ALL, 0, "all", NULL,                                          \
-	  "with --name: snapshot every matching process" }
+	  "with --name: snapshot every matching process" },                 \
+	{ SOPT_WORKERS, 0, "workers", NULL,                                  \
+	  "snapshot the workers of the process (its children that run its " \
+	  "program: gunicorn, uWSGI, Celery, multiprocessing), not the "     \
+	  "process itself" }
 
 #define SNAP_SERIES_OPTIONS                                                  \
 	{ SOPT_DIR, 0, "dir", "DIR",                                         \
 	  "write a series: DIR/PROGRAM-PID-YYYYmmddTHHMMSSZ.snap (UTC; DIR " \
 	  "is created if missing)" },                                        \
 	{ SOPT_KEEP, 0, "keep", "N",                                         \
-	  "with --dir: keep the newest N snapshots of the program (any "    \
-	  "PID), remove older ones" },                                       \
+	  "with --dir: keep the newest N snapshots per process snapshotted " \
+	  "(of its program, any PID; older ones are removed)" },            \
 	{ SOPT_MIN_FREE, 0, "min-free", "SIZE|PCT",                          \
 	  "write nothing when the output's filesystem has less free space "  \
 	  "(e.g. 2G, 10%; default " DEFAULT_MIN_FREE " with --dir; 0 "       \

@@ -38,9 +38,9 @@ const struct command_help snap_help = {
 	"take a census of every Python object into a snapshot file",
 	"Take a census of every Python object of a running process and write "
 	"it to a\nsnapshot file.  The process is stopped only while its "
-	"memory is copied.\nFor cron: --pidfile or --name find the process, "
-	"--dir DIR --keep N keep a\nseries, --prom FILE writes metrics for "
-	"node_exporter.",
+	"memory is copied.\nFor cron: --pidfile or --name find the process "
+	"(--workers: the workers of a\nprefork server), --dir DIR --keep N "
+	"keep a series, --prom FILE writes\nmetrics for node_exporter.",
 	snap_options,
 };
 
@@ -102,6 +102,9 @@ int snap_option(const struct command_help *h, struct snap_opts *o, int id,
 	case SOPT_ALL:
 		o->sel.all = true;
 		return 0;
+	case SOPT_WORKERS:
+		o->sel.workers = true;
+		return 0;
 	case SOPT_DIR:
 		o->dir = arg;
 		return 0;
@@ -158,9 +161,10 @@ int snap_options_check(const struct command_help *h, struct snap_opts *o,
 		return usage_error(h, "--all needs --name");
 	if (o->output && o->dir)
 		return usage_error(h, "give -o FILE or --dir DIR, not both");
-	if (o->output && o->sel.all)
-		return usage_error(h, "--all writes several snapshots: use "
-				   "--dir DIR, not -o");
+	if (o->output && (o->sel.all || o->sel.workers))
+		return usage_error(h, "--%s writes several snapshots: use "
+				   "--dir DIR, not -o", o->sel.all ? "all" :
+				   "workers");
 	if (o->keep && !o->dir)
 		return usage_error(h, "--keep needs --dir");
 	if (o->dir && !o->min_free.set) {
@@ -458,7 +462,8 @@ static uint64_t reserve_size(uint64_t est, uint64_t max)
 	return max && r > max ? max : r;
 }
 
-static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
+static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
+		    char **program_out)
 {
 	struct image_opts io = { 0 };
 	struct image_buf ibuf = { NULL, 0 };
@@ -513,6 +518,15 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 	}
 
 	s.meta.taken_at = ph_wall_time();
+	{
+		pid_t ppid;
+		double started;
+
+		if (process_identity(pid, &ppid, &started)) {
+			s.meta.parent_pid = ppid;
+			s.meta.started_at = started;
+		}
+	}
 	if (o->output) {
 		path = xstrdup(o->output);
 	} else if (o->dir) {
@@ -590,18 +604,15 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom)
 	/* The target runs again: a closed stdout is no reason to stop. */
 	if (!o->quiet && (rc = print_summary(path, &s, file_size)))
 		goto out;
-	/* The new snapshot is safe: now the oldest may go. */
-	if (o->keep) {
-		int removed = series_prune(o->dir, program, o->keep);
-
-		if (removed < 0)
-			ph_warn("%s", ph_errmsg());
-	}
 	if (prom) {
 		rc = report_group(&s, BY_TYPE, &r);
 		if (rc)
 			goto out;
 		prom_add_snapshot(prom, program, &s, &r, o->prom_top);
+	}
+	if (program_out) {
+		*program_out = program;
+		program = NULL;
 	}
 out:
 	target_image_buf_release(&ibuf);
@@ -619,28 +630,73 @@ out:
 	return rc;
 }
 
+/*
+ * --keep after a run, once its snapshots are safe: N snapshots for each
+ * process this run snapshotted of a program, so that with --workers or
+ * --all every process keeps about N (a replaced worker's files are the
+ * oldest and go first).
+ */
+static void prune_series(const struct snap_opts *o, char **programs, size_t n)
+{
+	size_t i, k, count;
+
+	for (i = 0; i < n; i++) {
+		int removed;
+
+		if (!programs[i])
+			continue;
+		for (k = 0; k < i; k++)
+			if (programs[k] && !strcmp(programs[k], programs[i]))
+				break;
+		if (k < i)
+			continue;
+		for (k = i, count = 0; k < n; k++)
+			count += programs[k] && !strcmp(programs[k],
+							 programs[i]);
+		removed = series_prune(o->dir, programs[i], o->keep * count);
+		if (removed < 0)
+			ph_warn("%s", ph_errmsg());
+	}
+}
+
 int snap_run(const struct snap_opts *o, const pid_t *pids, size_t n)
 {
 	struct prom prom = PROM_INIT;
 	struct strbuf text = STRBUF_INIT;
+	char **programs = xcalloc(n ? n : 1, sizeof(*programs));
 	size_t i, ok = 0;
 	int rc = 0, status = 0;
 
-	if (o->dir && (rc = ensure_dir(o->dir)))
+	if (o->dir && (rc = ensure_dir(o->dir))) {
+		free(programs);
 		return rc;
+	}
 	for (i = 0; i < n; i++) {
-		rc = snap_one(o, (int)pids[i], o->prom ? &prom : NULL);
+		rc = snap_one(o, (int)pids[i], o->prom ? &prom : NULL,
+			      o->keep ? &programs[i] : NULL);
 		if (!rc) {
 			ok++;
 			continue;
 		}
 		if (n == 1)
 			break;
+		/* A worker that exited since it was chosen was replaced or
+		 * retired by its server (gunicorn's max_requests): no failure
+		 * of the run. */
+		if (o->sel.workers && rc == -PH_E_NOPROC) {
+			fprintf(stderr, "pyheap: note: %s (a worker that "
+				"exited; its server may have replaced it)\n",
+				ph_errmsg());
+			continue;
+		}
 		/* --all: say what failed and go on with the others. */
 		fprintf(stderr, "pyheap: %s\n", ph_errmsg());
 		if (!status)
 			status = ph_exit_status(rc);
 	}
+	/* The new snapshots are safe: now the oldest may go. */
+	if (o->keep)
+		prune_series(o, programs, n);
 	/* Metrics of what worked; none at all leaves the old file, whose
 	 * timestamps then tell that snapshots stopped. */
 	if (o->prom && ok) {
@@ -655,6 +711,9 @@ int snap_run(const struct snap_opts *o, const pid_t *pids, size_t n)
 			rc = wrc;
 		}
 	}
+	for (i = 0; i < n; i++)
+		free(programs[i]);
+	free(programs);
 	prom_release(&prom);
 	strbuf_release(&text);
 	return n == 1 ? rc : status;

@@ -98,6 +98,27 @@ void json_bool(struct json *j, bool v)
 	strbuf_addstr(j->sb, v ? "true" : "false");
 }
 
+void json_int_or_null(struct json *j, int64_t v)
+{
+	if (v)
+		json_int(j, v);
+	else
+		json_null(j);
+}
+
+void json_time_or_null(struct json *j, double t)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!t) {
+		json_null(j);
+		return;
+	}
+	fmt_iso8601(&sb, t);
+	json_str(j, sb.buf);
+	strbuf_release(&sb);
+}
+
 void json_null(struct json *j)
 {
 	sep(j);

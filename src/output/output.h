@@ -52,6 +52,10 @@ void json_uint(struct json *j, uint64_t v);
 void json_double(struct json *j, double v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
+/* Values where 0 means unknown (a 1.3 snapshot's parent_pid): null. */
+void json_int_or_null(struct json *j, int64_t v);
+/* A Unix time as fmt_iso8601() writes it, or null for 0. */
+void json_time_or_null(struct json *j, double t);
 /* "0x7f..." string: JSON numbers cannot hold every 64-bit address. */
 void json_addr(struct json *j, uint64_t addr);
 

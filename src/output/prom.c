@@ -289,8 +289,20 @@ void prom_add_trend(struct prom *p, const char *program,
 	size_t snaps = prom_gauge(p, "pyheap_trend_snapshots",
 		"Snapshots the trend analysed");
 	size_t segs = prom_gauge(p, "pyheap_trend_segments",
-		"Processes (segments) in the trend's window: more than 1 "
-		"means the program restarted");
+		"Processes (segments) in the trend's window: more than "
+		"pyheap_trend_workers means a process was restarted or "
+		"replaced");
+	size_t workers = prom_gauge(p, "pyheap_trend_workers",
+		"Processes of the program that ran in parallel (workers of a "
+		"prefork server; 1 for a single process)");
+	size_t wrate = prom_gauge(p, "pyheap_worker_growth_bytes_per_hour",
+		"Growth of a worker's total bytes per hour over its analysed "
+		"snapshots (worker: 1..pyheap_trend_workers, stable across "
+		"the worker's restarts)");
+	size_t wsuspect = prom_gauge(p, "pyheap_worker_leak_suspect",
+		"1 if a worker has a leak suspect of its own");
+	size_t wpid = prom_gauge(p, "pyheap_worker_pid",
+		"PID of a worker's newest process");
 	size_t window = prom_gauge(p, "pyheap_trend_window_seconds",
 		"Time from the first to the last analysed snapshot");
 	size_t last = prom_gauge(p, "pyheap_trend_last_snapshot_timestamp_"
@@ -326,6 +338,26 @@ void prom_add_trend(struct prom *p, const char *program,
 	strbuf_release(&site);
 	prom_sample(p, snaps, lp, 1, (double)t->npoints_analysed);
 	prom_sample(p, segs, lp, 1, (double)t->nsegments);
+	prom_sample(p, workers, lp, 1, (double)t->nworkers);
+	/* Labelled by worker number, not PID: a worker that gunicorn
+	 * replaces keeps its series, and their number stays the number of
+	 * workers. */
+	for (i = 0; i < t->nworkers; i++) {
+		const struct trend_worker *wk = &t->workers[i];
+		const struct trend_segment *ls =
+			&t->segments[wk->first_segment + wk->nsegments - 1];
+		char num[32];
+		struct prom_label lw[2] = {
+			{ "program", program }, { "worker", num },
+		};
+
+		if (!wk->analysed)
+			continue;
+		snprintf(num, sizeof(num), "%zu", i + 1);
+		prom_sample(p, wrate, lw, 2, milli(wk->total.bytes_per_hour));
+		prom_sample(p, wsuspect, lw, 2, wk->top && wk->top_st.suspect);
+		prom_sample(p, wpid, lw, 2, (double)ls->pid);
+	}
 	if (t->npoints_analysed)
 		prom_sample(p, window, lp, 1, t->hours * 3600.0);
 	if (t->npoints)

@@ -104,14 +104,14 @@ static bool several_hosts(const struct trend *t)
 	return false;
 }
 
-static void segment_line(struct strbuf *out, const struct trend *t, size_t i)
+/* "process 123[ on HOST], 4 snapshots, FROM to TO (DURATION)" */
+static void segment_desc(struct strbuf *out, const struct trend *t,
+			 const struct trend_segment *seg)
 {
-	const struct trend_segment *seg = &t->segments[i];
 	const struct trend_point *a = &t->points[seg->first];
 	const struct trend_point *b = &t->points[seg->first + seg->n - 1];
 
-	strbuf_addf(out, "  segment %zu: process %lld", i + 1,
-		    (long long)seg->pid);
+	strbuf_addf(out, "process %lld", (long long)seg->pid);
 	if (several_hosts(t)) {
 		strbuf_addstr(out, " on ");
 		fmt_printable(out, seg->host);
@@ -125,14 +125,65 @@ static void segment_line(struct strbuf *out, const struct trend *t, size_t i)
 		fmt_duration(out, b->taken_at - a->taken_at);
 		strbuf_addch(out, ')');
 	}
+}
+
+/* One process at a time: "segment N: ..." as the segments come. */
+static void segment_line(struct strbuf *out, const struct trend *t, size_t i)
+{
+	const struct trend_segment *seg = &t->segments[i];
+
+	strbuf_addf(out, "  segment %zu: ", i + 1);
+	segment_desc(out, t, seg);
 	if (seg->analysed && t->which == TREND_LAST)
 		strbuf_addstr(out, ", analysed");
 	strbuf_addch(out, '\n');
 }
 
+/* Parallel processes: "worker N: ..." for each of its processes. */
+static void worker_lines(struct strbuf *out, const struct trend *t, size_t w)
+{
+	const struct trend_worker *wk = &t->workers[w];
+	size_t i;
+
+	for (i = wk->first_segment; i < wk->first_segment + wk->nsegments;
+	     i++) {
+		const struct trend_segment *seg = &t->segments[i];
+
+		strbuf_addf(out, "  worker %zu: ", w + 1);
+		segment_desc(out, t, seg);
+		if (i > wk->first_segment)
+			strbuf_addf(out, ", replaced %lld",
+				    (long long)t->segments[i - 1].pid);
+		if (seg->analysed && t->which == TREND_LAST)
+			strbuf_addstr(out, ", analysed");
+		if (wk->gone && i + 1 == wk->first_segment + wk->nsegments)
+			strbuf_addstr(out, ", gone");
+		strbuf_addch(out, '\n');
+	}
+}
+
+/* One sparkline line: the values at n points, and their range. */
+static void spark_line(struct strbuf *out, const uint64_t *v, size_t n)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		lo = PH_MIN(lo, v[k]);
+		hi = PH_MAX(hi, v[k]);
+	}
+	fmt_sparkline(out, v, n, SPARK_WIDTH);
+	strbuf_addstr(out, "  ");
+	fmt_bytes(out, lo);
+	strbuf_addstr(out, " .. ");
+	fmt_bytes(out, hi);
+	strbuf_addch(out, '\n');
+}
+
 static void render_sparklines(struct strbuf *out, const struct trend *t)
 {
-	size_t i, n = 0, width = 0;
+	size_t i, w, n = 0, width = 0;
+	bool several = t->nworkers_analysed > 1;
 
 	for (i = 0; i < t->nrows && n < SPARK_ROWS; i++) {
 		if (!t->rows[i].st.suspect)
@@ -146,32 +197,99 @@ static void render_sparklines(struct strbuf *out, const struct trend *t)
 			    100.0 * TREND_SUSPECT_SHARE);
 		return;
 	}
-	strbuf_addf(out, "\nLeak suspects, bytes at each of the %zu "
-		    "snapshots (each line from its own low to high):\n",
-		    t->npoints_analysed);
+	if (several)
+		strbuf_addstr(out, "\nLeak suspects, bytes at each snapshot of "
+			      "each worker (each line from its own low to "
+			      "high):\n");
+	else
+		strbuf_addf(out, "\nLeak suspects, bytes at each of the %zu "
+			    "snapshots (each line from its own low to "
+			    "high):\n", t->npoints_analysed);
 	for (i = 0, n = 0; i < t->nrows && n < SPARK_ROWS; i++) {
 		const struct trend_row *row = &t->rows[i];
-		uint64_t lo = UINT64_MAX, hi = 0;
-		size_t k;
+		bool first = true;
 
 		if (!row->st.suspect)
 			continue;
 		n++;
-		for (k = 0; k < t->npoints_analysed; k++) {
-			lo = PH_MIN(lo, row->bytes[k]);
-			hi = PH_MAX(hi, row->bytes[k]);
+		for (w = 0; w < t->nworkers; w++) {
+			const struct trend_worker *wk = &t->workers[w];
+
+			if (!wk->analysed)
+				continue;
+			strbuf_addstr(out, "  ");
+			if (first)
+				fmt_printable(out, row->key);
+			else
+				strbuf_addf(out, "%*s", (int)strlen(row->key),
+					    "");
+			strbuf_addf(out, "%*s  ",
+				    (int)(width - strlen(row->key)), "");
+			if (several)
+				strbuf_addf(out, "w%-3zu ", w + 1);
+			spark_line(out, row->bytes + wk->first, wk->n);
+			first = false;
 		}
-		strbuf_addstr(out, "  ");
-		fmt_printable(out, row->key);
-		strbuf_addf(out, "%*s  ", (int)(width - strlen(row->key)), "");
-		fmt_sparkline(out, row->bytes, t->npoints_analysed,
-			      SPARK_WIDTH);
-		strbuf_addstr(out, "  ");
-		fmt_bytes(out, lo);
-		strbuf_addstr(out, " .. ");
-		fmt_bytes(out, hi);
-		strbuf_addch(out, '\n');
 	}
+}
+
+/*
+ * The workers table: each worker's newest process, its growth and the
+ * row that leads its own ranking; LEAKS says whether it has a suspect.
+ */
+static void render_workers(struct strbuf *out, const struct trend *t)
+{
+	static const char *const heads[] = {
+		"WORKER", "PROCESS", "SNAPSHOTS", "LAST", "PER HOUR", "GREW",
+		"LEAKS", "TOP SUSPECT",
+	};
+	struct table tb = { 0 };
+	struct table_row *row;
+	size_t w, i;
+
+	strbuf_addstr(out, "\nWorkers (each its own growth; LEAKS: it has a "
+		      "leak suspect, named with its growth per hour):\n");
+	tb.ncols = PH_ARRAY_SIZE(heads);
+	tb.nleft = 1;
+	tb.sep = "  ";
+	row = table_add(&tb);
+	for (i = 0; i < PH_ARRAY_SIZE(heads); i++)
+		strbuf_addstr(&row->cell[i], heads[i]);
+	for (w = 0; w < t->nworkers; w++) {
+		const struct trend_worker *wk = &t->workers[w];
+		const struct trend_segment *ls =
+			&t->segments[wk->first_segment + wk->nsegments - 1];
+		bool leaks = wk->top && wk->top_st.suspect;
+
+		row = table_add(&tb);
+		strbuf_addf(&row->cell[0], "%zu", w + 1);
+		strbuf_addf(&row->cell[1], "%lld", (long long)ls->pid);
+		if (!wk->analysed) {
+			strbuf_addstr(&row->cell[2], "-");
+			strbuf_addstr(&row->cell[7], "(gone: not analysed)");
+			continue;
+		}
+		strbuf_addf(&row->cell[2], "%zu", wk->n);
+		fmt_bytes(&row->cell[3], wk->total.bytes_last);
+		fmt_rate_bytes(&row->cell[4], wk->total.bytes_per_hour);
+		if (wk->total.intervals)
+			strbuf_addf(&row->cell[5], "%u/%u", wk->total.grew,
+				    wk->total.intervals);
+		else
+			strbuf_addch(&row->cell[5], '-');
+		strbuf_addstr(&row->cell[6], leaks ? "yes" : "no");
+		if (!leaks) {
+			strbuf_addch(&row->cell[7], '-');
+		} else {
+			fmt_printable(&row->cell[7], wk->top);
+			strbuf_addstr(&row->cell[7], " (");
+			fmt_rate_bytes(&row->cell[7],
+				       wk->top_st.bytes_per_hour);
+			strbuf_addstr(&row->cell[7], "/h)");
+		}
+	}
+	table_render(&tb, out);
+	table_release(&tb);
 }
 
 void render_trend_text(struct strbuf *out, const char *program,
@@ -184,26 +302,45 @@ void render_trend_text(struct strbuf *out, const char *program,
 	struct strbuf note = STRBUF_INIT;
 	size_t i, n = shown(t->nrows, top);
 	struct table_row *head;
+	bool workers = t->nworkers > 1;
 
 	strbuf_addstr(out, "Trend of ");
 	fmt_printable(out, program);
 	strbuf_addstr(out, " (");
 	fmt_printable(out, source);
-	strbuf_addf(out, "): %zu snapshot%s in %zu segment%s\n", t->npoints,
-		    t->npoints == 1 ? "" : "s", t->nsegments,
-		    t->nsegments == 1 ? "" : "s");
-	for (i = 0; i < t->nsegments; i++)
-		segment_line(out, t, i);
+	if (workers) {
+		strbuf_addf(out, "): %zu snapshots of %zu processes, %zu "
+			    "workers in parallel\n", t->npoints,
+			    t->nsegments, t->nworkers);
+		for (i = 0; i < t->nworkers; i++)
+			worker_lines(out, t, i);
+	} else {
+		strbuf_addf(out, "): %zu snapshot%s in %zu segment%s\n",
+			    t->npoints, t->npoints == 1 ? "" : "s",
+			    t->nsegments, t->nsegments == 1 ? "" : "s");
+		for (i = 0; i < t->nsegments; i++)
+			segment_line(out, t, i);
+	}
 	if (!t->npoints_analysed)
 		return;
-	if (t->which == TREND_ALL && t->nsegments > 1)
+	if (workers && t->which == TREND_ALL)
+		strbuf_addf(out, "Growth per hour by least squares within each "
+			    "process, pooled per worker, summed over the %zu "
+			    "workers", t->nworkers_analysed);
+	else if (workers)
+		strbuf_addf(out, "Growth per hour by least squares over the "
+			    "newest process of each of the %zu workers, "
+			    "summed", t->nworkers_analysed);
+	else if (t->which == TREND_ALL && t->nsegments > 1)
 		strbuf_addf(out, "Growth per hour by least squares within each "
 			    "of the %zu segments, pooled", t->nsegments);
 	else
 		strbuf_addf(out, "Growth per hour by least squares over "
 			    "segment %zu", t->nsegments);
 	strbuf_addstr(out, "; leak suspects (grew steadily) first.\n");
-	if (t->npoints_analysed < 2)
+	if (t->npoints_analysed < 2 ||
+	    (t->nworkers_analysed && t->npoints_analysed ==
+	     t->nworkers_analysed))
 		strbuf_addstr(out, "One snapshot: growth needs two or more "
 			      "of one process.\n");
 	strbuf_addch(out, '\n');
@@ -232,7 +369,9 @@ void render_trend_text(struct strbuf *out, const char *program,
 	table_render(&tb, out);
 	table_release(&tb);
 	strbuf_release(&note);
-	if (t->npoints_analysed >= 2)
+	if (workers)
+		render_workers(out, t);
+	if (t->npoints_analysed > t->nworkers_analysed)
 		render_sparklines(out, t);
 }
 
@@ -249,13 +388,10 @@ static void json_stats(struct json *j, const struct trend_stats *st)
 	json_key(j, "grew_share"); json_double(j, st->grew_share);
 }
 
+/* Times here are never 0. */
 static void json_time(struct json *j, double t)
 {
-	struct strbuf sb = STRBUF_INIT;
-
-	fmt_iso8601(&sb, t);
-	json_str(j, sb.buf);
-	strbuf_release(&sb);
+	json_time_or_null(j, t);
 }
 
 void render_trend_json(struct strbuf *out, const char *program,
@@ -278,7 +414,12 @@ void render_trend_json(struct strbuf *out, const char *program,
 
 		json_obj_begin(&j);
 		json_key(&j, "pid"); json_int(&j, seg->pid);
+		json_key(&j, "parent_pid");
+		json_int_or_null(&j, seg->parent_pid);
+		json_key(&j, "started_at");
+		json_time_or_null(&j, seg->started_at);
 		json_key(&j, "host"); json_str(&j, seg->host);
+		json_key(&j, "worker"); json_uint(&j, seg->worker + 1);
 		json_key(&j, "analysed"); json_bool(&j, seg->analysed);
 		json_key(&j, "first");
 		json_time(&j, t->points[seg->first].taken_at);
@@ -301,6 +442,38 @@ void render_trend_json(struct strbuf *out, const char *program,
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	json_key(&j, "workers");
+	json_arr_begin(&j);
+	for (i = 0; i < t->nworkers; i++) {
+		const struct trend_worker *wk = &t->workers[i];
+
+		json_obj_begin(&j);
+		json_key(&j, "worker"); json_uint(&j, i + 1);
+		json_key(&j, "pids");
+		json_arr_begin(&j);
+		for (k = wk->first_segment;
+		     k < wk->first_segment + wk->nsegments; k++)
+			json_int(&j, t->segments[k].pid);
+		json_arr_end(&j);
+		json_key(&j, "gone"); json_bool(&j, wk->gone);
+		json_key(&j, "analysed"); json_bool(&j, wk->analysed);
+		json_key(&j, "snapshots_analysed"); json_uint(&j, wk->n);
+		json_key(&j, "leaks");
+		json_bool(&j, wk->top && wk->top_st.suspect);
+		json_key(&j, "top");
+		if (wk->top)
+			json_str(&j, wk->top);
+		else
+			json_null(&j);
+		json_key(&j, "top_bytes_per_hour");
+		json_double(&j, wk->top ? wk->top_st.bytes_per_hour : NAN);
+		json_key(&j, "total");
+		json_obj_begin(&j);
+		json_stats(&j, &wk->total);
+		json_obj_end(&j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
 	json_key(&j, "window_seconds"); json_double(&j, t->hours * 3600.0);
 	json_key(&j, "rows");
 	json_arr_begin(&j);
@@ -312,6 +485,19 @@ void render_trend_json(struct strbuf *out, const char *program,
 		json_key(&j, "suspect"); json_bool(&j, row->st.suspect);
 		json_key(&j, "score"); json_double(&j, row->st.score);
 		json_stats(&j, &row->st);
+		json_key(&j, "workers");
+		json_arr_begin(&j);
+		for (k = 0; k < t->nworkers; k++) {
+			if (!t->workers[k].analysed)
+				continue;
+			json_obj_begin(&j);
+			json_key(&j, "worker"); json_uint(&j, k + 1);
+			json_key(&j, "suspect");
+			json_bool(&j, row->workers[k].suspect);
+			json_stats(&j, &row->workers[k]);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

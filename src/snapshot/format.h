@@ -117,7 +117,11 @@
  *         layout values that _Py_DebugOffsets does not give: "GC lists:
  *         table +24, verified", "... searched: +20", "unverified, not
  *         used: why"), and flags bit SNAP_UNVERIFIED (8): a group could
- *         not be verified and that part was not read
+ *         not be verified and that part was not read;
+ *         1.4 adds parent_pid int (the parent's PID at capture, 0
+ *         unknown) and started_at f64 (when the process started, Unix
+ *         time from /proc/PID/stat to the clock tick, 0 unknown): with
+ *         pid, which process it was, for series of prefork workers
  *
  * STRS  the string table:
  *         varint n (at least 1), n varint lengths (each < 2^32), then the
@@ -220,7 +224,8 @@
  * 1.1 added MALC and the META keys rss_bytes, malloc, malloc_note.  1.2
  * added SITE, gave OBJS site its meaning (checked against SITE), and the
  * META keys tracemalloc_tracing, tracemalloc_frames, traced_memory and
- * sites_note.
+ * sites_note.  1.3 added the META key checks and flag 8; 1.4 the META
+ * keys parent_pid and started_at.
  */
 #ifndef PYHEAP_SNAPSHOT_FORMAT_H
 #define PYHEAP_SNAPSHOT_FORMAT_H
@@ -233,7 +238,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 3
+#define SNAP_MINOR 4
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 

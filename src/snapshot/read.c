@@ -150,6 +150,8 @@ const struct snap_prop snap_meta_props[] = {
 	PROP("traced_memory", SNAP_VAL_UINT, struct snap_meta, traced_memory),
 	PROP("sites_note", SNAP_VAL_STRING, struct snap_meta, sites_note),
 	PROP("checks", SNAP_VAL_STRING, struct snap_meta, checks),
+	PROP("parent_pid", SNAP_VAL_INT, struct snap_meta, parent_pid),
+	PROP("started_at", SNAP_VAL_F64, struct snap_meta, started_at),
 };
 const size_t snap_nmeta_props = PH_ARRAY_SIZE(snap_meta_props);
 

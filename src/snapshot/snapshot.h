@@ -84,6 +84,12 @@ struct snap_meta {
 	 * _Py_DebugOffsets was checked against the live data, one line
 	 * each: "GC lists: table +24, verified". */
 	uint32_t checks;
+	/* 1.4: who the process is beyond its PID, for series of the workers
+	 * of a prefork server: its parent's PID (0 unknown) and when it
+	 * started (Unix time from /proc/PID/stat, 0 unknown).  A PID reused
+	 * by a later process has another started_at. */
+	int64_t parent_pid;
+	double started_at;
 };
 
 /* snap_type.flags */

@@ -49,6 +49,7 @@ TYPES = [
     ("type", "builtins", TYPE_GC),
     ("_io.BufferedReader", "_io", TYPE_GC),
     ("_cffi_backend.buffer", "_cffi_backend", 0),
+    ("app.Session", "app", TYPE_HEAP | TYPE_GC),
 ]
 
 MIB = 1 << 20
@@ -251,11 +252,13 @@ SITES_NOTE_UNVERIFIED = (
 
 
 def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
-             tracing=None, unverified=False, chunks=None):
+             tracing=None, unverified=False, chunks=None, worker_of=None,
+             cmdline="python3 app.py --serve"):
     """Format 1.0, or 1.2 with sites when tracing is given: (tracing,
     frame limit) of the target's tracemalloc; 1.3 when unverified: the GC
     lists and tracemalloc failed their checks (flag 8, META checks); 1.1
-    with native memory when chunks are given (flag 4, MALC)."""
+    with native memory when chunks are given (flag 4, MALC); 1.4 when
+    worker_of is (parent PID, start time): META parent_pid, started_at."""
     strings = [b""]
     index = {b"": 0}
 
@@ -268,7 +271,7 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
 
     meta = [("pid", VAL_INT, pid),
             ("exe", VAL_STRING, sid("/usr/bin/python" + python[:4])),
-            ("cmdline", VAL_STRING, sid("python3 app.py --serve")),
+            ("cmdline", VAL_STRING, sid(cmdline)),
             ("host", VAL_STRING, sid("web-1")),
             ("python", VAL_STRING, sid(python)),
             ("python_elf", VAL_STRING, sid("/usr/bin/python" + python[:4])),
@@ -281,6 +284,9 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
             ("image_bytes", VAL_UINT, 24 * MIB),
             ("flags", VAL_UINT, flags)]
     minor = 0 if tracing is None else 3 if unverified else 2
+    if worker_of is not None:
+        minor = 4
+        tracing = tracing or (False, 1)
     if chunks is not None:
         minor = max(minor, 1)
         meta += [("rss_bytes", VAL_UINT, 48 * MIB),
@@ -296,7 +302,11 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
                  ("sites_note", VAL_STRING,
                   sid(SITES_NOTE_UNVERIFIED) if unverified else 0)]
     if minor >= 3:
-        meta += [("checks", VAL_STRING, sid(CHECKS_UNVERIFIED))]
+        meta += [("checks", VAL_STRING,
+                  sid(CHECKS_UNVERIFIED) if unverified else 0)]
+    if minor >= 4:
+        meta += [("parent_pid", VAL_INT, worker_of[0]),
+                 ("started_at", VAL_F64, worker_of[1])]
     # Sites in order of first use; site ids count from 1.
     sites, site_id, site_frames = [], {}, []
 
@@ -411,9 +421,38 @@ def series_files():
     return files
 
 
+def worker_files():
+    """A prefork server (workers/): gunicorn master 5000 with workers
+    5001-5003, snapshotted in rounds every 10 minutes (snap --workers),
+    the workers a second apart.  Each leaks 100 app.Session a round (4,800
+    bytes: 28,800 an hour); 5003 leaks nothing.  5002 reaches
+    max_requests after round 2 and 5010 replaces it from round 3."""
+    files = {}
+    cmd = "/usr/bin/python3 /usr/bin/gunicorn -w 3 app:app"
+    for r in range(5):
+        for w, pid in enumerate((5001, 5002 if r < 3 else 5010, 5003)):
+            born = 3 if pid == 5010 else 0
+            k = r - born
+            when = T0 + 600.0 * r + w
+            objs = {
+                "app.Session": [((100 * k + 50) if pid != 5003 else 50,
+                                 48)],
+                "dict": [(300 + (100 * k if pid != 5003 else 0), 104)],
+                "str": [(2000 + (7 if r % 2 else 0), 60)],
+                "function": [(900, 144)],
+            }
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+            files["workers/gunicorn-%d-%s.snap" % (pid, stamp)] = snapshot(
+                objs, pid, "3.11.2", when + 0.25, 6.0, stats(objs),
+                worker_of=(5000, (T0 + 1500.0 if born else T0 - 3600.0)
+                           + w), cmdline=cmd)
+    return files
+
+
 def main(argv):
     out = argv[1] if len(argv) > 1 else HERE
     os.makedirs(os.path.join(out, "series"), exist_ok=True)
+    os.makedirs(os.path.join(out, "workers"), exist_ok=True)
     files = {
         "a.snap": snapshot(A_OBJECTS, 4242, "3.11.2", T0, 12.5,
                            stats(A_OBJECTS)),
@@ -444,6 +483,7 @@ def main(argv):
                            flags=FLAG_NATIVE | 0x10, chunks=O_CHUNKS),
     }
     files.update(series_files())
+    files.update(worker_files())
     for name, data in sorted(files.items()):
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)

@@ -1074,6 +1074,9 @@ def main():
                   "packages")
     try:
         SUITES[a.suite](os.path.abspath(a.pyheap), a.slot, exe, res)
+    except Skip as e:  # a suite's own requirement missing
+        print("SKIP: %s" % e)
+        return SKIP
     except Exception as e:  # a crash of the driver is a failure, not a skip
         import traceback
         traceback.print_exc()

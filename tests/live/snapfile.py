@@ -103,6 +103,7 @@ META_KEYS = {
     "tracemalloc_frames": (VAL_UINT, "u32"),
     "traced_memory": (VAL_UINT, "u64"), "sites_note": (VAL_STRING, None),
     "checks": (VAL_STRING, None),
+    "parent_pid": (VAL_INT, None), "started_at": (VAL_F64, None),
 }
 GC_KEYS = {
     "valid": (VAL_UINT, "bool"), "enabled": (VAL_UINT, "bool"),

@@ -182,6 +182,8 @@ static void build_small(struct snapshot *s)
 	s->meta.traced_memory = UINT64_MAX;
 	s->meta.sites_note = 4;
 	s->meta.checks = 14;
+	s->meta.parent_pid = -7;
+	s->meta.started_at = 1699999000.5;
 
 	add_type(s, 0x7f0000001000, 5, 6, TYPE_GC | TYPE_STATIC_BUILTIN,
 		 UINT32_MAX, 48, 0);
@@ -267,6 +269,8 @@ static void assert_snap_eq(const struct snapshot *a, const struct snapshot *b)
 	ck_assert_uint_eq(a->meta.traced_memory, b->meta.traced_memory);
 	ck_assert_uint_eq(a->meta.sites_note, b->meta.sites_note);
 	ck_assert_uint_eq(a->meta.checks, b->meta.checks);
+	ck_assert_int_eq(a->meta.parent_pid, b->meta.parent_pid);
+	ck_assert(a->meta.started_at == b->meta.started_at);
 
 	ck_assert_uint_eq(a->nstrings, b->nstrings);
 	for (i = 0; i < a->nstrings; i++) {
@@ -1743,6 +1747,8 @@ static void build_small_1_1(struct snapshot *s)
 	s->meta.traced_memory = 0;
 	s->meta.sites_note = 0;
 	s->meta.checks = 0;
+	s->meta.parent_pid = 0;
+	s->meta.started_at = 0;
 	for (i = 0; i < s->nobjects; i++)
 		s->objects[i].site = 0;
 	s->nsites = s->nsite_frames = 0;

@@ -22,8 +22,11 @@ struct cell_spec {
 	uint64_t bytes;
 };
 
-static void add_point(struct trend_series *ts, double when, int64_t pid,
-		      const struct cell_spec *c, size_t n)
+/* A snapshot of a process that knows its parent and start time (format
+ * 1.4); add_point() is one that does not. */
+static void add_point_of(struct trend_series *ts, double when, int64_t pid,
+			 int64_t parent, double started,
+			 const struct cell_spec *c, size_t n)
 {
 	struct snapshot s;
 	struct report r = { 0 };
@@ -33,6 +36,8 @@ static void add_point(struct trend_series *ts, double when, int64_t pid,
 	snapshot_init(&s);
 	s.meta.taken_at = when;
 	s.meta.pid = pid;
+	s.meta.parent_pid = parent;
+	s.meta.started_at = started;
 	s.meta.host = snapshot_cstring(&s, "host1");
 	r.rows = calloc(n ? n : 1, sizeof(*r.rows));
 	for (i = 0; i < n; i++) {
@@ -47,6 +52,12 @@ static void add_point(struct trend_series *ts, double when, int64_t pid,
 	trend_add(ts, &s, file, &r);
 	free(r.rows);
 	snapshot_release(&s);
+}
+
+static void add_point(struct trend_series *ts, double when, int64_t pid,
+		      const struct cell_spec *c, size_t n)
+{
+	add_point_of(ts, when, pid, 0, 0, c, n);
 }
 
 static const struct trend_row *row_of(const struct trend *t, const char *key)
@@ -165,7 +176,10 @@ START_TEST(a_new_pid_starts_a_segment)
 	ck_assert_int_eq(t.segments[0].pid, 1);
 	ck_assert_uint_eq(t.segments[0].n, 4);
 	ck_assert(!t.segments[0].analysed && t.segments[1].analysed);
-	ck_assert_uint_eq(t.first_analysed, 4);
+	/* One process at a time: one worker, restarted. */
+	ck_assert_uint_eq(t.nworkers, 1);
+	ck_assert_uint_eq(t.workers[0].nsegments, 2);
+	ck_assert_uint_eq(t.workers[0].first, 4);
 	ck_assert_uint_eq(t.npoints_analysed, 3);
 	r = row_of(&t, "leak");
 	ck_assert(fabs(r->st.bytes_per_hour - 3600) < 1e-6);
@@ -201,7 +215,7 @@ START_TEST(processes_snapshotted_in_turn)
 
 	/* snap --all on two workers of one program every 10 minutes: the
 	 * points alternate between PIDs.  Worker 10 leaks 1200 bytes an
-	 * hour, worker 11 2400; 11 was snapshotted last. */
+	 * hour, worker 11 2400: parallel series, summed, not a restart. */
 	trend_series_init(&ts, BY_TYPE);
 	for (i = 0; i < 4; i++) {
 		struct cell_spec a[] = { { "leak", 8000 + 200 *
@@ -214,22 +228,159 @@ START_TEST(processes_snapshotted_in_turn)
 	}
 	trend_analyse(&ts, TREND_LAST, &t);
 	ck_assert_uint_eq(t.nsegments, 2);
+	ck_assert_uint_eq(t.nworkers, 2);
+	ck_assert_uint_eq(t.nworkers_analysed, 2);
 	ck_assert_int_eq(t.segments[0].pid, 10);
 	ck_assert_uint_eq(t.segments[0].n, 4);
 	ck_assert_int_eq(t.segments[1].pid, 11);
-	ck_assert(t.segments[1].analysed);
-	ck_assert_int_eq(t.points[t.first_analysed].pid, 11);
+	ck_assert(t.segments[0].analysed && t.segments[1].analysed);
+	ck_assert_uint_eq(t.npoints_analysed, 8);
 	r = row_of(&t, "leak");
-	ck_assert(fabs(r->st.bytes_per_hour - 2400) < 1e-6);
-	ck_assert_uint_eq(r->st.intervals, 3);
-	ck_assert(fabs(t.hours - 0.5) < 1e-9);
+	ck_assert(fabs(r->st.bytes_per_hour - 3600) < 1e-6);
+	ck_assert(fabs(r->workers[0].bytes_per_hour - 1200) < 1e-6);
+	ck_assert(fabs(r->workers[1].bytes_per_hour - 2400) < 1e-6);
+	ck_assert_uint_eq(r->st.intervals, 6);
+	ck_assert_uint_eq(r->st.bytes_first, 98000);
+	ck_assert_uint_eq(r->st.bytes_last, 98000 + 1800);
+	ck_assert(r->st.suspect && r->workers[0].suspect);
+	ck_assert_str_eq(t.workers[1].top, "leak");
+	ck_assert(t.workers[1].top_st.suspect);
+	ck_assert(fabs(t.total.bytes_per_hour - 3600) < 1e-6);
+	ck_assert(fabs(t.hours - 1805.0 / 3600) < 1e-9);
 	trend_release(&t);
+	/* Each worker one process: all segments is the same. */
 	trend_analyse(&ts, TREND_ALL, &t);
 	r = row_of(&t, "leak");
-	ck_assert(fabs(r->st.bytes_per_hour - 1800) < 1e-6);
+	ck_assert(fabs(r->st.bytes_per_hour - 3600) < 1e-6);
 	ck_assert_uint_eq(r->st.intervals, 6);
-	ck_assert_uint_eq(r->st.grew, 6);
-	ck_assert(fabs(t.hours - 1805.0 / 3600) < 1e-9);
+	trend_release(&t);
+	trend_series_release(&ts);
+}
+END_TEST
+
+/* Three workers of master 1, snapshotted in rounds 10 minutes apart;
+ * each leaks 600 bytes a round.  kill[w] is the round after which worker
+ * w's process exits; the replacement (if any) appears the round after. */
+static void prefork_rounds(struct trend_series *ts, int rounds,
+			   const int *kill, bool replace)
+{
+	int r, w;
+	int64_t pid[3] = { 100, 101, 102 }, next = 200;
+	double start[3] = { 1.0, 1.0, 1.0 };
+	int born[3] = { 0, 0, 0 };
+
+	for (r = 0; r < rounds; r++) {
+		for (w = 0; w < 3; w++) {
+			struct cell_spec c[] = { { "leak", 1000 + 600 *
+				(uint64_t)(r - born[w]) }, { "flat", 64 } };
+
+			if (kill[w] >= 0 && r == kill[w] + 1) {
+				if (!replace)
+					continue;
+				pid[w] = next++;
+				start[w] = 600.0 * r - 30;
+				born[w] = r;
+				c[0].bytes = 1000;
+			} else if (kill[w] >= 0 && r > kill[w] + 1 &&
+				   !replace) {
+				continue;
+			}
+			add_point_of(ts, 600.0 * r + w, pid[w], 1, start[w],
+				     c, 2);
+		}
+	}
+}
+
+START_TEST(a_replaced_worker_continues_its_series)
+{
+	struct trend_series ts;
+	struct trend t;
+	const struct trend_row *r;
+	int kill[3] = { -1, 1, -1 };
+
+	/* Worker 101 exits after round 1 (gunicorn's max_requests); 200
+	 * takes its place from round 2: a new segment of the second worker
+	 * only. */
+	trend_series_init(&ts, BY_TYPE);
+	prefork_rounds(&ts, 5, kill, true);
+	trend_analyse(&ts, TREND_LAST, &t);
+	ck_assert_uint_eq(t.nworkers, 3);
+	ck_assert_uint_eq(t.nsegments, 4);
+	ck_assert_uint_eq(t.workers[0].nsegments, 1);
+	ck_assert_uint_eq(t.workers[1].nsegments, 2);
+	ck_assert_uint_eq(t.workers[2].nsegments, 1);
+	ck_assert_int_eq(t.segments[t.workers[1].first_segment].pid, 101);
+	ck_assert_int_eq(t.segments[t.workers[1].first_segment + 1].pid, 200);
+	ck_assert(!t.segments[t.workers[1].first_segment].analysed);
+	ck_assert_uint_eq(t.workers[1].n, 3);
+	ck_assert_uint_eq(t.workers[0].n, 5);
+	r = row_of(&t, "leak");
+	/* 3600 an hour each. */
+	ck_assert(fabs(r->st.bytes_per_hour - 3 * 3600) < 1e-6);
+	ck_assert_uint_eq(r->st.intervals, 4 + 2 + 4);
+	ck_assert(r->st.suspect);
+	ck_assert_str_eq(t.workers[0].top, "leak");
+	trend_release(&t);
+	trend_series_release(&ts);
+}
+END_TEST
+
+START_TEST(a_worker_not_replaced_is_gone)
+{
+	struct trend_series ts;
+	struct trend t;
+	int kill[3] = { -1, -1, 0 };
+
+	/* Worker 102 exits after round 0 and nothing replaces it. */
+	trend_series_init(&ts, BY_TYPE);
+	prefork_rounds(&ts, 4, kill, false);
+	trend_analyse(&ts, TREND_LAST, &t);
+	ck_assert_uint_eq(t.nworkers, 3);
+	ck_assert(t.workers[2].gone && !t.workers[2].analysed);
+	ck_assert(!t.workers[0].gone && t.workers[0].analysed);
+	ck_assert_uint_eq(t.nworkers_analysed, 2);
+	ck_assert(fabs(row_of(&t, "leak")->st.bytes_per_hour - 2 * 3600) <
+		  1e-6);
+	trend_release(&t);
+	trend_analyse(&ts, TREND_ALL, &t);
+	ck_assert_uint_eq(t.nworkers_analysed, 3);
+	trend_release(&t);
+	trend_series_release(&ts);
+}
+END_TEST
+
+START_TEST(same_parent_and_reused_pids)
+{
+	struct trend_series ts;
+	struct trend t;
+	struct cell_spec c[] = { { "x", 8 } };
+
+	/* Workers of two masters (1 and 2) exit together; the replacement
+	 * of master 2's, started later, joins master 2's worker although
+	 * master 1's was freed last. */
+	trend_series_init(&ts, BY_TYPE);
+	add_point_of(&ts, 0, 10, 1, 1, c, 1);
+	add_point_of(&ts, 1, 20, 2, 1, c, 1);
+	add_point_of(&ts, 600, 10, 1, 1, c, 1);
+	add_point_of(&ts, 601, 20, 2, 1, c, 1);
+	add_point_of(&ts, 1200, 21, 2, 1100, c, 1);
+	trend_analyse(&ts, TREND_LAST, &t);
+	ck_assert_uint_eq(t.nworkers, 2);
+	ck_assert_uint_eq(t.workers[1].nsegments, 2);
+	ck_assert_int_eq(t.segments[t.workers[1].first_segment + 1].pid, 21);
+	trend_release(&t);
+	trend_series_release(&ts);
+
+	/* A PID reused by a later process is another process. */
+	trend_series_init(&ts, BY_TYPE);
+	add_point_of(&ts, 0, 10, 1, 1, c, 1);
+	add_point_of(&ts, 600, 10, 1, 1, c, 1);
+	add_point_of(&ts, 1200, 10, 1, 1100, c, 1);
+	add_point_of(&ts, 1800, 10, 1, 1100, c, 1);
+	trend_analyse(&ts, TREND_LAST, &t);
+	ck_assert_uint_eq(t.nworkers, 1);
+	ck_assert_uint_eq(t.nsegments, 2);
+	ck_assert_uint_eq(t.npoints_analysed, 2);
 	trend_release(&t);
 	trend_series_release(&ts);
 }
@@ -427,6 +578,9 @@ int main(void)
 	tcase_add_test(tc, steady_growth_outranks_a_steeper_step);
 	tcase_add_test(tc, a_new_pid_starts_a_segment);
 	tcase_add_test(tc, processes_snapshotted_in_turn);
+	tcase_add_test(tc, a_replaced_worker_continues_its_series);
+	tcase_add_test(tc, a_worker_not_replaced_is_gone);
+	tcase_add_test(tc, same_parent_and_reused_pids);
 	tcase_add_test(tc, one_point_has_no_rate);
 	tcase_add_test(tc, prom_format);
 	tcase_add_test(tc, sparkline);
