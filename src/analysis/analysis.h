@@ -263,8 +263,9 @@ bool growth_crossed(const struct growth_limit *l, uint64_t before,
  * their first snapshot, a process joins a worker whose last process's
  * snapshots all came before its first one (it replaced a process that
  * exited: a restart, or gunicorn's max_requests), preferring one of the
- * same host and parent, then the same host, then the most recently freed;
- * else it starts a new worker.  One process at a time (a daemon that
+ * same host, then one whose process had exited before this one started
+ * (by start time, where known), then one of the same parent, then the
+ * most recently freed; else it starts a new worker.  One process at a time (a daemon that
  * restarts) is one worker with a segment per process.  A worker is gone
  * when another worker has two or more snapshots after its last one (its
  * process exited and nothing replaced it).  Workers are numbered from 1

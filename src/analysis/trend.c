@@ -125,15 +125,30 @@ struct worker_build {
 	size_t nsegments;
 };
 
-/* How well a free worker suits a process (analysis.h "Workers"). */
+/*
+ * How well a free worker suits a process (analysis.h "Workers"): same
+ * host first; then by what the start time says of the worker's last
+ * process: snapshotted before this one started (it had exited: this is
+ * its replacement), unsure, or snapshotted more than a second after (it
+ * was still running: not the one replaced); then the same parent.  A
+ * start time is the boot time (/proc/stat btime, whole seconds, rounded
+ * down) plus clock ticks, so it is never later than the true start and
+ * at most a second earlier.
+ */
 static int worker_fit(const struct worker_build *w,
 		      const struct proc_build *p)
 {
+	double q_last = w->last->last;
+	int certainty = 1;
+
 	if (strcmp(w->last->host, p->host))
 		return 0;
-	if (w->last->parent_pid && w->last->parent_pid == p->parent_pid)
-		return 2;
-	return 1;
+	if (p->started_at && q_last < p->started_at)
+		certainty = 2;
+	else if (p->started_at && q_last > p->started_at + 1.0)
+		certainty = 0;
+	return 1 + 2 * certainty +
+	       (w->last->parent_pid && w->last->parent_pid == p->parent_pid);
 }
 
 /*

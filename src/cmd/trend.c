@@ -37,8 +37,8 @@ static const struct option_spec trend_options[] = {
 	{ OPT_SINCE, 0, "since", "DURATION",
 	  "only snapshots taken in the last DURATION (e.g. 30m, 6h, 2d)" },
 	{ OPT_SEGMENTS, 0, "segments", "WHICH",
-	  "last (default): analyse the newest process only; all: every "
-	  "process, each against itself, pooled" },
+	  "last (default): analyse the newest process of each worker; all: "
+	  "every process, each against itself, pooled" },
 	{ OPT_FAIL_RATE, 0, "fail-if-growth-rate", "RATE",
 	  "exit 1 if the total bytes grow faster than RATE (e.g. 10M/h, "
 	  "1G/d; a bare size is per hour)" },
@@ -60,8 +60,11 @@ const struct command_help trend_help = {
 	"Read a series of snapshots of one program (a --dir of pyheap snap, "
 	"or files)\nand show, per type, module or site, the first and last "
 	"value, the growth\nper hour (least squares) and in how many "
-	"intervals it grew, leak suspects\nfirst.  A new PID starts a new "
-	"segment; the newest one is analysed.  Exit 1\nwhen a "
+	"intervals it grew, leak suspects\nfirst.  Processes that ran at the "
+	"same time (the workers of a prefork server)\nare parallel series, "
+	"summed and shown per worker; a process that replaces\none that "
+	"exited starts a new segment of its worker, and the newest\nsegment "
+	"of each worker is analysed.  Exit 1 when a\n"
 	"--fail-if-*growth-rate threshold is crossed.",
 	trend_options,
 };

@@ -371,6 +371,23 @@ START_TEST(same_parent_and_reused_pids)
 	trend_release(&t);
 	trend_series_release(&ts);
 
+	/* Worker 10's process exited after its snapshot at 2, 20's ran on
+	 * to 600; 30 started at 300: it replaced 10, although 20 was freed
+	 * last (the start time says 20 still ran after 30 started). */
+	trend_series_init(&ts, BY_TYPE);
+	add_point_of(&ts, 0, 10, 1, 1, c, 1);
+	add_point_of(&ts, 1, 20, 1, 1, c, 1);
+	add_point_of(&ts, 2, 10, 1, 1, c, 1);
+	add_point_of(&ts, 600, 20, 1, 1, c, 1);
+	add_point_of(&ts, 1200, 30, 1, 300, c, 1);
+	trend_analyse(&ts, TREND_LAST, &t);
+	ck_assert_uint_eq(t.nworkers, 2);
+	ck_assert_uint_eq(t.workers[0].nsegments, 2);
+	ck_assert_int_eq(t.segments[1].pid, 30);
+	ck_assert_int_eq(t.segments[2].pid, 20);
+	trend_release(&t);
+	trend_series_release(&ts);
+
 	/* A PID reused by a later process is another process. */
 	trend_series_init(&ts, BY_TYPE);
 	add_point_of(&ts, 0, 10, 1, 1, c, 1);
