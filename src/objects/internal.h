@@ -159,6 +159,19 @@ static inline uint64_t census_alloc_start(const struct census *c,
 #define NOT_TYPE UINT64_MAX - 1
 
 /* census.c */
+/* Validate the object at addr (INTERNALS §4.3): its tinfo index with
+ * *flags, *refcnt and *blk (its index in heap.used, or SIZE_MAX) filled;
+ * -1 with *why set if it is not one. */
+int64_t census_validate(struct census *c, uint64_t addr, uint32_t *flags,
+			int64_t *refcnt, size_t *blk, enum skip_reason *why);
+/* Add a validated object (and queue it for its referents): its index. */
+uint32_t census_add_object(struct census *c, uint64_t addr, int64_t t,
+			   uint32_t flags, int64_t refcnt, size_t blk);
+/* The bytes of o a conservative scan reads, [*from, *to) from its
+ * address: its own struct (size less buffers and pre-header, at most max)
+ * from its type's scan_from on. */
+void census_scan_range(const struct census *c, const struct cobj *o,
+		       uint64_t max, uint64_t *from, uint64_t *to);
 /* The object at addr: its index, adding (and queueing) it if it is a valid
  * object not seen before; -1 if it is not one (the reason is counted). */
 int64_t census_ref(struct census *c, uint64_t addr);
@@ -174,12 +187,25 @@ static inline uint64_t census_refs_left(const struct census *c)
 	return c->refs_seen < c->refs_budget ? c->refs_budget - c->refs_seen :
 	       0;
 }
+
+/* roots.c: phase A, the roots (interpreter dicts, thread dicts and frames)
+ * and the GC generation lists, walked for at most max_steps links each. */
+void seed_roots(struct census *c, const struct py_stacks *st);
+void seed_gc(struct census *c, uint64_t max_steps);
+
+/* memory.c */
 /* fn(ctx, p) for a pointer into every buffer the object owns (list items,
  * dict keys and values, set tables, str and bytearray data, deque blocks,
  * io buffers, split values). */
 void census_for_each_buffer(struct census *c, uint64_t addr,
 			    const struct tinfo *ti,
 			    void (*fn)(void *ctx, uint64_t p), void *ctx);
+/* Phases B and C: candidates from the pymalloc blocks no object explains. */
+void seed_blocks(struct census *c);
+/* Phase E: objects in malloc chunks no object owns (after glibc_walk). */
+void seed_chunks(struct census *c);
+/* After assembly: each chunk's owner and kind into the snapshot. */
+void classify_chunks(struct census *c);
 
 /* types.c */
 /* The tinfo of a type object at addr, validating and caching it; -1 if
