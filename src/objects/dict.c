@@ -97,7 +97,7 @@ static int read_keys(struct census *c, uint64_t addr, struct dkeys *k)
 /* Call fn for entries [0, nentries); values from `values` (an array of
  * pointers) when non-zero, else from the entries themselves. */
 static int foreach_entries(struct census *c, const struct dkeys *k,
-			   uint64_t values,
+			   uint64_t values, bool keys_only,
 			   void (*fn)(void *ctx, uint64_t key, uint64_t value),
 			   void *ctx)
 {
@@ -128,6 +128,9 @@ static int foreach_entries(struct census *c, const struct dkeys *k,
 			else
 				memcpy(&value, buf + j * k->esize + k->value_off,
 				       8);
+			/* A split table's shared keys have no values. */
+			if (keys_only)
+				value = key;
 			/* Deleted entries: key NULL (3.11+) or a dummy key
 			 * with a NULL value (<= 3.10). */
 			if (!key || !value)
@@ -158,7 +161,19 @@ int dict_values_foreach(struct census *c, uint64_t keys, uint64_t values,
 
 	if (rc)
 		return rc;
-	return foreach_entries(c, &k, values_array(c, values), fn, ctx);
+	return foreach_entries(c, &k, values_array(c, values), false, fn, ctx);
+}
+
+int dict_keys_foreach(struct census *c, uint64_t keys,
+		      void (*fn)(void *ctx, uint64_t key, uint64_t value),
+		      void *ctx)
+{
+	struct dkeys k;
+	int rc = read_keys(c, keys, &k);
+
+	if (rc)
+		return rc;
+	return foreach_entries(c, &k, 0, true, fn, ctx);
 }
 
 /* A dict object's keys and values pointers, and its keys read. */
@@ -184,7 +199,7 @@ int dict_foreach(struct census *c, uint64_t addr,
 	if (rc)
 		return rc;
 	return foreach_entries(c, &k, values ? values_array(c, values) : 0,
-			       fn, ctx);
+			       false, fn, ctx);
 }
 
 int dict_keys_size(struct census *c, uint64_t keys, uint64_t *size)

@@ -67,6 +67,10 @@ struct cobj {
 	uint32_t flags;             /* OBJ_* */
 	uint64_t size, buffers;
 	int64_t refcnt;
+	/* References to it the census can account for: edges from objects
+	 * that own them (counted with multiplicity) and roots that own
+	 * them (census.c "Refcount arithmetic"). */
+	uint32_t owned;
 };
 
 struct cedge {
@@ -134,6 +138,13 @@ struct census {
 	uint64_t refs_dropped;      /* referents that were not valid objects */
 	uint32_t *newid;            /* cobj index -> snapshot object id */
 	bool inconsistent;
+	/* census_edge() records edges that own no reference (a split
+	 * dict's shared keys, a 3.11+ frame's f_back): not counted in
+	 * cobj.owned. */
+	bool borrowing;
+	/* Refcount arithmetic over the objects (census.c). */
+	uint64_t rc_arith, rc_not_arith, rc_negative, rc_negative_refs,
+		 rc_unexplained, rc_unexplained_refs;
 	/* CPython's debug hooks on its allocators (PYTHONMALLOC=debug,
 	 * -X dev, debug builds) put this many bytes before every
 	 * allocation: 0 or 16 (census.c find_debug_hooks). */
@@ -224,6 +235,11 @@ int known_init(struct census *c);
 int dict_foreach(struct census *c, uint64_t addr,
 		 void (*fn)(void *ctx, uint64_t key, uint64_t value),
 		 void *ctx);
+/* fn(ctx, key, key) for each key of a split table's shared keys (a heap
+ * type's ht_cached_keys). */
+int dict_keys_foreach(struct census *c, uint64_t keys,
+		      void (*fn)(void *ctx, uint64_t key, uint64_t value),
+		      void *ctx);
 /* The same for split values (3.11+) given the shared keys and a values
  * pointer (PyDictValues *). */
 int dict_values_foreach(struct census *c, uint64_t keys, uint64_t values,

@@ -340,12 +340,48 @@ struct edge_ctx {
 	uint32_t src;
 };
 
-static void edge_kv(void *ctx, uint64_t key, uint64_t value)
+/* A dict's entry.  The pairs of the interned-strings dict own no
+ * references (unicodeobject.c: "the two references in interned dict (key
+ * and value) are not counted by refcnt", SSTATE_INTERNED_MORTAL): a pair
+ * whose key is its value and an interned mortal str is taken for one. */
+static void edge_kv_owned(void *ctx, uint64_t key, uint64_t value)
+{
+	struct edge_ctx *e = ctx;
+	bool interned = false;
+
+	if (key == value) {
+		uint64_t state;
+
+		interned = py_has(e->c->L, PY_F_STR_STATE) &&
+			   !py_read_field(e->c->t, e->c->L, key,
+					  PY_F_STR_STATE, &state) &&
+			   (state & 3) == 1;
+	}
+	e->c->borrowing = interned;
+	census_edge(e->c, e->src, key);
+	census_edge(e->c, e->src, value);
+	e->c->borrowing = false;
+}
+
+/* A split dict's entry: its keys are the shared keys' (owned by the
+ * type, see K_TYPE), its values its own. */
+static void edge_kv_split(void *ctx, uint64_t key, uint64_t value)
 {
 	struct edge_ctx *e = ctx;
 
+	e->c->borrowing = true;
 	census_edge(e->c, e->src, key);
+	e->c->borrowing = false;
 	census_edge(e->c, e->src, value);
+}
+
+/* A heap type's shared keys (ht_cached_keys) own their keys. */
+static void edge_key(void *ctx, uint64_t key, uint64_t value)
+{
+	struct edge_ctx *e = ctx;
+
+	(void)value;
+	census_edge(e->c, e->src, key);
 }
 
 static void edge_value(void *ctx, uint64_t key, uint64_t value)
@@ -405,11 +441,23 @@ static void edge_iframe(struct census *c, uint32_t src, uint64_t f)
 		PY_F_IF_CODE, PY_F_IF_FUNC, PY_F_IF_GLOBALS, PY_F_IF_BUILTINS,
 		PY_F_IF_LOCALS, PY_F_IF_FRAME_OBJ,
 	};
+	bool borrowing = c->borrowing;
 	int64_t top;
 
 	if (!f)
 		return;
-	edge_fields(c, src, f, ptrs, PH_ARRAY_SIZE(ptrs));
+	edge_fields(c, src, f, ptrs, 2);
+	/* f_globals and f_builtins are borrowed (pycore_frame.h 3.11+). */
+	c->borrowing = true;
+	edge_fields(c, src, f, ptrs + 2, 2);
+	c->borrowing = borrowing;
+	edge_fields(c, src, f, ptrs + 4, 1);
+	/* frame_obj pointing back at the frame object that holds this
+	 * frame is no reference of its own. */
+	c->borrowing = borrowing ||
+		       rd(c, f, PY_F_IF_FRAME_OBJ) == c->objs[src].addr;
+	edge_fields(c, src, f, ptrs + PH_ARRAY_SIZE(ptrs) - 1, 1);
+	c->borrowing = borrowing;
 	top = rd_signed(c, f, PY_F_IF_STACKTOP);
 	if (top > 0 && top < MAX_SLOTS)
 		edge_array(c, src, f + (uint64_t)c->L->off[PY_F_IF_LOCALSPLUS],
@@ -425,11 +473,25 @@ static void frame_referents(struct census *c, uint32_t src, uint64_t addr)
 	const struct py_layout *L = c->L;
 	uint64_t co, n;
 
-	edge_fields(c, src, addr, fo, PH_ARRAY_SIZE(fo));
 	if (L->minor >= 11) {
-		edge_iframe(c, src, rd(c, addr, PY_F_FO_FRAME));
+		uint64_t f = rd(c, addr, PY_F_FO_FRAME);
+		uint64_t size = c->objs[src].size; /* before edges move it */
+
+		/* 3.11+ f_back is borrowed (frameobject.h), and while the
+		 * frame runs its interpreter frame lives on the thread's data
+		 * stack, which owns what it holds (roots.c): only a frame
+		 * that holds its own interpreter frame (_f_frame_data, after
+		 * it returned) owns those references. */
+		c->borrowing = true;
+		edge_fields(c, src, addr, fo, 1);
+		c->borrowing = false;
+		edge_fields(c, src, addr, fo + 1, PH_ARRAY_SIZE(fo) - 1);
+		c->borrowing = !(f >= addr && f < addr + size);
+		edge_iframe(c, src, f);
+		c->borrowing = false;
 		return;
 	}
+	edge_fields(c, src, addr, fo, PH_ARRAY_SIZE(fo));
 	/* frame_traverse (<= 3.10): locals, cells, free vars, and the value
 	 * stack while the frame is suspended. */
 	co = rd(c, addr, PY_F_FO_CODE);
@@ -542,7 +604,9 @@ static void instance_referents(struct census *c, uint32_t src,
 		if (!target_read_u64(c->t, addr + (uint64_t)off, &v))
 			dict = v;
 	}
-	if (dict)
+	/* A class's __dict__ (a metaclass's tp_dictoffset) is its tp_dict,
+	 * already an edge of K_TYPE. */
+	if (dict && ti->kind != K_TYPE)
 		census_edge(c, src, dict);
 	else if (values && ti->cached_keys)
 		dict_values_foreach(c, ti->cached_keys, values, edge_value, &e);
@@ -597,7 +661,8 @@ bool kind_referents(struct census *c, uint32_t idx)
 		break;
 	case K_DICT:
 	case K_ODICT:
-		dict_foreach(c, addr, edge_kv, &e);
+		dict_foreach(c, addr, rd(c, addr, PY_F_MA_VALUES) ?
+			     edge_kv_split : edge_kv_owned, &e);
 		break;
 	case K_SET: {
 		uint64_t table = rd(c, addr, PY_F_SET_TABLE);
@@ -654,6 +719,14 @@ bool kind_referents(struct census *c, uint32_t idx)
 		 * static builtin types, which are not heap types). */
 		if (L->minor < 12 || (rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE))
 			census_edge(c, idx, rd(c, addr, PY_F_TP_SUBCLASSES));
+		/* The type's own tinfo (not its type's) for its shared keys. */
+		if ((rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE) &&
+		    py_has(L, PY_F_HT_CACHED_KEYS)) {
+			uint64_t keys = rd(c, addr, PY_F_HT_CACHED_KEYS);
+
+			if (keys)
+				dict_keys_foreach(c, keys, edge_key, &e);
+		}
 		break;
 	case K_WEAKREF:
 		/* wr_object is a weak reference: not a referent. */

@@ -12,13 +12,17 @@
 /* ---- phase A: roots and GC lists -------------------------------------- */
 
 static void add_root(struct census *c, enum root_kind kind, uint64_t addr,
-		     const char *name)
+		     const char *name, bool owned)
 {
 	struct snapshot *s = c->s;
 	int64_t idx = census_ref(c, addr);
 
 	if (idx < 0)
 		return;
+	/* Refcount arithmetic (census.c): what the interpreter and the
+	 * threads own. */
+	if (owned && c->objs[idx].owned < UINT32_MAX)
+		c->objs[idx].owned++;
 	PH_GROW(s->roots, s->roots_alloc, s->nroots + 1);
 	s->roots[s->nroots].kind = kind;
 	/* Remapped to the sorted id in assemble(). */
@@ -52,14 +56,16 @@ void seed_roots(struct census *c, const struct py_stacks *st)
 			    !py_read_field(c->t, c->L, pi->addr,
 					   interp_roots[k].f, &v))
 				add_root(c, interp_roots[k].kind, v,
-					 interp_roots[k].name);
+					 interp_roots[k].name, true);
 		}
 		for (j = 0; j < pi->nthreads; j++) {
 			const struct py_thread *th = &pi->threads[j];
 
 			snprintf(name, sizeof(name), "thread %d", (int)th->tid);
 			for (k = 0; k < th->nrefs; k++)
-				add_root(c, ROOT_FRAME, th->refs[k], name);
+				add_root(c, ROOT_FRAME,
+					 th->refs[k] & ~PY_REF_BORROWED, name,
+					 !(th->refs[k] & PY_REF_BORROWED));
 		}
 	}
 }

@@ -330,6 +330,8 @@ struct py_frame {
 	uint64_t code;     /* address of the code object */
 };
 
+#define PY_REF_BORROWED 1ull
+
 struct py_thread {
 	uint64_t tstate;
 	uint64_t thread_id;    /* pthread_t */
@@ -341,7 +343,11 @@ struct py_thread {
 	/* Object pointers the thread holds (GC roots): frame objects (<= 3.10)
 	 * or each frame's code, function, globals, builtins, locals and live
 	 * local/stack slots (3.11+), the thread dict, pending exceptions and
-	 * context.  Unvalidated: callers check each before use. */
+	 * context.  Unvalidated: callers check each before use.  Each is
+	 * 8-aligned, or'ed with PY_REF_BORROWED where the thread holds it
+	 * without owning a reference: a <= 3.10 frame object (the C stack's
+	 * reference), a 3.11+ frame's f_globals and f_builtins, a 3.14+
+	 * _PyStackRef tagged as borrowed. */
 	uint64_t *refs;
 	size_t nrefs, refs_alloc;
 };

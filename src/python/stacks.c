@@ -216,12 +216,15 @@ static void add_frame(struct walk *w, struct py_thread *th,
 	f->line = code_line(w, co, addr);
 }
 
-static void add_ref(struct walk *w, struct py_thread *th, uint64_t addr)
+/* addr, 8-aligned, with PY_REF_BORROWED when the thread holds it without
+ * owning a reference (python.h). */
+static void add_ref(struct walk *w, struct py_thread *th, uint64_t addr,
+		    bool borrowed)
 {
-	if (!addr || !take(&w->refs_left))
+	if (!addr || (addr & 7) || !take(&w->refs_left))
 		return;
 	PH_GROW(th->refs, th->refs_alloc, th->nrefs + 1);
-	th->refs[th->nrefs++] = addr;
+	th->refs[th->nrefs++] = addr | (borrowed ? PY_REF_BORROWED : 0);
 }
 
 /*
@@ -283,8 +286,16 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	int64_t top;
 	size_t i;
 
-	for (i = 0; i < PH_ARRAY_SIZE(ptrs); i++)
-		add_ref(w, th, stackref_obj(py_get_ptr(L, fr, ptrs[i])));
+	/* f_globals and f_builtins are borrowed (pycore_frame.h 3.11+);
+	 * a 3.14+ _PyStackRef tagged Py_TAG_REFCNT (bit 0) is borrowed or
+	 * immortal. */
+	for (i = 0; i < PH_ARRAY_SIZE(ptrs); i++) {
+		uint64_t v = py_get_ptr(L, fr, ptrs[i]);
+
+		add_ref(w, th, stackref_obj(v), ptrs[i] == PY_F_IF_GLOBALS ||
+			ptrs[i] == PY_F_IF_BUILTINS ||
+			(L->minor >= 14 && (v & 1)));
+	}
 	top = live_slots(w, fr, co);
 	if (top <= 0 || top > MAX_SLOTS || !py_has(L, PY_F_IF_LOCALSPLUS))
 		return;
@@ -296,7 +307,8 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	if (!target_read(p->t, fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS],
 			 slots, (size_t)top * 8))
 		for (i = 0; i < (size_t)top; i++)
-			add_ref(w, th, stackref_obj(slots[i]));
+			add_ref(w, th, stackref_obj(slots[i]),
+				L->minor >= 14 && (slots[i] & 1));
 	free(slots);
 }
 
@@ -330,7 +342,9 @@ static void walk_frame_objects(struct walk *w, struct py_thread *th,
 		if (p->minor == 10 && lasti >= 0)
 			lasti *= 2;
 		add_frame(w, th, &co, lasti);
-		add_ref(w, th, f); /* the frame object holds its locals */
+		/* The frame object holds its locals; the reference to it
+		 * is the C stack's (the eval loop's), not counted. */
+		add_ref(w, th, f, true);
 		f = py_get_ptr(L, &fo, PY_F_FO_BACK);
 	}
 }
@@ -437,7 +451,8 @@ static int read_thread(struct walk *w, uint64_t interp, uint64_t ts,
 
 		for (i = 0; i < PH_ARRAY_SIZE(held); i++)
 			if (py_has(L, held[i]))
-				add_ref(w, th, py_get_ptr(L, &o, held[i]));
+				add_ref(w, th, py_get_ptr(L, &o, held[i]),
+					false);
 	}
 
 	if (py_has(L, PY_F_TS_FRAME)) {

@@ -707,6 +707,22 @@ def suite_census(pyheap, slot, exe, res):
         res.equal(stats.get("pymalloc.corrupt_pools"), 0, "no corrupt pool")
         res.equal(stats.get("census.gc_list_breaks"), 0, "GC lists complete")
         res.equal(snap["meta"]["flags"] & 3, 0, "not partial, not inconsistent")
+        # Refcount arithmetic (issue 15): no object may have more owned
+        # references found than its refcount.  Known, not yet explained:
+        # on 3.7 one _frozen_importlib.ModuleSpec, on 3.13+ the __main__
+        # module's dict, one reference over each.
+        neg = stats.get("refcount.negative_objects")
+        print("# refcount: %s arithmetic, %s unexplained (%s refs), %s "
+              "negative" % (stats.get("refcount.objects"),
+                            stats.get("refcount.unexplained_objects"),
+                            stats.get("refcount.unexplained_refs"), neg))
+        if [3, 7] < want["version"][:2] < [3, 13]:
+            res.equal(neg, 0, "refcount arithmetic: no object with more "
+                      "references found than counted")
+        else:
+            res.check(neg is not None and neg <= 1, "refcount arithmetic: "
+                      "at most the known case of 3.7 or 3.13+ over",
+                      repr(neg))
         # Without symbols, 3.7-3.11's file-local arenas cannot be found
         # and the pools are scanned for; 3.12+ keep them in the
         # interpreter state, found through the layout.
