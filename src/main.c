@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "show", cmd_show, &show_help },
 	{ "diff", cmd_diff, &diff_help },
 	{ "trend", cmd_trend, &trend_help },
+	{ "garbage", cmd_garbage, &garbage_help },
 	{ "watch", cmd_watch, &watch_help },
 	{ "info", cmd_info, &info_help },
 };

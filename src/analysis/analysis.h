@@ -409,4 +409,68 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 void trend_filter(struct trend *t, const struct row_filter *f);
 void trend_release(struct trend *t);
 
+/*
+ * Garbage (pyheap garbage): from a snapshot with refcount arithmetic
+ * (SNAP_REFCOUNTS, objects/census.c "Refcount arithmetic"), taken with the
+ * process stopped.
+ *
+ *   alive      the roots, every object with unexplained references (a
+ *              holder pyheap cannot see: a C static, a C stack, a leaked
+ *              reference) or with more references found than counted,
+ *              objects whose refcount is no count (immortal, static), and
+ *              everything they reach over every edge (precise or
+ *              conservative: a conservative edge may keep an object
+ *              alive, never make one garbage);
+ *   garbage    the rest: every reference to it comes from garbage;
+ *   collectable  what CPython's collector frees at a full collection,
+ *              computed as it does (gc.c update_refs, subtract_refs,
+ *              move_unreachable) over the GC-tracked objects: a tracked
+ *              object with gc_refs > 0 is reachable, with every tracked
+ *              object it reaches through tracked objects; the other
+ *              tracked objects are collectable.  With gc.DEBUG_SAVEALL
+ *              they are what gc.garbage lists;
+ *   never collectable  garbage the collectable garbage does not reach:
+ *              cycles through an object without GC support, or through a
+ *              reference no tp_traverse reports.  It stays until the
+ *              process exits.
+ *
+ * Each part is grouped by cycle shape: a strongly connected component of
+ * the part is a cycle, named by its members' types in cycle order from
+ * the type name that sorts first ("A -> B -> A"), or, when it is no
+ * simple cycle, its types with counts ("A, B x2"); garbage outside any
+ * cycle is grouped by type as "TYPE (held by garbage)".  A group of the
+ * never-collectable part names a member type without GC support
+ * (invisible_type), the reason gc cannot see the cycle.  Confidence is
+ * "certain", or "probable" when a member's references were found by a
+ * conservative scan.  Groups are sorted by bytes, objects, then shape.
+ */
+struct garbage_group {
+	char *shape;                /* owned */
+	uint64_t cycles, objects, bytes;
+	const char *invisible_type; /* in the snapshot, or NULL */
+	const char *confidence;     /* "certain" or "probable" */
+};
+
+struct garbage_part {
+	uint64_t objects, bytes, cycles;
+	struct garbage_group *groups;
+	size_t ngroups, groups_alloc;
+};
+
+struct garbage {
+	struct garbage_part collectable, uncollectable;
+	uint64_t garbage_objects;        /* both parts and what collectable
+					  * garbage holds */
+	uint64_t unexplained_objects, unexplained_refs;
+	uint64_t negative_objects;       /* the self-check: 0 expected */
+	uint32_t *collectable_ids;       /* object ids, in address order */
+	size_t ncollectable_ids;
+	struct snap_gc gc;
+};
+
+/* 0, or -PH_E_FORMAT for a snapshot without refcount arithmetic or taken
+ * without stopping (the message says which). */
+int garbage_analyse(const struct snapshot *s, struct garbage *g);
+void garbage_release(struct garbage *g);
+
 #endif

@@ -67,6 +67,8 @@ extern const struct command_help info_help;
 int cmd_snap(int argc, char **argv);
 extern const struct command_help snap_help;
 int cmd_show(int argc, char **argv);
+int cmd_garbage(int argc, char **argv);
+extern const struct command_help garbage_help;
 extern const struct command_help show_help;
 int cmd_diff(int argc, char **argv);
 extern const struct command_help diff_help;

@@ -101,8 +101,14 @@ int64_t census_validate(struct census *c, uint64_t addr, uint32_t *flags,
 	}
 	ti = &c->tinfos[t];
 	/* 3.12+ immortal objects keep the low 32 bits negative as an int32
-	 * (Include/object.h _Py_IsImmortal). */
-	immortal = L->minor >= 12 && (int32_t)(uint32_t)hdr[0] < 0;
+	 * (Include/object.h _Py_IsImmortal).  Above them 3.12 and 3.13 keep
+	 * zero, 3.14+ ob_overflow (zero) and ob_flags (Include/object.h
+	 * struct _object): bits 32-47 are zero.  A free-list object's first
+	 * word is the link to the next one (pycore_freelist.h), a heap
+	 * pointer with those bits set: no object, though its low half can
+	 * look immortal. */
+	immortal = L->minor >= 12 && (int32_t)(uint32_t)hdr[0] < 0 &&
+		   !((hdr[0] >> 32) & 0xffff);
 	*refcnt = (int64_t)hdr[0];
 	if (!immortal && *refcnt == 0) {
 		*why = SKIP_REFCNT_ZERO; /* on a free list, or being freed */
@@ -244,6 +250,7 @@ void census_edge(struct census *c, uint32_t src, uint64_t addr)
 	PH_GROW(c->edges, c->edges_alloc, c->nedges + 1);
 	c->edges[c->nedges].src = src;
 	c->edges[c->nedges].dst = (uint32_t)dst;
+	c->edges[c->nedges].owned = !c->borrowing;
 	c->nedges++;
 	if (!c->borrowing && c->objs[dst].owned < UINT32_MAX)
 		c->objs[dst].owned++;
@@ -376,6 +383,7 @@ static void conservative_pass(struct census *c)
 						c->nedges + 1);
 					c->edges[c->nedges].src = (uint32_t)i;
 					c->edges[c->nedges].dst = (uint32_t)v;
+					c->edges[c->nedges].owned = false;
 					c->nedges++;
 				}
 			}
@@ -404,23 +412,42 @@ static void conservative_pass(struct census *c)
  * the thread's data stack owns them and is a root), a <= 3.10 frame as a
  * root (the C stack's reference).  A negative remainder is a census edge
  * that owns no reference: counted, and listed at -vv by type.
+ *
+ * For a GC-tracked object, gc_refs is what CPython's collector would
+ * leave of its refcount after subtract_refs (gc.c update_refs,
+ * subtract_refs) over every tracked object: the refcount less the owned
+ * references from tracked objects.  pyheap garbage runs the rest of the
+ * collection offline from it.
  */
 static void refcount_arithmetic(struct census *c)
 {
 	struct u64map neg = { 0 };
 	size_t i;
 
+	for (i = 0; i < c->nobjs; i++)
+		if (c->objs[i].flags & OBJ_GC_TRACKED)
+			c->objs[i].gc_refs = c->objs[i].refcnt;
+	for (i = 0; i < c->nedges; i++) {
+		const struct cedge *e = &c->edges[i];
+
+		if (e->owned && (c->objs[e->src].flags & OBJ_GC_TRACKED) &&
+		    (c->objs[e->dst].flags & OBJ_GC_TRACKED))
+			c->objs[e->dst].gc_refs--;
+	}
 	for (i = 0; i < c->nobjs; i++) {
-		const struct cobj *o = &c->objs[i];
+		struct cobj *o = &c->objs[i];
 		int64_t ext;
 		uint64_t v;
 
 		if (o->flags & (OBJ_IMMORTAL | OBJ_STATIC)) {
+			o->flags |= OBJ_NOT_ARITHMETIC;
+			o->gc_refs = 0;
 			c->rc_not_arith++;
 			continue;
 		}
 		c->rc_arith++;
 		ext = o->refcnt - (int64_t)o->owned;
+		o->unexplained = ext;
 		if (ext > 0) {
 			c->rc_unexplained++;
 			c->rc_unexplained_refs += (uint64_t)ext;
@@ -608,6 +635,8 @@ static void assemble(struct census *c)
 		so->refcnt = o->refcnt;
 		so->type = (uint32_t)c->tinfos[o->tinfo].snap_type;
 		so->flags = o->flags;
+		so->unexplained = o->unexplained;
+		so->gc_refs = o->gc_refs;
 	}
 
 	for (i = 0; i < s->nroots; i++)
@@ -777,6 +806,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	}
 	conservative_pass(&c);
 	refcount_arithmetic(&c);
+	s->meta.flags |= SNAP_REFCOUNTS;
 	assemble(&c);
 	if (c.malloc.walked) {
 		char v[32];

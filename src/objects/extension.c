@@ -122,6 +122,14 @@ bool ext_layout_ok(enum obj_kind kind, int64_t basicsize)
 	case K_NDARRAY:
 		return basicsize >= ND_MIN_BASICSIZE &&
 		       basicsize <= ND_MAX_BASICSIZE;
+	/* Built-in layouts kinds.c reads (kind_referents): a struct of
+	 * another size is not the one the headers describe. */
+	case K_EXC: /* PyBaseExceptionObject: 6 (3.11+: 7) words and a char */
+		return basicsize == 64 || basicsize == 72;
+	case K_TRACEBACK: /* PyTracebackObject */
+		return basicsize == 40;
+	case K_DESCR: /* PyDescr_COMMON and one or two words */
+		return basicsize >= 48 && basicsize <= 64;
 	default:
 		return true;
 	}

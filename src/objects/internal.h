@@ -19,6 +19,10 @@ enum obj_kind {
 	K_BYTEARRAY, K_INT, K_FLOAT, K_FUNCTION, K_CELL, K_METHOD, K_CODE,
 	K_FRAME, K_GEN, K_MODULE, K_WEAKREF, K_DEQUE, K_BUFFERED, K_CFUNCTION,
 	K_NONE,
+	K_DESCR,      /* getset, member, method, classmethod, wrapper
+		       * descriptors (PyDescr_COMMON) */
+	K_TRACEBACK,  /* traceback */
+	K_EXC,        /* BaseException and its static subclasses */
 	K_ARRAY,      /* array.array (extension.c) */
 	K_STRUCT,     /* _struct.Struct (extension.c) */
 	K_NDARRAY,    /* numpy.ndarray (extension.c) */
@@ -71,10 +75,12 @@ struct cobj {
 	 * that own them (counted with multiplicity) and roots that own
 	 * them (census.c "Refcount arithmetic"). */
 	uint32_t owned;
+	int64_t unexplained, gc_refs; /* snap_object's */
 };
 
 struct cedge {
 	uint32_t src, dst;          /* cobj indices */
+	bool owned;                 /* owns a reference (census.c) */
 };
 
 /* Reasons a candidate is rejected (stats "census.skipped.<name>"). */

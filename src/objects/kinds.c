@@ -743,6 +743,25 @@ bool kind_referents(struct census *c, uint32_t idx)
 	case K_NDARRAY:
 		precise = ext_referents(c, idx, ti);
 		break;
+	case K_DESCR:
+		/* PyDescr_COMMON (Include/cpython/descrobject.h, 3.7-3.15):
+		 * d_type, d_name, d_qualname after the header. */
+		edge_array(c, idx, addr + 16, 3);
+		break;
+	case K_TRACEBACK:
+		/* PyTracebackObject (Include/cpython/traceback.h): tb_next,
+		 * tb_frame. */
+		edge_array(c, idx, addr + 16, 2);
+		break;
+	case K_EXC:
+		/* PyBaseExceptionObject (Include/cpython/pyerrors.h): dict,
+		 * args, (3.11+) notes, traceback, context, cause.  A heap
+		 * subclass's dict is its tp_dictoffset's (instance_referents);
+		 * a static subclass's own fields are scanned (scan_from). */
+		if (!ti->heap && !target_read_u64(c->t, addr + 16, &v))
+			census_edge(c, idx, v);
+		edge_array(c, idx, addr + 24, L->minor >= 11 ? 5 : 4);
+		break;
 	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_BYTEARRAY:
 	case K_NONE: case K_OBJECT:
 		break;
@@ -752,6 +771,17 @@ bool kind_referents(struct census *c, uint32_t idx)
 	}
 	if (ti->heap)
 		instance_referents(c, idx, ti);
+	else if (ti->kind == K_OTHER && ti->dictoffset > 0) {
+		/* A C type's __dict__ slot (tp_dictoffset) is an owned
+		 * reference wherever the rest of its struct is unknown (the
+		 * conservative scan finds the same pointer but owns nothing):
+		 * mod_python's request object, or any C type with a dict. */
+		uint64_t d;
+
+		if (!target_read_u64(c->t, addr + (uint64_t)ti->dictoffset,
+				     &d))
+			census_edge(c, idx, d);
+	}
 	/* A static subclass's added fields (tinfo.scan_from) are left to
 	 * the conservative scan. */
 	return precise && !ti->scan_from;

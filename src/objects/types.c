@@ -46,6 +46,12 @@ static const struct {
 	{ "PyCFunction_Type", K_CFUNCTION },
 	{ "PyCMethod_Type", K_CFUNCTION },
 	{ "_PyNone_Type", K_NONE },
+	{ "PyGetSetDescr_Type", K_DESCR },
+	{ "PyMemberDescr_Type", K_DESCR },
+	{ "PyMethodDescr_Type", K_DESCR },
+	{ "PyClassMethodDescr_Type", K_DESCR },
+	{ "PyWrapperDescr_Type", K_DESCR },
+	{ "PyTraceBack_Type", K_TRACEBACK },
 };
 
 /* Types known by tp_name: their objects are not exported (or are heap
@@ -86,6 +92,11 @@ int known_init(struct census *c)
 	if (!k->type[K_TYPE] || !k->type[K_OBJECT])
 		return ph_error(PH_E_NOTPYTHON, "%s has no PyType_Type",
 				c->p->elf.path);
+	/* PyAPI_DATA(PyObject *) PyExc_BaseException (Objects/exceptions.c):
+	 * a pointer to the static type. */
+	if (!objfile_sym(&c->p->elf, "PyExc_BaseException", &addr, NULL) &&
+	    !target_read_u64(c->t, addr, &v) && v)
+		k->type[K_EXC] = v;
 	/* PyAPI_DATA(PyObject *) _PySet_Dummy (Objects/setobject.c): the
 	 * marker in deleted set slots. */
 	if (!objfile_sym(&c->p->elf, "_PySet_Dummy", &addr, NULL) &&
@@ -146,7 +157,7 @@ static bool type_name_is(struct census *c, uint64_t t, const char *want)
 static bool inheritable(enum obj_kind k)
 {
 	return k == K_LIST || k == K_DICT || k == K_ODICT || k == K_SET ||
-	       k == K_BYTEARRAY || k == K_DEQUE;
+	       k == K_BYTEARRAY || k == K_DEQUE || k == K_EXC;
 }
 
 static enum obj_kind named_kind(struct census *c, uint64_t t)
@@ -209,7 +220,11 @@ static void resolve_kind(struct census *c, struct tinfo *ti)
 	    py_read_field(c->t, c->L, t, PY_F_TP_BASICSIZE, &v))
 		return;
 	if (!ext_layout_ok(k, (int64_t)v)) {
-		ti->unfit = k;
+		/* An extension type sized by its struct is unsized without
+		 * it; a built-in layout (exceptions, descriptors) is still
+		 * sized by its basicsize, its references scanned. */
+		if (k == K_ARRAY || k == K_STRUCT || k == K_NDARRAY)
+			ti->unfit = k;
 		return;
 	}
 	if (ext) {

@@ -103,6 +103,16 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 		      size_t top);
 void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top);
 
+/* pyheap garbage (output/garbage.c): top groups per part (0: all);
+ * addresses adds the collectable objects' addresses to the JSON. */
+struct garbage;
+void render_garbage_text(struct strbuf *out, const char *file,
+			 const struct snapshot *s, const struct garbage *g,
+			 size_t top);
+void render_garbage_json(struct strbuf *out, const char *file,
+			 const struct snapshot *s, const struct garbage *g,
+			 size_t top, bool addresses);
+
 /*
  * Trends (output/trend.c): `source` says where the series came from (a
  * directory, or "N files"); `program` is the series' program.  Text has a

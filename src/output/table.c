@@ -19,6 +19,20 @@ struct table_row *table_add(struct table *t)
 	return row;
 }
 
+void table_head(struct table *t, const char *const *heads, size_t n,
+		size_t nleft)
+{
+	struct table_row *row;
+	size_t i;
+
+	t->ncols = n;
+	t->nleft = nleft;
+	t->sep = "  ";
+	row = table_add(t);
+	for (i = 0; i < n; i++)
+		strbuf_addstr(&row->cell[i], heads[i]);
+}
+
 /* A row of "..." and a note in the key column; takes the note. */
 void table_note(struct table *t, struct strbuf *note)
 {

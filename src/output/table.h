@@ -38,6 +38,10 @@ struct table {
 
 /* A new row of empty cells. */
 struct table_row *table_add(struct table *t);
+/* Set up t for n columns (the last the key, nleft before it text) with
+ * "  " between them, and add the heading row. */
+void table_head(struct table *t, const char *const *heads, size_t n,
+		size_t nleft);
 /* A row of "..." and a note in the key column; takes the note. */
 void table_note(struct table *t, struct strbuf *note);
 void table_render(struct table *t, struct strbuf *out);

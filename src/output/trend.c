@@ -245,16 +245,11 @@ static void render_workers(struct strbuf *out, const struct trend *t)
 	};
 	struct table tb = { 0 };
 	struct table_row *row;
-	size_t w, i;
+	size_t w;
 
 	strbuf_addstr(out, "\nWorkers (each its own growth; LEAKS: it has a "
 		      "leak suspect, named with its growth per hour):\n");
-	tb.ncols = PH_ARRAY_SIZE(heads);
-	tb.nleft = 1;
-	tb.sep = "  ";
-	row = table_add(&tb);
-	for (i = 0; i < PH_ARRAY_SIZE(heads); i++)
-		strbuf_addstr(&row->cell[i], heads[i]);
+	table_head(&tb, heads, PH_ARRAY_SIZE(heads), 1);
 	for (w = 0; w < t->nworkers; w++) {
 		const struct trend_worker *wk = &t->workers[w];
 		const struct trend_segment *ls =

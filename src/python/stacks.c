@@ -283,7 +283,7 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	};
 	const struct py_layout *L = &p->L;
 	uint64_t *slots;
-	int64_t top;
+	int64_t top, nlocals;
 	size_t i;
 
 	/* f_globals and f_builtins are borrowed (pycore_frame.h 3.11+);
@@ -303,12 +303,21 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 		top = (int64_t)w->refs_left;
 	if (!top)
 		return;
+	/* The value stack above the locals is written back to the frame
+	 * only when the interpreter calls out: a thread stopped while it
+	 * runs leaves stale slots there, holding objects it no longer owns.
+	 * They stay roots (an object they name is kept alive) but are not
+	 * counted as owned references (census.c "Refcount arithmetic"). */
+	if (!co || py_get_i64(L, co, PY_F_CO_NLOCALSPLUS, &nlocals) ||
+	    nlocals < 0)
+		nlocals = 0;
 	slots = xmalloc((size_t)top * 8);
 	if (!target_read(p->t, fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS],
 			 slots, (size_t)top * 8))
 		for (i = 0; i < (size_t)top; i++)
 			add_ref(w, th, stackref_obj(slots[i]),
-				L->minor >= 14 && (slots[i] & 1));
+				(int64_t)i >= nlocals ||
+				(L->minor >= 14 && (slots[i] & 1)));
 	free(slots);
 }
 

@@ -12,7 +12,12 @@
 /* ---- the format as data (format.h) ------------------------------------- */
 
 #define COL(id, enc, st, field)                                        \
-	{ id, #field, enc, sizeof(((st *)0)->field), offsetof(st, field) }
+	{ id, #field, enc, sizeof(((st *)0)->field), offsetof(st, field),   \
+	  false }
+/* A column a later minor added: files before it lack it. */
+#define COL_OPT(id, enc, st, field)                                    \
+	{ id, #field, enc, sizeof(((st *)0)->field), offsetof(st, field),   \
+	  true }
 
 static const struct snap_column type_cols[] = {
 	COL(SNAP_TYPE_ADDR, SNAP_ENC_U, struct snap_type, addr),
@@ -32,6 +37,9 @@ static const struct snap_column object_cols[] = {
 	COL(SNAP_OBJ_TYPE, SNAP_ENC_U, struct snap_object, type),
 	COL(SNAP_OBJ_FLAGS, SNAP_ENC_U, struct snap_object, flags),
 	COL(SNAP_OBJ_SITE, SNAP_ENC_U, struct snap_object, site),
+	COL_OPT(SNAP_OBJ_UNEXPLAINED, SNAP_ENC_S, struct snap_object,
+		unexplained),
+	COL_OPT(SNAP_OBJ_GC_REFS, SNAP_ENC_S, struct snap_object, gc_refs),
 };
 
 static const struct snap_column root_cols[] = {

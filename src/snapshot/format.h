@@ -139,7 +139,14 @@
  *         5 type U (type id: row in TYPS), 6 flags U (< 2^32, OBJ_*),
  *         7 site U (< 2^32, allocation site id: 0 none, else at most the
  *         number of SITE rows; files before 1.2 wrote 0 and did not check
- *         it, so readers take 0 for every object of a 1.0 or 1.1 file)
+ *         it, so readers take 0 for every object of a 1.0 or 1.1 file);
+ *         1.4 adds, both optional (absent: 0) and meaningful only when
+ *         META flags has SNAP_REFCOUNTS: 8 unexplained S (refcount minus
+ *         the owned references found: edges with multiplicity, roots;
+ *         0 where OBJ_NOT_ARITHMETIC), 9 gc_refs S (for a GC-tracked
+ *         object, refcount minus the owned references from GC-tracked
+ *         objects: what CPython's collector would have left after
+ *         subtract_refs; 0 for others)
  *
  * EDGS  the referents of every object, in object order (CSR):
  *         varint nobjects (equal to the OBJS row count)
@@ -307,6 +314,8 @@ enum snap_enc {
 #define SNAP_OBJ_TYPE 5
 #define SNAP_OBJ_FLAGS 6
 #define SNAP_OBJ_SITE 7
+#define SNAP_OBJ_UNEXPLAINED 8   /* 1.4, optional */
+#define SNAP_OBJ_GC_REFS 9       /* 1.4, optional */
 
 #define SNAP_ROOT_KIND 1
 #define SNAP_ROOT_OBJECT 2
@@ -359,6 +368,7 @@ struct snap_column {
 	uint8_t enc;   /* enum snap_enc */
 	uint8_t width; /* bytes of the field: 4 or 8 */
 	size_t offset; /* of the field in the row struct */
+	bool optional; /* a later minor's: absent reads as 0 */
 };
 
 struct snap_table {

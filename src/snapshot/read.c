@@ -281,9 +281,12 @@ static int get_table(struct reader *r, struct cursor *c,
 	rc = get_count(r, c, what, &nrows);
 	if (rc)
 		return rc;
-	/* Each row takes a byte in every column: a tighter bound on the
-	 * allocation below (nrows < 2^32 and ncols is small: no overflow). */
-	if (nrows * t->ncols > cur_left(c))
+	/* Each row takes a byte in every required column: a tighter bound
+	 * on the allocation below (nrows < 2^32 and ncols is small: no
+	 * overflow). */
+	for (i = 0, ncols = 0; i < t->ncols; i++)
+		ncols += !t->cols[i].optional;
+	if (nrows * ncols > cur_left(c))
 		return bad(r, "%" PRIu64 " %s cannot fit in %zu bytes", nrows,
 			   what, cur_left(c));
 	ncols = get_varint(c);
@@ -318,7 +321,7 @@ static int get_table(struct reader *r, struct cursor *c,
 			goto cleanup;
 	}
 	for (k = 0; k < t->ncols; k++) {
-		if (!(seen & 1u << k)) {
+		if (!(seen & 1u << k) && !t->cols[k].optional) {
 			rc = bad(r, "%s table has no column %u (%s)",
 				 t->what, t->cols[k].id, t->cols[k].name);
 			goto cleanup;

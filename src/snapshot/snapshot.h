@@ -53,8 +53,9 @@ struct strmap;
 			      * meta.checks says which and why */
 /* Every bit above.  A new flag joins it, and gets a name in pyheap info
  * (cmd/info.c flag_names[], checked at compile time). */
+#define SNAP_REFCOUNTS 16u   /* (1.4) objects carry unexplained and gc_refs */
 #define SNAP_KNOWN_FLAGS (SNAP_INCONSISTENT | SNAP_PARTIAL | SNAP_NATIVE | \
-			  SNAP_UNVERIFIED)
+			  SNAP_UNVERIFIED | SNAP_REFCOUNTS)
 
 struct snap_meta {
 	int64_t pid;
@@ -113,6 +114,8 @@ struct snap_type {
 #define OBJ_STATIC 8u            /* in an ELF data segment */
 #define OBJ_IMMORTAL 16u         /* 3.12+ immortal refcount */
 #define OBJ_OTHER_MEMORY 32u     /* elsewhere (malloc, mmap) */
+#define OBJ_NOT_ARITHMETIC 64u   /* (1.4) immortal or static: its refcount
+				  * is no count of references */
 
 struct snap_object {
 	uint64_t addr;
@@ -122,6 +125,9 @@ struct snap_object {
 	uint32_t type;      /* index into types */
 	uint32_t flags;     /* OBJ_* */
 	uint32_t site;      /* allocation site id: 0 none, else sites[site-1] */
+	/* 1.4 (SNAP_REFCOUNTS): refcount arithmetic (objects/census.c). */
+	int64_t unexplained; /* refcount - owned references found */
+	int64_t gc_refs;     /* tracked: refcount - those from tracked */
 };
 
 /* snap_site.kind */

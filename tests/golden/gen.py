@@ -199,7 +199,7 @@ N_CHUNKS = [
 ]
 # Ten minutes later: 80 more requests, the C library's 48-byte chunks
 # leak (+60) and 256-byte ones are new; one file closed (its buffer gone).
-# Flag 0x10 is one a later pyheap might set: info shows it as a number.
+# Flag 0x40 is one a later pyheap might set: info shows it as a number.
 O_OBJECTS = dict(N_OBJECTS, **{
     "__main__.Request": [(200, 48)],
     "_io.BufferedReader": [(2, 184)],
@@ -480,7 +480,7 @@ def main(argv):
                            chunks=N_CHUNKS),
         "o.snap": snapshot(O_OBJECTS, 8484, "3.11.2", T0 + 600.0, 8.0,
                            stats(O_OBJECTS, True),
-                           flags=FLAG_NATIVE | 0x10, chunks=O_CHUNKS),
+                           flags=FLAG_NATIVE | 0x40, chunks=O_CHUNKS),
     }
     files.update(series_files())
     files.update(worker_files())

@@ -250,14 +250,14 @@ def wait_for(cond, timeout=10.0, step=0.01):
 class Target:
     """A target interpreter running a script from tests/live/targets."""
 
-    def __init__(self, exe, script, env=None):
+    def __init__(self, exe, script, env=None, args=()):
         self.tmp = tempfile.mkdtemp(prefix="pyheap-live-")
         self.ready = os.path.join(self.tmp, "ready.json")
         e = dict(os.environ)
         e.pop("PYTHONPATH", None)
         e.update(env or {})
         self.proc = subprocess.Popen(
-            [exe, os.path.join(TARGETS, script), self.ready],
+            [exe, os.path.join(TARGETS, script), self.ready] + list(args),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=e)
         self.pid = self.proc.pid
         if not wait_for(lambda: os.path.exists(self.ready)

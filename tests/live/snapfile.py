@@ -64,7 +64,8 @@ TYPE_COLS = [(1, "addr", ENC_U, 64), (2, "name", ENC_U, 32),
 OBJECT_COLS = [(1, "addr", ENC_D, 64), (2, "size", ENC_U, 64),
                (3, "buffers", ENC_U, 64), (4, "refcnt", ENC_S, 64),
                (5, "type", ENC_U, 32), (6, "flags", ENC_U, 32),
-               (7, "site", ENC_U, 32)]
+               (7, "site", ENC_U, 32), (8, "unexplained", ENC_S, 64, 0),
+               (9, "gc_refs", ENC_S, 64, 0)]
 ROOT_COLS = [(1, "kind", ENC_U, 32), (2, "object", ENC_U, 32),
              (3, "name", ENC_U, 32)]
 THREAD_COLS = [(1, "tid", ENC_S, 64), (2, "flags", ENC_U, 32),
@@ -219,12 +220,14 @@ def _table(p, cols, what):
         col = p.sub(length, what + " table")
         if cid not in known:
             continue  # a later minor's column
-        _, field, enc, bits = known[cid]
+        _, field, enc, bits = known[cid][:4]
         if cid in got:
             p.fail("%s table has column %d (%s) twice" % (what, cid, field))
         got[cid] = (field, _column(col, cid, field, enc, bits, nrows, what))
-    for cid, field, *_ in cols:
-        if cid not in got:
+    for cid, field, *rest in cols:
+        if cid not in got and len(rest) > 2:  # optional: a default
+            got[cid] = (field, [rest[2]] * nrows)
+        elif cid not in got:
             p.fail("%s table has no column %d (%s)" % (what, cid, field))
     fields = [got[c[0]] for c in cols]
     return [{f: v[i] for f, v in fields} for i in range(nrows)]

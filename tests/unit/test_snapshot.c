@@ -198,6 +198,11 @@ static void build_small(struct snapshot *s)
 	add_object(s, 0x7f0000002000, 416, 0, -3, 2, OBJ_STATIC, 2);
 	add_object(s, UINT64_MAX, UINT64_MAX, UINT64_MAX, INT64_MIN, 2,
 		   UINT32_MAX, 3);
+	/* 1.4's refcount arithmetic, extremes included. */
+	s->objects[0].gc_refs = 1;
+	s->objects[2].unexplained = 3;
+	s->objects[3].unexplained = INT64_MIN;
+	s->objects[3].gc_refs = INT64_MAX;
 	set_edges(s, edges);
 
 	add_root(s, ROOT_SYS_MODULES, 0, 0);
@@ -305,6 +310,8 @@ static void assert_snap_eq(const struct snapshot *a, const struct snapshot *b)
 		ck_assert_uint_eq(x->type, y->type);
 		ck_assert_uint_eq(x->flags, y->flags);
 		ck_assert_uint_eq(x->site, y->site);
+		ck_assert_int_eq(x->unexplained, y->unexplained);
+		ck_assert_int_eq(x->gc_refs, y->gc_refs);
 	}
 
 	ck_assert_uint_eq(a->nedges, b->nedges);
@@ -1749,6 +1756,8 @@ static void build_small_1_1(struct snapshot *s)
 	s->meta.checks = 0;
 	s->meta.parent_pid = 0;
 	s->meta.started_at = 0;
+	for (i = 0; i < s->nobjects; i++)
+		s->objects[i].unexplained = s->objects[i].gc_refs = 0;
 	for (i = 0; i < s->nobjects; i++)
 		s->objects[i].site = 0;
 	s->nsites = s->nsite_frames = 0;

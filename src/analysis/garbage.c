@@ -1,0 +1,444 @@
+/*
+ * Garbage (analysis.h "Garbage"): what nothing outside the garbage keeps
+ * alive, what of it CPython's collector would free, and the references
+ * nothing in the heap explains.  Every walk is iterative over the
+ * snapshot's CSR edges: O(objects + edges), no recursion on target data.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hashmap.h"
+#include "base/strbuf.h"
+#include "internal.h"
+
+/* Mark everything reachable from the objects already marked, over every
+ * edge (or, with tracked_only, from tracked objects to tracked objects:
+ * what gc's move_unreachable follows). */
+static void propagate(const struct snapshot *s, uint8_t *mark,
+		      bool tracked_only)
+{
+	size_t n = s->nobjects, top = 0, i;
+	uint32_t *stack = xmalloc((n + 1) * sizeof(*stack));
+
+	for (i = 0; i < n; i++)
+		if (mark[i])
+			stack[top++] = (uint32_t)i;
+	while (top) {
+		uint32_t v = stack[--top], e;
+
+		for (e = s->edge_start[v]; e < s->edge_start[v + 1]; e++) {
+			uint32_t d = s->edge_dst[e];
+
+			if (mark[d])
+				continue;
+			if (tracked_only &&
+			    !(s->objects[d].flags & OBJ_GC_TRACKED))
+				continue;
+			mark[d] = 1;
+			stack[top++] = d;
+		}
+	}
+	free(stack);
+}
+
+static const char *type_name(const struct snapshot *s, uint32_t obj)
+{
+	const char *n = snapshot_str(s, s->types[s->objects[obj].type].name);
+
+	return *n ? n : "[unnamed type]";
+}
+
+/*
+ * Strongly connected components of the objects with in_set[v] (Tarjan,
+ * iterative): comp[v] = component index, or UINT32_MAX outside the set.
+ * Returns the number of components.
+ */
+static size_t components(const struct snapshot *s, const uint8_t *in_set,
+			 uint32_t *comp)
+{
+	size_t n = s->nobjects, ncomp = 0, sp = 0, cs = 0, i;
+	uint32_t *index = xmalloc((n + 1) * sizeof(*index));
+	uint32_t *low = xmalloc((n + 1) * sizeof(*low));
+	uint32_t *stack = xmalloc((n + 1) * sizeof(*stack));
+	uint32_t *call = xmalloc((n + 1) * sizeof(*call));
+	uint32_t *next = xmalloc((n + 1) * sizeof(*next));
+	uint8_t *on = xcalloc(n + 1, 1);
+	uint32_t counter = 0;
+
+	for (i = 0; i < n; i++) {
+		index[i] = UINT32_MAX;
+		comp[i] = UINT32_MAX;
+	}
+	for (i = 0; i < n; i++) {
+		if (!in_set[i] || index[i] != UINT32_MAX)
+			continue;
+		call[cs++] = (uint32_t)i;
+		index[i] = low[i] = counter++;
+		next[i] = s->edge_start[i];
+		stack[sp++] = (uint32_t)i;
+		on[i] = 1;
+		while (cs) {
+			uint32_t v = call[cs - 1];
+
+			if (next[v] < s->edge_start[v + 1]) {
+				uint32_t w = s->edge_dst[next[v]++];
+
+				if (!in_set[w])
+					continue;
+				if (index[w] == UINT32_MAX) {
+					index[w] = low[w] = counter++;
+					next[w] = s->edge_start[w];
+					stack[sp++] = w;
+					on[w] = 1;
+					call[cs++] = w;
+				} else if (on[w] && index[w] < low[v]) {
+					low[v] = index[w];
+				}
+				continue;
+			}
+			cs--;
+			if (cs && low[v] < low[call[cs - 1]])
+				low[call[cs - 1]] = low[v];
+			if (low[v] == index[v]) {
+				uint32_t w;
+
+				do {
+					w = stack[--sp];
+					on[w] = 0;
+					comp[w] = (uint32_t)ncomp;
+				} while (w != v);
+				ncomp++;
+			}
+		}
+	}
+	free(index);
+	free(low);
+	free(stack);
+	free(call);
+	free(next);
+	free(on);
+	return ncomp;
+}
+
+/* An edge from v to a member of its own component (v's self-loop
+ * included): is v's component a cycle? */
+static bool in_cycle(const struct snapshot *s, const uint32_t *comp,
+		     uint32_t v)
+{
+	uint32_t e;
+
+	for (e = s->edge_start[v]; e < s->edge_start[v + 1]; e++)
+		if (comp[s->edge_dst[e]] == comp[v])
+			return true;
+	return false;
+}
+
+/*
+ * A component's shape: its members' types in cycle order from its
+ * first member, following edges inside the component ("A -> B -> A");
+ * for a component that is no simple cycle, its types sorted with counts
+ * ("A, B x2").  Members are listed in mem[0..n).
+ */
+static void shape_of(const struct snapshot *s, const uint32_t *comp,
+		     const uint32_t *mem, size_t n, struct strbuf *out)
+{
+	size_t i, k, edges = 0;
+	uint32_t v;
+
+	for (i = 0; i < n; i++) {
+		uint32_t e;
+
+		for (e = s->edge_start[mem[i]]; e < s->edge_start[mem[i] + 1];
+		     e++)
+			edges += comp[s->edge_dst[e]] == comp[mem[0]];
+	}
+	if (edges == n) {
+		/* A simple cycle: walk it once from the member whose type
+		 * name sorts first, so that equal cycles print alike. */
+		size_t first = 0;
+
+		for (i = 1; i < n; i++)
+			if (strcmp(type_name(s, mem[i]),
+				   type_name(s, mem[first])) < 0)
+				first = i;
+		v = mem[first];
+		for (k = 0; k < n; k++) {
+			uint32_t e;
+
+			strbuf_addstr(out, type_name(s, v));
+			strbuf_addstr(out, " -> ");
+			for (e = s->edge_start[v]; e < s->edge_start[v + 1];
+			     e++)
+				if (comp[s->edge_dst[e]] == comp[v])
+					break;
+			v = s->edge_dst[e];
+		}
+		strbuf_addstr(out, type_name(s, v));
+		return;
+	}
+	/* Types with counts, in name order (n is small in practice; the
+	 * quadratic pass is bounded by the component). */
+	{
+		const char **names = xmalloc(n * sizeof(*names));
+
+		for (i = 0; i < n; i++)
+			names[i] = type_name(s, mem[i]);
+		for (i = 1; i < n; i++) {
+			const char *x = names[i];
+
+			for (k = i; k && strcmp(names[k - 1], x) > 0; k--)
+				names[k] = names[k - 1];
+			names[k] = x;
+		}
+		for (i = 0; i < n; i = k) {
+			for (k = i; k < n && !strcmp(names[k], names[i]); k++)
+				;
+			strbuf_addf(out, "%s%s", i ? ", " : "", names[i]);
+			if (k - i > 1)
+				strbuf_addf(out, " x%zu", k - i);
+		}
+		free(names);
+	}
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct garbage_group *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->objects != y->objects)
+		return x->objects > y->objects ? -1 : 1;
+	return strcmp(x->shape, y->shape);
+}
+
+/*
+ * Group the members of `set` (collectable or never collectable) by
+ * component shape: each nontrivial component (a cycle) is one cycle of
+ * its group; garbage outside any cycle (held only by garbage) is grouped
+ * by its type as "TYPE (held by garbage)".
+ */
+static void group_set(const struct snapshot *s, const uint8_t *set,
+		      struct garbage_part *part)
+{
+	size_t n = s->nobjects, ncomp, i, c;
+	uint32_t *comp = xmalloc((n + 1) * sizeof(*comp));
+	uint32_t *start, *order, *pos;
+	struct strmap index = { 0 };
+	struct strbuf key = STRBUF_INIT;
+
+	ncomp = components(s, set, comp);
+	/* Members of each component, consecutive (counting sort). */
+	start = xcalloc(ncomp + 2, sizeof(*start));
+	for (i = 0; i < n; i++)
+		if (comp[i] != UINT32_MAX)
+			start[comp[i] + 1]++;
+	for (c = 0; c < ncomp; c++)
+		start[c + 1] += start[c];
+	pos = xmalloc((ncomp + 1) * sizeof(*pos));
+	memcpy(pos, start, (ncomp + 1) * sizeof(*pos));
+	order = xmalloc((start[ncomp] + 1) * sizeof(*order));
+	for (i = 0; i < n; i++)
+		if (comp[i] != UINT32_MAX)
+			order[pos[comp[i]]++] = (uint32_t)i;
+	for (c = 0; c < ncomp; c++) {
+		const uint32_t *mem = order + start[c];
+		size_t m = start[c + 1] - start[c], k;
+		bool cycle = m > 1 || in_cycle(s, comp, mem[0]);
+		struct garbage_group *g;
+		uint32_t gi;
+
+		strbuf_reset(&key);
+		if (cycle)
+			shape_of(s, comp, mem, m, &key);
+		else
+			strbuf_addf(&key, "%s (held by garbage)",
+				    type_name(s, mem[0]));
+		if (!strmap_get(&index, key.buf, key.len, &gi)) {
+			PH_GROW(part->groups, part->groups_alloc,
+				part->ngroups + 1);
+			gi = (uint32_t)part->ngroups++;
+			g = &part->groups[gi];
+			memset(g, 0, sizeof(*g));
+			g->shape = xstrdup(key.buf);
+			g->confidence = "certain";
+			strmap_put(&index, g->shape, key.len, gi);
+		}
+		g = &part->groups[gi];
+		g->cycles += cycle;
+		for (k = 0; k < m; k++) {
+			const struct snap_object *o = &s->objects[mem[k]];
+			const struct snap_type *t = &s->types[o->type];
+
+			g->objects++;
+			g->bytes += o->size;
+			if (!(t->flags & TYPE_GC) && !g->invisible_type)
+				g->invisible_type = type_name(s, mem[k]);
+			if (o->flags & OBJ_EDGES_CONSERVATIVE)
+				g->confidence = "probable";
+		}
+		part->objects += m;
+		part->cycles += cycle;
+		for (k = 0; k < m; k++)
+			part->bytes += s->objects[mem[k]].size;
+	}
+	if (part->ngroups)
+		qsort(part->groups, part->ngroups, sizeof(*part->groups),
+		      cmp_group);
+	strmap_release(&index);
+	strbuf_release(&key);
+	free(comp);
+	free(start);
+	free(pos);
+	free(order);
+}
+
+static bool is_generator(const struct snapshot *s, uint32_t obj)
+{
+	const char *n = type_name(s, obj);
+
+	return !strcmp(n, "generator") || !strcmp(n, "coroutine") ||
+	       !strcmp(n, "async_generator");
+}
+
+/*
+ * Before it lists anything, the collector finalizes the unreachable
+ * objects (gc.c finalize_garbage): a suspended generator (or coroutine)
+ * is closed, which clears its frame, so what only the frame held -- the
+ * generator's function (3.11+ f_funcobj), its locals, its <= 3.10 frame
+ * object -- is freed then and there and never listed in gc.garbage.  The
+ * snapshot does not say whether a generator is suspended: each
+ * unreachable one is taken to be (the usual garbage generator).  The
+ * frees cascade: an object whose refcount the freed objects'
+ * (deduplicated) edges account for goes too.
+ */
+static void finalize_generators(const struct snapshot *s, uint8_t *set)
+{
+	size_t n = s->nobjects, top = 0, i;
+	uint32_t *stack = xmalloc((n + 1) * sizeof(*stack));
+	uint32_t *freed_refs = xcalloc(n + 1, sizeof(*freed_refs));
+
+	for (i = 0; i < n; i++)
+		if (set[i] && is_generator(s, (uint32_t)i))
+			stack[top++] = (uint32_t)i;
+	while (top) {
+		uint32_t v = stack[--top], e;
+
+		for (e = s->edge_start[v]; e < s->edge_start[v + 1]; e++) {
+			uint32_t d = s->edge_dst[e];
+
+			if (set[d] && !is_generator(s, d) &&
+			    ++freed_refs[d] >= s->objects[d].refcnt) {
+				set[d] = 0;
+				stack[top++] = d;
+			}
+		}
+	}
+	free(stack);
+	free(freed_refs);
+}
+
+int garbage_analyse(const struct snapshot *s, struct garbage *g)
+{
+	size_t n = s->nobjects, i;
+	uint8_t *alive, *gc_reach, *set;
+
+	memset(g, 0, sizeof(*g));
+	if (!(s->meta.flags & SNAP_REFCOUNTS))
+		return ph_error(PH_E_FORMAT, "the snapshot has no refcount "
+				"arithmetic (pyheap writes it since snapshot "
+				"format 1.4): take a new snapshot");
+	if (s->meta.flags & SNAP_INCONSISTENT)
+		return ph_error(PH_E_FORMAT, "the snapshot was taken without "
+				"stopping the process (--no-stop): its "
+				"refcounts do not add up; take one that stops "
+				"it");
+	if (!s->edge_start)
+		return ph_error(PH_E_FORMAT, "the snapshot was read without "
+				"its references");
+	alive = xcalloc(n + 1, 1);
+	gc_reach = xcalloc(n + 1, 1);
+	set = xcalloc(n + 1, 1);
+
+	/* Alive: the roots, whatever holds a reference the heap does not
+	 * explain (or explains more than its count: a census edge owning
+	 * none; never taken for garbage), and objects whose refcount is
+	 * no count; then everything they reach. */
+	for (i = 0; i < s->nroots; i++)
+		alive[s->roots[i].object] = 1;
+	for (i = 0; i < n; i++) {
+		const struct snap_object *o = &s->objects[i];
+
+		if (o->unexplained || (o->flags & OBJ_NOT_ARITHMETIC))
+			alive[i] = 1;
+		if (o->unexplained > 0) {
+			g->unexplained_objects++;
+			g->unexplained_refs += (uint64_t)o->unexplained;
+		} else if (o->unexplained < 0) {
+			g->negative_objects++;
+		}
+	}
+	propagate(s, alive, false);
+
+	/* CPython's collector over every generation (gc.c): a tracked
+	 * object with references from outside the tracked objects (gc_refs
+	 * > 0) is reachable, and so is every tracked object it reaches
+	 * through tracked objects; the other tracked objects are freed. */
+	for (i = 0; i < n; i++) {
+		const struct snap_object *o = &s->objects[i];
+
+		if ((o->flags & OBJ_GC_TRACKED) &&
+		    (o->gc_refs || (o->flags & OBJ_NOT_ARITHMETIC)))
+			gc_reach[i] = 1;
+	}
+	propagate(s, gc_reach, true);
+	for (i = 0; i < n; i++) {
+		const struct snap_object *o = &s->objects[i];
+
+		set[i] = (o->flags & OBJ_GC_TRACKED) && !gc_reach[i];
+		/* A collectable object the global view keeps alive would be
+		 * a contradiction (an unexplained reference into it): trust
+		 * the global view. */
+		if (set[i] && alive[i])
+			set[i] = 0;
+	}
+	finalize_generators(s, set);
+	g->collectable_ids = xmalloc((n + 1) * sizeof(*g->collectable_ids));
+	for (i = 0; i < n; i++)
+		if (set[i])
+			g->collectable_ids[g->ncollectable_ids++] =
+				(uint32_t)i;
+	group_set(s, set, &g->collectable);
+
+	/* Never collectable: garbage that the collectable garbage does not
+	 * reach (what it reaches is freed with it). */
+	propagate(s, set, false);
+	for (i = 0; i < n; i++)
+		set[i] = !alive[i] && !set[i];
+	group_set(s, set, &g->uncollectable);
+	for (i = 0; i < n; i++)
+		if (!alive[i])
+			g->garbage_objects++;
+	g->gc = s->gc;
+	free(alive);
+	free(gc_reach);
+	free(set);
+	return 0;
+}
+
+static void part_release(struct garbage_part *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ngroups; i++)
+		free(p->groups[i].shape);
+	free(p->groups);
+}
+
+void garbage_release(struct garbage *g)
+{
+	part_release(&g->collectable);
+	part_release(&g->uncollectable);
+	free(g->collectable_ids);
+	memset(g, 0, sizeof(*g));
+}
