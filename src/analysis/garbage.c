@@ -4,6 +4,7 @@
  * nothing in the heap explains.  Every walk is iterative over the
  * snapshot's CSR edges: O(objects + edges), no recursion on target data.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,23 +311,40 @@ static bool is_generator(const struct snapshot *s, uint32_t obj)
  * snapshot does not say whether a generator is suspended: each
  * unreachable one is taken to be (the usual garbage generator).  The
  * frees cascade: an object whose refcount the freed objects'
- * (deduplicated) edges account for goes too.
+ * (deduplicated) edges account for goes too.  In 3.13.0-3.13.11 and
+ * 3.14.0-3.14.2, closing a generator suspended outside any try block
+ * clears only its locals (genobject.c gen_close, _PyFrame_ClearLocals):
+ * its function stays until the generator is freed, and is listed; the
+ * releases after clear the whole frame again (gh-142766).  Measured:
+ * 3.13.0 and 3.13.5 keep it, 3.13.18, 3.14.10 and 3.15.2 free it.
  */
 static void finalize_generators(const struct snapshot *s, uint8_t *set)
 {
 	size_t n = s->nobjects, top = 0, i;
 	uint32_t *stack = xmalloc((n + 1) * sizeof(*stack));
 	uint32_t *freed_refs = xcalloc(n + 1, sizeof(*freed_refs));
+	const char *py = snapshot_str(s, s->meta.python);
+	int minor = -1, micro = -1;
+	bool keeps_function;
+
+	if (sscanf(py, "3.%d.%d", &minor, &micro) != 2)
+		minor = micro = -1;
+	keeps_function = (minor == 13 && micro < 12) ||
+			 (minor == 14 && micro < 3);
 
 	for (i = 0; i < n; i++)
 		if (set[i] && is_generator(s, (uint32_t)i))
 			stack[top++] = (uint32_t)i;
 	while (top) {
 		uint32_t v = stack[--top], e;
+		bool gen = is_generator(s, v);
 
 		for (e = s->edge_start[v]; e < s->edge_start[v + 1]; e++) {
 			uint32_t d = s->edge_dst[e];
 
+			if (gen && keeps_function &&
+			    !strcmp(type_name(s, d), "function"))
+				continue;
 			if (set[d] && !is_generator(s, d) &&
 			    ++freed_refs[d] >= s->objects[d].refcnt) {
 				set[d] = 0;

@@ -130,6 +130,10 @@ bool ext_layout_ok(enum obj_kind kind, int64_t basicsize)
 		return basicsize == 40;
 	case K_DESCR: /* PyDescr_COMMON and one or two words */
 		return basicsize >= 48 && basicsize <= 64;
+	case K_SMETHOD: /* Objects/funcobject.c staticmethod, classmethod */
+		return basicsize == 32;
+	case K_PROPERTY: /* Include/cpython/descrobject.h propertyobject */
+		return basicsize == 56 || basicsize == 64;
 	default:
 		return true;
 	}

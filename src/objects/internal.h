@@ -23,6 +23,8 @@ enum obj_kind {
 		       * descriptors (PyDescr_COMMON) */
 	K_TRACEBACK,  /* traceback */
 	K_EXC,        /* BaseException and its static subclasses */
+	K_SMETHOD,    /* staticmethod, classmethod */
+	K_PROPERTY,   /* property */
 	K_ARRAY,      /* array.array (extension.c) */
 	K_STRUCT,     /* _struct.Struct (extension.c) */
 	K_NDARRAY,    /* numpy.ndarray (extension.c) */

@@ -432,36 +432,82 @@ static void edge_fields(struct census *c, uint32_t src, uint64_t base,
 			census_edge(c, src, rd(c, base, fs[i]));
 }
 
+/*
+ * An edge to what a _PyStackRef names (3.14+ frames: f_executable,
+ * f_funcobj, the localsplus slots): the low bits are tags (stacks.c
+ * stackref_obj): both set is a tagged int, no object; bit 0 alone
+ * (Py_TAG_REFCNT) a borrowed or immortal reference, which owns nothing.
+ * Before 3.14 these are plain pointers.
+ */
+static void edge_stackref(struct census *c, uint32_t src, uint64_t v)
+{
+	bool borrowing = c->borrowing;
+
+	if (c->L->minor < 14) {
+		census_edge(c, src, v);
+		return;
+	}
+	if (v <= 3 || (v & 3) == 3)
+		return;
+	c->borrowing = borrowing || (v & 1);
+	census_edge(c, src, v & ~3ull);
+	c->borrowing = borrowing;
+}
+
 /* A 3.11+ _PyInterpreterFrame at f (pycore_frame.h; frame_traverse,
  * _PyFrame_Traverse): code, function, globals, builtins, locals, frame
- * object and the live slots. */
+ * object and the live slots: up to stacktop (3.11-3.13, a count) or
+ * stackpointer (3.14+, past the last live slot; NULL while a collection
+ * runs: then none). */
 static void edge_iframe(struct census *c, uint32_t src, uint64_t f)
 {
-	static const enum py_field ptrs[] = {
-		PY_F_IF_CODE, PY_F_IF_FUNC, PY_F_IF_GLOBALS, PY_F_IF_BUILTINS,
-		PY_F_IF_LOCALS, PY_F_IF_FRAME_OBJ,
-	};
+	const struct py_layout *L = c->L;
 	bool borrowing = c->borrowing;
-	int64_t top;
+	uint64_t base, buf[64], k, m;
+	int64_t top = 0;
 
 	if (!f)
 		return;
-	edge_fields(c, src, f, ptrs, 2);
+	edge_stackref(c, src, rd(c, f, PY_F_IF_CODE));
+	edge_stackref(c, src, rd(c, f, PY_F_IF_FUNC));
 	/* f_globals and f_builtins are borrowed (pycore_frame.h 3.11+). */
 	c->borrowing = true;
-	edge_fields(c, src, f, ptrs + 2, 2);
+	census_edge(c, src, rd(c, f, PY_F_IF_GLOBALS));
+	census_edge(c, src, rd(c, f, PY_F_IF_BUILTINS));
 	c->borrowing = borrowing;
-	edge_fields(c, src, f, ptrs + 4, 1);
+	census_edge(c, src, rd(c, f, PY_F_IF_LOCALS));
 	/* frame_obj pointing back at the frame object that holds this
 	 * frame is no reference of its own. */
 	c->borrowing = borrowing ||
 		       rd(c, f, PY_F_IF_FRAME_OBJ) == c->objs[src].addr;
-	edge_fields(c, src, f, ptrs + PH_ARRAY_SIZE(ptrs) - 1, 1);
+	census_edge(c, src, rd(c, f, PY_F_IF_FRAME_OBJ));
 	c->borrowing = borrowing;
-	top = rd_signed(c, f, PY_F_IF_STACKTOP);
-	if (top > 0 && top < MAX_SLOTS)
-		edge_array(c, src, f + (uint64_t)c->L->off[PY_F_IF_LOCALSPLUS],
-			   (uint64_t)top);
+	if (!py_has(L, PY_F_IF_LOCALSPLUS))
+		return;
+	base = f + (uint64_t)L->off[PY_F_IF_LOCALSPLUS];
+	if (py_has(L, PY_F_IF_STACKPOINTER)) {
+		uint64_t sp = rd(c, f, PY_F_IF_STACKPOINTER);
+
+		if (sp > base && !((sp - base) & 7))
+			top = (int64_t)((sp - base) / 8);
+	} else {
+		top = rd_signed(c, f, PY_F_IF_STACKTOP);
+	}
+	if (top <= 0 || top >= MAX_SLOTS)
+		return;
+	if ((uint64_t)top > census_refs_left(c)) {
+		c->refs_over += (uint64_t)top;
+		return;
+	}
+	for (k = 0; k < (uint64_t)top; k += m) {
+		size_t j;
+
+		m = PH_MIN((uint64_t)top - k, (uint64_t)PH_ARRAY_SIZE(buf));
+		if (target_read(c->t, base + k * 8, buf, (size_t)m * 8))
+			return;
+		for (j = 0; j < m; j++)
+			edge_stackref(c, src, buf[j]);
+	}
 }
 
 static void frame_referents(struct census *c, uint32_t src, uint64_t addr)
@@ -762,6 +808,16 @@ bool kind_referents(struct census *c, uint32_t idx)
 			census_edge(c, idx, v);
 		edge_array(c, idx, addr + 24, L->minor >= 11 ? 5 : 4);
 		break;
+	case K_SMETHOD:
+		/* sm_callable / cm_callable (Objects/funcobject.c); the dict
+		 * after it is the tp_dictoffset slot (below). */
+		edge_array(c, idx, addr + 16, 1);
+		break;
+	case K_PROPERTY:
+		/* fget, fset, fdel, doc, and (3.10+) prop_name; getter_doc is
+		 * an int. */
+		edge_array(c, idx, addr + 16, L->minor >= 10 ? 5 : 4);
+		break;
 	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_BYTEARRAY:
 	case K_NONE: case K_OBJECT:
 		break;
@@ -771,7 +827,8 @@ bool kind_referents(struct census *c, uint32_t idx)
 	}
 	if (ti->heap)
 		instance_referents(c, idx, ti);
-	else if (ti->kind == K_OTHER && ti->dictoffset > 0) {
+	else if ((ti->kind == K_OTHER || ti->kind == K_SMETHOD) &&
+		 ti->dictoffset > 0) {
 		/* A C type's __dict__ slot (tp_dictoffset) is an owned
 		 * reference wherever the rest of its struct is unknown (the
 		 * conservative scan finds the same pointer but owns nothing):

@@ -52,6 +52,9 @@ static const struct {
 	{ "PyClassMethodDescr_Type", K_DESCR },
 	{ "PyWrapperDescr_Type", K_DESCR },
 	{ "PyTraceBack_Type", K_TRACEBACK },
+	{ "PyStaticMethod_Type", K_SMETHOD },
+	{ "PyClassMethod_Type", K_SMETHOD },
+	{ "PyProperty_Type", K_PROPERTY },
 };
 
 /* Types known by tp_name: their objects are not exported (or are heap
