@@ -411,7 +411,7 @@ void trend_release(struct trend *t);
 
 /*
  * Garbage (pyheap garbage): from a snapshot with refcount arithmetic
- * (SNAP_REFCOUNTS, objects/census.c "Refcount arithmetic"), taken with the
+ * (SNAP_REFCOUNTS, objects/refcount.c), taken with the
  * process stopped.
  *
  *   alive      the roots, every object with unexplained references (a

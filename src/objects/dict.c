@@ -152,28 +152,32 @@ static uint64_t values_array(struct census *c, uint64_t values)
 	return values + (uint64_t)(off > 0 ? off : 0);
 }
 
-int dict_values_foreach(struct census *c, uint64_t keys, uint64_t values,
-			void (*fn)(void *ctx, uint64_t key, uint64_t value),
-			void *ctx)
+/* foreach_entries() over the shared keys at `keys`. */
+static int shared_keys_foreach(struct census *c, uint64_t keys,
+			       uint64_t values, bool keys_only,
+			       void (*fn)(void *ctx, uint64_t key,
+					  uint64_t value),
+			       void *ctx)
 {
 	struct dkeys k;
 	int rc = read_keys(c, keys, &k);
 
-	if (rc)
-		return rc;
-	return foreach_entries(c, &k, values_array(c, values), false, fn, ctx);
+	return rc ? rc : foreach_entries(c, &k, values, keys_only, fn, ctx);
+}
+
+int dict_values_foreach(struct census *c, uint64_t keys, uint64_t values,
+			void (*fn)(void *ctx, uint64_t key, uint64_t value),
+			void *ctx)
+{
+	return shared_keys_foreach(c, keys, values_array(c, values), false,
+				   fn, ctx);
 }
 
 int dict_keys_foreach(struct census *c, uint64_t keys,
 		      void (*fn)(void *ctx, uint64_t key, uint64_t value),
 		      void *ctx)
 {
-	struct dkeys k;
-	int rc = read_keys(c, keys, &k);
-
-	if (rc)
-		return rc;
-	return foreach_entries(c, &k, 0, true, fn, ctx);
+	return shared_keys_foreach(c, keys, 0, true, fn, ctx);
 }
 
 /* A dict object's keys and values pointers, and its keys read. */

@@ -17,8 +17,6 @@
 
 #include "internal.h"
 
-#define MAX_ITEMS (1ull << 31)
-
 /*
  * array.array (Modules/arraymodule.c, struct arrayobject):
  *

@@ -75,7 +75,7 @@ struct cobj {
 	int64_t refcnt;
 	/* References to it the census can account for: edges from objects
 	 * that own them (counted with multiplicity) and roots that own
-	 * them (census.c "Refcount arithmetic"). */
+	 * them (refcount.c). */
 	uint32_t owned;
 	int64_t unexplained, gc_refs; /* snap_object's */
 };
@@ -177,6 +177,47 @@ static inline uint64_t census_alloc_start(const struct census *c,
 
 #define NOT_TYPE UINT64_MAX - 1
 
+/* Bounds on counts read from objects: no list, tuple, set, array or str
+ * in a process has more items than this, and no frame more slots. */
+#define MAX_ITEMS (1ull << 31)
+#define MAX_SLOTS (1u << 16)
+/* collections.deque keeps its items in blocks of BLOCKLEN (64) pointers
+ * between a left and a right link (Modules/_collectionsmodule.c: struct
+ * BLOCK {leftlink; data[64]; rightlink}), unchanged since 3.5. */
+#define DEQUE_BLOCKLEN 64
+
+/* A field of the object at base (0 if it cannot be read), sign-extended
+ * with rd_signed; a tuple's length (0 unless sane). */
+static inline uint64_t rd(struct census *c, uint64_t base, enum py_field f)
+{
+	uint64_t v;
+
+	return py_read_field(c->t, c->L, base, f, &v) ? 0 : v;
+}
+
+static inline int64_t rd_signed(struct census *c, uint64_t base, enum py_field f)
+{
+	uint64_t v;
+	unsigned w = c->L->width[f];
+
+	if (py_read_field(c->t, c->L, base, f, &v))
+		return 0;
+	if (w < 8 && (v >> (w * 8 - 1)) & 1)
+		v |= ~0ull << (w * 8);
+	return (int64_t)v;
+}
+
+static inline uint64_t tuple_len(struct census *c, uint64_t tup)
+{
+	int64_t n;
+
+	if (!tup)
+		return 0;
+	n = rd_signed(c, tup, PY_F_OB_SIZE);
+	return n > 0 && (uint64_t)n < MAX_ITEMS ? (uint64_t)n : 0;
+}
+
+
 /* census.c */
 /* Validate the object at addr (INTERNALS §4.3): its tinfo index with
  * *flags, *refcnt and *blk (its index in heap.used, or SIZE_MAX) filled;
@@ -206,6 +247,10 @@ static inline uint64_t census_refs_left(const struct census *c)
 	return c->refs_seen < c->refs_budget ? c->refs_budget - c->refs_seen :
 	       0;
 }
+
+/* refcount.c: each object's unexplained references and gc_refs, and the
+ * refcount.* counts (census.c runs it after the last phase). */
+void census_refcounts(struct census *c);
 
 /* roots.c: phase A, the roots (interpreter dicts, thread dicts and frames)
  * and the GC generation lists, walked for at most max_steps links each. */

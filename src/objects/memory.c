@@ -20,10 +20,6 @@ struct cand {
 	size_t blk; /* index in heap.used[], or SIZE_MAX */
 };
 
-/* collections.deque keeps its items in blocks of BLOCKLEN (64) pointers
- * between a left and a right link (Modules/_collectionsmodule.c: struct
- * BLOCK {leftlink; data[64]; rightlink}), unchanged since 3.5. */
-#define DEQUE_BLOCKLEN 64
 #define DEQUE_RIGHTLINK (8 + DEQUE_BLOCKLEN * 8)
 
 /* Call fn(ctx, p) for a pointer into each separately allocated buffer an

@@ -19,7 +19,7 @@ static void add_root(struct census *c, enum root_kind kind, uint64_t addr,
 
 	if (idx < 0)
 		return;
-	/* Refcount arithmetic (census.c): what the interpreter and the
+	/* Refcount arithmetic (refcount.c): what the interpreter and the
 	 * threads own. */
 	if (owned && c->objs[idx].owned < UINT32_MAX)
 		c->objs[idx].owned++;

@@ -307,7 +307,7 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	 * only when the interpreter calls out: a thread stopped while it
 	 * runs leaves stale slots there, holding objects it no longer owns.
 	 * They stay roots (an object they name is kept alive) but are not
-	 * counted as owned references (census.c "Refcount arithmetic"). */
+	 * counted as owned references (refcount.c). */
 	if (!co || py_get_i64(L, co, PY_F_CO_NLOCALSPLUS, &nlocals) ||
 	    nlocals < 0)
 		nlocals = 0;
