@@ -272,9 +272,11 @@ static int64_t live_slots(struct walk *w, const struct py_obj *fr,
 /* The objects a 3.11+ interpreter frame holds
  * (Include/internal/pycore_frame.h; 3.14+ pycore_interpframe_structs.h):
  * its function, code, globals, builtins, locals, frame object, and its
- * live localsplus slots.  co is its code object, or NULL. */
+ * live localsplus slots.  co is its code object, or NULL; owner its
+ * enum _frameowner. */
 static void add_iframe_refs(struct walk *w, struct py_thread *th,
-			    const struct py_obj *fr, const struct py_obj *co)
+			    const struct py_obj *fr, const struct py_obj *co,
+			    uint64_t owner)
 {
 	struct pyproc *p = w->p;
 	static const enum py_field ptrs[] = {
@@ -297,6 +299,19 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 			(L->minor >= 14 && (v & 1)));
 	}
 	top = live_slots(w, fr, co);
+	if (!co || py_get_i64(L, co, PY_F_CO_NLOCALSPLUS, &nlocals) ||
+	    nlocals < 0 || nlocals > MAX_SLOTS)
+		nlocals = 0;
+	/* A frame that is running keeps its stack pointer in a register:
+	 * 3.11-3.13 leave stacktop at -1 until it calls out or yields.  Its
+	 * locals, cells and free variables (the first co_nlocalsplus slots)
+	 * are always live -- NULL or owned -- so they are read whatever the
+	 * stack pointer says; the value stack above them only when it is
+	 * known.  Not for a frame a generator or frame object owns
+	 * (FRAME_OWNED_BY_GENERATOR 1, _FRAME_OBJECT 2): its owner's
+	 * referents hold those (objects/referents.c). */
+	if (top < nlocals && owner == 0)
+		top = nlocals;
 	if (top <= 0 || top > MAX_SLOTS || !py_has(L, PY_F_IF_LOCALSPLUS))
 		return;
 	if ((uint64_t)top > w->refs_left)
@@ -308,9 +323,6 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	 * runs leaves stale slots there, holding objects it no longer owns.
 	 * They stay roots (an object they name is kept alive) but are not
 	 * counted as owned references (refcount.c). */
-	if (!co || py_get_i64(L, co, PY_F_CO_NLOCALSPLUS, &nlocals) ||
-	    nlocals < 0)
-		nlocals = 0;
 	slots = xmalloc((size_t)top * 8);
 	if (!target_read(p->t, fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS],
 			 slots, (size_t)top * 8))
@@ -382,7 +394,7 @@ static void walk_interpreter_frames(struct walk *w, struct py_thread *th,
 							       PY_F_IF_CODE)),
 				     &co);
 		/* Shim and incomplete frames hold references too. */
-		add_iframe_refs(w, th, &fr, has_code ? &co : NULL);
+		add_iframe_refs(w, th, &fr, has_code ? &co : NULL, owner);
 		/* Owners from 3 on are not Python code: FRAME_OWNED_BY_CSTACK
 		 * (3, 3.12-3.13), FRAME_OWNED_BY_INTERPRETER (3) and _CSTACK
 		 * (4) in 3.14, the interpreter's (3) in 3.15: shims pushed
