@@ -170,7 +170,7 @@ enum {
 	SOPT_OUTPUT = 0x200, SOPT_NO_STOP, SOPT_MAX_PAUSE, SOPT_ON_MAX_PAUSE,
 	SOPT_MAX_COPY, SOPT_QUIET, SOPT_PIDFILE, SOPT_NAME, SOPT_ALL,
 	SOPT_DIR, SOPT_KEEP, SOPT_MIN_FREE, SOPT_PROGRAM, SOPT_PROM,
-	SOPT_PROM_TOP, SOPT_WORKERS,
+	SOPT_PROM_TOP, SOPT_WORKERS, SOPT_LABELS,
 };
 
 #define SNAP_TARGET_OPTIONS                                                  \
@@ -224,6 +224,11 @@ enum {
 	{ SOPT_MAX_COPY, 0, "max-copy", "SIZE",                              \
 	  "refuse to copy more than SIZE of process memory (e.g. 8G; "       \
 	  "default: half of the memory available now)" },                    \
+	{ SOPT_LABELS, 0, "labels", "WHICH",                                 \
+	  "which dict keys name the edges of paths (pyheap why): "           \
+	  "identifiers (default: interned identifier-like keys, such as "    \
+	  "attribute and global names, never other data), all (every "       \
+	  "ASCII str key: may store user data), none" },                     \
 	{ SOPT_QUIET, 'q', "quiet", NULL, "do not print the summary line" }
 
 struct snap_opts {
@@ -239,6 +244,7 @@ struct snap_opts {
 	unsigned max_pause_ms;
 	int on_max_pause;         /* enum pause_limit */
 	uint64_t max_copy;
+	int labels;               /* enum census_labels */
 };
 void snap_opts_init(struct snap_opts *o);
 void snap_opts_release(struct snap_opts *o);

@@ -75,6 +75,17 @@ int snap_option(const struct command_help *h, struct snap_opts *o, int id,
 	case SOPT_QUIET:
 		o->quiet = true;
 		return 0;
+	case SOPT_LABELS:
+		if (!strcmp(arg, "identifiers"))
+			o->labels = LABELS_IDENTIFIERS;
+		else if (!strcmp(arg, "all"))
+			o->labels = LABELS_ALL;
+		else if (!strcmp(arg, "none"))
+			o->labels = LABELS_NONE;
+		else
+			return usage_error(h, "--labels must be identifiers, "
+					   "all or none, not '%s'", arg);
+		return 0;
 	case SOPT_MAX_PAUSE:
 		rc = parse_uint(h, "--max-pause", arg, 3600000, &v);
 		if (!rc)
@@ -584,6 +595,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 	t0 = ph_now_ns();
 	p.t = img;
 	co.inconsistent = s.meta.flags & SNAP_INCONSISTENT;
+	co.labels = (enum census_labels)o->labels;
 	rc = census_build(&p, &co, &s);
 	if (rc)
 		goto out;

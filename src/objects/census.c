@@ -229,6 +229,12 @@ static uint64_t readable_bytes(const struct target *t)
 
 void census_edge(struct census *c, uint32_t src, uint64_t addr)
 {
+	census_edge_l(c, src, addr, 0);
+}
+
+void census_edge_l(struct census *c, uint32_t src, uint64_t addr,
+		   uint32_t label)
+{
 	int64_t dst;
 
 	if (!addr)
@@ -250,6 +256,7 @@ void census_edge(struct census *c, uint32_t src, uint64_t addr)
 	c->edges[c->nedges].src = src;
 	c->edges[c->nedges].dst = (uint32_t)dst;
 	c->edges[c->nedges].owned = !c->borrowing;
+	c->edges[c->nedges].label = label;
 	c->nedges++;
 	if (!c->borrowing && c->objs[dst].owned < UINT32_MAX)
 		c->objs[dst].owned++;
@@ -383,6 +390,7 @@ static void conservative_pass(struct census *c)
 					c->edges[c->nedges].src = (uint32_t)i;
 					c->edges[c->nedges].dst = (uint32_t)v;
 					c->edges[c->nedges].owned = false;
+					c->edges[c->nedges].label = 0;
 					c->nedges++;
 				}
 			}
@@ -402,23 +410,23 @@ static int cmp_by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
 }
 
-static void sort_u32(uint32_t *v, size_t n)
+static void sort_u64(uint64_t *v, size_t n)
 {
 	size_t i, j;
 
 	if (n > 16) {
-		qsort(v, n, sizeof(*v), cmp_u32);
+		qsort(v, n, sizeof(*v), cmp_u64);
 		return;
 	}
 	for (i = 1; i < n; i++) { /* most rows are a few edges */
-		uint32_t x = v[i];
+		uint64_t x = v[i];
 
 		for (j = i; j && v[j - 1] > x; j--)
 			v[j] = v[j - 1];
@@ -427,17 +435,19 @@ static void sort_u32(uint32_t *v, size_t n)
 }
 
 /*
- * The census's edge list into the snapshot's rows (edge_start, edge_dst),
- * in the new object ids: a counting sort on the source -- linear, with
- * no temporary the size of the edges as qsort's merge sort takes -- then
- * each row sorted and its duplicates dropped.  The edge list is freed as
- * soon as it is read: this is where a census peaks in memory.
+ * The census's edge list into the snapshot's rows (edge_start, edge_dst,
+ * edge_label), in the new object ids: a counting sort on the source --
+ * linear, with no temporary the size of the edges as qsort's merge sort
+ * takes -- then each row sorted by (referent, label) and its duplicate
+ * referents dropped, keeping the smallest label.  The edge list is freed
+ * as soon as it is read: this is where a census peaks in memory.
  */
 static void assemble_edges(struct census *c, const uint32_t *newid, size_t n)
 {
 	struct snapshot *s = c->s;
 	size_t i, w = 0;
-	uint32_t *start, *pos, *dst, next;
+	uint32_t *start, *pos, *dst, *label = NULL, next;
+	uint64_t *pair;
 
 	if (c->nedges >= UINT32_MAX)
 		ph_die("too many edges");
@@ -448,9 +458,13 @@ static void assemble_edges(struct census *c, const uint32_t *newid, size_t n)
 		start[i + 1] += start[i];
 	pos = xmalloc((n + 1) * sizeof(*pos));
 	memcpy(pos, start, (n + 1) * sizeof(*pos));
-	dst = xmalloc((c->nedges + 1) * sizeof(*dst));
+	/* (referent << 32 | label): sorting the pairs sorts by referent,
+	 * and puts a referent's smallest label first. */
+	pair = xmalloc((c->nedges + 1) * sizeof(*pair));
 	for (i = 0; i < c->nedges; i++)
-		dst[pos[newid[c->edges[i].src]]++] = newid[c->edges[i].dst];
+		pair[pos[newid[c->edges[i].src]]++] =
+			(uint64_t)newid[c->edges[i].dst] << 32 |
+			c->edges[i].label;
 	free(pos);
 	free(c->edges);
 	c->edges = NULL;
@@ -462,15 +476,25 @@ static void assemble_edges(struct census *c, const uint32_t *newid, size_t n)
 		uint32_t b = next, e = start[i + 1], j;
 
 		next = e;
-		sort_u32(dst + b, e - b);
+		sort_u64(pair + b, e - b);
 		start[i] = (uint32_t)w;
 		for (j = b; j < e; j++)
-			if (j == b || dst[j] != dst[j - 1])
-				dst[w++] = dst[j];
+			if (j == b || pair[j] >> 32 != pair[j - 1] >> 32)
+				pair[w++] = pair[j];
 	}
 	start[n] = (uint32_t)w;
+	dst = xmalloc((w + 1) * sizeof(*dst));
+	if (c->labels != LABELS_NONE)
+		label = xmalloc((w + 1) * sizeof(*label));
+	for (i = 0; i < w; i++) {
+		dst[i] = (uint32_t)(pair[i] >> 32);
+		if (label)
+			label[i] = (uint32_t)pair[i];
+	}
+	free(pair);
 	s->edge_start = start;
-	s->edge_dst = xrealloc(dst, (w + 1) * sizeof(*dst));
+	s->edge_dst = dst;
+	s->edge_label = label;
 	s->nedges = w;
 	s->edges_alloc = w + 1;
 }
@@ -688,6 +712,10 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	c.L = &p->L;
 	c.s = s;
 	c.inconsistent = o->inconsistent;
+	c.labels = o->labels;
+	if (c.labels != LABELS_NONE)
+		s->meta.labels = snapshot_cstring(s, c.labels == LABELS_ALL ?
+						  "all" : "identifiers");
 	rc = known_init(&c);
 	if (rc)
 		return rc;
@@ -748,6 +776,7 @@ out:
 	free(c.block_known);
 	tinfo_release_all(&c);
 	u64map_release(&c.obj_index);
+	u64map_release(&c.key_labels);
 	free(c.objs);
 	free(c.work);
 	free(c.edges);

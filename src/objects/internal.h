@@ -82,7 +82,8 @@ struct cobj {
 
 struct cedge {
 	uint32_t src, dst;          /* cobj indices */
-	bool owned;                 /* owns a reference (census.c) */
+	uint32_t owned : 1;         /* owns a reference (census.c) */
+	uint32_t label : 31;        /* snapshot.h edge_label: < 2^31 */
 };
 
 /* Reasons a candidate is rejected (stats "census.skipped.<name>"). */
@@ -150,6 +151,12 @@ struct census {
 	 * dict's shared keys, a 3.11+ frame's f_back): not counted in
 	 * cobj.owned. */
 	bool borrowing;
+	/* Edge labels (snapshot.h edge_label): which str keys name dict
+	 * entries, and the keys read so far (str address -> string id + 1,
+	 * or 0 for a key that gives no label). */
+	enum census_labels labels;
+	struct u64map key_labels;
+	uint32_t field_labels[PY_F__COUNT]; /* string id + 1, 0 unknown */
 	/* Refcount arithmetic over the objects (census.c). */
 	uint64_t rc_arith, rc_not_arith, rc_negative, rc_negative_refs,
 		 rc_unexplained, rc_unexplained_refs;
@@ -238,6 +245,10 @@ int64_t census_ref(struct census *c, uint64_t addr);
 /* census_ref() plus an edge from src when it is an object.  Each call
  * spends one reference of the budget. */
 void census_edge(struct census *c, uint32_t src, uint64_t addr);
+/* The same with a label (snapshot.h EDGE_LABEL_*; 0 none). */
+void census_edge_l(struct census *c, uint32_t src, uint64_t addr,
+		   uint32_t label);
+
 /* References the budget still allows: callers reading an array of them
  * read no more than this. */
 static inline uint64_t census_refs_left(const struct census *c)

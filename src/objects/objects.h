@@ -51,8 +51,18 @@
 #include "../python/python.h"
 #include "../snapshot/snapshot.h"
 
+/* Which str keys of dicts label edges (snap --labels). */
+enum census_labels {
+	LABELS_IDENTIFIERS = 0, /* interned identifier-like keys: names of
+				 * attributes, globals and modules, never
+				 * user data (the default) */
+	LABELS_ALL,             /* every compact ASCII str key */
+	LABELS_NONE,            /* no edge labels at all */
+};
+
 struct census_opts {
 	bool inconsistent;   /* memory was read without stopping the target */
+	enum census_labels labels;
 };
 
 int census_build(struct pyproc *p, const struct census_opts *o,

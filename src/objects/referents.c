@@ -10,8 +10,177 @@
 #include "internal.h"
 
 #define BATCH 4096
-/* How many items ahead edge_array starts loading index slots. */
+/* How many items ahead edge_items starts loading index slots. */
 #define PREFETCH 8
+
+/* ---- labels ------------------------------------------------------------- */
+
+/* Longest key taken for a label: identifiers, module names; with
+ * --labels all, longer keys are left unlabelled rather than cut. */
+#define LABEL_MAX 128
+
+/* An identifier, or a dotted module name: what names attributes,
+ * globals and modules, and not what a program's data looks like. */
+static bool identifier_like(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A dict key's text, when it is a compact ASCII str (PyASCIIObject:
+ * state bits 0-1 interned, 5 compact, 6 ascii; Include/cpython/
+ * unicodeobject.h 3.7-3.15, the data right after the struct) that
+ * c->labels lets through: by default an interned identifier-like one --
+ * or, for the value of a module (sys.modules' keys: a module's name,
+ * never data, and not always interned), any identifier-like one; any
+ * printable one with --labels all.  Keys repeat (every instance of a
+ * class has the same attribute names), so each key's text is kept, with
+ * bit 32 set when the key is interned.
+ */
+static uint32_t census_key_label(struct census *c, uint64_t key,
+				 uint64_t value)
+{
+	const struct py_layout *L = c->L;
+	uint64_t v, state, len;
+	char buf[LABEL_MAX];
+	uint32_t label = 0;
+	bool interned = false;
+	int64_t idx;
+	size_t i;
+
+	if (c->labels == LABELS_NONE || !key)
+		return 0;
+	if (!u64map_get(&c->key_labels, key, &v)) {
+		idx = census_ref(c, key);
+		if (idx < 0 || c->tinfos[c->objs[idx].tinfo].kind != K_STR ||
+		    py_read_field(c->t, L, key, PY_F_STR_STATE, &state) ||
+		    py_read_field(c->t, L, key, PY_F_STR_LENGTH, &len))
+			goto out;
+		interned = state & 3;
+		if (!(state & (1u << 5)) || !(state & (1u << 6)) || !len ||
+		    len > LABEL_MAX)
+			goto out;
+		if (target_read(c->t, key + (uint64_t)L->size[PY_S_ASCII],
+				buf, (size_t)len))
+			goto out;
+		if (c->labels == LABELS_IDENTIFIERS) {
+			if (!identifier_like(buf, (size_t)len))
+				goto out;
+		} else {
+			for (i = 0; i < len; i++)
+				if (buf[i] < 0x20 || buf[i] > 0x7e)
+					goto out;
+		}
+		label = snapshot_string(c->s, buf, (size_t)len);
+		if (label > EDGE_LABEL_MAX)
+			label = 0;
+out:
+		v = label | (uint64_t)interned << 32;
+		u64map_put(&c->key_labels, key, v);
+	}
+	if (c->labels == LABELS_IDENTIFIERS && !(v >> 32)) {
+		int64_t vi = value ? census_ref(c, value) : -1;
+
+		if (vi < 0 || c->tinfos[c->objs[vi].tinfo].kind != K_MODULE)
+			return 0;
+	}
+	return (uint32_t)v;
+}
+
+/* A dict entry's value edge: labelled with its key. */
+static uint32_t key_label(struct census *c, uint64_t key, uint64_t value)
+{
+	uint32_t l = census_key_label(c, key, value);
+
+	return l ? EDGE_LABEL_KEY | l : 0;
+}
+
+/* The Python name of a field that holds a reference, for its edge's
+ * label ("__dict__", "__closure__", "f_back"), or NULL. */
+static const char *field_name(enum py_field f)
+{
+	switch (f) {
+	case PY_F_FUNC_CODE: return "__code__";
+	case PY_F_FUNC_GLOBALS: return "__globals__";
+	case PY_F_FUNC_BUILTINS: return "__builtins__";
+	case PY_F_FUNC_NAME: case PY_F_HT_NAME: case PY_F_MOD_NAME:
+	case PY_F_GEN_NAME: return "__name__";
+	case PY_F_FUNC_QUALNAME: case PY_F_HT_QUALNAME:
+	case PY_F_GEN_QUALNAME: return "__qualname__";
+	case PY_F_FUNC_DEFAULTS: return "__defaults__";
+	case PY_F_FUNC_KWDEFAULTS: return "__kwdefaults__";
+	case PY_F_FUNC_CLOSURE: return "__closure__";
+	case PY_F_FUNC_DOC: return "__doc__";
+	case PY_F_FUNC_DICT: case PY_F_MOD_DICT: case PY_F_TP_DICT:
+		return "__dict__";
+	case PY_F_FUNC_MODULE: case PY_F_CF_MODULE: return "__module__";
+	case PY_F_FUNC_ANNOTATIONS: return "__annotations__";
+	case PY_F_FUNC_TYPEPARAMS: return "__type_params__";
+	case PY_F_CO_CONSTS: return "co_consts";
+	case PY_F_CO_NAMES: return "co_names";
+	case PY_F_CO_FILENAME: return "co_filename";
+	case PY_F_CO_NAME: return "co_name";
+	case PY_F_CO_QUALNAME: return "co_qualname";
+	case PY_F_TP_MRO: return "__mro__";
+	case PY_F_TP_BASES: return "__bases__";
+	case PY_F_TP_BASE: return "__base__";
+	case PY_F_HT_SLOTS: return "__slots__";
+	case PY_F_METH_FUNC: return "__func__";
+	case PY_F_METH_SELF: case PY_F_CF_SELF: return "__self__";
+	case PY_F_FO_BACK: return "f_back";
+	case PY_F_FO_CODE: return "f_code";
+	case PY_F_FO_GLOBALS: return "f_globals";
+	case PY_F_FO_BUILTINS: return "f_builtins";
+	case PY_F_FO_LOCALS: return "f_locals";
+	case PY_F_FO_TRACE: return "f_trace";
+	case PY_F_GEN_FRAME: return "gi_frame";
+	case PY_F_GEN_CODE: return "gi_code";
+	case PY_F_CELL_REF: return "cell_contents";
+	case PY_F_WR_CALLBACK: return "__callback__";
+	case PY_F_TP_SUBCLASSES: return "__subclasses__";
+	default: return NULL;
+	}
+}
+
+static uint32_t field_label(struct census *c, enum py_field f)
+{
+	const char *name;
+
+	if (c->labels == LABELS_NONE)
+		return 0;
+	if (!c->field_labels[f]) {
+		name = field_name(f);
+		c->field_labels[f] = 1 + (name ? snapshot_cstring(c->s, name) :
+					  0);
+	}
+	return c->field_labels[f] - 1;
+}
+
+/* Edges to the n pointers at addr, the fields names[0..n) of a struct
+ * the layout tables do not cover (a traceback, an exception). */
+static void edge_named(struct census *c, uint32_t src, uint64_t addr,
+		       const char *const *names, size_t n)
+{
+	uint64_t buf[8];
+	size_t i;
+
+	if (n > PH_ARRAY_SIZE(buf) || target_read(c->t, addr, buf, n * 8))
+		return;
+	for (i = 0; i < n; i++)
+		census_edge_l(c, src, buf[i], c->labels == LABELS_NONE ? 0 :
+			      snapshot_cstring(c->s, names[i]));
+}
 
 /* ---- referents --------------------------------------------------------- */
 
@@ -39,7 +208,8 @@ static void edge_kv_owned(void *ctx, uint64_t key, uint64_t value)
 	}
 	e->c->borrowing = interned;
 	census_edge(e->c, e->src, key);
-	census_edge(e->c, e->src, value);
+	census_edge_l(e->c, e->src, value,
+		      interned ? 0 : key_label(e->c, key, value));
 	e->c->borrowing = false;
 }
 
@@ -52,7 +222,7 @@ static void edge_kv_split(void *ctx, uint64_t key, uint64_t value)
 	e->c->borrowing = true;
 	census_edge(e->c, e->src, key);
 	e->c->borrowing = false;
-	census_edge(e->c, e->src, value);
+	census_edge_l(e->c, e->src, value, key_label(e->c, key, value));
 }
 
 /* A heap type's shared keys (ht_cached_keys) own their keys. */
@@ -68,13 +238,15 @@ static void edge_value(void *ctx, uint64_t key, uint64_t value)
 {
 	struct edge_ctx *e = ctx;
 
-	(void)key; /* shared keys are reached through the type */
-	census_edge(e->c, e->src, value);
+	/* shared keys are reached through the type; they name the values */
+	census_edge_l(e->c, e->src, value,
+		      census_key_label(e->c, key, value));
 }
 
-/* Edges to n pointers stored at addr. */
-static void edge_array(struct census *c, uint32_t src, uint64_t addr,
-		       uint64_t n)
+/* Edges to n pointers stored at addr; with first >= 0 they are items
+ * first, first + 1, ... and labelled so. */
+static void edge_items(struct census *c, uint32_t src, uint64_t addr,
+		       uint64_t n, int64_t first)
 {
 	uint64_t buf[BATCH], i, k, m;
 
@@ -97,10 +269,16 @@ static void edge_array(struct census *c, uint32_t src, uint64_t addr,
 			if (k + PREFETCH < m)
 				u64map_prefetch(&c->obj_index,
 						buf[k + PREFETCH]);
-			census_edge(c, src, buf[k]);
+			census_edge_l(c, src, buf[k],
+				      first >= 0 && c->labels != LABELS_NONE &&
+				      (uint64_t)first + i + k <=
+				      EDGE_LABEL_MAX ?
+				      EDGE_LABEL_INDEX |
+				      (uint32_t)((uint64_t)first + i + k) : 0);
 		}
 	}
 }
+
 
 static void edge_fields(struct census *c, uint32_t src, uint64_t base,
 			const enum py_field *fs, size_t n)
@@ -109,7 +287,8 @@ static void edge_fields(struct census *c, uint32_t src, uint64_t base,
 
 	for (i = 0; i < n; i++)
 		if (py_has(c->L, fs[i]))
-			census_edge(c, src, rd(c, base, fs[i]));
+			census_edge_l(c, src, rd(c, base, fs[i]),
+				      field_label(c, fs[i]));
 }
 
 /*
@@ -119,18 +298,19 @@ static void edge_fields(struct census *c, uint32_t src, uint64_t base,
  * (Py_TAG_REFCNT) a borrowed or immortal reference, which owns nothing.
  * Before 3.14 these are plain pointers.
  */
-static void edge_stackref(struct census *c, uint32_t src, uint64_t v)
+static void edge_stackref(struct census *c, uint32_t src, uint64_t v,
+			  uint32_t label)
 {
 	bool borrowing = c->borrowing;
 
 	if (c->L->minor < 14) {
-		census_edge(c, src, v);
+		census_edge_l(c, src, v, label);
 		return;
 	}
 	if (v <= 3 || (v & 3) == 3)
 		return;
 	c->borrowing = borrowing || (v & 1);
-	census_edge(c, src, v & ~3ull);
+	census_edge_l(c, src, v & ~3ull, label);
 	c->borrowing = borrowing;
 }
 
@@ -148,8 +328,8 @@ static void edge_iframe(struct census *c, uint32_t src, uint64_t f)
 
 	if (!f)
 		return;
-	edge_stackref(c, src, rd(c, f, PY_F_IF_CODE));
-	edge_stackref(c, src, rd(c, f, PY_F_IF_FUNC));
+	edge_stackref(c, src, rd(c, f, PY_F_IF_CODE), 0);
+	edge_stackref(c, src, rd(c, f, PY_F_IF_FUNC), 0);
 	/* f_globals and f_builtins are borrowed (pycore_frame.h 3.11+). */
 	c->borrowing = true;
 	census_edge(c, src, rd(c, f, PY_F_IF_GLOBALS));
@@ -185,8 +365,10 @@ static void edge_iframe(struct census *c, uint32_t src, uint64_t f)
 		m = PH_MIN((uint64_t)top - k, (uint64_t)PH_ARRAY_SIZE(buf));
 		if (target_read(c->t, base + k * 8, buf, (size_t)m * 8))
 			return;
+		/* A local, a cell or free variable, or a value on the
+		 * stack: no label (Python code cannot index a frame). */
 		for (j = 0; j < m; j++)
-			edge_stackref(c, src, buf[j]);
+			edge_stackref(c, src, buf[j], 0);
 	}
 }
 
@@ -237,8 +419,8 @@ static void frame_referents(struct census *c, uint32_t src, uint64_t addr)
 			n += (uint64_t)d;
 	}
 	if (n < MAX_SLOTS)
-		edge_array(c, src, addr + (uint64_t)L->off[PY_F_FO_LOCALSPLUS],
-			   n);
+		edge_items(c, src, addr + (uint64_t)L->off[PY_F_FO_LOCALSPLUS],
+			   n, -1);
 }
 
 static void gen_referents(struct census *c, uint32_t src, uint64_t addr)
@@ -267,7 +449,7 @@ static void deque_referents(struct census *c, uint32_t src, uint64_t addr)
 	uint64_t left = rd(c, addr, PY_F_DQ_LEFTINDEX);
 	uint64_t right = rd(c, addr, PY_F_DQ_RIGHTINDEX);
 	int64_t len = rd_signed(c, addr, PY_F_OB_SIZE);
-	uint64_t nb, from, to;
+	uint64_t nb, from, to, at = 0;
 
 	if (len <= 0 || (uint64_t)len >= MAX_ITEMS || left >= DEQUE_BLOCKLEN ||
 	    right >= DEQUE_BLOCKLEN)
@@ -276,7 +458,9 @@ static void deque_referents(struct census *c, uint32_t src, uint64_t addr)
 		from = nb == 0 ? left : 0;
 		to = b == last ? right + 1 : DEQUE_BLOCKLEN;
 		if (from < to)
-			edge_array(c, src, b + 8 + from * 8, to - from);
+			edge_items(c, src, b + 8 + from * 8, to - from,
+				   (int64_t)at);
+		at += to > from ? to - from : 0;
 		if (b == last || target_read_u64(c->t, b + 8 + DEQUE_BLOCKLEN * 8,
 						 &b))
 			break;
@@ -333,7 +517,7 @@ static void instance_referents(struct census *c, uint32_t src,
 	/* A class's __dict__ (a metaclass's tp_dictoffset) is its tp_dict,
 	 * already an edge of K_TYPE. */
 	if (dict && ti->kind != K_TYPE)
-		census_edge(c, src, dict);
+		census_edge_l(c, src, dict, field_label(c, PY_F_TP_DICT));
 	else if (values && ti->cached_keys)
 		dict_values_foreach(c, ti->cached_keys, values, edge_value, &e);
 }
@@ -363,6 +547,20 @@ bool kind_referents(struct census *c, uint32_t idx)
 	static const enum py_field method[] = { PY_F_METH_FUNC, PY_F_METH_SELF };
 	static const enum py_field module[] = { PY_F_MOD_DICT, PY_F_MOD_NAME };
 	static const enum py_field cfunc[] = { PY_F_CF_SELF, PY_F_CF_MODULE };
+	/* Names of the fields below that no layout table covers. */
+	static const char *const descr[] = {
+		"__objclass__", "__name__", "__qualname__",
+	};
+	static const char *const tb[] = { "tb_next", "tb_frame" };
+	/* exc + 1 before 3.11, which added __notes__ after args. */
+	static const char *const exc[] = {
+		"args", "__notes__", "__traceback__", "__context__",
+		"__cause__",
+	};
+	static const char *const smeth[] = { "__func__" };
+	static const char *const prop[] = {
+		"fget", "fset", "fdel", "__doc__", "__name__",
+	};
 	/* Copies: census_edge() may grow (move) both arrays. */
 	const struct tinfo tcopy = c->tinfos[c->objs[idx].tinfo];
 	const struct tinfo *ti = &tcopy;
@@ -379,11 +577,11 @@ bool kind_referents(struct census *c, uint32_t idx)
 		v = (uint64_t)rd_signed(c, addr, PY_F_OB_SIZE);
 		w = rd(c, addr, PY_F_LIST_ALLOCATED);
 		if (v <= w)
-			edge_array(c, idx, rd(c, addr, PY_F_LIST_ITEM), v);
+			edge_items(c, idx, rd(c, addr, PY_F_LIST_ITEM), v, 0);
 		break;
 	case K_TUPLE:
-		edge_array(c, idx, addr + (uint64_t)L->off[PY_F_TUPLE_ITEM],
-			   tuple_len(c, addr));
+		edge_items(c, idx, addr + (uint64_t)L->off[PY_F_TUPLE_ITEM],
+			   tuple_len(c, addr), 0);
 		break;
 	case K_DICT:
 	case K_ODICT:
@@ -419,7 +617,8 @@ bool kind_referents(struct census *c, uint32_t idx)
 		edge_fields(c, idx, addr, func, PH_ARRAY_SIZE(func));
 		break;
 	case K_CELL:
-		census_edge(c, idx, rd(c, addr, PY_F_CELL_REF));
+		census_edge_l(c, idx, rd(c, addr, PY_F_CELL_REF),
+			      field_label(c, PY_F_CELL_REF));
 		break;
 	case K_METHOD:
 		edge_fields(c, idx, addr, method, PH_ARRAY_SIZE(method));
@@ -444,7 +643,8 @@ bool kind_referents(struct census *c, uint32_t idx)
 		/* tp_subclasses is a dict of weakrefs (an index for 3.12+
 		 * static builtin types, which are not heap types). */
 		if (L->minor < 12 || (rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE))
-			census_edge(c, idx, rd(c, addr, PY_F_TP_SUBCLASSES));
+			census_edge_l(c, idx, rd(c, addr, PY_F_TP_SUBCLASSES),
+				      field_label(c, PY_F_TP_SUBCLASSES));
 		/* The type's own tinfo (not its type's) for its shared keys. */
 		if ((rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE) &&
 		    py_has(L, PY_F_HT_CACHED_KEYS)) {
@@ -456,7 +656,8 @@ bool kind_referents(struct census *c, uint32_t idx)
 		break;
 	case K_WEAKREF:
 		/* wr_object is a weak reference: not a referent. */
-		census_edge(c, idx, rd(c, addr, PY_F_WR_CALLBACK));
+		census_edge_l(c, idx, rd(c, addr, PY_F_WR_CALLBACK),
+			      field_label(c, PY_F_WR_CALLBACK));
 		break;
 	case K_CFUNCTION:
 		edge_fields(c, idx, addr, cfunc, PH_ARRAY_SIZE(cfunc));
@@ -472,12 +673,12 @@ bool kind_referents(struct census *c, uint32_t idx)
 	case K_DESCR:
 		/* PyDescr_COMMON (Include/cpython/descrobject.h, 3.7-3.15):
 		 * d_type, d_name, d_qualname after the header. */
-		edge_array(c, idx, addr + 16, 3);
+		edge_named(c, idx, addr + 16, descr, 3);
 		break;
 	case K_TRACEBACK:
 		/* PyTracebackObject (Include/cpython/traceback.h): tb_next,
 		 * tb_frame. */
-		edge_array(c, idx, addr + 16, 2);
+		edge_named(c, idx, addr + 16, tb, 2);
 		break;
 	case K_EXC:
 		/* PyBaseExceptionObject (Include/cpython/pyerrors.h): dict,
@@ -485,18 +686,19 @@ bool kind_referents(struct census *c, uint32_t idx)
 		 * subclass's dict is its tp_dictoffset's (instance_referents);
 		 * a static subclass's own fields are scanned (scan_from). */
 		if (!ti->heap && !target_read_u64(c->t, addr + 16, &v))
-			census_edge(c, idx, v);
-		edge_array(c, idx, addr + 24, L->minor >= 11 ? 5 : 4);
+			census_edge_l(c, idx, v, field_label(c, PY_F_TP_DICT));
+		edge_named(c, idx, addr + 24, L->minor >= 11 ? exc : exc + 1,
+			   L->minor >= 11 ? 5 : 4);
 		break;
 	case K_SMETHOD:
 		/* sm_callable / cm_callable (Objects/funcobject.c); the dict
 		 * after it is the tp_dictoffset slot (below). */
-		edge_array(c, idx, addr + 16, 1);
+		edge_named(c, idx, addr + 16, smeth, 1);
 		break;
 	case K_PROPERTY:
 		/* fget, fset, fdel, doc, and (3.10+) prop_name; getter_doc is
 		 * an int. */
-		edge_array(c, idx, addr + 16, L->minor >= 10 ? 5 : 4);
+		edge_named(c, idx, addr + 16, prop, L->minor >= 10 ? 5 : 4);
 		break;
 	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_BYTEARRAY:
 	case K_NONE: case K_OBJECT:
@@ -517,7 +719,7 @@ bool kind_referents(struct census *c, uint32_t idx)
 
 		if (!target_read_u64(c->t, addr + (uint64_t)ti->dictoffset,
 				     &d))
-			census_edge(c, idx, d);
+			census_edge_l(c, idx, d, field_label(c, PY_F_TP_DICT));
 	}
 	/* A static subclass's added fields (tinfo.scan_from) are left to
 	 * the conservative scan. */

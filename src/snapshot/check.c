@@ -157,6 +157,7 @@ const struct snap_prop snap_meta_props[] = {
 	PROP("checks", SNAP_VAL_STRING, struct snap_meta, checks),
 	PROP("parent_pid", SNAP_VAL_INT, struct snap_meta, parent_pid),
 	PROP("started_at", SNAP_VAL_F64, struct snap_meta, started_at),
+	PROP("labels", SNAP_VAL_STRING, struct snap_meta, labels),
 };
 const size_t snap_nmeta_props = PH_ARRAY_SIZE(snap_meta_props);
 
@@ -277,6 +278,20 @@ static int check_edges(const struct snapshot *s, const char *name)
 					"%s: section EDGS: edge %zu: object %"
 					PRIu32 " out of range (%zu objects)",
 					name, i, s->edge_dst[i], s->nobjects);
+	/* ELBL (1.5): kinds known, string ids in range. */
+	for (i = 0; s->edge_label && i < s->nedges; i++) {
+		uint32_t l = s->edge_label[i], kind = l & EDGE_LABEL_KIND;
+
+		if (kind == EDGE_LABEL_KIND || l > (EDGE_LABEL_KIND | EDGE_LABEL_MAX))
+			return ph_error(PH_E_FORMAT, "%s: section ELBL: edge "
+					"%zu: bad label kind", name, i);
+		if (kind != EDGE_LABEL_INDEX &&
+		    EDGE_LABEL_VALUE(l) >= s->nstrings)
+			return ph_error(PH_E_FORMAT,
+					"%s: section ELBL: edge %zu: string %"
+					PRIu32 " out of range", name, i,
+					EDGE_LABEL_VALUE(l));
+	}
 	return 0;
 }
 

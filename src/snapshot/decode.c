@@ -413,6 +413,36 @@ static int get_rows(struct reader *r, struct cursor *c,
 	return rc;
 }
 
+/* ELBL (1.5): decoded after STRS and EDGS (SECT_* order), so both
+ * counts are known here. */
+static int get_labels(struct reader *r, struct cursor *c)
+{
+	struct snapshot *s = r->s;
+	uint64_t n, i;
+	int rc;
+
+	if ((rc = get_count(r, c, "labels", &n)))
+		return rc;
+	/* That n is EDGS's count is checked once every section is read
+	 * (read.c), after EDGS's own counts. */
+	r->label_edges = n;
+	s->edge_label = xmalloc((n ? n : 1) * sizeof(*s->edge_label));
+	for (i = 0; i < n; i++) {
+		uint64_t v = get_varint(c);
+
+		if (c->err)
+			return bad(r, "labels %s", c->err);
+		uint64_t x = v >> 2, kind = v & 3;
+
+		/* String ids are checked with the others (check.c). */
+		if (kind == 3 || x > EDGE_LABEL_MAX)
+			return bad(r, "edge %" PRIu64 ": bad label %" PRIu64,
+				   i, v);
+		s->edge_label[i] = (uint32_t)(kind << 28 | x);
+	}
+	return get_end(r, c, "labels");
+}
+
 int decode_section(struct reader *r, int k, struct cursor *c)
 {
 	struct snapshot *s = r->s;
@@ -430,6 +460,8 @@ int decode_section(struct reader *r, int k, struct cursor *c)
 		return get_strings(r, c);
 	case SECT_EDGS:
 		return get_edges(r, c);
+	case SECT_ELBL:
+		return get_labels(r, c);
 	case SECT_TYPS:
 		rc = get_rows(r, c, &snap_types_table, (void **)&s->types,
 			      &s->ntypes, &s->types_alloc);

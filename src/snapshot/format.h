@@ -1,5 +1,5 @@
 /*
- * The pyheap snapshot file (.snap), format 1.3.
+ * The pyheap snapshot file (.snap), format 1.5.
  *
  * This comment is the specification; man/pyheap-snapshot.5 says the same
  * for users, and tests/live/snapfile.py is an independent reader written
@@ -17,6 +17,7 @@
  *     section STRS, TYPS, OBJS, EDGS, ROOT, THRD, GC, STAT
  *     section MALC                      (1.1, optional)
  *     section SITE                      (1.2, optional)
+ *     section ELBL                      (1.5, optional)
  *     section END                       28-byte header + 8 bytes
  *     (nothing after END)
  *
@@ -25,7 +26,7 @@
  *     offset size
  *          0    8  magic "PYHEAPSN" (SNAP_MAGIC)
  *          8    2  u16 major version (SNAP_MAJOR = 1)
- *         10    2  u16 minor version (SNAP_MINOR = 2)
+ *         10    2  u16 minor version (SNAP_MINOR = 5)
  *         12    4  u32 flags: reserved, written as 0, ignored by readers
  *
  * Section header (SNAP_SECTION_HEADER_LEN = 28 bytes)
@@ -121,7 +122,9 @@
  *         1.4 adds parent_pid int (the parent's PID at capture, 0
  *         unknown) and started_at f64 (when the process started, Unix
  *         time from /proc/PID/stat to the clock tick, 0 unknown): with
- *         pid, which process it was, for series of prefork workers
+ *         pid, which process it was, for series of prefork workers;
+ *         1.5 adds labels string (which str keys label dict edges in
+ *         ELBL: "identifiers", "all", or "" when ELBL is absent)
  *
  * STRS  the string table:
  *         varint n (at least 1), n varint lengths (each < 2^32), then the
@@ -207,6 +210,17 @@
  *       co_firstlineno; a cell or closure tuple takes its function's),
  *       or a class's module name with line 0.
  *
+ * ELBL  (1.5, optional: absent means no edge has a label) one label per
+ *       edge of EDGS, in EDGS's order:
+ *         varint nedges (equal to EDGS's)
+ *         nedges varints, each 4x + kind: kind 0 with x = 0 no label,
+ *           kind 0 with x >= 1 an attribute or field named by string id
+ *           x ("__dict__", "__closure__"), kind 1 item x of a list,
+ *           tuple or deque, kind 2 the value of a dict
+ *           entry whose key is string id x; x < 2^28, kind 3 reserved
+ *         A string id must be < the STRS count.  Where a row's duplicate
+ *         referents were merged, the smallest label is kept.
+ *
  * END   stored (flags 0), payload at least 8 bytes:
  *         u32 number of sections before END, unknown ones included
  *         u32 CRC32 of the 16-byte file header
@@ -214,8 +228,8 @@
  *       after the first 8.
  *
  * Writers emit the sections in the order above.  Readers accept any order
- * but require END last, require every 1.0 section (MALC and SITE are
- * optional), reject a known section that appears twice, and verify every
+ * but require END last, require every 1.0 section (MALC, SITE and ELBL
+ * are optional), reject a known section that appears twice, and verify every
  * section's CRC, including sections they skip.
  *
  * Versioning
@@ -232,7 +246,8 @@
  * added SITE, gave OBJS site its meaning (checked against SITE), and the
  * META keys tracemalloc_tracing, tracemalloc_frames, traced_memory and
  * sites_note.  1.3 added the META key checks and flag 8; 1.4 the META
- * keys parent_pid and started_at.
+ * keys parent_pid and started_at, OBJS columns 8 and 9 and flag 16; 1.5
+ * ELBL and the META key labels.
  */
 #ifndef PYHEAP_SNAPSHOT_FORMAT_H
 #define PYHEAP_SNAPSHOT_FORMAT_H
@@ -245,7 +260,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 4
+#define SNAP_MINOR 5
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 
@@ -281,6 +296,7 @@
 #define SNAP_TAG_STAT SNAP_TAG('S', 'T', 'A', 'T')
 #define SNAP_TAG_MALC SNAP_TAG('M', 'A', 'L', 'C')
 #define SNAP_TAG_SITE SNAP_TAG('S', 'I', 'T', 'E')
+#define SNAP_TAG_ELBL SNAP_TAG('E', 'L', 'B', 'L')
 #define SNAP_TAG_END SNAP_TAG('E', 'N', 'D', ' ')
 /* END's payload: section count and header CRC. */
 #define SNAP_END_LEN 8

@@ -24,6 +24,7 @@ enum {
 	SECT_STAT,
 	SECT_MALC,      /* 1.1, optional */
 	SECT_SITE,      /* 1.2, optional */
+	SECT_ELBL,      /* 1.5, optional; after STRS and EDGS */
 	SECT__COUNT
 };
 
@@ -49,6 +50,7 @@ struct reader {
 	struct section sect[SECT__COUNT];
 	bool have[SECT__COUNT];
 	uint64_t edge_objects; /* EDGS's own object count */
+	uint64_t label_edges;  /* ELBL's own edge count */
 	struct snapshot *s;
 	struct snap_file_info *info; /* NULL, or the sections to list */
 };

@@ -22,12 +22,12 @@
 static const uint32_t known_tags[SECT__COUNT] = {
 	SNAP_TAG_META, SNAP_TAG_STRS, SNAP_TAG_TYPS, SNAP_TAG_OBJS,
 	SNAP_TAG_EDGS, SNAP_TAG_ROOT, SNAP_TAG_THRD, SNAP_TAG_GC,
-	SNAP_TAG_STAT, SNAP_TAG_MALC, SNAP_TAG_SITE,
+	SNAP_TAG_STAT, SNAP_TAG_MALC, SNAP_TAG_SITE, SNAP_TAG_ELBL,
 };
 
 static bool section_optional(int k)
 {
-	return k == SECT_MALC || k == SECT_SITE;
+	return k == SECT_MALC || k == SECT_SITE || k == SECT_ELBL;
 }
 
 /*
@@ -361,6 +361,12 @@ static int read_mem(const unsigned char *buf, size_t len, const char *name,
 		snap_tag_name(SNAP_TAG_EDGS, r.tag);
 		rc = bad(&r, "covers %" PRIu64 " objects, OBJS has %zu",
 			 r.edge_objects, s->nobjects);
+		goto cleanup;
+	}
+	if (s->edge_label && r.label_edges != s->nedges) {
+		snap_tag_name(SNAP_TAG_ELBL, r.tag);
+		rc = bad(&r, "%" PRIu64 " labels for %zu edges", r.label_edges,
+			 s->nedges);
 		goto cleanup;
 	}
 	rc = snapshot_check(s, name);

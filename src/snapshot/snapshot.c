@@ -26,6 +26,7 @@ void snapshot_release(struct snapshot *s)
 	free(s->objects);
 	free(s->edge_start);
 	free(s->edge_dst);
+	free(s->edge_label);
 	free(s->roots);
 	free(s->threads);
 	free(s->frames);

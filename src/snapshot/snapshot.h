@@ -18,6 +18,11 @@
  * - edges: referents in CSR form: the referents of object i are
  *   edge_dst[edge_start[i] .. edge_start[i+1]); an object whose referents
  *   came from a conservative scan has OBJ_EDGES_CONSERVATIVE.
+ * - edge labels (1.5, optional): what each edge is in Python terms, for
+ *   paths a user can follow (`why`): edge_label[e] names edge e as an
+ *   attribute or field (a string id), a dict key (EDGE_LABEL_KEY | string
+ *   id), an item (EDGE_LABEL_INDEX | i), or nothing (0).  NULL when the
+ *   snapshot has none.
  * - roots, threads (Python stacks at capture), gc state and stats.
  * - with SNAP_NATIVE: every malloc chunk (in use or free) with its owner,
  *   and every malloc arena.
@@ -91,7 +96,21 @@ struct snap_meta {
 	 * by a later process has another started_at. */
 	int64_t parent_pid;
 	double started_at;
+	/* 1.5: which str keys label edges: "identifiers" (interned
+	 * identifier-like keys only: no user data), "all", or "" (none). */
+	uint32_t labels;
 };
+
+/* snapshot.edge_label values: a kind in bits 28-29 and a value below
+ * 2^28.  0 is no label; kind 0 an attribute or field ("__dict__",
+ * "__closure__", an instance's inline value "payload"): a string id;
+ * EDGE_LABEL_INDEX item i of a list, tuple or deque;
+ * EDGE_LABEL_KEY the value of a dict entry whose key is the string id. */
+#define EDGE_LABEL_INDEX (1u << 28)
+#define EDGE_LABEL_KEY (2u << 28)
+#define EDGE_LABEL_KIND (3u << 28)
+#define EDGE_LABEL_VALUE(l) ((l) & (EDGE_LABEL_INDEX - 1))
+#define EDGE_LABEL_MAX (EDGE_LABEL_INDEX - 1)
 
 /* snap_type.flags */
 #define TYPE_HEAP 1u      /* Py_TPFLAGS_HEAPTYPE */
@@ -253,6 +272,7 @@ struct snapshot {
 	uint32_t *edge_start;    /* nobjects + 1 entries */
 	uint32_t *edge_dst;
 	size_t nedges, edges_alloc;
+	uint32_t *edge_label;    /* nedges entries, or NULL (1.5) */
 
 	struct snap_root *roots;
 	size_t nroots, roots_alloc;

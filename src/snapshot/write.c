@@ -251,6 +251,20 @@ static void put_edges(struct strbuf *sb, const struct snapshot *s)
 	}
 }
 
+/* ELBL (format.h): 4x + kind. */
+static void put_labels(struct strbuf *sb, const struct snapshot *s)
+{
+	size_t e;
+
+	put_varint(sb, s->nedges);
+	for (e = 0; e < s->nedges; e++) {
+		uint32_t l = s->edge_label[e];
+
+		put_varint(sb, 4ull * EDGE_LABEL_VALUE(l) +
+			       ((l & EDGE_LABEL_KIND) >> 28));
+	}
+}
+
 /* deflate's counters are 32-bit, so big payloads go through in slices. */
 static void deflate_payload(const struct strbuf *in, struct strbuf *out)
 {
@@ -376,6 +390,12 @@ int snapshot_encode(const struct snapshot *s, struct strbuf *out,
 		put_table(&p, &snap_site_frames_table, s->site_frames,
 			  s->nsite_frames);
 		put_section(out, SNAP_TAG_SITE, &p, &z, flags, &nsections);
+	}
+
+	if (s->edge_label && s->edge_start) {
+		strbuf_reset(&p);
+		put_labels(&p, s);
+		put_section(out, SNAP_TAG_ELBL, &p, &z, flags, &nsections);
 	}
 
 	strbuf_reset(&p);

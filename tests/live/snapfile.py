@@ -53,7 +53,7 @@ ENC_U, ENC_S, ENC_D = "U", "S", "D"
 
 REQUIRED = [b"META", b"STRS", b"TYPS", b"OBJS", b"EDGS", b"ROOT", b"THRD",
             b"GC  ", b"STAT"]
-OPTIONAL = [b"MALC", b"SITE"]  # 1.1, 1.2
+OPTIONAL = [b"MALC", b"SITE", b"ELBL"]  # 1.1, 1.2, 1.5
 
 # Tables: (column id, field, encoding, bits); bits 32 means the value must
 # fit in 32 bits (signed for S columns).
@@ -105,6 +105,7 @@ META_KEYS = {
     "traced_memory": (VAL_UINT, "u64"), "sites_note": (VAL_STRING, None),
     "checks": (VAL_STRING, None),
     "parent_pid": (VAL_INT, None), "started_at": (VAL_F64, None),
+    "labels": (VAL_STRING, None),
 }
 GC_KEYS = {
     "valid": (VAL_UINT, "bool"), "enabled": (VAL_UINT, "bool"),
@@ -469,6 +470,18 @@ def loads(data, name="<snapshot>"):
         sites = _table(p, SITE_COLS, "site")
         site_frames = _table(p, SITE_FRAME_COLS, "site frame")
         p.done("table")
+    # 1.5, section ELBL (optional): one label per edge, in EDGS order:
+    # 4x + kind: 0 none or attribute string x, 1 index x, 2 dict key
+    # string x.  Decoded to None, ("attr", str), ("index", int) or
+    # ("key", str).
+    labels = None
+    if b"ELBL" in payloads:
+        p = payload(b"ELBL")
+        n = p.count("labels")
+        if n != nedges:
+            p.fail("%d labels for %d edges" % (n, nedges))
+        labels = [p.varint("labels") for _ in range(n)]
+        p.done("labels")
     if minor < 2:
         for o in objects:  # before 1.2 the column meant nothing
             o["site"] = 0
@@ -484,6 +497,18 @@ def loads(data, name="<snapshot>"):
 
     if strings[0] != "":
         fail("STRS", 'string 0 is not ""')
+    if labels is not None:
+        for i, v in enumerate(labels):
+            x, kind = v >> 2, v & 3
+            if kind == 3 or x >= 1 << 28:
+                fail("ELBL", "edge %d: bad label %d" % (i, v))
+            if kind == 1:
+                labels[i] = ("index", x)
+            elif v:
+                labels[i] = ("key" if kind == 2 else "attr",
+                             string("ELBL", "edge %d" % i, x))
+            else:
+                labels[i] = None
     for key, (vtype, _) in META_KEYS.items():
         if vtype == VAL_STRING:
             meta[key] = string("META", key, meta[key])
@@ -561,6 +586,7 @@ def loads(data, name="<snapshot>"):
         "objects": objects,
         "nedges": nedges,
         "edges": edges,
+        "labels": labels,
         "roots": roots,
         "threads": threads,
         "gc": gc,

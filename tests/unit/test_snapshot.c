@@ -162,6 +162,7 @@ static void build_small(struct snapshot *s)
 	STR(s, "0.1.0", 15);
 	STR(s, "python3 app.py --serve", 16);
 	STR(s, "str", 17);
+	STR(s, "identifiers", 18);
 
 	s->meta.pid = 4242;
 	s->meta.exe = 2;
@@ -184,6 +185,7 @@ static void build_small(struct snapshot *s)
 	s->meta.checks = 14;
 	s->meta.parent_pid = -7;
 	s->meta.started_at = 1699999000.5;
+	s->meta.labels = 18;
 
 	add_type(s, 0x7f0000001000, 5, 6, TYPE_GC | TYPE_STATIC_BUILTIN,
 		 UINT32_MAX, 48, 0);
@@ -204,6 +206,13 @@ static void build_small(struct snapshot *s)
 	s->objects[3].unexplained = INT64_MIN;
 	s->objects[3].gc_refs = INT64_MAX;
 	set_edges(s, edges);
+	/* 1.5's labels, one of each kind and the largest index. */
+	s->edge_label = xmalloc(5 * sizeof(*s->edge_label));
+	s->edge_label[0] = 9;
+	s->edge_label[1] = EDGE_LABEL_INDEX | EDGE_LABEL_MAX;
+	s->edge_label[2] = EDGE_LABEL_KEY | 17;
+	s->edge_label[3] = 0;
+	s->edge_label[4] = EDGE_LABEL_INDEX;
 
 	add_root(s, ROOT_SYS_MODULES, 0, 0);
 	add_root(s, ROOT_FRAME, 1, 11);
@@ -235,7 +244,7 @@ static void build_small(struct snapshot *s)
 		 UINT64_MAX);
 	add_site(s, SITE_INFERRED, 3, 1, 1, 0, 0, 0, 0);
 	add_site(s, SITE_TRACED, 0, 1, UINT32_MAX, 1, 232, 1, 232);
-	ck_assert_uint_eq(s->nstrings, 18);
+	ck_assert_uint_eq(s->nstrings, 19);
 }
 
 static void assert_double_eq(double a, double b)
@@ -276,6 +285,7 @@ static void assert_snap_eq(const struct snapshot *a, const struct snapshot *b)
 	ck_assert_uint_eq(a->meta.checks, b->meta.checks);
 	ck_assert_int_eq(a->meta.parent_pid, b->meta.parent_pid);
 	ck_assert(a->meta.started_at == b->meta.started_at);
+	ck_assert_uint_eq(a->meta.labels, b->meta.labels);
 
 	ck_assert_uint_eq(a->nstrings, b->nstrings);
 	for (i = 0; i < a->nstrings; i++) {
@@ -319,6 +329,9 @@ static void assert_snap_eq(const struct snapshot *a, const struct snapshot *b)
 		ck_assert_uint_eq(edge_start(a, i), edge_start(b, i));
 	for (i = 0; i < a->nedges; i++)
 		ck_assert_uint_eq(a->edge_dst[i], b->edge_dst[i]);
+	ck_assert(!a->edge_label == !b->edge_label);
+	for (i = 0; a->edge_label && i < a->nedges; i++)
+		ck_assert_uint_eq(a->edge_label[i], b->edge_label[i]);
 
 	ck_assert_uint_eq(a->nroots, b->nroots);
 	for (i = 0; i < a->nroots; i++) {
@@ -685,7 +698,7 @@ START_TEST(round_trip_file)
 	/* A read snapshot interns like a built one. */
 	ck_assert_uint_eq(snapshot_cstring(&b, "dict"), 5);
 	ck_assert_uint_eq(snapshot_string(&b, "host\0name", 9), 3);
-	ck_assert_uint_eq(snapshot_cstring(&b, "new"), 18);
+	ck_assert_uint_eq(snapshot_cstring(&b, "new"), 19);
 	ck_assert_int_eq(snapshot_get_stat(&b, "walk.skipped", 0), -2);
 	snapshot_release(&b);
 	snapshot_release(&a);
@@ -1108,7 +1121,7 @@ START_TEST(unknown_sections_are_skipped)
 	/* END's count covers unknown sections too. */
 	tfile_emit(&f, &buf, false);
 	assert_rejected(buf.buf, buf.len,
-			NAME ": section END: counts 10 sections, the file has 13");
+			NAME ": section END: counts 11 sections, the file has 14");
 	tfile_emit(&f, &buf, true);
 	assert_reads_as(buf.buf, buf.len, &a);
 
@@ -1525,7 +1538,7 @@ START_TEST(payload_errors)
 	tfile_set(&f, meta, &p);
 	tfile_emit(&f, &buf, true);
 	assert_rejected(buf.buf, buf.len, NAME ": section META: exe: string "
-			"127 out of range (18 strings)");
+			"127 out of range (19 strings)");
 	/* An empty list: every key takes its default. */
 	strbuf_reset(&p);
 	strbuf_addch(&p, 0);
@@ -1590,13 +1603,13 @@ static void spoil_type(struct snapshot *s) { s->objects[1].type = 3; }
 static void spoil_order(struct snapshot *s) { s->objects[1].addr = 0x1000; }
 static void spoil_buffers(struct snapshot *s) { s->objects[0].buffers = 300; }
 static void spoil_type_object(struct snapshot *s) { s->types[1].object = 4; }
-static void spoil_type_name(struct snapshot *s) { s->types[2].module = 18; }
+static void spoil_type_name(struct snapshot *s) { s->types[2].module = 19; }
 static void spoil_root(struct snapshot *s) { s->roots[1].object = 9; }
 static void spoil_root_name(struct snapshot *s) { s->roots[0].name = 99; }
 static void spoil_thread(struct snapshot *s) { s->threads[0].first_frame = 1; }
-static void spoil_frame(struct snapshot *s) { s->frames[1].file = 18; }
+static void spoil_frame(struct snapshot *s) { s->frames[1].file = 19; }
 static void spoil_stat(struct snapshot *s) { s->stats[1].name = 30; }
-static void spoil_meta(struct snapshot *s) { s->meta.python = 18; }
+static void spoil_meta(struct snapshot *s) { s->meta.python = 19; }
 static void spoil_site(struct snapshot *s) { s->objects[3].site = 4; }
 static void spoil_site_kind(struct snapshot *s) { s->sites[1].kind = 3; }
 static void spoil_site_frames(struct snapshot *s) { s->sites[1].nframes = 2; }
@@ -1604,7 +1617,9 @@ static void spoil_site_nframes(struct snapshot *s) { s->sites[0].nframes = 0; }
 static void spoil_site_total(struct snapshot *s) { s->sites[0].total_frames = 2; }
 static void spoil_site_unowned(struct snapshot *s) { s->sites[2].unowned_traces = 2; }
 static void spoil_site_inferred(struct snapshot *s) { s->sites[1].traced_bytes = 1; }
-static void spoil_site_file(struct snapshot *s) { s->site_frames[2].file = 18; }
+static void spoil_site_file(struct snapshot *s) { s->site_frames[2].file = 19; }
+static void spoil_label(struct snapshot *s) { s->edge_label[2] = EDGE_LABEL_KEY | 19; }
+static void spoil_label_kind(struct snapshot *s) { s->edge_label[0] = EDGE_LABEL_KIND | 1; }
 static void spoil_string0(struct snapshot *s)
 {
 	s->strings[0][0] = 'x';
@@ -1624,19 +1639,19 @@ START_TEST(content_errors)
 	assert_content_rejected(spoil_type_object, NAME ": section TYPS: type "
 				"1: object 4 out of range (4 objects)", NULL);
 	assert_content_rejected(spoil_type_name, NAME ": section TYPS: type "
-				"2: module string 18 out of range (18 strings)", NULL);
+				"2: module string 19 out of range (19 strings)", NULL);
 	assert_content_rejected(spoil_root, NAME ": section ROOT: root 1: "
 				"object 9 out of range (4 objects)", NULL);
 	assert_content_rejected(spoil_root_name, NAME ": section ROOT: root 0: "
-				"name string 99 out of range (18 strings)", NULL);
+				"name string 99 out of range (19 strings)", NULL);
 	assert_content_rejected(spoil_thread, NAME ": section THRD: thread 0: "
 				"frames 1+2 out of range (2 frames)", NULL);
 	assert_content_rejected(spoil_frame, NAME ": section THRD: frame 1: "
-				"file string 18 out of range (18 strings)", NULL);
+				"file string 19 out of range (19 strings)", NULL);
 	assert_content_rejected(spoil_stat, NAME ": section STAT: stat 1: name "
-				"string 30 out of range (18 strings)", NULL);
+				"string 30 out of range (19 strings)", NULL);
 	assert_content_rejected(spoil_meta, NAME ": section META: python: "
-				"string 18 out of range (18 strings)", NULL);
+				"string 19 out of range (19 strings)", NULL);
 	assert_content_rejected(spoil_string0, NAME ": section STRS: string 0 "
 				"is not \"\"", NULL);
 	assert_content_rejected(spoil_site, NAME ": section OBJS: object 3: "
@@ -1654,8 +1669,13 @@ START_TEST(content_errors)
 	assert_content_rejected(spoil_site_inferred, NAME ": section SITE: site "
 				"2: an inferred site with traces", NULL);
 	assert_content_rejected(spoil_site_file, NAME ": section SITE: site "
-				"frame 2: file string 18 out of range (18 "
+				"frame 2: file string 19 out of range (19 "
 				"strings)", NULL);
+	assert_content_rejected(spoil_label, NAME ": section ELBL: edge 2: "
+				"string 19 out of range", NULL);
+	assert_content_rejected(spoil_label_kind, NAME ": section ELBL: edge "
+				"0: bad label kind", NAME ": section ELBL: edge 0: "
+				"bad label 7");
 }
 END_TEST
 
@@ -1743,7 +1763,8 @@ static void assert_fixture_rejected(const char *name, const char *what)
 }
 
 /* build_small() as pyheap 1.1 wrote it (tests/fixtures/snap/v1.1.snap):
- * no sites, no 1.2 META keys, every object's site 0 once read. */
+ * no sites, no 1.2 META keys, every object's site 0 once read (and
+ * nothing of 1.3-1.5). */
 static void build_small_1_1(struct snapshot *s)
 {
 	size_t i;
@@ -1756,6 +1777,9 @@ static void build_small_1_1(struct snapshot *s)
 	s->meta.checks = 0;
 	s->meta.parent_pid = 0;
 	s->meta.started_at = 0;
+	s->meta.labels = 0;
+	free(s->edge_label);
+	s->edge_label = NULL;
 	for (i = 0; i < s->nobjects; i++)
 		s->objects[i].unexplained = s->objects[i].gc_refs = 0;
 	for (i = 0; i < s->nobjects; i++)
