@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, &diff_help },
 	{ "trend", cmd_trend, &trend_help },
 	{ "garbage", cmd_garbage, &garbage_help },
+	{ "why", cmd_why, &why_help },
+	{ "retained", cmd_retained, &retained_help },
 	{ "watch", cmd_watch, &watch_help },
 	{ "info", cmd_info, &info_help },
 };
@@ -38,7 +40,7 @@ static void usage(FILE *f)
 		"malloc 2.27 to 2.43.\n"
 		"\ncommands:\n");
 	for (i = 0; i < PH_ARRAY_SIZE(commands); i++) {
-		fprintf(f, "  %-8s%s\n", commands[i].name,
+		fprintf(f, "  %-10s%s\n", commands[i].name,
 			commands[i].help->summary);
 	}
 	fprintf(f, "  %-8s%s\n", "help", "show this help, or a command's "

@@ -58,6 +58,8 @@
 
 #include "../snapshot/snapshot.h"
 
+struct strbuf;
+
 enum group_by { BY_TYPE, BY_MODULE, BY_SITE, BY_NATIVE, BY_SITE_TYPE };
 /* SORT_DROP: diff only, the largest shrinking first. */
 enum sort_by { SORT_BYTES, SORT_COUNT, SORT_DROP };
@@ -472,5 +474,176 @@ struct garbage {
  * without stopping (the message says which). */
 int garbage_analyse(const struct snapshot *s, struct garbage *g);
 void garbage_release(struct garbage *g);
+
+/*
+ * Why is it alive (pyheap why): from the roots to the selected objects.
+ *
+ * Holders.  Paths start at the snapshot's roots: the interpreter's
+ * (sys.modules, sys.__dict__, builtins, the interpreter dict) and the
+ * threads' (what their frames hold).  An object no root reaches may still
+ * be held from outside the heap: by a reference the heap does not
+ * explain (a C static or stack, a leaked reference:
+ * snap_object.unexplained > 0) or because it is immortal or static; those
+ * objects are holders too.  holders_seed() lists the interpreter's roots'
+ * objects (up to bounds[0]), the threads' (up to bounds[1]), then the
+ * other holders, each once; the dominator tree of pyheap retained starts
+ * from the same set.
+ *
+ * Paths.  Breadth-first search in three rounds -- from the interpreter's
+ * roots, then the threads' for what those did not reach, then the other
+ * holders -- gives each object a shortest path from the first round that
+ * reaches it (edges in the snapshot's order: deterministic), so a global
+ * shows as sys.modules['app'].__dict__['CACHE'], not as the globals dict
+ * a running frame of app holds.  The
+ * selected objects' paths are merged by shape: the sequence of steps,
+ * each the type of the object there and the label of the reference into
+ * it, items merged ("[*]"), the first step labelled with the root's name
+ * or "<N references from outside the heap>", "<immortal>", "<static>".
+ * Per merged path: the selected objects on it (objects, their own bytes,
+ * share of all selected), and per step the distinct objects the path
+ * passes through there (nodes) and the bytes they retain (their dominator
+ * subtrees, when retained is given).  The accumulation point is the
+ * deepest step held by one object below which the path fans out to
+ * several: the dict, list or object where the selected objects pile up.
+ * example is one concrete path (the lowest object id of the path's
+ * objects): addresses, and labels with real indices.
+ *
+ * Labels render as ".attr" (attributes and fields, "__dict__",
+ * "__closure__", "cell_contents"), "['key']" (a dict entry's value), "[3]"
+ * (an item), or nothing for a reference the snapshot has no name for (a
+ * dict key that is not an identifier, with the default snap --labels; a
+ * conservatively found pointer; a slot).
+ */
+size_t holders_seed(const struct snapshot *s, uint32_t **out,
+		    size_t bounds[2]);
+
+/* The shortest-path tree from the holders (see above): parent[v] and the
+ * edge pedge[v] into v (UINT32_MAX at a path's start), dist[v] its
+ * length (UINT32_MAX: reached by no holder), root_name[v] the name of the
+ * root v is (NULL for others). */
+struct path_tree {
+	uint32_t *parent, *pedge, *dist;
+	const char **root_name;
+};
+void path_tree_build(const struct snapshot *s, struct path_tree *pt);
+/* v's path as text: "sys.modules['app'].__dict__['CACHE'] -> Request". */
+void path_tree_text(struct strbuf *sb, const struct snapshot *s,
+		    const struct path_tree *pt, uint32_t v);
+void path_tree_release(struct path_tree *pt);
+
+struct why_query {
+	const char *type;              /* fnmatch(3) pattern on type names */
+	const char *site;              /* "FILE:LINE": the innermost site
+					* frame, FILE a suffix of its path
+					* at a '/' */
+	bool has_addr;
+	uint64_t addr;
+	const struct snapshot *since;  /* keep objects new since it: no
+					* object of the same type and
+					* innermost site at that address */
+};
+
+/* selected[i] = the query matches object i (all given parts must);
+ * *count the number.  -PH_E_USAGE for a malformed --site. */
+int why_select(const struct snapshot *s, const struct why_query *q,
+	       uint8_t *selected, uint64_t *count);
+
+struct why_step {
+	const char *type;          /* in the snapshot */
+	char *label;               /* owned; NULL: no name */
+	uint64_t nodes;            /* distinct objects at this step */
+	uint64_t retained_bytes;   /* what they retain (0 without) */
+};
+
+struct why_hop {
+	uint64_t addr;
+	const char *type;
+	char *label;               /* owned, with the real index */
+};
+
+struct why_path {
+	uint64_t objects, bytes;   /* selected objects on it, sizes */
+	double share;              /* of all selected objects */
+	struct why_step *steps;    /* from the root down; the last is the
+				    * selected objects' */
+	size_t nsteps;
+	size_t accumulation;       /* step index, or SIZE_MAX */
+	struct why_hop *example;   /* nsteps hops */
+	char *example_text;        /* "sys.modules['app'].__dict__..." */
+};
+
+struct why {
+	uint64_t objects, bytes;          /* selected */
+	uint64_t unreached, unreached_bytes; /* reached by no holder:
+					    * garbage */
+	uint64_t from_holders;            /* reached only from a holder
+					   * that is no root */
+	struct why_path *paths;           /* most objects first */
+	size_t npaths;
+	uint64_t other_paths, other_objects; /* past max_paths */
+	bool labels, retained;            /* the snapshot has labels;
+					   * retained bytes were given */
+};
+
+/* Label text (see above) into sb; merged: an index as "[*]". */
+void why_label_text(struct strbuf *sb, const struct snapshot *s,
+		    uint32_t label, bool merged);
+/* retained: per object (retained_sizes()), or NULL.  max_paths 0: all. */
+int why_analyse(const struct snapshot *s, const uint8_t *selected,
+		const uint64_t *retained, size_t max_paths, struct why *w);
+void why_path_release(struct why_path *p);
+void why_release(struct why *w);
+
+/*
+ * Retained sizes (pyheap retained): the dominator tree of the object
+ * graph from a virtual root whose children are the holders (see "Why"):
+ * object d dominates v when every path from the holders to v passes
+ * through d, so freeing d would free v.  An object's retained bytes are
+ * the sizes (sys.getsizeof) of its dominator subtree, itself included;
+ * retained_count the objects in it.  Computed exactly (semi-NCA,
+ * dominators.c), iteratively.  Objects no holder reaches (garbage) are in
+ * no row.
+ *
+ * Rows: RET_OBJECT one per object, keyed "TYPE at 0xADDR"; RET_TYPE,
+ * RET_MODULE (the type's module) and RET_SITE (the innermost site frame
+ * "FILE:LINE", "[no site]") one per key, whose retained figures sum only
+ * its topmost objects -- those no object of the same key dominates -- so
+ * that nothing is counted twice within a row; count and self_bytes cover
+ * all its objects.  Sorted by retained bytes, retained count, then key.
+ * Each kept row has an example: its largest topmost object, with its
+ * shortest path from the holders (path_tree_text()).
+ */
+enum retained_by { RET_OBJECT, RET_TYPE, RET_MODULE, RET_SITE };
+
+struct retained_row {
+	const char *key;
+	char *owned_key;                   /* what key points to, if owned */
+	uint64_t retained_bytes, retained_count;
+	uint64_t self_bytes, count;
+	uint32_t example;                  /* object id, or UINT32_MAX */
+	uint64_t addr;                     /* the example's address */
+	char *example_path;                /* owned, or NULL */
+	bool by_object;                    /* a row of RET_OBJECT: ties go
+					    * by address */
+};
+
+struct retained {
+	enum retained_by by;
+	struct retained_row *rows;
+	size_t nrows, rows_alloc, nkeys;   /* nkeys: rows before --top */
+	uint64_t total_bytes, total_count; /* every object */
+	uint64_t reachable_bytes, reachable_count; /* under the holders */
+};
+
+const char *retained_by_name(enum retained_by by);
+/* 0, or -PH_E_USAGE for a name that is not object, type, module, site. */
+int retained_by_parse(const char *name, enum retained_by *by);
+/* top_n 0: every row. */
+int retained_analyse(const struct snapshot *s, enum retained_by by,
+		     size_t top_n, struct retained *r);
+/* Each object's retained bytes (nobjects entries, 0 for garbage): for
+ * why_analyse().  The caller frees it. */
+uint64_t *retained_sizes(const struct snapshot *s);
+void retained_release(struct retained *r);
 
 #endif

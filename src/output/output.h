@@ -103,6 +103,20 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 		      size_t top);
 void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top);
 
+/* pyheap why and pyheap retained (output/why.c). */
+struct why;
+struct retained;
+void render_why_text(struct strbuf *out, const char *file,
+		     const struct snapshot *s, const struct why *w);
+void render_why_json(struct strbuf *out, const char *file,
+		     const struct snapshot *s, const struct why *w);
+void render_why_csv(struct strbuf *out, const struct why *w);
+void render_retained_text(struct strbuf *out, const char *file,
+			  const struct retained *r);
+void render_retained_json(struct strbuf *out, const char *file,
+			  const struct snapshot *s, const struct retained *r);
+void render_retained_csv(struct strbuf *out, const struct retained *r);
+
 /* pyheap garbage (output/garbage.c): top groups per part (0: all);
  * addresses adds the collectable objects' addresses to the JSON. */
 struct garbage;

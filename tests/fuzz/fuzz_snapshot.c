@@ -11,9 +11,9 @@
  * with every CRC and END recomputed, so that mutations get past the
  * checksums into the payload decoders they otherwise shield.  Whatever
  * the reader accepts must pass snapshot_check() and survive a write and
- * read back, and the graph analyses (pyheap garbage) must run on it: they
- * take any graph a file can hold (cycles, self-loops, counts that do not
- * add up).
+ * read back, and the graph analyses (pyheap garbage, why, retained) must
+ * run on it: they take any graph a file can hold (cycles, self-loops,
+ * counts that do not add up, labels of any kind).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -90,6 +90,36 @@ static void read_one(const unsigned char *buf, size_t len)
 		    s.nobjects)
 			abort();
 		garbage_release(&g);
+	}
+	{
+		/* why and retained: every object selected, every row. */
+		struct why_query q = { "*", NULL, false, 0, NULL };
+		uint8_t *sel = xmalloc(s.nobjects + 1);
+		uint64_t *ret = retained_sizes(&s), count, sum = 0;
+		struct retained r;
+		struct why w;
+		size_t i;
+
+		if (why_select(&s, &q, sel, &count) || count != s.nobjects)
+			abort();
+		if (!why_analyse(&s, sel, ret, 0, &w)) {
+			for (i = 0; i < w.npaths; i++)
+				sum += w.paths[i].objects;
+			if (sum + w.unreached != w.objects)
+				abort();
+		}
+		why_release(&w);
+		if (!retained_analyse(&s, RET_TYPE, 0, &r)) {
+			/* Counts, not bytes: a file's sizes may be anything
+			 * up to 2^64 - 1, and their sums wrap. */
+			for (i = 0; i < r.nrows; i++)
+				if (r.rows[i].retained_count >
+				    r.reachable_count)
+					abort();
+		}
+		retained_release(&r);
+		free(ret);
+		free(sel);
 	}
 	snapshot_release(&t);
 	snapshot_release(&s);

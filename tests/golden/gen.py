@@ -4,7 +4,7 @@
 
 Deterministic: fixed pids, times, paths and contents, encoded as format 1.0
 (a, b, c), 1.1 with native memory (n, o), 1.2 with allocation sites (d to
-g) or 1.3 (h) with the encoder of
+g) or 1.3 (h), a graph with labels as 1.5 (w), with the encoder of
 tests/fixtures/snap/gen.py (written from the spec, not from
 src/snapshot/write.c).  Only the zlib version may change the
 compressed bytes, and with them the section sizes `pyheap info` prints:
@@ -21,7 +21,8 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "snap"))
-from gen import MAGIC, U32_MAX, props, section, table, varint  # noqa: E402
+from gen import (MAGIC, U32_MAX, props, section, svarint, table,  # noqa
+                 varint)
 
 TYPE_HEAP, TYPE_GC = 1, 2
 OBJ_GC_TRACKED, OBJ_IN_PYMALLOC = 1, 4
@@ -251,6 +252,20 @@ SITES_NOTE_UNVERIFIED = (
     "traces is unknown")
 
 
+def string_table():
+    """A snapshot's strings (id 0 is "") and the function that interns
+    one, returning its id."""
+    strings, index = [b""], {b"": 0}
+
+    def sid(s):
+        b = s.encode()
+        if b not in index:
+            index[b] = len(strings)
+            strings.append(b)
+        return index[b]
+    return strings, sid
+
+
 def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
              tracing=None, unverified=False, chunks=None, worker_of=None,
              cmdline="python3 app.py --serve"):
@@ -259,15 +274,7 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
     lists and tracemalloc failed their checks (flag 8, META checks); 1.1
     with native memory when chunks are given (flag 4, MALC); 1.4 when
     worker_of is (parent PID, start time): META parent_pid, started_at."""
-    strings = [b""]
-    index = {b"": 0}
-
-    def sid(s):
-        b = s.encode()
-        if b not in index:
-            index[b] = len(strings)
-            strings.append(b)
-        return index[b]
+    strings, sid = string_table()
 
     meta = [("pid", VAL_INT, pid),
             ("exe", VAL_STRING, sid("/usr/bin/python" + python[:4])),
@@ -449,6 +456,124 @@ def worker_files():
     return files
 
 
+# w.snap (format 1.5): a small object graph with roots, refcount
+# arithmetic and edge labels, for why and retained.  Objects in address
+# order: (name, type, size, gc-tracked, unexplained); edges: (from, to,
+# label) with label ("attr", s), ("key", s), ("index", i) or None.
+W_TYPES = [("dict", "builtins", TYPE_GC), ("module", "builtins", TYPE_GC),
+           ("list", "builtins", TYPE_GC),
+           ("__main__.Request", "__main__", TYPE_HEAP | TYPE_GC),
+           ("bytearray", "builtins", 0), ("function", "builtins", TYPE_GC),
+           ("cell", "builtins", TYPE_GC), ("__main__.Job", "__main__",
+                                          TYPE_HEAP | TYPE_GC),
+           ("tuple", "builtins", TYPE_GC), ("str", "builtins", 0)]
+W_OBJECTS = [("modules", "dict", 1176, 1, 0), ("main", "module", 72, 1, 0),
+             ("globals", "dict", 2264, 1, 0), ("requests", "list", 88, 1, 0),
+             ("cache", "dict", 640, 1, 0)]
+for _i in range(3):
+    W_OBJECTS += [("req%d" % _i, "__main__.Request", 56, 1, 0),
+                  ("payload%d" % _i, "list", 64, 1, 0),
+                  ("buf%d" % _i, "bytearray", 121, 0, 0),
+                  ("fn%d" % _i, "function", 152, 1, 0),
+                  ("cell%d" % _i, "cell", 40, 1, 0),
+                  ("clos%d" % _i, "tuple", 48, 1, 0)]
+W_OBJECTS += [("jobs", "list", 72, 1, 0), ("job0", "__main__.Job", 48, 1, 0),
+              ("job1", "__main__.Job", 48, 1, 0),
+              ("held", "str", 60, 0, 1),      # a C static holds it
+              ("lost", "list", 56, 1, 0)]     # garbage: holds itself
+W_EDGES = [("modules", "main", ("key", "__main__")),
+           ("main", "globals", ("attr", "__dict__")),
+           ("globals", "requests", ("key", "REQUESTS")),
+           ("globals", "cache", ("key", "CACHE")),
+           ("cache", "req2", None),            # a key no label names
+           ("lost", "lost", ("index", 0)),
+           ("jobs", "job0", ("index", 0)), ("jobs", "job1", ("index", 1))]
+for _i in range(3):
+    W_EDGES += [("requests", "req%d" % _i, ("index", _i)),
+                ("req%d" % _i, "payload%d" % _i, ("attr", "payload")),
+                ("payload%d" % _i, "buf%d" % _i, ("index", 0)),
+                ("req%d" % _i, "fn%d" % _i, ("attr", "helper")),
+                ("fn%d" % _i, "clos%d" % _i, ("attr", "__closure__")),
+                ("fn%d" % _i, "globals", ("attr", "__globals__")),
+                ("clos%d" % _i, "cell%d" % _i, ("index", 0)),
+                ("cell%d" % _i, "req%d" % _i, ("attr", "cell_contents"))]
+W_ROOTS = [(1, "modules", "sys.modules"), (6, "jobs", "thread 4242")]
+
+
+def graph_snapshot():
+    strings, sid = string_table()
+
+    meta = [("pid", VAL_INT, 4242), ("exe", VAL_STRING, sid("/usr/bin/python3.12")),
+            ("cmdline", VAL_STRING, sid("python3 app.py")),
+            ("host", VAL_STRING, sid("web-1")),
+            ("python", VAL_STRING, sid("3.12.8")),
+            ("python_elf", VAL_STRING, sid("/usr/bin/python3.12")),
+            ("offsets", VAL_STRING, sid("_Py_DebugOffsets")),
+            ("pyheap_version", VAL_STRING, sid("0.1.0")),
+            ("taken_at", VAL_F64, T0), ("pause_ms", VAL_F64, 3.0),
+            ("capture_ms", VAL_F64, 2.0), ("parse_ms", VAL_F64, 9.0),
+            ("image_bytes", VAL_UINT, 8 * MIB), ("flags", VAL_UINT, 16),
+            ("labels", VAL_STRING, sid("identifiers"))]
+    tid = {name: k for k, (name, _, _) in enumerate(W_TYPES)}
+    types = [(0x7f3a00010000 + 0x1a0 * k, sid(n), sid(m), f, U32_MAX, 16, 0)
+             for k, (n, m, f) in enumerate(W_TYPES)]
+    oid = {o[0]: k for k, o in enumerate(W_OBJECTS)}
+    addr, objs = 0x7f3a20000000, []
+    rows = [[] for _ in W_OBJECTS]
+    for a, b, label in W_EDGES:
+        rows[oid[a]].append((oid[b], label))
+    owned = [0] * len(W_OBJECTS)
+    for a, b, _ in W_EDGES:
+        owned[oid[b]] += 1
+    for _, name, _ in W_ROOTS:
+        owned[oid[name]] += 1
+    for k, (name, ty, size, tracked, unexplained) in enumerate(W_OBJECTS):
+        refcnt = owned[k] + unexplained
+        from_tracked = sum(1 for a, b, _ in W_EDGES
+                           if oid[b] == k and W_OBJECTS[oid[a]][3])
+        gc_refs = refcnt - from_tracked if tracked else 0
+        flags = OBJ_IN_PYMALLOC | (OBJ_GC_TRACKED if tracked else 0)
+        objs.append((addr, size, 0, refcnt, tid[ty], flags, 0, unexplained,
+                     gc_refs))
+        addr += (size + 15) // 16 * 16
+    edges, labels = b"", []
+    for k, row in enumerate(rows):
+        row.sort(key=lambda x: x[0])
+    edges = varint(len(objs)) + varint(sum(map(len, rows)))
+    edges += b"".join(varint(len(r)) for r in rows)
+    for k, row in enumerate(rows):
+        prev = k
+        for d, label in row:
+            edges += svarint(d - prev)
+            prev = d
+            if label is None:
+                labels.append(0)
+            elif label[0] == "index":
+                labels.append(4 * label[1] + 1)
+            else:
+                labels.append(4 * sid(label[1]) + (2 if label[0] == "key"
+                                                   else 0))
+    roots = [(kind, oid[name], sid(text)) for kind, name, text in W_ROOTS]
+    strs = varint(len(strings)) + b"".join(varint(len(s)) for s in strings)
+    strs += b"".join(strings)
+    gc = [("valid", VAL_UINT, 1), ("enabled", VAL_UINT, 1),
+          ("threshold0", VAL_INT, 700), ("threshold1", VAL_INT, 10),
+          ("threshold2", VAL_INT, 10), ("count0", VAL_INT, 12),
+          ("count1", VAL_INT, 3), ("count2", VAL_INT, 1)]
+    secs = [(b"META", props(meta)), (b"STRS", strs),
+            (b"TYPS", table(types, "UUUUUSS")),
+            (b"OBJS", table(objs, "DUUSUUUSS")),
+            (b"EDGS", edges), (b"ROOT", table(roots, "UUU")),
+            (b"THRD", table([], "SUUU") + table([], "UUS")),
+            (b"GC  ", props(gc)), (b"STAT", table([], "US")),
+            (b"ELBL", varint(len(labels)) +
+             b"".join(varint(v) for v in labels))]
+    header = MAGIC + struct.pack("<HHI", 1, 5, 0)
+    body = b"".join(section(t, p) for t, p in secs)
+    end = struct.pack("<II", len(secs), zlib.crc32(header))
+    return header + body + section(b"END ", end, store=True)
+
+
 def main(argv):
     out = argv[1] if len(argv) > 1 else HERE
     os.makedirs(os.path.join(out, "series"), exist_ok=True)
@@ -482,6 +607,7 @@ def main(argv):
                            stats(O_OBJECTS, True),
                            flags=FLAG_NATIVE | 0x40, chunks=O_CHUNKS),
     }
+    files["w.snap"] = graph_snapshot()
     files.update(series_files())
     files.update(worker_files())
     for name, data in sorted(files.items()):
