@@ -418,22 +418,46 @@ static int get_rows(struct reader *r, struct cursor *c,
 static int get_labels(struct reader *r, struct cursor *c)
 {
 	struct snapshot *s = r->s;
-	uint64_t n, i;
+	uint64_t n, i, obj = 0;
+	int64_t prev = -1;
+	bool rows;
 	int rc;
 
 	if ((rc = get_count(r, c, "labels", &n)))
 		return rc;
-	/* That n is EDGS's count is checked once every section is read
-	 * (read.c), after EDGS's own counts. */
+	/* That n is EDGS's count, and EDGS's rows OBJS's, is checked once
+	 * every section is read (read.c), after EDGS's own counts.  The
+	 * rows that reset the index differences are known only if both
+	 * hold; if not, the file is rejected there, and the labels are only
+	 * skipped here. */
 	r->label_edges = n;
+	rows = s->edge_start && n == s->nedges &&
+	       r->edge_objects == s->nobjects;
 	s->edge_label = xmalloc((n ? n : 1) * sizeof(*s->edge_label));
 	for (i = 0; i < n; i++) {
-		uint64_t v = get_varint(c);
+		uint64_t v = get_varint(c), x = v >> 2, kind = v & 3;
 
 		if (c->err)
 			return bad(r, "labels %s", c->err);
-		uint64_t x = v >> 2, kind = v & 3;
+		if (!rows) {
+			s->edge_label[i] = 0;
+			continue;
+		}
+		while (obj < r->edge_objects &&
+		       i >= s->edge_start[obj + 1]) {
+			obj++;
+			prev = -1;
+		}
+		if (kind == 1) {
+			/* The difference from the row's previous index + 1. */
+			int64_t idx = prev + 1 + unzigzag(x);
 
+			if (idx < 0 || idx > (int64_t)EDGE_LABEL_MAX)
+				return bad(r, "edge %" PRIu64 ": index %" PRId64
+					   " out of range", i, idx);
+			prev = idx;
+			x = (uint64_t)idx;
+		}
 		/* String ids are checked with the others (check.c). */
 		if (kind == 3 || x > EDGE_LABEL_MAX)
 			return bad(r, "edge %" PRIu64 ": bad label %" PRIu64,

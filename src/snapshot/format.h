@@ -215,9 +215,12 @@
  *         varint nedges (equal to EDGS's)
  *         nedges varints, each 4x + kind: kind 0 with x = 0 no label,
  *           kind 0 with x >= 1 an attribute or field named by string id
- *           x ("__dict__", "__closure__"), kind 1 item x of a list,
- *           tuple or deque, kind 2 the value of a dict
- *           entry whose key is string id x; x < 2^28, kind 3 reserved
+ *           x ("__dict__", "__closure__"), kind 2 the value of a dict
+ *           entry whose key is string id x, kind 1 item i of a list,
+ *           tuple or deque with x the zigzag form (as svarint) of
+ *           i - (p + 1), p the previous item index in the same object's
+ *           row (-1 at its first), so that items in order are 0s; kind 3
+ *           reserved.  Every x and i < 2^28
  *         A string id must be < the STRS count.  Where a row's duplicate
  *         referents were merged, the smallest label is kept.
  *

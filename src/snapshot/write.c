@@ -251,17 +251,30 @@ static void put_edges(struct strbuf *sb, const struct snapshot *s)
 	}
 }
 
-/* ELBL (format.h): 4x + kind. */
+/* ELBL (format.h): 4x + kind, an index as its difference from the one
+ * after the row's previous index: the items of a list, numbered in the
+ * order of their addresses, are mostly 0s, which deflate squeezes. */
 static void put_labels(struct strbuf *sb, const struct snapshot *s)
 {
-	size_t e;
+	size_t i;
 
 	put_varint(sb, s->nedges);
-	for (e = 0; e < s->nedges; e++) {
-		uint32_t l = s->edge_label[e];
+	for (i = 0; i < s->nobjects; i++) {
+		int64_t prev = -1;
+		uint32_t e;
 
-		put_varint(sb, 4ull * EDGE_LABEL_VALUE(l) +
-			       ((l & EDGE_LABEL_KIND) >> 28));
+		for (e = s->edge_start[i]; e < s->edge_start[i + 1]; e++) {
+			uint32_t l = s->edge_label[e];
+			uint64_t x = EDGE_LABEL_VALUE(l);
+
+			if ((l & EDGE_LABEL_KIND) == EDGE_LABEL_INDEX) {
+				int64_t d = (int64_t)x - (prev + 1);
+
+				prev = (int64_t)x;
+				x = zigzag(d);
+			}
+			put_varint(sb, 4 * x + ((l & EDGE_LABEL_KIND) >> 28));
+		}
 	}
 }
 

@@ -542,14 +542,18 @@ def graph_snapshot():
     edges = varint(len(objs)) + varint(sum(map(len, rows)))
     edges += b"".join(varint(len(r)) for r in rows)
     for k, row in enumerate(rows):
-        prev = k
+        prev, prev_index = k, -1
         for d, label in row:
             edges += svarint(d - prev)
             prev = d
             if label is None:
                 labels.append(0)
             elif label[0] == "index":
-                labels.append(4 * label[1] + 1)
+                # zigzag of the difference from the row's previous + 1
+                delta = label[1] - (prev_index + 1)
+                prev_index = label[1]
+                labels.append(4 * (2 * delta if delta >= 0
+                                   else -2 * delta - 1) + 1)
             else:
                 labels.append(4 * sid(label[1]) + (2 if label[0] == "key"
                                                    else 0))

@@ -482,6 +482,19 @@ def loads(data, name="<snapshot>"):
             p.fail("%d labels for %d edges" % (n, nedges))
         labels = [p.varint("labels") for _ in range(n)]
         p.done("labels")
+        # Kind 1 holds zigzag(i - (p + 1)), p the row's previous index.
+        e = 0
+        for row in edges:
+            prev = -1
+            for _ in row:
+                if labels[e] & 3 == 1:
+                    z = labels[e] >> 2
+                    i = prev + 1 + ((z >> 1) ^ -(z & 1))
+                    if not 0 <= i < 1 << 28:
+                        p.fail("edge %d: index %d out of range" % (e, i))
+                    prev = i
+                    labels[e] = 4 * i + 1
+                e += 1
     if minor < 2:
         for o in objects:  # before 1.2 the column meant nothing
             o["site"] = 0
