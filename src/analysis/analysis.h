@@ -136,6 +136,30 @@ struct diff_row {
 	struct row_site site;              /* kinds: of both snapshots */
 };
 
+/*
+ * Garbage totals (1.5): what pyheap garbage finds, counted by snap into
+ * the snapshot's stats under GARBAGE_STAT_* (snap runs the analysis when
+ * the snapshot has refcount arithmetic and was taken stopped), so that
+ * diff, trend and metrics read them without the references.
+ */
+#define GARBAGE_STAT_COLLECTABLE_OBJECTS "garbage.collectable.objects"
+#define GARBAGE_STAT_COLLECTABLE_BYTES "garbage.collectable.bytes"
+#define GARBAGE_STAT_UNCOLLECTABLE_OBJECTS "garbage.uncollectable.objects"
+#define GARBAGE_STAT_UNCOLLECTABLE_BYTES "garbage.uncollectable.bytes"
+
+struct garbage_totals {
+	bool known;                 /* the snapshot has the stats */
+	uint64_t collectable_objects, collectable_bytes;
+	uint64_t uncollectable_objects, uncollectable_bytes;
+};
+
+/* From s's stats; t->known false (all 0) if it has none. */
+void garbage_totals_of(const struct snapshot *s, struct garbage_totals *t);
+static inline uint64_t garbage_totals_bytes(const struct garbage_totals *t)
+{
+	return t->collectable_bytes + t->uncollectable_bytes;
+}
+
 struct diff {
 	enum group_by by;
 	unsigned depth;                    /* as report.depth */
@@ -144,6 +168,7 @@ struct diff {
 	size_t nkeys;                      /* rows before filtering */
 	uint64_t count_a, count_b, bytes_a, bytes_b; /* the whole snapshots */
 	struct report_totals totals_a, totals_b;     /* the same, split */
+	struct garbage_totals garbage_a, garbage_b;  /* set by the caller */
 };
 
 /* B minus A.  Counts and sizes stay far below 2^63. */

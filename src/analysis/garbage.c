@@ -460,3 +460,31 @@ void garbage_release(struct garbage *g)
 	free(g->collectable_ids);
 	memset(g, 0, sizeof(*g));
 }
+
+void garbage_totals_of(const struct snapshot *s, struct garbage_totals *t)
+{
+	static const char *const names[] = {
+		GARBAGE_STAT_COLLECTABLE_OBJECTS, GARBAGE_STAT_COLLECTABLE_BYTES,
+		GARBAGE_STAT_UNCOLLECTABLE_OBJECTS,
+		GARBAGE_STAT_UNCOLLECTABLE_BYTES,
+	};
+	uint64_t *v[4];
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	v[0] = &t->collectable_objects;
+	v[1] = &t->collectable_bytes;
+	v[2] = &t->uncollectable_objects;
+	v[3] = &t->uncollectable_bytes;
+	for (i = 0; i < PH_ARRAY_SIZE(names); i++) {
+		int64_t x = snapshot_get_stat(s, names[i], -1);
+
+		/* All four or nothing: a file may hold anything. */
+		if (x < 0) {
+			memset(t, 0, sizeof(*t));
+			return;
+		}
+		*v[i] = (uint64_t)x;
+	}
+	t->known = true;
+}

@@ -13,7 +13,7 @@
 #include "output/output.h"
 #include "snapshot/snapshot.h"
 
-enum { OPT_FAIL_GROWTH = 1, OPT_FAIL_KEY_GROWTH, OPT_COLOR };
+enum { OPT_FAIL_GROWTH = 1, OPT_FAIL_KEY_GROWTH, OPT_FAIL_GARBAGE, OPT_COLOR };
 
 static const struct option_spec diff_options[] = {
 	{ ROPT_BY, 0, "by", "KEY",
@@ -40,6 +40,9 @@ static const struct option_spec diff_options[] = {
 	{ OPT_FAIL_KEY_GROWTH, 0, "fail-if-key-growth", "SIZE",
 	  "exit 1 if any row's bytes grew by more than SIZE; the rows are "
 	  "named on stderr" },
+	{ OPT_FAIL_GARBAGE, 0, "fail-if-garbage-growth", "SIZE|PCT",
+	  "exit 1 if the garbage (what pyheap garbage finds, counted by snap) "
+	  "grew by more than SIZE or PCT percent of A's" },
 	{ OPT_COLOR, 0, "color", "WHEN",
 	  "colour text: auto (default: on a terminal, unless NO_COLOR is set "
 	  "or TERM is dumb), always or never" },
@@ -61,8 +64,8 @@ enum colour_when { COLOUR_AUTO, COLOUR_ALWAYS, COLOUR_NEVER };
 
 struct diff_opts {
 	struct report_opts r;
-	struct growth_limit total, key;
-	const char *total_arg, *key_arg; /* as given, for messages */
+	struct growth_limit total, key, garbage;
+	const char *total_arg, *key_arg, *garbage_arg; /* as given */
 	enum colour_when colour;
 };
 
@@ -104,6 +107,10 @@ static int on_opt(void *ctx, int id, const char *arg)
 		o->key_arg = arg;
 		return parse_growth("--fail-if-key-growth", arg, false,
 				    &o->key);
+	case OPT_FAIL_GARBAGE:
+		o->garbage_arg = arg;
+		return parse_growth("--fail-if-garbage-growth", arg, true,
+				    &o->garbage);
 	case OPT_COLOR:
 		if (!strcmp(arg, "auto"))
 			o->colour = COLOUR_AUTO;
@@ -192,6 +199,15 @@ static bool check_limits(const struct diff_opts *o, const struct diff *d,
 			    o->total_arg);
 		crossed = true;
 	}
+	if (growth_crossed(&o->garbage, garbage_totals_bytes(&d->garbage_a),
+			   garbage_totals_bytes(&d->garbage_b))) {
+		strbuf_addstr(msgs, "pyheap: garbage grew by ");
+		fmt_bytes(msgs, garbage_totals_bytes(&d->garbage_b) -
+			  garbage_totals_bytes(&d->garbage_a));
+		strbuf_addf(msgs, ", past --fail-if-garbage-growth %s\n",
+			    o->garbage_arg);
+		crossed = true;
+	}
 	for (i = 0; i < d->nrows; i++) {
 		const struct diff_row *row = &d->rows[i];
 
@@ -249,6 +265,17 @@ int cmd_diff(int argc, char **argv)
 	}
 	warn_mismatch(fa, &a, fb, &b);
 	report_diff(&ra, &rb, &d);
+	garbage_totals_of(&a, &d.garbage_a);
+	garbage_totals_of(&b, &d.garbage_b);
+	if (o.garbage.set && (!d.garbage_a.known || !d.garbage_b.known)) {
+		const char *f = d.garbage_a.known ? fb : fa;
+
+		rc = ph_error(PH_E_FORMAT, "%s: no garbage totals (snapshots "
+			      "have them since pyheap wrote format 1.5, when "
+			      "taken stopped): --fail-if-garbage-growth cannot "
+			      "be checked", f);
+		goto cleanup;
+	}
 	crossed = check_limits(&o, &d, &msgs);
 	diff_filter(&d, &o.r.filter);
 

@@ -473,6 +473,30 @@ static uint64_t reserve_size(uint64_t est, uint64_t max)
 	return max && r > max ? max : r;
 }
 
+/*
+ * What pyheap garbage would say, in the snapshot's stats (analysis.h
+ * "Garbage totals"): diff, trend and the metrics read it without loading
+ * the references.  Only where the analysis can run: refcount arithmetic,
+ * taken stopped.
+ */
+static void add_garbage_stats(struct snapshot *s)
+{
+	struct garbage g;
+
+	if (!(s->meta.flags & SNAP_REFCOUNTS) ||
+	    (s->meta.flags & SNAP_INCONSISTENT) || garbage_analyse(s, &g))
+		return;
+	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_OBJECTS,
+		      (int64_t)g.collectable.objects);
+	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_BYTES,
+		      (int64_t)g.collectable.bytes);
+	snapshot_stat(s, GARBAGE_STAT_UNCOLLECTABLE_OBJECTS,
+		      (int64_t)g.uncollectable.objects);
+	snapshot_stat(s, GARBAGE_STAT_UNCOLLECTABLE_BYTES,
+		      (int64_t)g.uncollectable.bytes);
+	garbage_release(&g);
+}
+
 static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 		    char **program_out)
 {
@@ -601,6 +625,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 		goto out;
 	fill_meta(&s, t, &p);
 	note_exit(&s, pid);
+	add_garbage_stats(&s);
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
 	/* Never quietly: a part left unread is said at every verbosity. */
 	py_checks_warn(&p);

@@ -7,6 +7,7 @@
 #include "analysis/analysis.h"
 #include "output.h"
 #include "snapshot/snapshot.h"
+#include "internal.h"
 #include "table.h"
 
 static size_t shown(size_t n, size_t top)
@@ -195,4 +196,54 @@ void render_garbage_json(struct strbuf *out, const char *file,
 		json_arr_end(&j);
 	}
 	json_obj_end(&j);
+}
+
+void json_garbage_totals(struct json *j, const struct garbage_totals *t)
+{
+	if (!t->known) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_key(j, "bytes"); json_uint(j, garbage_totals_bytes(t));
+	json_key(j, "collectable_objects"); json_uint(j, t->collectable_objects);
+	json_key(j, "collectable_bytes"); json_uint(j, t->collectable_bytes);
+	json_key(j, "uncollectable_objects");
+	json_uint(j, t->uncollectable_objects);
+	json_key(j, "uncollectable_bytes");
+	json_uint(j, t->uncollectable_bytes);
+	json_obj_end(j);
+}
+
+static void text_totals_side(struct strbuf *out, const struct garbage_totals *t)
+{
+	uint64_t n = t->collectable_objects + t->uncollectable_objects;
+
+	if (!t->known) {
+		strbuf_addstr(out, "unknown");
+		return;
+	}
+	fmt_bytes(out, garbage_totals_bytes(t));
+	strbuf_addstr(out, " (");
+	fmt_count(out, n);
+	strbuf_addstr(out, n == 1 ? " object, " : " objects, ");
+	fmt_count(out, t->uncollectable_objects);
+	strbuf_addstr(out, " never collectable)");
+}
+
+void text_garbage_totals(struct strbuf *out, const struct garbage_totals *a,
+			 const struct garbage_totals *b)
+{
+	if (!a->known && !b->known)
+		return;
+	strbuf_addstr(out, "\nGarbage (pyheap garbage): A ");
+	text_totals_side(out, a);
+	strbuf_addstr(out, ", B ");
+	text_totals_side(out, b);
+	if (a->known && b->known) {
+		strbuf_addstr(out, ": ");
+		fmt_signed_bytes(out, (int64_t)(garbage_totals_bytes(b) -
+						garbage_totals_bytes(a)));
+	}
+	strbuf_addch(out, '\n');
 }

@@ -15,4 +15,11 @@ struct snapshot;
 void json_breakdown(struct json *j, const struct memory_breakdown *m);
 void render_breakdown(struct strbuf *out, const struct snapshot *s);
 
+/* Garbage totals (analysis.h) in a diff (garbage.c): an object, or null
+ * when unknown; one text line when either side knows them. */
+struct garbage_totals;
+void json_garbage_totals(struct json *j, const struct garbage_totals *t);
+void text_garbage_totals(struct strbuf *out, const struct garbage_totals *a,
+			 const struct garbage_totals *b);
+
 #endif

@@ -194,6 +194,13 @@ void prom_add_snapshot(struct prom *p, const char *program,
 		"Unix time of the last snapshot");
 	size_t info = prom_gauge(p, "pyheap_target_info",
 		"Always 1: the Python version of the process, as a label");
+	size_t garbage = prom_gauge(p, "pyheap_garbage_bytes",
+		"Bytes of garbage at the last snapshot (pyheap garbage): "
+		"kind=\"collectable\" what the cyclic GC would free at its next "
+		"full collection, \"uncollectable\" what it never can");
+	size_t garbage_n = prom_gauge(p, "pyheap_garbage_objects",
+		"Objects of garbage at the last snapshot, by the same kinds");
+	struct garbage_totals gt;
 	char pid[32];
 	struct prom_label l[3] = {
 		{ "program", program }, { "pid", pid }, { "type", NULL },
@@ -229,6 +236,18 @@ void prom_add_snapshot(struct prom *p, const char *program,
 	prom_sample(p, pause, l, 2, s->meta.pause_ms / 1000.0);
 	prom_sample(p, when, l, 2, s->meta.taken_at);
 	prom_sample(p, info, li, 3, 1);
+	garbage_totals_of(s, &gt);
+	if (gt.known) {
+		l[2].name = "kind";
+		l[2].value = "collectable";
+		prom_sample(p, garbage, l, 3, (double)gt.collectable_bytes);
+		prom_sample(p, garbage_n, l, 3,
+			    (double)gt.collectable_objects);
+		l[2].value = "uncollectable";
+		prom_sample(p, garbage, l, 3, (double)gt.uncollectable_bytes);
+		prom_sample(p, garbage_n, l, 3,
+			    (double)gt.uncollectable_objects);
+	}
 }
 
 /* The label names of a grouping's keys. */

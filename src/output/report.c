@@ -270,6 +270,12 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 	json_totals_ab(&j, "native_bytes", d->totals_a.native_bytes,
 		       d->totals_b.native_bytes);
 	json_obj_end(&j);
+	/* What pyheap garbage finds in each, where snap counted it. */
+	json_key(&j, "garbage");
+	json_obj_begin(&j);
+	json_key(&j, "a"); json_garbage_totals(&j, &d->garbage_a);
+	json_key(&j, "b"); json_garbage_totals(&j, &d->garbage_b);
+	json_obj_end(&j);
 	json_obj_end(&j);
 }
 
@@ -752,4 +758,5 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 	}
 	table_render(&t, out);
 	table_release(&t);
+	text_garbage_totals(out, &d->garbage_a, &d->garbage_b);
 }

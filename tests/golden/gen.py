@@ -500,8 +500,14 @@ for _i in range(3):
 W_ROOTS = [(1, "modules", "sys.modules"), (6, "jobs", "thread 4242")]
 
 
-def graph_snapshot():
+def graph_snapshot(lost=1, taken_at=T0):
+    """w.snap; with lost > 1, w2.snap: the same later, with more garbage
+    (self-holding lists), and the garbage totals snap counts in STAT."""
     strings, sid = string_table()
+    objects = W_OBJECTS + [("lost%d" % k, "list", 56, 1, 0)
+                           for k in range(1, lost)]
+    edges = W_EDGES + [("lost%d" % k, "lost%d" % k, ("index", 0))
+                       for k in range(1, lost)]
 
     meta = [("pid", VAL_INT, 4242), ("exe", VAL_STRING, sid("/usr/bin/python3.12")),
             ("cmdline", VAL_STRING, sid("python3 app.py")),
@@ -510,27 +516,27 @@ def graph_snapshot():
             ("python_elf", VAL_STRING, sid("/usr/bin/python3.12")),
             ("offsets", VAL_STRING, sid("_Py_DebugOffsets")),
             ("pyheap_version", VAL_STRING, sid("0.1.0")),
-            ("taken_at", VAL_F64, T0), ("pause_ms", VAL_F64, 3.0),
+            ("taken_at", VAL_F64, taken_at), ("pause_ms", VAL_F64, 3.0),
             ("capture_ms", VAL_F64, 2.0), ("parse_ms", VAL_F64, 9.0),
             ("image_bytes", VAL_UINT, 8 * MIB), ("flags", VAL_UINT, 16),
             ("labels", VAL_STRING, sid("identifiers"))]
     tid = {name: k for k, (name, _, _) in enumerate(W_TYPES)}
     types = [(0x7f3a00010000 + 0x1a0 * k, sid(n), sid(m), f, U32_MAX, 16, 0)
              for k, (n, m, f) in enumerate(W_TYPES)]
-    oid = {o[0]: k for k, o in enumerate(W_OBJECTS)}
+    oid = {o[0]: k for k, o in enumerate(objects)}
     addr, objs = 0x7f3a20000000, []
-    rows = [[] for _ in W_OBJECTS]
-    for a, b, label in W_EDGES:
+    rows = [[] for _ in objects]
+    for a, b, label in edges:
         rows[oid[a]].append((oid[b], label))
-    owned = [0] * len(W_OBJECTS)
-    for a, b, _ in W_EDGES:
+    owned = [0] * len(objects)
+    for a, b, _ in edges:
         owned[oid[b]] += 1
     for _, name, _ in W_ROOTS:
         owned[oid[name]] += 1
-    for k, (name, ty, size, tracked, unexplained) in enumerate(W_OBJECTS):
+    for k, (name, ty, size, tracked, unexplained) in enumerate(objects):
         refcnt = owned[k] + unexplained
-        from_tracked = sum(1 for a, b, _ in W_EDGES
-                           if oid[b] == k and W_OBJECTS[oid[a]][3])
+        from_tracked = sum(1 for a, b, _ in edges
+                           if oid[b] == k and objects[oid[a]][3])
         gc_refs = refcnt - from_tracked if tracked else 0
         flags = OBJ_IN_PYMALLOC | (OBJ_GC_TRACKED if tracked else 0)
         objs.append((addr, size, 0, refcnt, tid[ty], flags, 0, unexplained,
@@ -558,6 +564,11 @@ def graph_snapshot():
                 labels.append(4 * sid(label[1]) + (2 if label[0] == "key"
                                                    else 0))
     roots = [(kind, oid[name], sid(text)) for kind, name, text in W_ROOTS]
+    # What pyheap garbage finds (the self-holding lists), as snap counts.
+    stat_rows = sorted([(sid("garbage.collectable.objects"), lost),
+                        (sid("garbage.collectable.bytes"), 56 * lost),
+                        (sid("garbage.uncollectable.objects"), 0),
+                        (sid("garbage.uncollectable.bytes"), 0)])
     strs = varint(len(strings)) + b"".join(varint(len(s)) for s in strings)
     strs += b"".join(strings)
     gc = [("valid", VAL_UINT, 1), ("enabled", VAL_UINT, 1),
@@ -569,7 +580,8 @@ def graph_snapshot():
             (b"OBJS", table(objs, "DUUSUUUSS")),
             (b"EDGS", edges), (b"ROOT", table(roots, "UUU")),
             (b"THRD", table([], "SUUU") + table([], "UUS")),
-            (b"GC  ", props(gc)), (b"STAT", table([], "US")),
+            (b"GC  ", props(gc)),
+            (b"STAT", table(stat_rows, "US")),
             (b"ELBL", varint(len(labels)) +
              b"".join(varint(v) for v in labels))]
     header = MAGIC + struct.pack("<HHI", 1, 5, 0)
@@ -612,6 +624,7 @@ def main(argv):
                            flags=FLAG_NATIVE | 0x40, chunks=O_CHUNKS),
     }
     files["w.snap"] = graph_snapshot()
+    files["w2.snap"] = graph_snapshot(lost=4, taken_at=T0 + 600.0)
     files.update(series_files())
     files.update(worker_files())
     for name, data in sorted(files.items()):

@@ -84,6 +84,14 @@ def run(h, pyheap, t, ext, res, snapfile):
                      % p.stderr.strip()):
         return
     g = json.loads(p.stdout)
+    # snap counted the same in the snapshot's stats (for diff, metrics).
+    st = snapfile.load(out)["stats"]
+    res.equal([st.get("garbage.%s.%s" % (part, what))
+               for part in ("collectable", "uncollectable")
+               for what in ("objects", "bytes")],
+              [g[part][what] for part in ("collectable", "uncollectable")
+               for what in ("objects", "bytes")],
+              "snap's garbage totals (stats) are what garbage reports")
     t.proc.stdin.write("collect\n")
     t.proc.stdin.flush()
     ans = json.loads(t.proc.stdout.readline())

@@ -338,6 +338,10 @@ def run_series(h, pyheap, exe, res, tmp, workers):
     ntypes = len([ln for ln in sp.splitlines()
                   if ln.startswith("pyheap_bytes{")])
     res.equal(ntypes, 21, "snap --prom: 20 types and [other]")
+    res.check(all(('pyheap_garbage_bytes{program="leaky_worker",pid="%d",'
+                   'kind="%s"}' % (a.pid, k)) in sp
+                  for k in ("collectable", "uncollectable")),
+              "snap --prom: garbage bytes of both kinds", sp[-600:])
     res.equal(oct(os.stat(snap_prom).st_mode & 0o777), "0o644",
               "metrics are readable by the exporter")
     res.check(not glob.glob(os.path.join(promdir, "*.tmp-*")),
