@@ -155,6 +155,9 @@ struct garbage_totals {
 
 /* From s's stats; t->known false (all 0) if it has none. */
 void garbage_totals_of(const struct snapshot *s, struct garbage_totals *t);
+/* The same computed from s, as garbage_analyse() but without grouping
+ * (what snap stores): 0, or garbage_analyse()'s error. */
+int garbage_count(const struct snapshot *s, struct garbage_totals *t);
 static inline uint64_t garbage_totals_bytes(const struct garbage_totals *t)
 {
 	return t->collectable_bytes + t->uncollectable_bytes;

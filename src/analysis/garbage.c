@@ -356,7 +356,44 @@ static void finalize_generators(const struct snapshot *s, uint8_t *set)
 	free(freed_refs);
 }
 
+/* A part's objects and bytes without its groups (garbage_count()). */
+static void sum_set(const struct snapshot *s, const uint8_t *set,
+		    struct garbage_part *part)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjects; i++)
+		if (set[i]) {
+			part->objects++;
+			part->bytes += s->objects[i].size;
+		}
+}
+
+static int run(const struct snapshot *s, struct garbage *g, bool groups);
+
 int garbage_analyse(const struct snapshot *s, struct garbage *g)
+{
+	return run(s, g, true);
+}
+
+int garbage_count(const struct snapshot *s, struct garbage_totals *t)
+{
+	struct garbage g;
+	int rc = run(s, &g, false);
+
+	memset(t, 0, sizeof(*t));
+	if (!rc) {
+		t->known = true;
+		t->collectable_objects = g.collectable.objects;
+		t->collectable_bytes = g.collectable.bytes;
+		t->uncollectable_objects = g.uncollectable.objects;
+		t->uncollectable_bytes = g.uncollectable.bytes;
+	}
+	garbage_release(&g);
+	return rc;
+}
+
+static int run(const struct snapshot *s, struct garbage *g, bool groups)
 {
 	size_t n = s->nobjects, i;
 	uint8_t *alive, *gc_reach, *set;
@@ -426,14 +463,20 @@ int garbage_analyse(const struct snapshot *s, struct garbage *g)
 		if (set[i])
 			g->collectable_ids[g->ncollectable_ids++] =
 				(uint32_t)i;
-	group_set(s, set, &g->collectable);
+	if (groups)
+		group_set(s, set, &g->collectable);
+	else
+		sum_set(s, set, &g->collectable);
 
 	/* Never collectable: garbage that the collectable garbage does not
 	 * reach (what it reaches is freed with it). */
 	propagate(s, set, false);
 	for (i = 0; i < n; i++)
 		set[i] = !alive[i] && !set[i];
-	group_set(s, set, &g->uncollectable);
+	if (groups)
+		group_set(s, set, &g->uncollectable);
+	else
+		sum_set(s, set, &g->uncollectable);
 	for (i = 0; i < n; i++)
 		if (!alive[i])
 			g->garbage_objects++;

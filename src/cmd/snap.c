@@ -481,20 +481,19 @@ static uint64_t reserve_size(uint64_t est, uint64_t max)
  */
 static void add_garbage_stats(struct snapshot *s)
 {
-	struct garbage g;
+	struct garbage_totals t;
 
 	if (!(s->meta.flags & SNAP_REFCOUNTS) ||
-	    (s->meta.flags & SNAP_INCONSISTENT) || garbage_analyse(s, &g))
+	    (s->meta.flags & SNAP_INCONSISTENT) || garbage_count(s, &t))
 		return;
 	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_OBJECTS,
-		      (int64_t)g.collectable.objects);
+		      (int64_t)t.collectable_objects);
 	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_BYTES,
-		      (int64_t)g.collectable.bytes);
+		      (int64_t)t.collectable_bytes);
 	snapshot_stat(s, GARBAGE_STAT_UNCOLLECTABLE_OBJECTS,
-		      (int64_t)g.uncollectable.objects);
+		      (int64_t)t.uncollectable_objects);
 	snapshot_stat(s, GARBAGE_STAT_UNCOLLECTABLE_BYTES,
-		      (int64_t)g.uncollectable.bytes);
-	garbage_release(&g);
+		      (int64_t)t.uncollectable_bytes);
 }
 
 static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,

@@ -157,6 +157,9 @@ struct census {
 	enum census_labels labels;
 	struct u64map key_labels;
 	uint32_t field_labels[PY_F__COUNT]; /* string id + 1, 0 unknown */
+	struct { const char *name; uint32_t id; } named[32]; /* referents.c
+							      * edge_named */
+	size_t nnamed;
 	/* Refcount arithmetic over the objects (census.c). */
 	uint64_t rc_arith, rc_not_arith, rc_negative, rc_negative_refs,
 		 rc_unexplained, rc_unexplained_refs;

@@ -173,13 +173,29 @@ static void edge_named(struct census *c, uint32_t src, uint64_t addr,
 		       const char *const *names, size_t n)
 {
 	uint64_t buf[8];
-	size_t i;
+	size_t i, k;
 
 	if (n > PH_ARRAY_SIZE(buf) || target_read(c->t, addr, buf, n * 8))
 		return;
-	for (i = 0; i < n; i++)
-		census_edge_l(c, src, buf[i], c->labels == LABELS_NONE ? 0 :
-			      snapshot_cstring(c->s, names[i]));
+	for (i = 0; i < n; i++) {
+		uint32_t label = 0;
+
+		/* The names are static: their ids are kept by address (a
+		 * few dozen), not hashed again for every descriptor. */
+		for (k = 0; c->labels != LABELS_NONE && k < c->nnamed; k++)
+			if (c->named[k].name == names[i]) {
+				label = c->named[k].id;
+				break;
+			}
+		if (c->labels != LABELS_NONE && k == c->nnamed) {
+			label = snapshot_cstring(c->s, names[i]);
+			if (c->nnamed < PH_ARRAY_SIZE(c->named)) {
+				c->named[c->nnamed].name = names[i];
+				c->named[c->nnamed++].id = label;
+			}
+		}
+		census_edge_l(c, src, buf[i], label);
+	}
 }
 
 /* ---- referents --------------------------------------------------------- */

@@ -766,7 +766,7 @@ def suite_stress(pyheap, slot, exe, res):
     """Eight threads allocating and freeing: 20 stop-mode snapshots in a row
     must each be complete (the long-lived objects all found) and consistent
     (no pool, GC list or count that does not add up).  PYHEAP_STRESS_SNAPS
-    sets another number (.ci/run's sanitizer pass takes 8: each snapshot
+    sets another number (.ci/run's sanitizer pass takes 4: each snapshot
     there is several times slower, and the plain pass takes the 20)."""
     if slot in ("2.7", "3.6"):
         print("# stress needs CPython 3.7+")
