@@ -547,11 +547,11 @@ size_t holders_seed(const struct snapshot *s, uint32_t **out,
 
 /* The shortest-path tree from the holders (see above): parent[v] and the
  * edge pedge[v] into v (UINT32_MAX at a path's start), dist[v] its
- * length (UINT32_MAX: reached by no holder), root_name[v] the name of the
- * root v is (NULL for others). */
+ * length (UINT32_MAX: reached by no holder), root_id[v] the string id of
+ * the name of the root v is (its first root row's; UINT32_MAX for
+ * others). */
 struct path_tree {
-	uint32_t *parent, *pedge, *dist;
-	const char **root_name;
+	uint32_t *parent, *pedge, *dist, *root_id;
 };
 void path_tree_build(const struct snapshot *s, struct path_tree *pt);
 /* v's path as text: "sys.modules['app'].__dict__['CACHE'] -> Request". */

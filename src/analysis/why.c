@@ -183,12 +183,13 @@ void why_label_text(struct strbuf *sb, const struct snapshot *s,
 /* The label a path's first step gets: the root's name, or why an object
  * that no root reaches is held. */
 static void origin_text(struct strbuf *sb, const struct snapshot *s,
-			const char *const *root_name, uint32_t v)
+			const uint32_t *root_id, uint32_t v)
 {
 	const struct snap_object *o = &s->objects[v];
 
-	if (root_name[v])
-		strbuf_addstr(sb, *root_name[v] ? root_name[v] : "<root>");
+	if (root_id[v] != NONE)
+		strbuf_addstr(sb, root_id[v] ? snapshot_str(s, root_id[v]) :
+			      "<root>");
 	else if (o->unexplained > 0)
 		strbuf_addf(sb, "<%" PRId64 " reference%s from outside the "
 			    "heap>", o->unexplained,
@@ -218,11 +219,11 @@ void path_tree_build(const struct snapshot *s, struct path_tree *pt)
 	pt->parent = xmalloc((n + 1) * sizeof(*pt->parent));
 	pt->pedge = xmalloc((n + 1) * sizeof(*pt->pedge));
 	pt->dist = xmalloc((n + 1) * sizeof(*pt->dist));
-	pt->root_name = xcalloc(n + 1, sizeof(*pt->root_name));
+	pt->root_id = xmalloc((n + 1) * sizeof(*pt->root_id));
+	memset(pt->root_id, 0xff, (n + 1) * sizeof(*pt->root_id));
 	for (i = s->nroots; i-- > 0;)
 		if (s->roots[i].object < n)
-			pt->root_name[s->roots[i].object] =
-				snapshot_str(s, s->roots[i].name);
+			pt->root_id[s->roots[i].object] = s->roots[i].name;
 	nseeds = holders_seed(s, &seeds, bounds);
 	for (i = 0; i < n; i++) {
 		pt->parent[i] = NONE;
@@ -263,7 +264,7 @@ void path_tree_release(struct path_tree *pt)
 	free(pt->parent);
 	free(pt->pedge);
 	free(pt->dist);
-	free(pt->root_name);
+	free(pt->root_id);
 	memset(pt, 0, sizeof(*pt));
 }
 
@@ -290,7 +291,7 @@ void path_tree_text(struct strbuf *sb, const struct snapshot *s,
 		ids[k] = v;
 		v = pt->parent[v];
 	}
-	origin_text(sb, s, pt->root_name, ids[0]);
+	origin_text(sb, s, pt->root_id, ids[0]);
 	for (k = 1; k < len; k++) {
 		size_t before = sb->len;
 
@@ -339,24 +340,14 @@ struct shaper {
 /* The merged label of the step into v; for the start of a path, its
  * root's name (a string id, offset past every label) or 0 for a holder
  * that is no root. */
-/* The string id of root object v's name (its first root row's). */
-static uint64_t root_name_id(const struct snapshot *s, uint32_t v)
-{
-	size_t i;
-
-	for (i = 0; i < s->nroots; i++)
-		if (s->roots[i].object == v)
-			return s->roots[i].name;
-	return 0;
-}
-
 static uint64_t step_label(const struct snapshot *s,
 			   const struct path_tree *pt, uint32_t v)
 {
 	uint32_t l;
 
 	if (pt->parent[v] == NONE)
-		return pt->root_name[v] ? 1 + root_name_id(s, v) : 0;
+		return pt->root_id[v] != NONE ? 1 + (uint64_t)pt->root_id[v] :
+		       0;
 	l = hop_label(s, pt, v);
 	if ((l & EDGE_LABEL_KIND) == EDGE_LABEL_INDEX)
 		l = EDGE_LABEL_INDEX;
@@ -451,13 +442,13 @@ static void fill_path(const struct snapshot *s, struct why_path *p,
 		p->steps[k].type = obj_type(s, ids[k]);
 		strbuf_reset(&sb);
 		if (!k)
-			origin_text(&sb, s, pt->root_name, ids[0]);
+			origin_text(&sb, s, pt->root_id, ids[0]);
 		else
 			why_label_text(&sb, s, l, true);
 		p->steps[k].label = sb.len ? xstrdup(sb.buf) : NULL;
 		strbuf_reset(&sb);
 		if (!k)
-			origin_text(&sb, s, pt->root_name, ids[0]);
+			origin_text(&sb, s, pt->root_id, ids[0]);
 		else
 			why_label_text(&sb, s, l, false);
 		p->example[k].addr = s->objects[ids[k]].addr;
@@ -534,7 +525,7 @@ int why_analyse(const struct snapshot *s, const uint8_t *selected,
 			/* Paths of a shape share their start (its name is in
 			 * the shape): a root, or another holder. */
 			path_of(&pt, (uint32_t)i, ids);
-			groups[ngroups].from_holder = !pt.root_name[ids[0]];
+			groups[ngroups].from_holder = pt.root_id[ids[0]] == NONE;
 			ngroups++;
 		}
 		if (groups[g].from_holder)
