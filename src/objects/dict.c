@@ -101,17 +101,25 @@ static int foreach_entries(struct census *c, const struct dkeys *k,
 			   void (*fn)(void *ctx, uint64_t key, uint64_t value),
 			   void *ctx)
 {
-	unsigned char *buf = xmalloc((size_t)k->esize * BATCH);
-	uint64_t *vals = values ? xmalloc(8 * BATCH) : NULL;
+	/* Sized for this table, not for a full batch: most dicts are
+	 * small, and 96 KiB per dict is an mmap() per dict under ASan. */
+	size_t batch = (size_t)PH_MIN(k->nentries, (uint64_t)BATCH);
+	unsigned char *buf;
+	uint64_t *vals;
 	uint64_t i, n, j;
 	int visited = 0;
+
+	if (!batch)
+		return 0;
+	buf = xmalloc((size_t)k->esize * batch);
+	vals = values ? xmalloc(8 * batch) : NULL;
 
 	for (i = 0; i < k->nentries; i += n) {
 		/* Each entry costs up to two references of the budget: stop
 		 * reading when it is spent (census.c "Budget"). */
 		if (!census_refs_left(c))
 			break;
-		n = PH_MIN(k->nentries - i, (uint64_t)BATCH);
+		n = PH_MIN(k->nentries - i, (uint64_t)batch);
 		if (target_read(c->t, k->entries + i * k->esize, buf,
 				(size_t)(n * k->esize)) ||
 		    (vals && target_read(c->t, values + i * 8, vals,

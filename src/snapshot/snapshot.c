@@ -55,9 +55,13 @@ uint32_t snapshot_string(struct snapshot *s, const char *str, size_t len)
 		return id;
 	if (s->nstrings >= UINT32_MAX)
 		ph_die("too many strings in snapshot");
-	PH_GROW(s->strings, s->strings_alloc, s->nstrings + 1);
-	s->string_len = xrealloc(s->string_len,
-				 s->strings_alloc * sizeof(*s->string_len));
+	if (s->nstrings + 1 > s->strings_alloc) {
+		/* string_len grows with strings, not on every string: a
+		 * realloc() to the same size copies under ASan. */
+		PH_GROW(s->strings, s->strings_alloc, s->nstrings + 1);
+		s->string_len = xrealloc(s->string_len, s->strings_alloc *
+					 sizeof(*s->string_len));
+	}
 	id = (uint32_t)s->nstrings++;
 	s->strings[id] = xstrndup(str, len);
 	s->string_len[id] = (uint32_t)len;

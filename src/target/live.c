@@ -1104,7 +1104,7 @@ int target_stop(struct target *t, unsigned max_pause_ms)
 	bool released;
 	uint64_t deadline = 0;
 	size_t added;
-	int pass, rc;
+	int pass, rc = 0;
 
 	if (t->ops != &live_ops || t->stop_started_ns)
 		return 0;
