@@ -95,6 +95,7 @@ struct report_row {
 	const char *key;
 	uint64_t count, bytes;
 	uint64_t gc_tracked;  /* objects with OBJ_GC_TRACKED (0 for chunks) */
+	uint64_t garbage_bytes; /* of objects with OBJ_GARBAGE (1.5) */
 	bool native;          /* counts malloc chunks, not objects */
 	struct row_site site;
 };
@@ -133,6 +134,8 @@ struct report {
 struct diff_row {
 	const char *key;
 	uint64_t count_a, count_b, bytes_a, bytes_b;
+	uint64_t garbage_a, garbage_b;     /* bytes with OBJ_GARBAGE; see
+					    * diff.garbage_a.known */
 	struct row_site site;              /* kinds: of both snapshots */
 };
 
@@ -156,8 +159,14 @@ struct garbage_totals {
 /* From s's stats; t->known false (all 0) if it has none. */
 void garbage_totals_of(const struct snapshot *s, struct garbage_totals *t);
 /* The same computed from s, as garbage_analyse() but without grouping
- * (what snap stores): 0, or garbage_analyse()'s error. */
-int garbage_count(const struct snapshot *s, struct garbage_totals *t);
+ * (what snap stores): 0, or garbage_analyse()'s error.  part, when not
+ * NULL (nobjects entries), receives each object's part: 0 (none),
+ * GARBAGE_PART_COLLECTABLE or GARBAGE_PART_UNCOLLECTABLE -- the objects
+ * the totals count, no others. */
+#define GARBAGE_PART_COLLECTABLE 1
+#define GARBAGE_PART_UNCOLLECTABLE 2
+int garbage_count(const struct snapshot *s, struct garbage_totals *t,
+		  uint8_t *part);
 static inline uint64_t garbage_totals_bytes(const struct garbage_totals *t)
 {
 	return t->collectable_bytes + t->uncollectable_bytes;
@@ -182,6 +191,17 @@ static inline int64_t diff_count_delta(const struct diff_row *r)
 static inline int64_t diff_bytes_delta(const struct diff_row *r)
 {
 	return (int64_t)(r->bytes_b - r->bytes_a);
+}
+
+/* Whether both snapshots say which objects are garbage (OBJ_GARBAGE,
+ * with the garbage stats): then rows can compare their garbage bytes. */
+static inline bool diff_has_garbage(const struct diff *d)
+{
+	return d->garbage_a.known && d->garbage_b.known;
+}
+static inline int64_t diff_garbage_delta(const struct diff_row *r)
+{
+	return (int64_t)(r->garbage_b - r->garbage_a);
 }
 
 /* Which rows to keep and in what order (show and diff options). */

@@ -92,9 +92,11 @@ void report_diff(const struct report *a, const struct report *b,
 		if (in_a) {
 			row->count_a += src->count;
 			row->bytes_a += src->bytes;
+			row->garbage_a += src->garbage_bytes;
 		} else {
 			row->count_b += src->count;
 			row->bytes_b += src->bytes;
+			row->garbage_b += src->garbage_bytes;
 		}
 	}
 	d->nkeys = d->nrows;

@@ -369,17 +369,19 @@ static void sum_set(const struct snapshot *s, const uint8_t *set,
 		}
 }
 
-static int run(const struct snapshot *s, struct garbage *g, bool groups);
+static int run(const struct snapshot *s, struct garbage *g, bool groups,
+	       uint8_t *part);
 
 int garbage_analyse(const struct snapshot *s, struct garbage *g)
 {
-	return run(s, g, true);
+	return run(s, g, true, NULL);
 }
 
-int garbage_count(const struct snapshot *s, struct garbage_totals *t)
+int garbage_count(const struct snapshot *s, struct garbage_totals *t,
+		  uint8_t *part)
 {
 	struct garbage g;
-	int rc = run(s, &g, false);
+	int rc = run(s, &g, false, part);
 
 	memset(t, 0, sizeof(*t));
 	if (!rc) {
@@ -393,7 +395,8 @@ int garbage_count(const struct snapshot *s, struct garbage_totals *t)
 	return rc;
 }
 
-static int run(const struct snapshot *s, struct garbage *g, bool groups)
+static int run(const struct snapshot *s, struct garbage *g, bool groups,
+	       uint8_t *part)
 {
 	size_t n = s->nobjects, i;
 	uint8_t *alive, *gc_reach, *set;
@@ -467,6 +470,9 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups)
 		group_set(s, set, &g->collectable);
 	else
 		sum_set(s, set, &g->collectable);
+	if (part)
+		for (i = 0; i < n; i++)
+			part[i] = set[i] ? GARBAGE_PART_COLLECTABLE : 0;
 
 	/* Never collectable: garbage that the collectable garbage does not
 	 * reach (what it reaches is freed with it). */
@@ -477,6 +483,10 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups)
 		group_set(s, set, &g->uncollectable);
 	else
 		sum_set(s, set, &g->uncollectable);
+	if (part)
+		for (i = 0; i < n; i++)
+			if (set[i])
+				part[i] = GARBAGE_PART_UNCOLLECTABLE;
 	for (i = 0; i < n; i++)
 		if (!alive[i])
 			g->garbage_objects++;

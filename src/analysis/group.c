@@ -61,6 +61,8 @@ void report_count_object(struct report *r, struct report_row *row,
 	row->count++;
 	row->bytes += o->size;
 	row->gc_tracked += gc;
+	if (o->flags & OBJ_GARBAGE)
+		row->garbage_bytes += o->size;
 	r->totals.objects++;
 	r->totals.object_bytes += o->size;
 	r->totals.gc_tracked += gc;

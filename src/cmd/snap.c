@@ -482,10 +482,26 @@ static uint64_t reserve_size(uint64_t est, uint64_t max)
 static void add_garbage_stats(struct snapshot *s)
 {
 	struct garbage_totals t;
+	uint8_t *part;
+	size_t i;
 
 	if (!(s->meta.flags & SNAP_REFCOUNTS) ||
-	    (s->meta.flags & SNAP_INCONSISTENT) || garbage_count(s, &t))
+	    (s->meta.flags & SNAP_INCONSISTENT))
 		return;
+	part = xmalloc(s->nobjects + 1);
+	if (garbage_count(s, &t, part)) {
+		free(part);
+		return;
+	}
+	/* Each object's part too, so that diff and show can say how much
+	 * of a row is garbage without loading the references. */
+	for (i = 0; i < s->nobjects; i++) {
+		if (part[i])
+			s->objects[i].flags |= OBJ_GARBAGE;
+		if (part[i] == GARBAGE_PART_UNCOLLECTABLE)
+			s->objects[i].flags |= OBJ_NEVER_COLLECTABLE;
+	}
+	free(part);
 	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_OBJECTS,
 		      (int64_t)t.collectable_objects);
 	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_BYTES,

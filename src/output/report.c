@@ -214,6 +214,28 @@ static void json_totals_ab(struct json *j, const char *name, uint64_t a,
 	strbuf_release(&key);
 }
 
+/* A row's bytes that are garbage (OBJ_GARBAGE) in each snapshot, null
+ * where that snapshot has no garbage stats; the delta where both do. */
+static void json_row_garbage(struct json *j, const struct diff *d,
+			     const struct diff_row *row)
+{
+	json_key(j, "garbage_bytes_a");
+	if (d->garbage_a.known)
+		json_uint(j, row->garbage_a);
+	else
+		json_null(j);
+	json_key(j, "garbage_bytes_b");
+	if (d->garbage_b.known)
+		json_uint(j, row->garbage_b);
+	else
+		json_null(j);
+	json_key(j, "garbage_bytes_delta");
+	if (diff_has_garbage(d))
+		json_int(j, diff_garbage_delta(row));
+	else
+		json_null(j);
+}
+
 void render_diff_json(struct strbuf *out, const char *file_a,
 		      const struct snapshot *a, const char *file_b,
 		      const struct snapshot *b, const struct diff *d,
@@ -243,6 +265,7 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 		json_key(&j, "bytes_b"); json_uint(&j, row->bytes_b);
 		json_key(&j, "bytes_delta"); json_int(&j, diff_bytes_delta(row));
 		json_site(&j, d->by, d->depth, &row->site);
+		json_row_garbage(&j, d, row);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -286,7 +309,8 @@ void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top)
 	strbuf_addstr(out, "key,count_a,count_b,count_delta,bytes_a,bytes_b,"
 		      "bytes_delta");
 	csv_site_header(out, d->by, d->depth);
-	strbuf_addch(out, '\n');
+	strbuf_addstr(out, ",garbage_bytes_a,garbage_bytes_b,"
+		      "garbage_bytes_delta\n");
 	for (i = 0; i < n; i++) {
 		const struct diff_row *row = &d->rows[i];
 
@@ -299,6 +323,19 @@ void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top)
 			    (unsigned long long)row->bytes_b,
 			    (long long)diff_bytes_delta(row));
 		csv_site(out, d->by, d->depth, &row->site);
+		/* Empty where a snapshot has no garbage stats. */
+		strbuf_addch(out, ',');
+		if (d->garbage_a.known)
+			strbuf_addf(out, "%llu",
+				    (unsigned long long)row->garbage_a);
+		strbuf_addch(out, ',');
+		if (d->garbage_b.known)
+			strbuf_addf(out, "%llu",
+				    (unsigned long long)row->garbage_b);
+		strbuf_addch(out, ',');
+		if (diff_has_garbage(d))
+			strbuf_addf(out, "%lld",
+				    (long long)diff_garbage_delta(row));
 		strbuf_addch(out, '\n');
 	}
 }
@@ -660,6 +697,13 @@ static void add_diff_row(struct table *t, uint64_t bytes_a, uint64_t bytes_b,
 	row->sgr[5] = delta_sgr(dc);
 }
 
+/* The GARBAGE cell of a diff row: the change in its garbage bytes. */
+static void garbage_cell(struct table_row *row, int64_t delta)
+{
+	fmt_signed_bytes(&row->cell[6], delta);
+	row->sgr[6] = delta_sgr(delta);
+}
+
 /* "A  a.snap: process ..., Python ...\n   taken ..., paused ...[; when]" */
 static void diff_header(struct strbuf *out, const char *label,
 			const char *file, const struct snapshot *s,
@@ -697,11 +741,14 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 	static const char *const heads[] = {
 		"BYTES A", "BYTES B", "DELTA", "COUNT A", "COUNT B", "DELTA",
 	};
-	size_t nsite = site_columns(d->by), kc = 6 + nsite;
+	/* A GARBAGE column (the change in the row's bytes that are
+	 * garbage) where both snapshots say which objects are. */
+	size_t ng = diff_has_garbage(d), nsite = site_columns(d->by);
+	size_t kc = 6 + ng + nsite;
 
-	_Static_assert(7 + 2 <= TABLE_MAX_COLS, "diff --by site,type columns");
-	struct table t = { 7 + nsite, { 8, 8, 9, 7, 7, 7, 0 }, "  ", colour,
-			   NULL, 0, 0, nsite };
+	_Static_assert(8 + 2 <= TABLE_MAX_COLS, "diff --by site,type columns");
+	struct table t = { 7 + ng + nsite, { 8, 8, 9, 7, 7, 7, 0, 0 }, "  ",
+			   colour, NULL, 0, 0, nsite };
 	const struct report_totals *ta = &d->totals_a, *tb = &d->totals_b;
 	struct table_row *row;
 	size_t i, n = shown(d->nrows, top), first_total;
@@ -715,7 +762,9 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 	row = table_add(&t);
 	for (i = 0; i < PH_ARRAY_SIZE(heads); i++)
 		strbuf_addstr(&row->cell[i], heads[i]);
-	site_headings(row, 6, d->by);
+	if (ng)
+		strbuf_addstr(&row->cell[6], "GARBAGE");
+	site_headings(row, 6 + ng, d->by);
 	strbuf_addstr(&row->cell[kc], key_heading(d->by));
 	for (i = 0; i < n; i++) {
 		const struct diff_row *dr = &d->rows[i];
@@ -724,8 +773,10 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 		add_diff_row(&t, dr->bytes_a, dr->bytes_b, dr->count_a,
 			     dr->count_b);
 		dtr = &t.rows[t.nrows - 1];
+		if (ng)
+			garbage_cell(dtr, diff_garbage_delta(dr));
 		if (nsite)
-			site_cells(dtr, 6, d->by, &dr->site);
+			site_cells(dtr, 6 + ng, d->by, &dr->site);
 		else
 			fmt_printable(&dtr->cell[kc], dr->key);
 		if (!dr->count_a)
@@ -750,6 +801,10 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 			     d->count_b);
 		strbuf_addstr(&t.rows[t.nrows - 1].cell[kc], "total");
 	}
+	if (ng)
+		garbage_cell(&t.rows[first_total],
+			     (int64_t)(garbage_totals_bytes(&d->garbage_b) -
+				       garbage_totals_bytes(&d->garbage_a)));
 	for (; first_total < t.nrows; first_total++) {
 		row = &t.rows[first_total];
 		for (i = 0; i < t.ncols; i++)

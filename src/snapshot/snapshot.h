@@ -135,6 +135,12 @@ struct snap_type {
 #define OBJ_OTHER_MEMORY 32u     /* elsewhere (malloc, mmap) */
 #define OBJ_NOT_ARITHMETIC 64u   /* (1.4) immortal or static: its refcount
 				  * is no count of references */
+/* (1.5) set by snap with the garbage stats (analysis.h "Garbage
+ * totals"): the object is in what the totals count -- garbage the cyclic
+ * GC would free, or (with OBJ_NEVER_COLLECTABLE too) garbage it never
+ * can.  Snapshots without the stats have neither. */
+#define OBJ_GARBAGE 128u
+#define OBJ_NEVER_COLLECTABLE 256u
 
 struct snap_object {
 	uint64_t addr;

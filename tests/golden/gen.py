@@ -25,7 +25,7 @@ from gen import (MAGIC, U32_MAX, props, section, svarint, table,  # noqa
                  varint)
 
 TYPE_HEAP, TYPE_GC = 1, 2
-OBJ_GC_TRACKED, OBJ_IN_PYMALLOC = 1, 4
+OBJ_GC_TRACKED, OBJ_IN_PYMALLOC, OBJ_GARBAGE = 1, 4, 128
 VAL_UINT, VAL_INT, VAL_F64, VAL_STRING = 1, 2, 3, 4
 
 # name, module, flags: the types of all three snapshots.  The empty name
@@ -539,6 +539,8 @@ def graph_snapshot(lost=1, taken_at=T0):
                            if oid[b] == k and objects[oid[a]][3])
         gc_refs = refcnt - from_tracked if tracked else 0
         flags = OBJ_IN_PYMALLOC | (OBJ_GC_TRACKED if tracked else 0)
+        if name.startswith("lost"):
+            flags |= OBJ_GARBAGE    # what the garbage totals count
         objs.append((addr, size, 0, refcnt, tid[ty], flags, 0, unexplained,
                      gc_refs))
         addr += (size + 15) // 16 * 16

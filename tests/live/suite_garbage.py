@@ -21,6 +21,7 @@ garbage  targets/garbage.py disables the collector and makes N of each
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,74 @@ def suite_garbage(h, pyheap, slot, exe, res):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def fmt_bytes(n):
+    """pyheap's own rendering (output/units.c fmt_bytes)."""
+    if n < 1024:
+        return "%d B" % n
+    v, u = float(n), -1
+    while v >= 1024 and u < 4:
+        v /= 1024
+        u += 1
+    unit = ("KiB", "MiB", "GiB", "TiB", "PiB")[u]
+    return ("%.2f %s" if v < 10 else "%.1f %s" if v < 100 else "%.0f %s") \
+        % (v, unit)
+
+
+def check_flags(res, snapfile, out, g):
+    """snap marks the objects the totals count (flags 128, 256)."""
+    snap = snapfile.load(out)
+    objs = snap["objects"]
+    marked = {o["addr"] for o in objs if o["flags"] & 128
+              and not o["flags"] & 256}
+    never = [o for o in objs if o["flags"] & 256]
+    res.equal(sorted(marked), sorted(int(a, 16) for a in
+                                     g["collectable_addresses"]),
+              "flag 128 alone: exactly the collectable objects")
+    res.equal((len(never), sum(o["size"] for o in never)),
+              (g["uncollectable"]["objects"], g["uncollectable"]["bytes"]),
+              "flag 256: the never-collectable objects and bytes")
+    res.equal(sum(1 for o in objs if o["flags"] & 256
+                  and not o["flags"] & 128), 0, "256 only with 128")
+
+
+def check_growth(h, pyheap, t, res):
+    """After gc.collect() (DEBUG_SAVEALL keeps what it found in
+    gc.garbage): K more self-holding lists between two snapshots are,
+    on diff's list row, K lists' bytes of garbage growth."""
+    out = os.path.join(t.tmp, "g1.snap")
+    p = h.run_pyheap(pyheap, "snap", "-q", "-o", out, str(t.pid))
+    if not res.equal(p.returncode, 0, "snap exits 0 (%s)" % p.stderr.strip()):
+        return
+    k = 37
+    t.proc.stdin.write("more %d\n" % k)
+    t.proc.stdin.flush()
+    made = json.loads(t.proc.stdout.readline())
+    out2 = os.path.join(t.tmp, "g2.snap")
+    p = h.run_pyheap(pyheap, "snap", "-q", "-o", out2, str(t.pid))
+    if not res.equal(p.returncode, 0, "second snap exits 0 (%s)"
+                     % p.stderr.strip()):
+        return
+    p = h.run_pyheap(pyheap, "diff", "--format", "json", "--top", "0",
+                     out, out2)
+    if not res.equal(p.returncode, 0, "diff exits 0 (%s)"
+                     % p.stderr.strip()):
+        return
+    d = json.loads(p.stdout)
+    rows = {r["key"]: r for r in d["rows"]}
+    res.equal(rows.get("list", {}).get("garbage_bytes_delta"), made["bytes"],
+              "diff: the list row's garbage grew by the %d lists' bytes" % k)
+    res.equal(sum(r["garbage_bytes_delta"] for r in d["rows"]),
+              made["bytes"], "diff: no other row's garbage changed")
+    res.equal(sum(r["garbage_bytes_b"] for r in d["rows"]),
+              d["garbage"]["b"]["bytes"],
+              "diff: the rows' garbage adds up to B's garbage total")
+    p = h.run_pyheap(pyheap, "diff", "--match", "list", out, out2)
+    res.check(p.returncode == 0 and re.search(
+        r"\+%s +list\n" % re.escape(fmt_bytes(made["bytes"])), p.stdout),
+        "diff text: a GARBAGE column, the lists' growth on list's row",
+        p.stdout[-1500:])
+
+
 def run(h, pyheap, t, ext, res, snapfile):
     want = t.expected
     n = want["n"]
@@ -92,9 +161,11 @@ def run(h, pyheap, t, ext, res, snapfile):
               [g[part][what] for part in ("collectable", "uncollectable")
                for what in ("objects", "bytes")],
               "snap's garbage totals (stats) are what garbage reports")
+    check_flags(res, snapfile, out, g)
     t.proc.stdin.write("collect\n")
     t.proc.stdin.flush()
     ans = json.loads(t.proc.stdout.readline())
+    check_growth(h, pyheap, t, res)
     mine = {int(a, 16) for a in g["collectable_addresses"]}
     theirs = set(ans["garbage"])
     version = tuple(want["version"][:3])

@@ -15,6 +15,8 @@
 #
 # stdin commands, one per line, each answered with one JSON line:
 #   ping     {"pong": true}
+#   more K   K more self-referencing lists: {"made": K, "bytes": their
+#            sys.getsizeof() sum}
 #   collect  gc.set_debug(gc.DEBUG_SAVEALL); n = gc.collect():
 #            {"collected": n, "garbage": [id of each object in gc.garbage]}
 import gc
@@ -131,6 +133,15 @@ for line in sys.stdin:
         gc.set_debug(gc.DEBUG_SAVEALL)
         n = gc.collect()
         answer = {"collected": n, "garbage": [id(o) for o in gc.garbage]}
+    elif words[:1] == ["more"]:
+        k = int(words[1])
+        size = 0
+        for _ in range(k):
+            x = []
+            x.append(x)
+            size += sys.getsizeof(x)
+        del x
+        answer = {"made": k, "bytes": size}
     else:
         answer = {"pong": True}
     sys.stdout.write(json.dumps(answer) + "\n")
