@@ -371,6 +371,9 @@ struct trend_point {
 	double started_at;                 /* 0: unknown */
 	char *host, *file;                 /* owned */
 	uint64_t total_count, total_bytes;
+	bool garbage_known;                /* the snapshot has garbage
+					    * totals (format 1.5) */
+	uint64_t garbage_count, garbage_bytes;
 	size_t first_cell, ncells;         /* into trend_series.cells */
 };
 
@@ -447,6 +450,11 @@ struct trend {
 	struct trend_row *rows;
 	size_t nrows, nkeys;               /* nkeys: rows before filtering */
 	struct trend_stats total;
+	/* The garbage totals (pyheap garbage) as one more series, summed
+	 * over the workers like total; only when every analysed snapshot
+	 * has them. */
+	bool garbage_known;
+	struct trend_stats garbage;
 	uint64_t *series;
 	struct trend_stats *row_workers;
 };

@@ -47,6 +47,15 @@ void trend_add(struct trend_series *ts, const struct snapshot *s,
 	p->file = xstrdup(file);
 	p->total_count = r->total_count;
 	p->total_bytes = r->total_bytes;
+	{
+		struct garbage_totals g;
+
+		garbage_totals_of(s, &g);
+		p->garbage_known = g.known;
+		p->garbage_count = g.collectable_objects +
+				   g.uncollectable_objects;
+		p->garbage_bytes = garbage_totals_bytes(&g);
+	}
 	p->first_cell = ts->ncells;
 	for (i = 0; i < r->nrows; i++) {
 		struct trend_cell *c;
@@ -476,7 +485,7 @@ static void choose_analysed(struct trend *t, enum trend_segments which)
 void trend_analyse(struct trend_series *ts, enum trend_segments which,
 		   struct trend *t)
 {
-	uint64_t *count = NULL, *tc = NULL, *tb = NULL;
+	uint64_t *count = NULL, *tc = NULL, *tb = NULL, *gc = NULL, *gb = NULL;
 	bool *present = NULL, *seg_start = NULL;
 	size_t np, i, j, k, w, cells;
 	double lo = 0, hi = 0;
@@ -521,6 +530,9 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 	present = xcalloc(ts->nkeys ? ts->nkeys : 1, sizeof(*present));
 	tc = xcalloc(np, sizeof(*tc));
 	tb = xcalloc(np, sizeof(*tb));
+	gc = xcalloc(np, sizeof(*gc));
+	gb = xcalloc(np, sizeof(*gb));
+	t->garbage_known = any;
 	for (w = 0; w < t->nworkers; w++) {
 		const struct trend_worker *wk = &t->workers[w];
 
@@ -530,6 +542,9 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 
 			tc[j] = p->total_count;
 			tb[j] = p->total_bytes;
+			gc[j] = p->garbage_count;
+			gb[j] = p->garbage_bytes;
+			t->garbage_known &= p->garbage_known;
 			for (i = 0; i < p->ncells; i++) {
 				const struct trend_cell *c =
 					&ts->cells[p->first_cell + i];
@@ -544,17 +559,21 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 				 ts->nkeys * t->nworkers : 1,
 				 sizeof(*t->row_workers));
 	t->rows = xcalloc(ts->nkeys ? ts->nkeys : 1, sizeof(*t->rows));
-	for (k = 0; k <= ts->nkeys; k++) {
-		/* k == nkeys: the totals. */
-		bool is_total = k == ts->nkeys;
-		const uint64_t *c = is_total ? tc : count + k * np;
-		const uint64_t *b = is_total ? tb : t->series + k * np;
+	for (k = 0; k <= ts->nkeys + 1; k++) {
+		/* k == nkeys: the totals; nkeys + 1: the garbage. */
+		bool is_garbage = k == ts->nkeys + 1;
+		bool is_total = k >= ts->nkeys;
+		const uint64_t *c = is_garbage ? gc : is_total ? tc :
+				    count + k * np;
+		const uint64_t *b = is_garbage ? gb : is_total ? tb :
+				    t->series + k * np;
 		struct trend_stats *per = NULL, sum, one;
 		bool first = true, suspect;
 		double score;
 		struct trend_row *row = NULL;
 
-		if (!is_total && !present[k])
+		if ((!is_total && !present[k]) ||
+		    (is_garbage && !t->garbage_known))
 			continue;
 		if (!is_total) {
 			row = &t->rows[t->nrows++];
@@ -583,12 +602,14 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 			stats_finish(st);
 			score += st->score;
 			suspect |= st->suspect;
-			if (is_total)
+			if (is_total && !is_garbage)
 				wk->total = *st;
 			first = false;
 		}
 		sum_finish(&sum, score, suspect);
-		if (is_total)
+		if (is_garbage)
+			t->garbage = sum;
+		else if (is_total)
 			t->total = sum;
 		else
 			row->st = sum;
@@ -614,6 +635,8 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 	free(seg_start);
 	free(tc);
 	free(tb);
+	free(gc);
+	free(gb);
 }
 
 void trend_filter(struct trend *t, const struct row_filter *f)

@@ -361,6 +361,10 @@ void render_trend_text(struct strbuf *out, const char *program,
 		table_note(&tb, &note);
 	}
 	add_row(&tb, &t->total, "total", true);
+	/* What pyheap garbage found in each snapshot, as one more series:
+	 * a leak that is garbage grows here too. */
+	if (t->garbage_known)
+		add_row(&tb, &t->garbage, "garbage (pyheap garbage)", true);
 	table_render(&tb, out);
 	table_release(&tb);
 	strbuf_release(&note);
@@ -502,6 +506,14 @@ void render_trend_json(struct strbuf *out, const char *program,
 	json_key(&j, "rows"); json_uint(&j, t->nrows);
 	json_key(&j, "keys"); json_uint(&j, t->nkeys);
 	json_obj_end(&j);
+	json_key(&j, "garbage");
+	if (t->garbage_known) {
+		json_obj_begin(&j);
+		json_stats(&j, &t->garbage);
+		json_obj_end(&j);
+	} else {
+		json_null(&j);
+	}
 	json_obj_end(&j);
 }
 

@@ -249,6 +249,17 @@ def run_series(h, pyheap, exe, res, tmp, workers):
     seg = tj["segments"][0]
     res.equal([os.path.basename(s["file"]) for s in seg["snapshots"]],
               sorted(written[-5:]), "trend read the five snapshots in order")
+    # The garbage totals snap counted, as trend's garbage series.
+    import snapfile
+    gb = []
+    for s in seg["snapshots"]:
+        st = snapfile.load(s["file"])["stats"]
+        gb.append(sum(st.get("garbage.%s.bytes" % k, 0)
+                      for k in ("collectable", "uncollectable")))
+    res.equal(tj["garbage"] and (tj["garbage"]["bytes_first"],
+                                 tj["garbage"]["bytes_last"]),
+              (gb[0], gb[-1]), "trend's garbage series: the first and last "
+              "snapshots' garbage totals (%s)" % gb)
     t_first = taken(written[-5])
     t_last = taken(written[-1]) + 1
     rate = a.rate_between(t_first - 1, t_last + 1)
