@@ -498,7 +498,8 @@ void trend_release(struct trend *t);
  * simple cycle, its types with counts ("A, B x2"); garbage outside any
  * cycle is grouped by type as "TYPE (held by garbage)".  A group of the
  * never-collectable part names a member type without GC support
- * (invisible_type), the reason gc cannot see the cycle.  Confidence is
+ * (invisible_type), the reason gc cannot see the cycle, and the site most
+ * of its members have (a closure's cycle: the lambda's line).  Confidence is
  * "certain", or "probable" when a member's references were found by a
  * conservative scan.  Groups are sorted by bytes, objects, then shape.
  */
@@ -507,10 +508,17 @@ struct garbage_group {
 	uint64_t cycles, objects, bytes;
 	const char *invisible_type; /* in the snapshot, or NULL */
 	const char *confidence;     /* "certain" or "probable" */
+	uint32_t site;              /* the site most members have: an id
+				     * (sites[site - 1]), 0 for none */
+	uint64_t site_objects;      /* the members at it */
+	/* garbage_compare(): the group of the same shape in A (0s when A
+	 * has none). */
+	uint64_t cycles_a, objects_a, bytes_a;
 };
 
 struct garbage_part {
 	uint64_t objects, bytes, cycles;
+	uint64_t objects_a, bytes_a, cycles_a; /* garbage_compare() */
 	struct garbage_group *groups;
 	size_t ngroups, groups_alloc;
 };
@@ -524,12 +532,20 @@ struct garbage {
 	uint32_t *collectable_ids;       /* object ids, in address order */
 	size_t ncollectable_ids;
 	struct snap_gc gc;
+	/* garbage_compare(): the same figures of an earlier snapshot A. */
+	bool compared;
+	uint64_t garbage_objects_a;
+	uint64_t unexplained_objects_a, unexplained_refs_a;
 };
 
 /* 0, or -PH_E_FORMAT for a snapshot without refcount arithmetic or taken
  * without stopping (the message says which). */
 int garbage_analyse(const struct snapshot *s, struct garbage *g);
 void garbage_release(struct garbage *g);
+/* Set g's *_a figures from a, the analysis of an earlier snapshot:
+ * groups are paired by part and shape; a group only A has is not
+ * listed (its part's figures still count it). */
+void garbage_compare(struct garbage *g, const struct garbage *a);
 
 /*
  * Why is it alive (pyheap why): from the roots to the selected objects.

@@ -214,6 +214,26 @@ static int cmp_group(const void *a, const void *b)
 }
 
 /*
+ * One more member of group gi at `site`: the group's site is the one most
+ * of its members have (the lowest id on a tie), so that a closure's cycle
+ * shows the lambda's line whatever the instance's site is.
+ */
+static void count_site(struct u64map *counts, uint32_t gi,
+		       struct garbage_group *g, uint32_t site)
+{
+	uint64_t key = (uint64_t)gi << 32 | site, n = 0;
+
+	if (!site)
+		return;
+	u64map_get(counts, key, &n);
+	u64map_put(counts, key, ++n);
+	if (n > g->site_objects || (n == g->site_objects && site < g->site)) {
+		g->site = site;
+		g->site_objects = n;
+	}
+}
+
+/*
  * Group the members of `set` (collectable or never collectable) by
  * component shape: each nontrivial component (a cycle) is one cycle of
  * its group; garbage outside any cycle (held only by garbage) is grouped
@@ -226,6 +246,7 @@ static void group_set(const struct snapshot *s, const uint8_t *set,
 	uint32_t *comp = xmalloc((n + 1) * sizeof(*comp));
 	uint32_t *start, *order, *pos;
 	struct strmap index = { 0 };
+	struct u64map site_count = { 0 };
 	struct strbuf key = STRBUF_INIT;
 
 	ncomp = components(s, set, comp);
@@ -277,6 +298,7 @@ static void group_set(const struct snapshot *s, const uint8_t *set,
 				g->invisible_type = type_name(s, mem[k]);
 			if (o->flags & OBJ_EDGES_CONSERVATIVE)
 				g->confidence = "probable";
+			count_site(&site_count, gi, g, o->site);
 		}
 		part->objects += m;
 		part->cycles += cycle;
@@ -287,6 +309,7 @@ static void group_set(const struct snapshot *s, const uint8_t *set,
 		qsort(part->groups, part->ngroups, sizeof(*part->groups),
 		      cmp_group);
 	strmap_release(&index);
+	u64map_release(&site_count);
 	strbuf_release(&key);
 	free(comp);
 	free(start);
@@ -504,6 +527,41 @@ static void part_release(struct garbage_part *p)
 	for (i = 0; i < p->ngroups; i++)
 		free(p->groups[i].shape);
 	free(p->groups);
+}
+
+static void part_compare(struct garbage_part *p,
+			 const struct garbage_part *a)
+{
+	struct strmap index = { 0 };
+	size_t i;
+	uint32_t k;
+
+	p->objects_a = a->objects;
+	p->bytes_a = a->bytes;
+	p->cycles_a = a->cycles;
+	for (i = 0; i < a->ngroups; i++)
+		strmap_put(&index, a->groups[i].shape,
+			   strlen(a->groups[i].shape), (uint32_t)i);
+	for (i = 0; i < p->ngroups; i++) {
+		struct garbage_group *g = &p->groups[i];
+
+		if (!strmap_get(&index, g->shape, strlen(g->shape), &k))
+			continue;
+		g->cycles_a = a->groups[k].cycles;
+		g->objects_a = a->groups[k].objects;
+		g->bytes_a = a->groups[k].bytes;
+	}
+	strmap_release(&index);
+}
+
+void garbage_compare(struct garbage *g, const struct garbage *a)
+{
+	g->compared = true;
+	g->garbage_objects_a = a->garbage_objects;
+	g->unexplained_objects_a = a->unexplained_objects;
+	g->unexplained_refs_a = a->unexplained_refs;
+	part_compare(&g->collectable, &a->collectable);
+	part_compare(&g->uncollectable, &a->uncollectable);
 }
 
 void garbage_release(struct garbage *g)

@@ -12,13 +12,16 @@
 #include "output/output.h"
 #include "snapshot/snapshot.h"
 
-enum { OPT_FORMAT = 1, OPT_TOP, OPT_ADDRESSES };
+enum { OPT_FORMAT = 1, OPT_TOP, OPT_ADDRESSES, OPT_SINCE };
 
 static const struct option_spec garbage_options[] = {
 	{ OPT_TOP, 0, "top", "N",
 	  "show the first N groups of each part (default 10 in text, all in "
-	  "json; 0 = all)" },
-	{ OPT_FORMAT, 0, "format", "FMT", "text (default) or json" },
+	  "json and csv; 0 = all)" },
+	{ OPT_SINCE, 0, "since", "A.snap",
+	  "compare with an earlier snapshot A: each part, group and the "
+	  "unexplained references with their change since A" },
+	{ OPT_FORMAT, 0, "format", "FMT", "text (default), json or csv" },
 	{ OPT_ADDRESSES, 0, "addresses", NULL,
 	  "with --format json: the addresses of the collectable objects "
 	  "(what gc.garbage would list with gc.DEBUG_SAVEALL)" },
@@ -39,9 +42,10 @@ const struct command_help garbage_help = {
 };
 
 struct garbage_opts {
-	bool json, addresses;
+	bool json, csv, addresses;
 	bool top_set;
 	unsigned long long top;
+	const char *since;
 };
 
 static int on_opt(void *ctx, int id, const char *arg)
@@ -50,11 +54,14 @@ static int on_opt(void *ctx, int id, const char *arg)
 
 	switch (id) {
 	case OPT_FORMAT:
-		if (!strcmp(arg, "json"))
-			o->json = true;
-		else if (strcmp(arg, "text"))
+		o->json = !strcmp(arg, "json");
+		o->csv = !strcmp(arg, "csv");
+		if (!o->json && !o->csv && strcmp(arg, "text"))
 			return usage_error(&garbage_help, "--format: '%s' is "
-					   "not text or json", arg);
+					   "not text, json or csv", arg);
+		return 0;
+	case OPT_SINCE:
+		o->since = arg;
 		return 0;
 	case OPT_TOP:
 		o->top_set = true;
@@ -71,8 +78,8 @@ int cmd_garbage(int argc, char **argv)
 {
 	struct garbage_opts o = { 0 };
 	struct strbuf out = STRBUF_INIT;
-	struct snapshot s = { 0 };
-	struct garbage g = { 0 };
+	struct snapshot s = { 0 }, a = { 0 };
+	struct garbage g = { 0 }, ga = { 0 };
 	const char *file;
 	int rc, first;
 
@@ -98,18 +105,38 @@ int cmd_garbage(int argc, char **argv)
 		ph_error_context(rc, "%s", file);
 		goto cleanup;
 	}
+	if (o.since) {
+		/* A is analysed whole and then let go: at most one snapshot
+		 * and its analysis is held beside B's. */
+		rc = snapshot_read(o.since, &a);
+		if (!rc) {
+			rc = garbage_analyse(&a, &ga);
+			if (rc)
+				ph_error_context(rc, "%s", o.since);
+		}
+		if (rc)
+			goto cleanup;
+		garbage_compare(&g, &ga);
+		garbage_release(&ga);
+		snapshot_release(&a);
+	}
 	if (o.json)
 		render_garbage_json(&out, file, &s, &g,
 				    o.top_set ? (size_t)o.top : 0,
-				    o.addresses);
+				    o.addresses, o.since);
+	else if (o.csv)
+		render_garbage_csv(&out, &s, &g,
+				   o.top_set ? (size_t)o.top : 0);
 	else
 		render_garbage_text(&out, file, &s, &g,
-				    o.top_set ? (size_t)o.top : 10);
+				    o.top_set ? (size_t)o.top : 10, o.since);
 	rc = write_stdout(&out);
 
 cleanup:
 	strbuf_release(&out);
 	garbage_release(&g);
+	garbage_release(&ga);
 	snapshot_release(&s);
+	snapshot_release(&a);
 	return rc;
 }

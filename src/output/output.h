@@ -118,14 +118,18 @@ void render_retained_json(struct strbuf *out, const char *file,
 void render_retained_csv(struct strbuf *out, const struct retained *r);
 
 /* pyheap garbage (output/garbage.c): top groups per part (0: all);
- * addresses adds the collectable objects' addresses to the JSON. */
+ * addresses adds the collectable objects' addresses to the JSON; since
+ * is A's file when g was compared with it (garbage_compare()), or NULL.
+ * CSV: one line per group of both parts. */
 struct garbage;
 void render_garbage_text(struct strbuf *out, const char *file,
 			 const struct snapshot *s, const struct garbage *g,
-			 size_t top);
+			 size_t top, const char *since);
 void render_garbage_json(struct strbuf *out, const char *file,
 			 const struct snapshot *s, const struct garbage *g,
-			 size_t top, bool addresses);
+			 size_t top, bool addresses, const char *since);
+void render_garbage_csv(struct strbuf *out, const struct snapshot *s,
+			const struct garbage *g, size_t top);
 
 /*
  * Trends (output/trend.c): `source` says where the series came from (a

@@ -19,6 +19,8 @@ garbage  targets/garbage.py disables the collector and makes N of each
          one unexplained reference each; no object has more references
          found than counted.
 """
+import csv
+import io
 import json
 import os
 import re
@@ -133,6 +135,26 @@ def check_growth(h, pyheap, t, res):
     res.equal(sum(r["garbage_bytes_b"] for r in d["rows"]),
               d["garbage"]["b"]["bytes"],
               "diff: the rows' garbage adds up to B's garbage total")
+    p = h.run_pyheap(pyheap, "garbage", "--format", "json", "--since", out,
+                     out2)
+    if res.equal(p.returncode, 0, "garbage --since exits 0 (%s)"
+                 % p.stderr.strip()):
+        gj = json.loads(p.stdout)
+        lists = [gr for gr in gj["collectable"]["groups"]
+                 if gr["shape"] == "list -> list"]
+        res.equal((gj["since"], gj["collectable"]["objects_delta"],
+                   gj["collectable"]["bytes_delta"],
+                   lists and lists[0]["objects_delta"]),
+                  (out, k, made["bytes"], k),
+                  "garbage --since: %d more collectable objects, all in "
+                  "the list -> list group" % k)
+    p = h.run_pyheap(pyheap, "garbage", "--format", "csv", "--since", out,
+                     out2)
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    res.check(p.returncode == 0 and any(
+        r["shape"] == "list -> list" and r["objects_delta"] == str(k)
+        for r in rows), "garbage --format csv --since: the list row's "
+        "objects_delta", p.stdout[:600])
     p = h.run_pyheap(pyheap, "diff", "--match", "list", out, out2)
     res.check(p.returncode == 0 and re.search(
         r"\+%s +list\n" % re.escape(fmt_bytes(made["bytes"])), p.stdout),
@@ -230,6 +252,18 @@ def run(h, pyheap, t, ext, res, snapfile):
               json.dumps(g["uncollectable"]["groups"][:3]))
     res.equal(g["uncollectable"]["objects"], 5 * n, "nothing else is never "
               "collectable")
+    # The group's site: the one most members have, the lambda's line
+    # (function, closure tuple and cell are inferred there).
+    src = os.path.join(h.TARGETS, "garbage.py")
+    with open(src) as f:
+        line = [k + 1 for k, ln in enumerate(f)
+                if "req.external_redirect = lambda" in ln]
+    site = box[0]["site"] if box else None
+    res.check(site and site["file"].endswith("garbage.py") and
+              [site["line"]] == line and site["kind"] == "inferred" and
+              site["objects"] == 3 * n,
+              "the never-collectable group's site: the lambda's line %s, "
+              "inferred, %d objects" % (line, 3 * n), repr(site))
     gcbox = [gr for gr in g["collectable"]["groups"]
              if "nogc.GcBox" in gr["types"]]
     res.check(len(gcbox) == 1 and gcbox[0]["cycles"] == n,
