@@ -660,11 +660,40 @@ struct why {
 /* Label text (see above) into sb; merged: an index as "[*]". */
 void why_label_text(struct strbuf *sb, const struct snapshot *s,
 		    uint32_t label, bool merged);
-/* retained: per object (retained_sizes()), or NULL.  max_paths 0: all. */
+/* retained: per object (retained_sizes()), or NULL.  max_paths 0: all.
+ * 0, or why_usable()'s error. */
 int why_analyse(const struct snapshot *s, const uint8_t *selected,
 		const uint64_t *retained, size_t max_paths, struct why *w);
+/* 0, or -PH_E_FORMAT for a snapshot read without references or without
+ * roots (the message says which). */
+int why_usable(const struct snapshot *s);
+/* why_analyse() over a path tree already built from s (s usable): for
+ * several selections of one snapshot, one search. */
+void why_analyse_tree(const struct snapshot *s, const struct path_tree *pt,
+		      const uint8_t *selected, const uint64_t *retained,
+		      size_t max_paths, struct why *w);
 void why_path_release(struct why_path *p);
 void why_release(struct why *w);
+
+/*
+ * Why the rows grew (diff --why): for the first `max` of d's first
+ * `nrows` rows (in d's order) whose bytes grew, their objects new since A
+ * (why --since A: not in A at the same address with the same type and
+ * site) and the paths that hold them in B, as why_analyse() with one path
+ * (the shape holding the most; its accumulation point is where they pile
+ * up).  Rows by type, or by site with one frame; -PH_E_USAGE for other
+ * groupings, why_usable()'s error for a B without references or roots.
+ * One shortest-path tree of B serves every row.
+ */
+struct diff_why {
+	size_t row;                /* index into d->rows */
+	uint64_t new_objects;      /* the row's objects new since A */
+	struct why w;              /* their paths (w.objects == new_objects) */
+};
+int diff_why_analyse(const struct snapshot *a, const struct snapshot *b,
+		     const struct diff *d, size_t nrows, size_t max,
+		     struct diff_why **out, size_t *nout);
+void diff_why_release(struct diff_why *dw, size_t n);
 
 /*
  * Retained sizes (pyheap retained): the dominator tree of the object

@@ -470,22 +470,42 @@ static void fill_path(const struct snapshot *s, struct why_path *p,
 int why_analyse(const struct snapshot *s, const uint8_t *selected,
 		const uint64_t *retained, size_t max_paths, struct why *w)
 {
-	size_t n = s->nobjects, i, k, ngroups = 0, groups_alloc = 0, norder;
-	uint32_t *gid, *stamp, *ids, *order, maxlen = 0;
-	struct u64map group_of = { 0 };
-	struct shaper sh = { 0 };
-	struct group *groups = NULL;
 	struct path_tree pt;
+	int rc = why_usable(s);
 
 	memset(w, 0, sizeof(*w));
+	if (rc)
+		return rc;
+	path_tree_build(s, &pt);
+	why_analyse_tree(s, &pt, selected, retained, max_paths, w);
+	path_tree_release(&pt);
+	return 0;
+}
+
+int why_usable(const struct snapshot *s)
+{
 	if (!s->edge_start)
 		return ph_error(PH_E_FORMAT, "the snapshot was read without "
 				"its references");
 	if (!s->nroots)
 		return ph_error(PH_E_FORMAT, "the snapshot has no roots: no "
 				"path can start anywhere");
+	return 0;
+}
+
+void why_analyse_tree(const struct snapshot *s, const struct path_tree *ptp,
+		      const uint8_t *selected, const uint64_t *retained,
+		      size_t max_paths, struct why *w)
+{
+	size_t n = s->nobjects, i, k, ngroups = 0, groups_alloc = 0, norder;
+	uint32_t *gid, *stamp, *ids, *order, maxlen = 0;
+	struct u64map group_of = { 0 };
+	struct shaper sh = { 0 };
+	struct group *groups = NULL;
+	const struct path_tree pt = *ptp;
+
+	memset(w, 0, sizeof(*w));
 	w->labels = s->edge_label != NULL;
-	path_tree_build(s, &pt);
 	gid = xmalloc((n + 1) * sizeof(*gid));
 
 	/* Group the selected objects by the shape of their path. */
@@ -600,8 +620,6 @@ int why_analyse(const struct snapshot *s, const uint8_t *selected,
 	free(stamp);
 	free(ids);
 	free(gid);
-	path_tree_release(&pt);
-	return 0;
 }
 
 void why_path_release(struct why_path *p)

@@ -13,7 +13,12 @@
 #include "output/output.h"
 #include "snapshot/snapshot.h"
 
-enum { OPT_FAIL_GROWTH = 1, OPT_FAIL_KEY_GROWTH, OPT_FAIL_GARBAGE, OPT_COLOR };
+enum { OPT_FAIL_GROWTH = 1, OPT_FAIL_KEY_GROWTH, OPT_FAIL_GARBAGE, OPT_COLOR,
+       OPT_WHY };
+
+/* diff --why looks at this many rows that grew: each is a search of B's
+ * shortest-path tree over every object. */
+#define WHY_ROWS 5
 
 static const struct option_spec diff_options[] = {
 	{ ROPT_BY, 0, "by", "KEY",
@@ -43,6 +48,11 @@ static const struct option_spec diff_options[] = {
 	{ OPT_FAIL_GARBAGE, 0, "fail-if-garbage-growth", "SIZE|PCT",
 	  "exit 1 if the garbage (what pyheap garbage finds, counted by snap) "
 	  "grew by more than SIZE or PCT percent of A's" },
+	{ OPT_WHY, 0, "why", NULL,
+	  "for the 5 rows shown that grew most (by type, or by site): why "
+	  "their new objects are alive, as pyheap why --since A: the path "
+	  "that holds most and its accumulation point (B must have its "
+	  "references and roots)" },
 	{ OPT_COLOR, 0, "color", "WHEN",
 	  "colour text: auto (default: on a terminal, unless NO_COLOR is set "
 	  "or TERM is dumb), always or never" },
@@ -67,6 +77,7 @@ struct diff_opts {
 	struct growth_limit total, key, garbage;
 	const char *total_arg, *key_arg, *garbage_arg; /* as given */
 	enum colour_when colour;
+	bool why;
 };
 
 /* "10M", "512K", "4096" or "5%", "2.5%". */
@@ -111,6 +122,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 		o->garbage_arg = arg;
 		return parse_growth("--fail-if-garbage-growth", arg, true,
 				    &o->garbage);
+	case OPT_WHY:
+		o->why = true;
+		return 0;
 	case OPT_COLOR:
 		if (!strcmp(arg, "auto"))
 			o->colour = COLOUR_AUTO;
@@ -233,6 +247,8 @@ int cmd_diff(int argc, char **argv)
 	struct snapshot a = { 0 }, b = { 0 };
 	struct report ra = { 0 }, rb = { 0 };
 	struct diff d = { 0 };
+	struct diff_why *dw = NULL;
+	size_t ndw = 0;
 	const char *fa, *fb;
 	bool crossed;
 	int rc, first;
@@ -252,8 +268,25 @@ int cmd_diff(int argc, char **argv)
 	}
 	fa = argv[first];
 	fb = argv[first + 1];
-	if ((rc = report_read(fa, &o.r, &a)) ||
-	    (rc = report_read(fb, &o.r, &b)))
+	if (o.why && o.r.format == FORMAT_CSV) {
+		rc = usage_error(&diff_help, "--why: text or json, not csv");
+		goto cleanup;
+	}
+	if (o.why && o.r.by != BY_TYPE &&
+	    !(o.r.by == BY_SITE && o.r.depth <= 1)) {
+		rc = usage_error(&diff_help, "--why: rows by type or by site "
+				 "(one frame) only, not by %s",
+				 group_by_name(o.r.by));
+		goto cleanup;
+	}
+	if ((rc = report_read(fa, &o.r, &a)))
+		goto cleanup;
+	/* --why walks B's references: read them too. */
+	if (o.why)
+		rc = snapshot_read(fb, &b);
+	else
+		rc = report_read(fb, &o.r, &b);
+	if (rc)
 		goto cleanup;
 	if ((rc = report_group_depth(&a, o.r.by, o.r.depth, &ra))) {
 		ph_error_context(rc, "%s", fa);
@@ -280,13 +313,25 @@ int cmd_diff(int argc, char **argv)
 	diff_filter(&d, &o.r.filter);
 
 	top = report_top(&o.r);
+	if (o.why) {
+		rc = diff_why_analyse(&a, &b, &d, top ? PH_MIN(top, d.nrows) :
+				      d.nrows, WHY_ROWS, &dw, &ndw);
+		if (rc) {
+			if (rc != -PH_E_USAGE)
+				ph_error_context(rc, "%s", fb);
+			goto cleanup;
+		}
+	}
 	if (o.r.format == FORMAT_JSON)
-		render_diff_json(&out, fa, &a, fb, &b, &d, top);
+		render_diff_json(&out, fa, &a, fb, &b, &d, top,
+				 o.why ? dw : NULL, ndw);
 	else if (o.r.format == FORMAT_CSV)
 		render_diff_csv(&out, &d, top);
-	else
+	else {
 		render_diff_text(&out, fa, &a, fb, &b, &d, top,
 				 use_colour(o.colour));
+		render_diff_why_text(&out, &d, dw, ndw);
+	}
 	rc = write_stdout(&out);
 	/* The report first, then why the status is 1: a script that keeps
 	 * stdout still gets the whole report. */
@@ -298,6 +343,7 @@ int cmd_diff(int argc, char **argv)
 cleanup:
 	strbuf_release(&out);
 	strbuf_release(&msgs);
+	diff_why_release(dw, ndw);
 	diff_release(&d);
 	report_release(&ra);
 	report_release(&rb);

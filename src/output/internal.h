@@ -17,6 +17,10 @@ void render_breakdown(struct strbuf *out, const struct snapshot *s);
 
 /* Garbage totals (analysis.h) in a diff (garbage.c): an object, or null
  * when unknown; one text line when either side knows them. */
+/* diff --why (output/why.c): a row's why, as JSON. */
+struct diff_why;
+void json_diff_why(struct json *j, const struct diff_why *dw);
+
 struct garbage_totals;
 void json_garbage_totals(struct json *j, const struct garbage_totals *t);
 void text_garbage_totals(struct strbuf *out, const struct garbage_totals *a,

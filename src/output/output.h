@@ -97,10 +97,15 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 		      const struct snapshot *a, const char *file_b,
 		      const struct snapshot *b, const struct diff *d,
 		      size_t top, bool colour);
+/* dw: diff --why's rows (n of them), or NULL: then JSON rows have no
+ * "why". */
+struct diff_why;
 void render_diff_json(struct strbuf *out, const char *file_a,
 		      const struct snapshot *a, const char *file_b,
 		      const struct snapshot *b, const struct diff *d,
-		      size_t top);
+		      size_t top, const struct diff_why *dw, size_t ndw);
+void render_diff_why_text(struct strbuf *out, const struct diff *d,
+			  const struct diff_why *dw, size_t n);
 void render_diff_csv(struct strbuf *out, const struct diff *d, size_t top);
 
 /* pyheap why and pyheap retained (output/why.c). */

@@ -239,10 +239,10 @@ static void json_row_garbage(struct json *j, const struct diff *d,
 void render_diff_json(struct strbuf *out, const char *file_a,
 		      const struct snapshot *a, const char *file_b,
 		      const struct snapshot *b, const struct diff *d,
-		      size_t top)
+		      size_t top, const struct diff_why *dw, size_t ndw)
 {
 	struct json j;
-	size_t i, n = shown(d->nrows, top);
+	size_t i, k, n = shown(d->nrows, top);
 
 	json_init(&j, out);
 	json_obj_begin(&j);
@@ -266,6 +266,17 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 		json_key(&j, "bytes_delta"); json_int(&j, diff_bytes_delta(row));
 		json_site(&j, d->by, d->depth, &row->site);
 		json_row_garbage(&j, d, row);
+		if (dw) {
+			/* diff --why: the rows it looked at, null for the
+			 * others. */
+			json_key(&j, "why");
+			for (k = 0; k < ndw && dw[k].row != i; k++)
+				;
+			if (k < ndw)
+				json_diff_why(&j, &dw[k]);
+			else
+				json_null(&j);
+		}
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);

@@ -9,6 +9,7 @@
 #include "analysis/analysis.h"
 #include "output.h"
 #include "snapshot/snapshot.h"
+#include "internal.h"
 #include "table.h"
 
 /* ---- why ------------------------------------------------------------------ */
@@ -314,4 +315,114 @@ void render_retained_csv(struct strbuf *out, const struct retained *r)
 		csv_field(out, row->example_path ? row->example_path : "");
 		strbuf_addch(out, '\n');
 	}
+}
+
+/* ---- diff --why ----------------------------------------------------------- */
+
+/* A merged path as one line: the labels from the root down
+ * ("sys.modules['app'].__dict__['CACHE'][*]"), "->TYPE" for a step with
+ * no label. */
+static void merged_path_text(struct strbuf *sb, const struct why_path *p)
+{
+	size_t d;
+
+	for (d = 0; d < p->nsteps; d++) {
+		const struct why_step *st = &p->steps[d];
+
+		if (st->label) {
+			fmt_printable(sb, st->label);
+		} else {
+			strbuf_addstr(sb, d ? " ->" : "");
+			fmt_printable(sb, st->type);
+		}
+	}
+}
+
+void render_diff_why_text(struct strbuf *out, const struct diff *d,
+			  const struct diff_why *dw, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	strbuf_addstr(out, "\nWhy they are alive (the objects new since A "
+		      "of the rows that grew most; pyheap why --since A):\n");
+	for (i = 0; i < n; i++) {
+		const struct why *w = &dw[i].w;
+		const struct why_path *p = w->npaths ? &w->paths[0] : NULL;
+
+		strbuf_addstr(out, "  ");
+		fmt_printable(out, d->rows[dw[i].row].key);
+		strbuf_addstr(out, ": ");
+		fmt_count(out, dw[i].new_objects);
+		strbuf_addstr(out, dw[i].new_objects == 1 ? " new object" :
+			      " new objects");
+		if (w->unreached) {
+			strbuf_addstr(out, ", ");
+			fmt_count(out, w->unreached);
+			strbuf_addstr(out, " of them garbage (reached by no "
+				      "holder)");
+		}
+		if (!p) {
+			strbuf_addch(out, '\n');
+			continue;
+		}
+		strbuf_addstr(out, "; ");
+		fmt_count(out, p->objects);
+		strbuf_addf(out, " (%.1f%%) held by\n      ", 100.0 * p->share);
+		merged_path_text(out, p);
+		strbuf_addch(out, '\n');
+		if (p->accumulation != SIZE_MAX) {
+			const struct why_step *st = &p->steps[p->accumulation];
+
+			strbuf_addstr(out, "      accumulation point: ");
+			if (st->label) {
+				fmt_printable(out, st->label);
+				strbuf_addch(out, ' ');
+			}
+			fmt_printable(out, st->type);
+			strbuf_addstr(out, ", e.g. ");
+			fmt_printable(out, p->example_text);
+			strbuf_addch(out, '\n');
+		}
+	}
+}
+
+void json_diff_why(struct json *j, const struct diff_why *dw)
+{
+	const struct why *w = &dw->w;
+	const struct why_path *p = w->npaths ? &w->paths[0] : NULL;
+	struct strbuf sb = STRBUF_INIT;
+
+	json_obj_begin(j);
+	json_key(j, "new_objects"); json_uint(j, dw->new_objects);
+	json_key(j, "unreached"); json_uint(j, w->unreached);
+	json_key(j, "path");
+	if (!p) {
+		json_null(j);
+	} else {
+		json_obj_begin(j);
+		json_key(j, "objects"); json_uint(j, p->objects);
+		json_key(j, "share"); json_double(j, p->share);
+		merged_path_text(&sb, p);
+		json_key(j, "text"); json_str(j, sb.buf);
+		json_key(j, "accumulation");
+		if (p->accumulation == SIZE_MAX) {
+			json_null(j);
+		} else {
+			const struct why_step *st = &p->steps[p->accumulation];
+
+			json_obj_begin(j);
+			json_key(j, "step"); json_uint(j, p->accumulation);
+			json_key(j, "type"); json_str(j, st->type);
+			json_key(j, "label"); json_str_or_null(j, st->label);
+			json_obj_end(j);
+		}
+		json_key(j, "example_path"); json_str(j, p->example_text);
+		json_obj_end(j);
+	}
+	json_key(j, "other_paths"); json_uint(j, w->npaths - (p != NULL) +
+					      w->other_paths);
+	json_obj_end(j);
+	strbuf_release(&sb);
 }

@@ -74,6 +74,33 @@ def why(h, pyheap, res, snap_file, *args):
     return json.loads(p.stdout)
 
 
+def check_diff_why(h, pyheap, res, a_file, b_file, w, n_new):
+    """diff --why: the Request row's new objects and the path that holds
+    most of them, as why --since says."""
+    p = h.run_pyheap(pyheap, "diff", "--why", "--format", "json", "--match",
+                     "*Request", a_file, b_file)
+    if not res.equal(p.returncode, 0, "diff --why exits 0 (%s)"
+                     % p.stderr.strip()):
+        return
+    rows = json.loads(p.stdout)["rows"]
+    dw = rows[0].get("why") if rows else None
+    top = w["paths"][0] if w["paths"] else None
+    res.check(dw and dw["new_objects"] == n_new and top and
+              dw["path"]["objects"] == top["objects"] and
+              dw["path"]["example_path"] == top["example_path"] and
+              (dw["path"]["accumulation"] or {}).get("step") ==
+              top["accumulation"],
+              "diff --why: the %d new Requests, held as why --since says "
+              "(same path, same accumulation point)" % n_new,
+              json.dumps(dw)[:600])
+    p = h.run_pyheap(pyheap, "diff", "--why", "--match", "*Request",
+                     a_file, b_file)
+    res.check(p.returncode == 0 and "accumulation point: " in p.stdout and
+              top and top["example_path"] in p.stdout,
+              "diff --why text: the accumulation point and an example",
+              p.stdout[-800:])
+
+
 def run(h, pyheap, t, res, snapfile):
     want = t.expected
     n = want["n"]
@@ -156,6 +183,7 @@ def run(h, pyheap, t, res, snapfile):
             res.check(w["objects"] == len(new) and addrs <= set(new),
                       "why --since A B --type *Request: exactly the %d new "
                       "ones" % len(new), "%d selected" % w["objects"])
+            check_diff_why(h, pyheap, res, a_file, b_file, w, len(new))
 
     # retained: the cache, as the target sums it.
     p = h.run_pyheap(pyheap, "retained", "--format", "json", "--top", "0",
