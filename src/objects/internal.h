@@ -97,7 +97,8 @@ struct cedge {
 	X(FREE_BLOCK, "free_block") \
 	X(TOO_BIG, "size_exceeds_block") \
 	X(BAD_SIZE, "bad_ob_size") \
-	X(EMPTY_BLOCK, "no_object_in_block")
+	X(EMPTY_BLOCK, "no_object_in_block") \
+	X(GC_HEAD, "bad_gc_head")
 
 enum skip_reason {
 #define SKIP_ENUM(id, name) SKIP_##id,

@@ -139,6 +139,29 @@ static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti
 	for_each_buffer(c, addr, ti, mark_block, &bm);
 }
 
+/*
+ * A block a dead object left behind keeps its type pointer until the new
+ * owner writes that far: a 36-byte text in a 3.12 block that held an
+ * instance (its pre-header 32 bytes) overwrites the refcount and leaves
+ * ob_type -- a "live" instance nothing refers to, seen on every run of
+ * live_garbage on 3.12.  The GC head just before a GC object (its first
+ * word _gc_next, Include/internal/pycore_gc.h PyGC_Head; gc_next in <=
+ * 3.7) is 0 when untracked, else a pointer to the next head (bit 0 a
+ * collection's flag): a user-space address, below 2^47 on x86-64.  Text
+ * there is not.
+ */
+static bool gc_head_plausible(struct census *c, uint64_t o,
+			      const struct tinfo *ti)
+{
+	uint64_t gc = (uint64_t)c->L->size[PY_S_GCHEAD], next;
+
+	if (!(ti->flags & TPF_HAVE_GC) || !gc || o < gc)
+		return true;
+	if (target_read_u64(c->t, o - gc, &next))
+		return false;
+	return (next & ~7ull) < (1ull << 47);
+}
+
 /* The object an allocation at b (of size bytes) holds, if any: tried with
  * each pre-header a type can imply (GC head, managed dict).  True and *cd
  * filled for a valid object not yet known; *known set if it is known.
@@ -180,6 +203,10 @@ static bool probe_block(struct census *c, uint64_t b, uint64_t size,
 				     &why);
 		if (cd->tinfo < 0) {
 			c->skipped[why]++;
+			continue;
+		}
+		if (!gc_head_plausible(c, o, &c->tinfos[cd->tinfo])) {
+			c->skipped[SKIP_GC_HEAD]++;
 			continue;
 		}
 		cd->addr = o;
