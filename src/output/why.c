@@ -320,8 +320,8 @@ void render_retained_csv(struct strbuf *out, const struct retained *r)
 /* ---- diff --why ----------------------------------------------------------- */
 
 /* A merged path as one line: the labels from the root down
- * ("sys.modules['app'].__dict__['CACHE'][*]"), "->TYPE" for a step with
- * no label. */
+ * ("sys.modules['app'].__dict__['CACHE'][*]"), " -> TYPE" for a step
+ * with no label. */
 static void merged_path_text(struct strbuf *sb, const struct why_path *p)
 {
 	size_t d;
@@ -332,7 +332,7 @@ static void merged_path_text(struct strbuf *sb, const struct why_path *p)
 		if (st->label) {
 			fmt_printable(sb, st->label);
 		} else {
-			strbuf_addstr(sb, d ? " ->" : "");
+			strbuf_addstr(sb, d ? " -> " : "");
 			fmt_printable(sb, st->type);
 		}
 	}
@@ -362,6 +362,11 @@ void render_diff_why_text(struct strbuf *out, const struct diff *d,
 			fmt_count(out, w->unreached);
 			strbuf_addstr(out, " of them garbage (reached by no "
 				      "holder)");
+		}
+		if (!dw[i].new_objects) {
+			strbuf_addstr(out, ": it grew in objects A already "
+				      "had (resized in place)\n");
+			continue;
 		}
 		if (!p) {
 			strbuf_addch(out, '\n');
