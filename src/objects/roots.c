@@ -43,7 +43,7 @@ void seed_roots(struct census *c, const struct py_stacks *st)
 		{ PY_F_IS_BUILTINS, ROOT_BUILTINS, "builtins" },
 		{ PY_F_IS_DICT, ROOT_INTERP_DICT, "interpreter dict" },
 	};
-	char name[64];
+	char name[256];
 	size_t i, j, k;
 
 	for (i = 0; i < st->ninterps; i++) {
@@ -61,11 +61,20 @@ void seed_roots(struct census *c, const struct py_stacks *st)
 		for (j = 0; j < pi->nthreads; j++) {
 			const struct py_thread *th = &pi->threads[j];
 
-			snprintf(name, sizeof(name), "thread %d", (int)th->tid);
-			for (k = 0; k < th->nrefs; k++)
+			for (k = 0; k < th->nrefs; k++) {
+				/* "thread T", or "thread T: f() local x" for
+				 * a frame's variable. */
+				if (th->ref_names[k])
+					snprintf(name, sizeof(name),
+						 "thread %d: %s", (int)th->tid,
+						 th->ref_names[k]);
+				else
+					snprintf(name, sizeof(name),
+						 "thread %d", (int)th->tid);
 				add_root(c, ROOT_FRAME,
 					 th->refs[k] & ~PY_REF_BORROWED, name,
 					 !(th->refs[k] & PY_REF_BORROWED));
+			}
 		}
 	}
 }

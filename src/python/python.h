@@ -350,6 +350,11 @@ struct py_thread {
 	 * _PyStackRef tagged as borrowed. */
 	uint64_t *refs;
 	size_t nrefs, refs_alloc;
+	/* What names each ref (refs' index), owned, or NULL: "main() local
+	 * jobs" for a 3.11+ frame's local, cell or free variable
+	 * (co_localsplusnames); NULL for the rest. */
+	char **ref_names;
+	size_t ref_names_alloc;
 };
 
 struct py_interp {

@@ -218,13 +218,73 @@ static void add_frame(struct walk *w, struct py_thread *th,
 
 /* addr, 8-aligned, with PY_REF_BORROWED when the thread holds it without
  * owning a reference (python.h). */
-static void add_ref(struct walk *w, struct py_thread *th, uint64_t addr,
-		    bool borrowed)
+static void add_named_ref(struct walk *w, struct py_thread *th,
+			  uint64_t addr, bool borrowed, const char *name)
 {
 	if (!addr || (addr & 7) || !take(&w->refs_left))
 		return;
 	PH_GROW(th->refs, th->refs_alloc, th->nrefs + 1);
+	PH_GROW(th->ref_names, th->ref_names_alloc, th->nrefs + 1);
+	th->ref_names[th->nrefs] = name ? xstrdup(name) : NULL;
 	th->refs[th->nrefs++] = addr | (borrowed ? PY_REF_BORROWED : 0);
+}
+
+static void add_ref(struct walk *w, struct py_thread *th, uint64_t addr,
+		    bool borrowed)
+{
+	add_named_ref(w, th, addr, borrowed, NULL);
+}
+
+/*
+ * "QUALNAME() local NAME" for localsplus slot i of code co into sb, or
+ * false: the name is item i of co_localsplusnames (a tuple of str,
+ * Include/cpython/code.h 3.11+; locals, then cells, then free variables,
+ * in slot order), the function co_qualname.  Names are identifiers the
+ * code was compiled with, no user data.  Read from the copied image: no
+ * cost to the target.
+ */
+static bool local_name(struct pyproc *p, const struct py_obj *co,
+		       uint64_t names, int64_t i, struct strbuf *sb)
+{
+	const struct py_layout *L = &p->L;
+	uint64_t item;
+	struct strbuf fn = STRBUF_INIT, var = STRBUF_INIT;
+	bool ok;
+
+	if (!names || target_read_u64(p->t, names +
+				      (uint64_t)L->off[PY_F_TUPLE_ITEM] +
+				      8 * (uint64_t)i, &item))
+		return false;
+	ok = !py_read_str(p, item, &var, 64) &&
+	     !py_read_str(p, py_get_ptr(L, co, py_has(L, PY_F_CO_QUALNAME) ?
+				       PY_F_CO_QUALNAME : PY_F_CO_NAME),
+			  &fn, 96);
+	strbuf_reset(sb);
+	if (ok)
+		strbuf_addf(sb, "%s() local %s", fn.buf, var.buf);
+	strbuf_release(&fn);
+	strbuf_release(&var);
+	return ok;
+}
+
+/* co_localsplusnames of co when it is a tuple of at least n items,
+ * else 0. */
+static uint64_t localsplus_names(struct pyproc *p, const struct py_obj *co,
+				 int64_t n)
+{
+	const struct py_layout *L = &p->L;
+	struct py_obj tu;
+	uint64_t names;
+	int64_t size;
+
+	if (!co || !py_has(L, PY_F_CO_LOCALSPLUSNAMES))
+		return 0;
+	names = py_get_ptr(L, co, PY_F_CO_LOCALSPLUSNAMES);
+	if (!names || !py_is_type(p, names, PY_T_TUPLE) ||
+	    py_read_struct(p->t, L, PY_S_TUPLE, names, &tu) ||
+	    py_get_i64(L, &tu, PY_F_OB_SIZE, &size) || size < n)
+		return 0;
+	return names;
 }
 
 /*
@@ -284,7 +344,8 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 		PY_F_IF_LOCALS, PY_F_IF_FRAME_OBJ,
 	};
 	const struct py_layout *L = &p->L;
-	uint64_t *slots;
+	struct strbuf name = STRBUF_INIT;
+	uint64_t *slots, names;
 	int64_t top, nlocals;
 	size_t i;
 
@@ -324,13 +385,21 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	 * They stay roots (an object they name is kept alive) but are not
 	 * counted as owned references (refcount.c). */
 	slots = xmalloc((size_t)top * 8);
+	names = localsplus_names(p, co, PH_MIN(nlocals, top));
 	if (!target_read(p->t, fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS],
 			 slots, (size_t)top * 8))
-		for (i = 0; i < (size_t)top; i++)
-			add_ref(w, th, stackref_obj(slots[i]),
-				(int64_t)i >= nlocals ||
-				(L->minor >= 14 && (slots[i] & 1)));
+		for (i = 0; i < (size_t)top; i++) {
+			uint64_t obj = stackref_obj(slots[i]);
+			bool named = obj && (int64_t)i < nlocals &&
+				     local_name(p, co, names, (int64_t)i,
+						&name);
+
+			add_named_ref(w, th, obj, (int64_t)i >= nlocals ||
+				      (L->minor >= 14 && (slots[i] & 1)),
+				      named ? name.buf : NULL);
+		}
 	free(slots);
+	strbuf_release(&name);
 }
 
 /* Read the code object at addr into co; false if it is not a code object. */
@@ -605,6 +674,9 @@ void py_stacks_release(struct py_stacks *s)
 				free(th->frames[k].file);
 			}
 			free(th->frames);
+			for (k = 0; k < th->nrefs; k++)
+				free(th->ref_names[k]);
+			free(th->ref_names);
 			free(th->refs);
 		}
 		free(pi->threads);

@@ -22,6 +22,7 @@ why  targets/why.py holds Requests in a module global list (each with a
      bytes add up to no more than the snapshot's).
 """
 import json
+import re
 import os
 import sys
 from collections import deque
@@ -168,6 +169,12 @@ def run(h, pyheap, t, res, snapfile):
               hex(want["jobs"]) in [x["addr"] for x in jtop["example"][:2]],
               "Jobs: held by main()'s frame (a thread root, its list)",
               repr(jtop.get("steps")))
+    if tuple(want["version"][:2]) >= (3, 11):
+        # The root is named by the variable (co_localsplusnames).
+        res.check(jtop and re.match(r"thread \d+: main\(\) local jobs$",
+                                    jtop["steps"][0]["label"] or ""),
+                  "3.11+: the frame's root names the local: 'thread T: "
+                  "main() local jobs'", repr(jtop and jtop["steps"][0]))
     one = results[("--addr", hex(want["requests"][7]))]
     res.equal(one["objects"], 1, "--addr selects one object")
 
