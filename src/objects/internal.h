@@ -54,6 +54,10 @@ struct tinfo {
 	 * this heap type and its heap-type bases: offsets into the object. */
 	int64_t *slots;
 	size_t nslots;
+	/* Each slot's name as an edge label: a string id of the snapshot
+	 * (the member's name), 0 for none (unreadable, or snap --labels
+	 * none). */
+	uint32_t *slot_labels;
 	/* Where a conservative word scan of its objects starts (it ends at
 	 * the object's own struct's end): 16 for K_OTHER; for a static
 	 * subclass of a known container (collections.defaultdict, a dict)

@@ -495,7 +495,7 @@ static void instance_referents(struct census *c, uint32_t src,
 
 	for (i = 0; i < ti->nslots; i++)
 		if (!target_read_u64(c->t, addr + (uint64_t)ti->slots[i], &v))
-			census_edge(c, src, v);
+			census_edge_l(c, src, v, ti->slot_labels[i]);
 	if (L->minor >= 12 && (ti->flags & TPF_MANAGED_DICT)) {
 		/* 3.12: PyDictOrValues at obj-24, tagged (bit 0 = values,
 		 * stored minus one); 3.13: PyManagedDictPointer at obj-24,

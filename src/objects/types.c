@@ -245,6 +245,18 @@ static void resolve_kind(struct census *c, struct tinfo *ti)
 	ti->scan_from = 0;
 }
 
+/* The label of a slot: its member's name (PyMemberDef.name, a C string;
+ * for __slots__ the slot's identifier, no user data), or 0. */
+static uint32_t slot_label(struct census *c, uint64_t name)
+{
+	char buf[65];
+
+	if (c->labels == LABELS_NONE ||
+	    target_read_cstr(c->t, name, buf, sizeof(buf)) || !buf[0])
+		return 0;
+	return snapshot_cstring(c->s, buf);
+}
+
 /* Object members (T_OBJECT 6, T_OBJECT_EX 16; Include/descrobject.h,
  * structmember.h before 3.12) of heap types in the chain: __slots__. */
 static void collect_slots(struct census *c, struct tinfo *ti, uint64_t t)
@@ -289,6 +301,11 @@ static void collect_slots(struct census *c, struct tinfo *ti, uint64_t t)
 					continue;
 				ti->slots = xrealloc(ti->slots,
 					(ti->nslots + 1) * sizeof(*ti->slots));
+				ti->slot_labels = xrealloc(ti->slot_labels,
+					(ti->nslots + 1) *
+					sizeof(*ti->slot_labels));
+				ti->slot_labels[ti->nslots] =
+					slot_label(c, name);
 				ti->slots[ti->nslots++] = (int64_t)off;
 			}
 		}
@@ -419,8 +436,10 @@ void tinfo_release_all(struct census *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->ntinfos; i++)
+	for (i = 0; i < c->ntinfos; i++) {
 		free(c->tinfos[i].slots);
+		free(c->tinfos[i].slot_labels);
+	}
 	free(c->tinfos);
 	c->tinfos = NULL;
 	c->ntinfos = c->tinfos_alloc = 0;

@@ -116,7 +116,7 @@ def run(h, pyheap, t, res, snapfile):
     dist = bfs(snap)
     queries = [("--type", "*Request"), ("--type", "*Session"),
                ("--type", "*Job"), ("--type", "bytearray"),
-               ("--type", "cell"),
+               ("--type", "cell"), ("--type", "*Ticket"),
                ("--addr", hex(want["requests"][7]))]
     results = {}
     for q in queries:
@@ -175,6 +175,10 @@ def run(h, pyheap, t, res, snapfile):
                                     jtop["steps"][0]["label"] or ""),
                   "3.11+: the frame's root names the local: 'thread T: "
                   "main() local jobs'", repr(jtop and jtop["steps"][0]))
+    tick = results[("--type", "*Ticket")]["paths"]
+    res.equal(tick and tick[0]["example_path"],
+              "sys.modules['__main__'].__dict__['SLOTTED'].ticket",
+              "a __slots__ member: its edge labelled by its name")
     one = results[("--addr", hex(want["requests"][7]))]
     res.equal(one["objects"], 1, "--addr selects one object")
 

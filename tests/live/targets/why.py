@@ -43,8 +43,19 @@ class Holder:
     pass
 
 
+class Ticket:
+    pass
+
+
+class Slotted:
+    __slots__ = ("ticket",)
+
+
 REQUESTS = []
 HOLDER = Holder()
+# A slot: its edge is labelled by the member's name (.ticket).
+SLOTTED = Slotted()
+SLOTTED.ticket = Ticket()
 # Keys made at run time: not interned, so not labelled by default.
 HOLDER.sessions = dict(("s-%d" % i, Session()) for i in range(N))
 
