@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -146,12 +148,36 @@ void ph_die(const char *fmt, ...)
 	exit(PH_EXIT_ERROR);
 }
 
+/*
+ * Large arrays (a 5M-object snapshot's objects, edges, the analyses'
+ * per-object tables) are fresh mmap'd memory from glibc, and their first
+ * touch is a page fault per 4 KiB page: 41% of `pyheap why` on 5M objects
+ * went to faults on this VM.  Asking for transparent huge pages before
+ * the first touch (THP "madvise", Debian's default) makes that one fault
+ * per 2 MiB.  Only the whole pages inside the block; failure (THP off, an
+ * allocator that is not glibc's) changes nothing.
+ */
+#define HUGE_ADVISE_MIN (4u << 20)
+
+static void advise_huge(void *p, size_t n)
+{
+	uintptr_t lo, hi, huge = 2u << 20;
+
+	if (n < HUGE_ADVISE_MIN)
+		return;
+	lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	hi = ((uintptr_t)p + n) & ~(huge - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
 		ph_die("out of memory allocating %zu bytes", n);
+	advise_huge(p, n);
 	return p;
 }
 
@@ -161,6 +187,10 @@ void *xcalloc(size_t n, size_t size)
 
 	if (!p)
 		ph_die("out of memory allocating %zu x %zu bytes", n, size);
+	/* calloc() of a fresh mapping writes nothing: the pages are still
+	 * untouched here. */
+	if (n && size && n <= SIZE_MAX / size)
+		advise_huge(p, n * size);
 	return p;
 }
 
@@ -170,6 +200,7 @@ void *xrealloc(void *p, size_t n)
 
 	if (!q)
 		ph_die("out of memory reallocating %zu bytes", n);
+	advise_huge(q, n);
 	return q;
 }
 
