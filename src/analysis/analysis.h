@@ -380,6 +380,7 @@ struct trend_point {
 struct trend_cell {
 	uint32_t key;
 	uint64_t count, bytes;
+	uint64_t garbage;                  /* bytes with OBJ_GARBAGE */
 };
 
 /* What trend_add() collects. */
@@ -420,6 +421,10 @@ struct trend_stats {
 struct trend_row {
 	const char *key;                   /* in the trend_series */
 	struct trend_stats st;             /* summed over the workers */
+	double garbage_per_hour;           /* the growth of its garbage
+					    * bytes, summed likewise; NaN
+					    * without a slope or without
+					    * trend.garbage_known */
 	const struct trend_stats *workers; /* per worker (nworkers) */
 	const uint64_t *bytes;             /* at every point (npoints) */
 };

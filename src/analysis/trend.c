@@ -65,6 +65,7 @@ void trend_add(struct trend_series *ts, const struct snapshot *s,
 		c->key = key_id(ts, r->rows[i].key);
 		c->count = r->rows[i].count;
 		c->bytes = r->rows[i].bytes;
+		c->garbage = r->rows[i].garbage_bytes;
 	}
 	p->ncells = ts->ncells - p->first_cell;
 }
@@ -482,10 +483,36 @@ static void choose_analysed(struct trend *t, enum trend_segments which)
 	}
 }
 
+/* The growth per hour of one row's garbage bytes (g, at every point),
+ * summed over the analysed workers as the rows' rates are; NaN if no
+ * worker has a slope. */
+static double garbage_rate(const struct trend *t, const uint64_t *g,
+			   const bool *seg_start)
+{
+	double sum = NAN;
+	size_t w;
+
+	for (w = 0; w < t->nworkers; w++) {
+		const struct trend_worker *wk = &t->workers[w];
+		struct trend_stats st;
+
+		if (!wk->analysed)
+			continue;
+		series_stats(t->points + wk->first, wk->n, g + wk->first,
+			     g + wk->first, seg_start + wk->first, &st);
+		stats_finish(&st);
+		if (!isnan(st.bytes_per_hour))
+			sum = isnan(sum) ? st.bytes_per_hour :
+			      sum + st.bytes_per_hour;
+	}
+	return sum;
+}
+
 void trend_analyse(struct trend_series *ts, enum trend_segments which,
 		   struct trend *t)
 {
 	uint64_t *count = NULL, *tc = NULL, *tb = NULL, *gc = NULL, *gb = NULL;
+	uint64_t *rg = NULL;
 	bool *present = NULL, *seg_start = NULL;
 	size_t np, i, j, k, w, cells;
 	double lo = 0, hi = 0;
@@ -527,6 +554,7 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 	cells = ts->nkeys * np;
 	t->series = xcalloc(cells ? cells : 1, sizeof(*t->series));
 	count = xcalloc(cells ? cells : 1, sizeof(*count));
+	rg = xcalloc(cells ? cells : 1, sizeof(*rg));
 	present = xcalloc(ts->nkeys ? ts->nkeys : 1, sizeof(*present));
 	tc = xcalloc(np, sizeof(*tc));
 	tb = xcalloc(np, sizeof(*tb));
@@ -551,6 +579,7 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 
 				t->series[c->key * np + j] = c->bytes;
 				count[c->key * np + j] = c->count;
+				rg[c->key * np + j] = c->garbage;
 				present[c->key] = true;
 			}
 		}
@@ -607,6 +636,9 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 			first = false;
 		}
 		sum_finish(&sum, score, suspect);
+		if (row)
+			row->garbage_per_hour = t->garbage_known ?
+				garbage_rate(t, rg + k * np, seg_start) : NAN;
 		if (is_garbage)
 			t->garbage = sum;
 		else if (is_total)
@@ -637,6 +669,7 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 	free(tb);
 	free(gc);
 	free(gb);
+	free(rg);
 }
 
 void trend_filter(struct trend *t, const struct row_filter *f)

@@ -75,22 +75,27 @@ static void fmt_rate_count(struct strbuf *sb, double v)
 	fmt_signed_count(sb, (int64_t)llround(v));
 }
 
+/* A row; g 1 adds the GARBAGE/H column (its rate: garbage) after
+ * PER HOUR. */
 static void add_row(struct table *tb, const struct trend_stats *st,
-		    const char *key, bool is_total)
+		    const char *key, bool is_total, size_t g, double garbage)
 {
 	struct table_row *row = table_add(tb);
 
 	fmt_bytes(&row->cell[0], st->bytes_first);
 	fmt_bytes(&row->cell[1], st->bytes_last);
 	fmt_rate_bytes(&row->cell[2], st->bytes_per_hour);
-	fmt_rate_count(&row->cell[3], st->count_per_hour);
+	if (g)
+		fmt_rate_bytes(&row->cell[3], garbage);
+	fmt_rate_count(&row->cell[3 + g], st->count_per_hour);
 	if (st->intervals)
-		strbuf_addf(&row->cell[4], "%u/%u", st->grew, st->intervals);
+		strbuf_addf(&row->cell[4 + g], "%u/%u", st->grew,
+			    st->intervals);
 	else
-		strbuf_addch(&row->cell[4], '-');
+		strbuf_addch(&row->cell[4 + g], '-');
 	if (!is_total && st->suspect)
-		strbuf_addstr(&row->cell[5], "yes");
-	fmt_printable(&row->cell[6], key);
+		strbuf_addstr(&row->cell[5 + g], "yes");
+	fmt_printable(&row->cell[6 + g], key);
 }
 
 /* Hosts are named only when the series spans more than one. */
@@ -296,6 +301,9 @@ void render_trend_text(struct strbuf *out, const char *program,
 	struct table tb = { 0 };
 	struct strbuf note = STRBUF_INIT;
 	size_t i, n = shown(t->nrows, top);
+	/* GARBAGE/H: how much of each row's growth is garbage, where every
+	 * snapshot says which objects are. */
+	size_t g = t->garbage_known;
 	struct table_row *head;
 	bool workers = t->nworkers > 1;
 
@@ -340,15 +348,18 @@ void render_trend_text(struct strbuf *out, const char *program,
 			      "of one process.\n");
 	strbuf_addch(out, '\n');
 
-	tb.ncols = 7;
+	tb.ncols = 7 + g;
 	tb.nleft = 1;
 	tb.sep = "  ";
 	head = table_add(&tb);
 	for (i = 0; i < PH_ARRAY_SIZE(heads); i++)
-		strbuf_addstr(&head->cell[i], heads[i]);
-	strbuf_addstr(&head->cell[6], key_heading(t->by));
+		strbuf_addstr(&head->cell[i < 3 ? i : i + g], heads[i]);
+	if (g)
+		strbuf_addstr(&head->cell[3], "GARBAGE/H");
+	strbuf_addstr(&head->cell[6 + g], key_heading(t->by));
 	for (i = 0; i < n; i++)
-		add_row(&tb, &t->rows[i].st, t->rows[i].key, false);
+		add_row(&tb, &t->rows[i].st, t->rows[i].key, false, g,
+			t->rows[i].garbage_per_hour);
 	if (n < t->nrows) {
 		strbuf_addf(&note, "(%zu more row%s; --top 0 shows all)",
 			    t->nrows - n, t->nrows - n == 1 ? "" : "s");
@@ -360,11 +371,12 @@ void render_trend_text(struct strbuf *out, const char *program,
 			    t->nkeys - t->nrows == 1 ? "" : "s");
 		table_note(&tb, &note);
 	}
-	add_row(&tb, &t->total, "total", true);
+	add_row(&tb, &t->total, "total", true, g, t->garbage.bytes_per_hour);
 	/* What pyheap garbage found in each snapshot, as one more series:
 	 * a leak that is garbage grows here too. */
 	if (t->garbage_known)
-		add_row(&tb, &t->garbage, "garbage (pyheap garbage)", true);
+		add_row(&tb, &t->garbage, "garbage (pyheap garbage)", true, g,
+			t->garbage.bytes_per_hour);
 	table_render(&tb, out);
 	table_release(&tb);
 	strbuf_release(&note);
@@ -484,6 +496,10 @@ void render_trend_json(struct strbuf *out, const char *program,
 		json_key(&j, "suspect"); json_bool(&j, row->st.suspect);
 		json_key(&j, "score"); json_double(&j, row->st.score);
 		json_stats(&j, &row->st);
+		/* null unless every snapshot says which objects are
+		 * garbage. */
+		json_key(&j, "garbage_bytes_per_hour");
+		json_double(&j, row->garbage_per_hour);
 		json_key(&j, "workers");
 		json_arr_begin(&j);
 		for (k = 0; k < t->nworkers; k++) {
@@ -529,7 +545,7 @@ void render_trend_csv(struct strbuf *out, const struct trend *t, size_t top)
 
 	strbuf_addstr(out, "key,suspect,score,count_first,count_last,"
 		      "bytes_first,bytes_last,bytes_per_hour,count_per_hour,"
-		      "intervals,grew,grew_share\n");
+		      "intervals,grew,grew_share,garbage_bytes_per_hour\n");
 	for (i = 0; i < n; i++) {
 		const struct trend_row *row = &t->rows[i];
 		const struct trend_stats *st = &row->st;
@@ -544,7 +560,9 @@ void render_trend_csv(struct strbuf *out, const struct trend *t, size_t top)
 		csv_rate(out, st->bytes_per_hour);
 		strbuf_addch(out, ',');
 		csv_rate(out, st->count_per_hour);
-		strbuf_addf(out, ",%u,%u,%.3f\n", st->intervals, st->grew,
+		strbuf_addf(out, ",%u,%u,%.3f,", st->intervals, st->grew,
 			    st->grew_share);
+		csv_rate(out, row->garbage_per_hour);
+		strbuf_addch(out, '\n');
 	}
 }

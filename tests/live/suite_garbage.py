@@ -155,6 +155,21 @@ def check_growth(h, pyheap, t, res):
         r["shape"] == "list -> list" and r["objects_delta"] == str(k)
         for r in rows), "garbage --format csv --since: the list row's "
         "objects_delta", p.stdout[:600])
+    # trend over the pair: the list row's garbage grows at the lists'
+    # bytes over the interval (two points: the slope is exactly that).
+    p = h.run_pyheap(pyheap, "trend", "--format", "json", "--top", "0",
+                     out, out2)
+    if res.equal(p.returncode, 0, "trend exits 0 (%s)" % p.stderr.strip()):
+        tj = json.loads(p.stdout)
+        lrow = [r for r in tj["rows"] if r["key"] == "list"]
+        rate = lrow[0]["garbage_bytes_per_hour"] if lrow else None
+        import snapfile
+        dt = snapfile.load(out2)["meta"]["taken_at"] - \
+            snapfile.load(out)["meta"]["taken_at"]
+        res.check(rate is not None and dt > 0 and
+                  abs(rate * dt / 3600 - made["bytes"]) < 0.01,
+                  "trend: the list row's garbage grows by the %d lists' "
+                  "bytes over the interval" % k, "%r x %r s" % (rate, dt))
     p = h.run_pyheap(pyheap, "diff", "--match", "list", out, out2)
     res.check(p.returncode == 0 and re.search(
         r"\+%s +list\n" % re.escape(fmt_bytes(made["bytes"])), p.stdout),
