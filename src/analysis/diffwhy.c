@@ -11,27 +11,34 @@
 #include "base/strbuf.h"
 #include "internal.h"
 
-static const char *type_name(const struct snapshot *s, uint32_t i)
+/*
+ * Which of the grouping's sources have the row's key, once per row: each
+ * type by its name (BY_TYPE), or each site by its innermost frame
+ * "FILE:LINE" (BY_SITE, one frame: sites.c's key; site 0, none, is the
+ * row NO_SITE); an object then has the key when its type or site does.
+ * match has ntypes or nsites + 1 entries.
+ */
+static void key_sources(const struct snapshot *s, enum group_by by,
+			const char *key, uint8_t *match, struct strbuf *tmp)
 {
-	return snapshot_str(s, s->types[s->objects[i].type].name);
-}
+	size_t k;
 
-/* Whether object i of s has the row's key (the grouping's own key:
- * the type name, or the innermost site frame "FILE:LINE"). */
-static bool has_key(const struct snapshot *s, enum group_by by, uint32_t i,
-		    const char *key, struct strbuf *tmp)
-{
-	const struct snap_object *o = &s->objects[i];
-	const struct snap_site_frame *f;
+	if (by == BY_TYPE) {
+		for (k = 0; k < s->ntypes; k++)
+			match[k] = !strcmp(snapshot_str(s, s->types[k].name),
+					   key);
+		return;
+	}
+	match[0] = !strcmp(key, NO_SITE);
+	for (k = 0; k < s->nsites; k++) {
+		const struct snap_site_frame *f =
+			&s->site_frames[s->sites[k].first_frame];
 
-	if (by == BY_TYPE)
-		return !strcmp(type_name(s, i), key);
-	if (!o->site || o->site > s->nsites)
-		return false;
-	f = &s->site_frames[s->sites[o->site - 1].first_frame];
-	strbuf_reset(tmp);
-	strbuf_addf(tmp, "%s:%" PRIu32, snapshot_str(s, f->file), f->line);
-	return !strcmp(tmp->buf, key);
+		strbuf_reset(tmp);
+		strbuf_addf(tmp, "%s:%" PRIu32, snapshot_str(s, f->file),
+			    f->line);
+		match[k + 1] = !strcmp(tmp->buf, key);
+	}
 }
 
 int diff_why_analyse(const struct snapshot *a, const struct snapshot *b,
@@ -41,7 +48,7 @@ int diff_why_analyse(const struct snapshot *a, const struct snapshot *b,
 	struct why_query q = { 0 };
 	struct path_tree pt;
 	struct strbuf tmp = STRBUF_INIT;
-	uint8_t *fresh, *sel;
+	uint8_t *fresh, *sel, *match;
 	uint64_t nfresh;
 	size_t i, j, n = 0;
 	int rc;
@@ -58,10 +65,12 @@ int diff_why_analyse(const struct snapshot *a, const struct snapshot *b,
 	 * and site (why --since). */
 	fresh = xmalloc(b->nobjects + 1);
 	sel = xmalloc(b->nobjects + 1);
+	match = xmalloc((d->by == BY_TYPE ? b->ntypes : b->nsites + 1) + 1);
 	q.since = a;
 	if ((rc = why_select(b, &q, fresh, &nfresh))) {
 		free(fresh);
 		free(sel);
+		free(match);
 		return rc;
 	}
 	path_tree_build(b, &pt);
@@ -74,10 +83,13 @@ int diff_why_analyse(const struct snapshot *a, const struct snapshot *b,
 			continue;
 		dw = &(*out)[n++];
 		dw->row = i;
+		key_sources(b, d->by, row->key, match, &tmp);
 		for (j = 0; j < b->nobjects; j++) {
+			const struct snap_object *o = &b->objects[j];
+
+			/* Checked snapshots: type < ntypes, site <= nsites. */
 			sel[j] = fresh[j] &&
-				 has_key(b, d->by, (uint32_t)j, row->key,
-					 &tmp);
+				 match[d->by == BY_TYPE ? o->type : o->site];
 			dw->new_objects += sel[j];
 		}
 		why_analyse_tree(b, &pt, sel, NULL, 1, &dw->w);
@@ -87,6 +99,7 @@ int diff_why_analyse(const struct snapshot *a, const struct snapshot *b,
 	strbuf_release(&tmp);
 	free(fresh);
 	free(sel);
+	free(match);
 	return 0;
 }
 

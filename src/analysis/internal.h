@@ -12,6 +12,8 @@
  * (by, depth) and empty; the caller sorts.
  */
 void group_sites(const struct snapshot *s, struct report *r);
+/* The key of the site groupings' row of objects without a site. */
+#define NO_SITE "[no site]"
 
 /* Count object o, or a malloc chunk of `size` bytes, in row and in r's
  * totals (analysis.h "Totals"). */

@@ -15,7 +15,6 @@
 #include "base/hashmap.h"
 #include "internal.h"
 
-#define NO_SITE "[no site]"
 
 struct site_group {
 	const char *key;          /* in r->keys, or NO_SITE */

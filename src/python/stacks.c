@@ -236,33 +236,27 @@ static void add_ref(struct walk *w, struct py_thread *th, uint64_t addr,
 }
 
 /*
- * "QUALNAME() local NAME" for localsplus slot i of code co into sb, or
- * false: the name is item i of co_localsplusnames (a tuple of str,
+ * "FUNC() local NAME" for localsplus slot i into sb, or false: the name
+ * is item i of co_localsplusnames (names, a tuple of str,
  * Include/cpython/code.h 3.11+; locals, then cells, then free variables,
- * in slot order), the function co_qualname.  Names are identifiers the
- * code was compiled with, no user data.  Read from the copied image: no
- * cost to the target.
+ * in slot order); fn the function's co_qualname, read once per frame.
+ * Names are identifiers the code was compiled with, no user data.  Read
+ * from the copied image: no cost to the target.
  */
-static bool local_name(struct pyproc *p, const struct py_obj *co,
-		       uint64_t names, int64_t i, struct strbuf *sb)
+static bool local_name(struct pyproc *p, uint64_t names, int64_t i,
+		       const char *fn, struct strbuf *sb)
 {
-	const struct py_layout *L = &p->L;
+	struct strbuf var = STRBUF_INIT;
 	uint64_t item;
-	struct strbuf fn = STRBUF_INIT, var = STRBUF_INIT;
 	bool ok;
 
-	if (!names || target_read_u64(p->t, names +
-				      (uint64_t)L->off[PY_F_TUPLE_ITEM] +
-				      8 * (uint64_t)i, &item))
-		return false;
-	ok = !py_read_str(p, item, &var, 64) &&
-	     !py_read_str(p, py_get_ptr(L, co, py_has(L, PY_F_CO_QUALNAME) ?
-				       PY_F_CO_QUALNAME : PY_F_CO_NAME),
-			  &fn, 96);
+	ok = names && !target_read_u64(p->t, names +
+				       (uint64_t)p->L.off[PY_F_TUPLE_ITEM] +
+				       8 * (uint64_t)i, &item) &&
+	     !py_read_str(p, item, &var, 64);
 	strbuf_reset(sb);
 	if (ok)
-		strbuf_addf(sb, "%s() local %s", fn.buf, var.buf);
-	strbuf_release(&fn);
+		strbuf_addf(sb, "%s() local %s", fn, var.buf);
 	strbuf_release(&var);
 	return ok;
 }
@@ -344,7 +338,7 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 		PY_F_IF_LOCALS, PY_F_IF_FRAME_OBJ,
 	};
 	const struct py_layout *L = &p->L;
-	struct strbuf name = STRBUF_INIT;
+	struct strbuf name = STRBUF_INIT, fn = STRBUF_INIT;
 	uint64_t *slots, names;
 	int64_t top, nlocals;
 	size_t i;
@@ -386,12 +380,17 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 	 * counted as owned references (refcount.c). */
 	slots = xmalloc((size_t)top * 8);
 	names = localsplus_names(p, co, PH_MIN(nlocals, top));
+	if (names && py_read_str(p, py_get_ptr(L, co,
+					       py_has(L, PY_F_CO_QUALNAME) ?
+					       PY_F_CO_QUALNAME : PY_F_CO_NAME),
+				 &fn, 96))
+		names = 0;
 	if (!target_read(p->t, fr->addr + (uint64_t)L->off[PY_F_IF_LOCALSPLUS],
 			 slots, (size_t)top * 8))
 		for (i = 0; i < (size_t)top; i++) {
 			uint64_t obj = stackref_obj(slots[i]);
 			bool named = obj && (int64_t)i < nlocals &&
-				     local_name(p, co, names, (int64_t)i,
+				     local_name(p, names, (int64_t)i, fn.buf,
 						&name);
 
 			add_named_ref(w, th, obj, (int64_t)i >= nlocals ||
@@ -400,6 +399,7 @@ static void add_iframe_refs(struct walk *w, struct py_thread *th,
 		}
 	free(slots);
 	strbuf_release(&name);
+	strbuf_release(&fn);
 }
 
 /* Read the code object at addr into co; false if it is not a code object. */
