@@ -153,13 +153,41 @@ static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti
 static bool gc_head_plausible(struct census *c, uint64_t o,
 			      const struct tinfo *ti)
 {
-	uint64_t gc = (uint64_t)c->L->size[PY_S_GCHEAD], next;
+	uint64_t gc = (uint64_t)c->L->size[PY_S_GCHEAD], next, prev;
 
 	if (!(ti->flags & TPF_HAVE_GC) || !gc || o < gc)
 		return true;
 	if (target_read_u64(c->t, o - gc, &next))
 		return false;
-	return (next & ~7ull) < (1ull << 47);
+	if ((next & ~7ull) >= (1ull << 47))
+		return false;
+	if (next) {
+		/* Tracked: the next head's _gc_prev points back here (the
+		 * list is doubly linked; <= 3.7 gc_prev is the plain
+		 * pointer, 3.8+ keeps two flag bits under it,
+		 * _PyGC_PREV_MASK).  An array of pointers in a block that
+		 * once held an instance passes the test above, not this
+		 * one (3.14, live_garbage: a class kept alive by a list
+		 * buffer read as its instance). */
+		uint64_t back;
+
+		if (target_read_u64(c->t, (next & ~7ull) + 8, &back))
+			return false;
+		return (back & ~3ull) == o - gc;
+	}
+	if (c->L->major < 3 || c->L->minor < 8)
+		return true;
+	/* Untracked, 3.8+: _PyObject_GC_Link() and gc_alloc() zero both
+	 * words and _PyObject_GC_UNTRACK() keeps only
+	 * _PyGC_PREV_MASK_FINALIZED (bit 0) of _gc_prev
+	 * (Include/internal/pycore_object.h, pycore_gc.h), so _gc_prev
+	 * holds flag bits and no pointer: a block whose new owner wrote
+	 * zeros over _gc_next and left other bytes in _gc_prev is no
+	 * object.  Before 3.8, gc_refs is a third word and untracked is
+	 * its own value: not checked. */
+	if (target_read_u64(c->t, o - gc + 8, &prev))
+		return false;
+	return (prev & ~3ull) == 0;
 }
 
 /* The object an allocation at b (of size bytes) holds, if any: tried with
