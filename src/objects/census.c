@@ -256,6 +256,7 @@ void census_edge_l(struct census *c, uint32_t src, uint64_t addr,
 	c->edges[c->nedges].src = src;
 	c->edges[c->nedges].dst = (uint32_t)dst;
 	c->edges[c->nedges].owned = !c->borrowing;
+	c->edges[c->nedges].untraversed = c->untraversed;
 	c->edges[c->nedges].label = label;
 	c->nedges++;
 	if (!c->borrowing && c->objs[dst].owned < UINT32_MAX)
@@ -390,6 +391,7 @@ static void conservative_pass(struct census *c)
 					c->edges[c->nedges].src = (uint32_t)i;
 					c->edges[c->nedges].dst = (uint32_t)v;
 					c->edges[c->nedges].owned = false;
+					c->edges[c->nedges].untraversed = false;
 					c->edges[c->nedges].label = 0;
 					c->nedges++;
 				}

@@ -87,7 +87,8 @@ struct cobj {
 struct cedge {
 	uint32_t src, dst;          /* cobj indices */
 	uint32_t owned : 1;         /* owns a reference (census.c) */
-	uint32_t label : 31;        /* snapshot.h edge_label: < 2^31 */
+	uint32_t untraversed : 1;   /* the owner's tp_traverse skips it */
+	uint32_t label : 30;        /* snapshot.h edge_label: < 2^30 */
 };
 
 /* Reasons a candidate is rejected (stats "census.skipped.<name>"). */
@@ -156,12 +157,26 @@ struct census {
 	 * dict's shared keys, a 3.11+ frame's f_back): not counted in
 	 * cobj.owned. */
 	bool borrowing;
+	/* census_edge() records edges the owner's tp_traverse does not
+	 * report (a heap type's __slots__ tuple): gc_refs keeps them. */
+	bool untraversed;
 	/* Edge labels (snapshot.h edge_label): which str keys name dict
 	 * entries, and the keys read so far (str address -> string id + 1,
 	 * or 0 for a key that gives no label). */
 	enum census_labels labels;
 	struct u64map key_labels;
 	uint32_t field_labels[PY_F__COUNT]; /* string id + 1, 0 unknown */
+	/* framelabels.c: per (code object, holder), the labels of a
+	 * frame's slots: a map to an index into flabels. */
+	struct u64map frame_labels;
+	struct frame_slot_labels {
+		uint32_t n;
+		uint32_t *label;
+	} *flabels;
+	size_t nflabels, flabels_alloc;
+	/* Generator-like types seen, with their holder (frame_holder_of). */
+	struct { uint64_t type; uint32_t holder; } holders[8];
+	size_t nholders;
 	struct { const char *name; uint32_t id; } named[32]; /* referents.c
 							      * edge_named */
 	size_t nnamed;

@@ -27,7 +27,8 @@
  * For a GC-tracked object, gc_refs is what CPython's collector would
  * leave of its refcount after subtract_refs (gc.c update_refs,
  * subtract_refs) over every tracked object: the refcount less the owned
- * references from tracked objects.  pyheap garbage runs the rest of the
+ * references from tracked objects that their tp_traverse reports (not a
+ * heap type's name, qualname, __slots__ or subclasses: cedge.untraversed).  pyheap garbage runs the rest of the
  * collection offline from it.
  */
 void census_refcounts(struct census *c)
@@ -41,7 +42,8 @@ void census_refcounts(struct census *c)
 	for (i = 0; i < c->nedges; i++) {
 		const struct cedge *e = &c->edges[i];
 
-		if (e->owned && (c->objs[e->src].flags & OBJ_GC_TRACKED) &&
+		if (e->owned && !e->untraversed &&
+		    (c->objs[e->src].flags & OBJ_GC_TRACKED) &&
 		    (c->objs[e->dst].flags & OBJ_GC_TRACKED))
 			c->objs[e->dst].gc_refs--;
 	}

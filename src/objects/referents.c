@@ -557,8 +557,16 @@ bool kind_referents(struct census *c, uint32_t idx)
 	static const enum py_field type[] = {
 		PY_F_TP_DICT, PY_F_TP_MRO, PY_F_TP_BASES, PY_F_TP_BASE,
 	};
-	static const enum py_field heaptype[] = {
-		PY_F_HT_NAME, PY_F_HT_QUALNAME, PY_F_HT_SLOTS, PY_F_HT_MODULE,
+	/* type_traverse (Objects/typeobject.c, 2.7-3.15) visits
+	 * tp_dict, tp_cache, tp_mro, tp_bases, tp_base and (3.9+)
+	 * ht_module, "no need to visit others because they can't be
+	 * involved in cycles": the names, __slots__ and tp_subclasses own
+	 * references gc does not subtract.  A garbage class's __slots__
+	 * tuple is therefore not in gc's unreachable set (it dies with
+	 * the class, by refcount): live_garbage on 3.13. */
+	static const enum py_field heaptype[] = { PY_F_HT_MODULE };
+	static const enum py_field heaptype_untraversed[] = {
+		PY_F_HT_NAME, PY_F_HT_QUALNAME, PY_F_HT_SLOTS,
 	};
 	static const enum py_field method[] = { PY_F_METH_FUNC, PY_F_METH_SELF };
 	static const enum py_field module[] = { PY_F_MOD_DICT, PY_F_MOD_NAME };
@@ -653,14 +661,21 @@ bool kind_referents(struct census *c, uint32_t idx)
 		break;
 	case K_TYPE:
 		edge_fields(c, idx, addr, type, PH_ARRAY_SIZE(type));
-		if (rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE)
+		if (rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE) {
+			c->untraversed = true;
+			edge_fields(c, idx, addr, heaptype_untraversed,
+				    PH_ARRAY_SIZE(heaptype_untraversed));
+			c->untraversed = false;
 			edge_fields(c, idx, addr, heaptype,
 				    PH_ARRAY_SIZE(heaptype));
+		}
 		/* tp_subclasses is a dict of weakrefs (an index for 3.12+
 		 * static builtin types, which are not heap types). */
+		c->untraversed = true;
 		if (L->minor < 12 || (rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE))
 			census_edge_l(c, idx, rd(c, addr, PY_F_TP_SUBCLASSES),
 				      field_label(c, PY_F_TP_SUBCLASSES));
+		c->untraversed = false;
 		/* The type's own tinfo (not its type's) for its shared keys. */
 		if ((rd(c, addr, PY_F_TP_FLAGS) & TPF_HEAPTYPE) &&
 		    py_has(L, PY_F_HT_CACHED_KEYS)) {
