@@ -462,15 +462,22 @@ static void walk_interpreter_frames(struct walk *w, struct py_thread *th,
 		has_code = read_code(p, stackref_obj(py_get_ptr(L, &fr,
 							       PY_F_IF_CODE)),
 				     &co);
-		/* Shim and incomplete frames hold references too. */
-		add_iframe_refs(w, th, &fr, has_code ? &co : NULL, owner);
 		/* Owners from 3 on are not Python code: FRAME_OWNED_BY_CSTACK
 		 * (3, 3.12-3.13), FRAME_OWNED_BY_INTERPRETER (3) and _CSTACK
 		 * (4) in 3.14, the interpreter's (3) in 3.15: shims pushed
 		 * where C code enters the interpreter (enum _frameowner;
-		 * CPython's own GC skips owner >= 3 too). */
+		 * CPython's own GC skips owner >= 3 too).  They hold no
+		 * reference: _PyEval_EvalFrameDefault's entry_frame is a C
+		 * local that sets only its code (the trampoline, borrowed, or
+		 * None), owner and stack; f_funcobj, f_locals, frame_obj,
+		 * f_globals and f_builtins are written only #ifdef Py_DEBUG
+		 * (Python/ceval.c), so a release build leaves whatever the C
+		 * stack held there -- a stale pointer to the module's dict
+		 * counted as its reference, live_garbage on 3.13.  Incomplete
+		 * frames (below) do hold theirs. */
 		if (p->minor >= 12 && owner >= 3)
 			goto next;
+		add_iframe_refs(w, th, &fr, has_code ? &co : NULL, owner);
 		/* 3.13's f_executable may be something other than code
 		 * (Include/internal/pycore_frame.h); skip those frames. */
 		if (!has_code) {
