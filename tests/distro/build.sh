@@ -15,7 +15,8 @@
 #            use debug files)
 #   trixie/  Debian 13: python3.13, libc6-dbg and python3.13-dbg
 # and in both libjemalloc2 (the allocators suite LD_PRELOADs it in the
-# target, inside the chroot).
+# target, inside the chroot) and libpython3.X-dev (the garbage suite builds
+# its test extension on the host against the chroot's headers).
 # A chroot is complete when its stamp file (NAME/.pyheap-complete) exists;
 # the stamp is written last, so a build that was killed is thrown away and
 # redone on the next run.  A complete one is kept as it is, but for
@@ -38,8 +39,10 @@ VERSIONS=.pyheap-versions
 pkgs_for() {
 	case $1 in
 	sid)    echo python3.13 python3.14 python3.15 libc6-dbg libjemalloc2 \
-		     python3.13-dbg python3.14-dbg python3.15-dbg ;;
-	trixie) echo python3.13 libc6-dbg libjemalloc2 python3.13-dbg ;;
+		     python3.13-dbg python3.14-dbg python3.15-dbg \
+		     libpython3.13-dev libpython3.14-dev libpython3.15-dev ;;
+	trixie) echo python3.13 libc6-dbg libjemalloc2 python3.13-dbg \
+		     libpython3.13-dev ;;
 	*)      echo "build.sh: unknown chroot '$1' (sid, trixie)" >&2; return 1 ;;
 	esac
 }
