@@ -779,6 +779,7 @@ out:
 	tinfo_release_all(&c);
 	u64map_release(&c.obj_index);
 	u64map_release(&c.key_labels);
+	frame_labels_release(&c);
 	free(c.objs);
 	free(c.work);
 	free(c.edges);

@@ -315,6 +315,23 @@ void tinfo_name(struct census *c, const struct tinfo *ti, struct strbuf *name,
 void tinfo_release_all(struct census *c);
 int known_init(struct census *c);
 
+/* framelabels.c: labels for the local variables of frames nothing runs.
+ * The holder of a frame's slots: a frame object, or the generator,
+ * coroutine or async generator that embeds it (3.11+). */
+enum frame_holder {
+	FRAME_HOLDER_NONE,
+	FRAME_HOLDER_FRAME,
+	FRAME_HOLDER_GEN,
+	FRAME_HOLDER_CORO,
+	FRAME_HOLDER_ASYNCGEN,
+};
+enum frame_holder frame_holder_of(struct census *c, uint32_t obj);
+/* Slot i's edge label (0: none) for i < *n, for a frame running code
+ * object co held by h; NULL and *n = 0 without labels.  Cached. */
+const uint32_t *frame_slot_labels(struct census *c, uint64_t co,
+				  enum frame_holder h, uint32_t *n);
+void frame_labels_release(struct census *c);
+
 /* dict.c */
 /* Call fn(ctx, key, value) for each entry of the dict object at addr (any
  * layout); values may be 0 for deleted entries of split tables (skipped).

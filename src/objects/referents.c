@@ -261,8 +261,11 @@ static void edge_value(void *ctx, uint64_t key, uint64_t value)
 
 /* Edges to n pointers stored at addr; with first >= 0 they are items
  * first, first + 1, ... and labelled so. */
-static void edge_items(struct census *c, uint32_t src, uint64_t addr,
-		       uint64_t n, int64_t first)
+/* Items addr[0..n): labelled [first + i] when first >= 0, else by lab[i]
+ * for i < nlab (frame slots, framelabels.c), else not. */
+static void edge_items_l(struct census *c, uint32_t src, uint64_t addr,
+			 uint64_t n, int64_t first, const uint32_t *lab,
+			 uint64_t nlab)
 {
 	uint64_t buf[BATCH], i, k, m;
 
@@ -290,9 +293,17 @@ static void edge_items(struct census *c, uint32_t src, uint64_t addr,
 				      (uint64_t)first + i + k <=
 				      EDGE_LABEL_MAX ?
 				      EDGE_LABEL_INDEX |
-				      (uint32_t)((uint64_t)first + i + k) : 0);
+				      (uint32_t)((uint64_t)first + i + k) :
+				      first < 0 && i + k < nlab ? lab[i + k] :
+				      0);
 		}
 	}
+}
+
+static void edge_items(struct census *c, uint32_t src, uint64_t addr,
+		       uint64_t n, int64_t first)
+{
+	edge_items_l(c, src, addr, n, first, NULL, 0);
 }
 
 
@@ -335,15 +346,21 @@ static void edge_stackref(struct census *c, uint32_t src, uint64_t v,
  * object and the live slots: up to stacktop (3.11-3.13, a count) or
  * stackpointer (3.14+, past the last live slot; NULL while a collection
  * runs: then none). */
-static void edge_iframe(struct census *c, uint32_t src, uint64_t f)
+static void edge_iframe(struct census *c, uint32_t src, uint64_t f,
+			enum frame_holder h)
 {
 	const struct py_layout *L = c->L;
 	bool borrowing = c->borrowing;
 	uint64_t base, buf[64], k, m;
+	const uint32_t *lab;
+	uint32_t nlab;
 	int64_t top = 0;
 
 	if (!f)
 		return;
+	/* f_executable / f_code: a _PyStackRef in 3.14+ (tag bits). */
+	lab = frame_slot_labels(c, rd(c, f, PY_F_IF_CODE) &
+				(L->minor >= 14 ? ~3ull : ~0ull), h, &nlab);
 	edge_stackref(c, src, rd(c, f, PY_F_IF_CODE), 0);
 	edge_stackref(c, src, rd(c, f, PY_F_IF_FUNC), 0);
 	/* f_globals and f_builtins are borrowed (pycore_frame.h 3.11+). */
@@ -381,10 +398,11 @@ static void edge_iframe(struct census *c, uint32_t src, uint64_t f)
 		m = PH_MIN((uint64_t)top - k, (uint64_t)PH_ARRAY_SIZE(buf));
 		if (target_read(c->t, base + k * 8, buf, (size_t)m * 8))
 			return;
-		/* A local, a cell or free variable, or a value on the
-		 * stack: no label (Python code cannot index a frame). */
+		/* A local (labelled by its name), a cell or free
+		 * variable, or a value on the stack. */
 		for (j = 0; j < m; j++)
-			edge_stackref(c, src, buf[j], 0);
+			edge_stackref(c, src, buf[j],
+				      k + j < nlab ? lab[k + j] : 0);
 	}
 }
 
@@ -411,7 +429,7 @@ static void frame_referents(struct census *c, uint32_t src, uint64_t addr)
 		c->borrowing = false;
 		edge_fields(c, src, addr, fo + 1, PH_ARRAY_SIZE(fo) - 1);
 		c->borrowing = !(f >= addr && f < addr + size);
-		edge_iframe(c, src, f);
+		edge_iframe(c, src, f, FRAME_HOLDER_FRAME);
 		c->borrowing = false;
 		return;
 	}
@@ -434,9 +452,16 @@ static void frame_referents(struct census *c, uint32_t src, uint64_t addr)
 		if (d > 0 && d < MAX_SLOTS)
 			n += (uint64_t)d;
 	}
-	if (n < MAX_SLOTS)
-		edge_items(c, src, addr + (uint64_t)L->off[PY_F_FO_LOCALSPLUS],
-			   n, -1);
+	if (n < MAX_SLOTS) {
+		uint32_t nlab;
+		const uint32_t *lab = frame_slot_labels(c, co,
+							FRAME_HOLDER_FRAME,
+							&nlab);
+
+		edge_items_l(c, src,
+			     addr + (uint64_t)L->off[PY_F_FO_LOCALSPLUS], n,
+			     -1, lab, nlab);
+	}
 }
 
 static void gen_referents(struct census *c, uint32_t src, uint64_t addr)
@@ -451,7 +476,8 @@ static void gen_referents(struct census *c, uint32_t src, uint64_t addr)
 	 * (pycore_frame.h enum _framestate). */
 	if (py_has(L, PY_F_GEN_IFRAME) &&
 	    rd_signed(c, addr, PY_F_GEN_FRAME_STATE) < 4)
-		edge_iframe(c, src, addr + (uint64_t)L->off[PY_F_GEN_IFRAME]);
+		edge_iframe(c, src, addr + (uint64_t)L->off[PY_F_GEN_IFRAME],
+			    frame_holder_of(c, src));
 }
 
 /* collections.deque (Modules/_collectionsmodule.c deque_traverse): its

@@ -103,7 +103,9 @@ struct snap_meta {
 
 /* snapshot.edge_label values: a kind in bits 28-29 and a value below
  * 2^28.  0 is no label; kind 0 an attribute or field ("__dict__",
- * "__closure__", an instance's inline value "payload"): a string id;
+ * "__closure__", an instance's inline value "payload") or an expression
+ * from the object ("f_locals['x']", "gi_frame.f_locals['x']": a local of
+ * a frame nothing runs, objects/framelabels.c): a string id;
  * EDGE_LABEL_INDEX item i of a list, tuple or deque;
  * EDGE_LABEL_KEY the value of a dict entry whose key is the string id. */
 #define EDGE_LABEL_INDEX (1u << 28)

@@ -117,6 +117,7 @@ def run(h, pyheap, t, res, snapfile):
     queries = [("--type", "*Request"), ("--type", "*Session"),
                ("--type", "*Job"), ("--type", "bytearray"),
                ("--type", "cell"), ("--type", "*Ticket"),
+               ("--type", "*Pending"), ("--type", "*Failed"),
                ("--addr", hex(want["requests"][7]))]
     results = {}
     for q in queries:
@@ -179,6 +180,18 @@ def run(h, pyheap, t, res, snapfile):
     res.equal(tick and tick[0]["example_path"],
               "sys.modules['__main__'].__dict__['SLOTTED'].ticket",
               "a __slots__ member: its edge labelled by its name")
+    # Locals of frames nothing runs: labelled by name, as an expression
+    # the target evaluated above (3.11+ a generator embeds its frame:
+    # one step; up to 3.10 two, through its frame object: the same text).
+    for q, tail in ((("--type", "*Pending"),
+                     r"\['GEN'\]\.gi_frame\.f_locals\['pending'\]$"),
+                    (("--type", "*Failed"),
+                     r"\.tb_frame\.f_locals\['failed'\]$")):
+        pa = results[q]["paths"]
+        res.check(pa and re.search(tail, pa[0]["example_path"]),
+                  "%s: held by a local of a frame nothing runs, labelled "
+                  "by its name" % " ".join(q),
+                  pa and pa[0]["example_path"])
     one = results[("--addr", hex(want["requests"][7]))]
     res.equal(one["objects"], 1, "--addr selects one object")
 

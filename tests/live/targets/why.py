@@ -18,6 +18,7 @@
 import gc
 import json
 import os
+import re
 import sys
 import time
 
@@ -49,6 +50,33 @@ class Ticket:
 
 class Slotted:
     __slots__ = ("ticket",)
+
+
+class Pending:
+    pass
+
+
+class Failed:
+    pass
+
+
+def waiting():
+    pending = Pending()  # held only by this suspended generator's frame
+    yield 1
+    yield pending
+
+
+def failing():
+    failed = Failed()  # held only by this frame, which a traceback keeps
+    raise ValueError(failed.__class__.__name__)
+
+
+GEN = waiting()
+next(GEN)
+try:
+    failing()
+except ValueError as e:
+    ERR = e
 
 
 REQUESTS = []
@@ -109,6 +137,11 @@ def first(hop):
     return find(hop["addr"])
 
 
+# A label is a Python expression from one object to the next: .attr,
+# ['key'], [index], or several (".gi_frame.f_locals['x']").
+TOKEN = re.compile(r"\.(\w+)|\['([^']*)'\]|\[(\d+)\]")
+
+
 def step(cur, hop):
     label = hop["label"]
     if label is None:
@@ -116,10 +149,6 @@ def step(cur, hop):
             if id(r) == hop["addr"]:
                 return r
         return None
-    if label.startswith("['") and label.endswith("']"):
-        return cur[label[2:-2]]
-    if label.startswith("[") and label.endswith("]"):
-        return cur[int(label[1:-1])]
     if label == ".__dict__" and isinstance(cur, type):
         # A class's namespace (tp_dict): Python code sees it only
         # through a mappingproxy, gc.get_referents() gives the dict.
@@ -127,9 +156,20 @@ def step(cur, hop):
             if id(r) == hop["addr"]:
                 return r
         return None
-    if label.startswith("."):
-        return getattr(cur, label[1:])
-    return None
+    pos = 0
+    while pos < len(label):
+        m = TOKEN.match(label, pos)
+        if not m:
+            return None
+        attr, key, index = m.groups()
+        if attr is not None:
+            cur = getattr(cur, attr)
+        elif key is not None:
+            cur = cur[key]
+        else:
+            cur = cur[int(index)]
+        pos = m.end()
+    return cur
 
 
 def follow(path):
