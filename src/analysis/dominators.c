@@ -322,7 +322,7 @@ void domtree_retained(const struct domtree *d, const uint64_t *self,
 {
 	size_t i;
 
-	if (retained)
+	if (retained && retained != self)
 		memset(retained, 0, d->n * sizeof(*retained));
 	if (count)
 		memset(count, 0, d->n * sizeof(*count));
@@ -332,7 +332,8 @@ void domtree_retained(const struct domtree *d, const uint64_t *self,
 		uint32_t v = d->order[i], up = d->idom[v];
 
 		if (retained) {
-			retained[v] += self[v];
+			if (retained != self)
+				retained[v] += self[v];
 			if (up != DOM_ROOT)
 				retained[up] += retained[v];
 		}
@@ -342,6 +343,10 @@ void domtree_retained(const struct domtree *d, const uint64_t *self,
 				count[up] += count[v];
 		}
 	}
+	if (retained && retained == self)
+		for (i = 0; i < d->n; i++)
+			if (d->idom[i] == DOM_NONE)
+				retained[i] = 0;
 }
 
 void domtree_release(struct domtree *d)

@@ -55,7 +55,9 @@ void domtree_build(struct domtree *d, size_t n, const uint32_t *start,
 /* For every reachable v: retained[v] = the sum of self[v'] over v's
  * dominator subtree (v included), count[v] = the number of nodes in it;
  * 0 for unreachable nodes.  Either output may be NULL (self is read only
- * for retained).  One pass over order, in reverse. */
+ * for retained).  self may be retained itself, filled with the sizes:
+ * the sums replace them in place (no second n-entry array).  One pass
+ * over order, in reverse. */
 void domtree_retained(const struct domtree *d, const uint64_t *self,
 		      uint64_t *retained, uint64_t *count);
 void domtree_release(struct domtree *d);

@@ -21,21 +21,21 @@ static const char *type_of(const struct snapshot *s, uint32_t i)
 }
 
 /* The dominator tree from the holders, with each object's retained
- * bytes (its subtree's sizes) and count. */
+ * bytes (its subtree's sizes) and count.  The sizes go into retained[]
+ * after the build, summed in place: no third n-entry array at the
+ * build's peak (issue 15's memory goal at 5M objects). */
 static void retained_tree(const struct snapshot *s, struct domtree *d,
 			  uint64_t *retained, uint64_t *count)
 {
 	size_t n = s->nobjects, nseeds, i;
-	uint64_t *self = xmalloc((n + 1) * sizeof(*self));
 	uint32_t *seeds;
 
 	nseeds = holders_seed(s, &seeds, NULL);
 	domtree_build(d, n, s->edge_start, s->edge_dst, seeds, nseeds);
-	for (i = 0; i < n; i++)
-		self[i] = s->objects[i].size;
-	domtree_retained(d, self, retained, count);
-	free(self);
 	free(seeds);
+	for (i = 0; i < n; i++)
+		retained[i] = s->objects[i].size;
+	domtree_retained(d, retained, retained, count);
 }
 
 uint64_t *retained_sizes(const struct snapshot *s)
@@ -253,8 +253,10 @@ static void topmost(const struct domtree *d, const uint32_t *key,
 	uint32_t *kids = xmalloc((d->nreach + 1) * sizeof(*kids));
 	uint32_t *depth = xcalloc(nkeys + 1, sizeof(*depth));
 	uint32_t *stack = xmalloc((d->nreach + 1) * sizeof(*stack));
-	uint32_t *next = xmalloc((n + 1) * sizeof(*next));
-	uint32_t *pos;
+	/* next[] is each node's fill position first (n + 2 entries), then
+	 * each node's next child in the walk. */
+	uint32_t *next = xmalloc((n + 2) * sizeof(*next));
+	uint32_t *pos = next;
 
 	/* Children lists: node n stands for the virtual root. */
 	for (i = 0; i < d->nreach; i++) {
@@ -264,14 +266,12 @@ static void topmost(const struct domtree *d, const uint32_t *key,
 	}
 	for (i = 0; i <= n; i++)
 		start[i + 1] += start[i];
-	pos = xmalloc((n + 2) * sizeof(*pos));
 	memcpy(pos, start, (n + 2) * sizeof(*pos));
 	for (i = 0; i < d->nreach; i++) {
 		uint32_t v = d->order[i], p = d->idom[v];
 
 		kids[pos[p == DOM_ROOT ? n : p]++] = v;
 	}
-	free(pos);
 	memset(top, 0, n);
 	for (i = start[n]; i < start[n + 1]; i++) {
 		uint32_t v = kids[i];
@@ -364,6 +364,13 @@ int retained_analyse(const struct snapshot *s, enum retained_by by,
 			free(r->rows[k].owned_key);
 		r->nrows = top_n;
 	}
+	/* The rows are final: the tree and the per-object arrays go before
+	 * the path search allocates its own (the two peaks do not add). */
+	domtree_release(&d);
+	free(ret);
+	free(cnt);
+	free(key);
+	free(top);
 	/* Example paths, for the rows kept only: one search. */
 	path_tree_build(s, &pt);
 	for (k = 0; k < r->nrows; k++) {
@@ -379,11 +386,6 @@ int retained_analyse(const struct snapshot *s, enum retained_by by,
 	}
 	path_tree_release(&pt);
 	strbuf_release(&sb);
-	domtree_release(&d);
-	free(ret);
-	free(cnt);
-	free(key);
-	free(top);
 	return 0;
 }
 
