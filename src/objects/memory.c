@@ -144,11 +144,12 @@ static void owned_blocks(struct census *c, uint64_t addr, const struct tinfo *ti
  * owner writes that far: a 36-byte text in a 3.12 block that held an
  * instance (its pre-header 32 bytes) overwrites the refcount and leaves
  * ob_type -- a "live" instance nothing refers to, seen on every run of
- * live_garbage on 3.12.  The GC head just before a GC object (its first
- * word _gc_next, Include/internal/pycore_gc.h PyGC_Head; gc_next in <=
- * 3.7) is 0 when untracked, else a pointer to the next head (bit 0 a
- * collection's flag): a user-space address, below 2^47 on x86-64.  Text
- * there is not.
+ * live_garbage on 3.12.  The GC head just before a GC object
+ * (Include/internal/pycore_gc.h PyGC_Head; <= 3.7 Include/objimpl.h)
+ * must say what a live object's says: untracked in its own terms, or
+ * linked into a list whose next head points back at it.  Text, or an
+ * array of pointers, over an old instance does not.  Rejections count in
+ * census.skipped.bad_gc_head.
  */
 static bool gc_head_plausible(struct census *c, uint64_t o,
 			      const struct tinfo *ti)
@@ -159,6 +160,23 @@ static bool gc_head_plausible(struct census *c, uint64_t o,
 		return true;
 	if (target_read_u64(c->t, o - gc, &next))
 		return false;
+	if (c->L->major < 3 || c->L->minor < 8) {
+		uint64_t refs;
+
+		/* <= 3.7: gc_refs, the third word (Include/objimpl.h
+		 * PyGC_Head), is _PyGC_REFS_UNTRACKED (-2; 3.7 shifts it
+		 * left by one over a finalized bit) from _PyObject_GC_Alloc
+		 * and _PyObject_GC_UNTRACK on, and gc_next is then stale or
+		 * NULL: untracked is told by gc_refs alone.  Tracked objects
+		 * are linked, as below. */
+		if (target_read_u64(c->t, o - gc + 16, &refs))
+			return false;
+		if (c->L->minor == 7 ? (int64_t)refs >> 1 == -2 :
+		    (int64_t)refs == -2)
+			return true;
+		if (!next)
+			return false;
+	}
 	if ((next & ~7ull) >= (1ull << 47))
 		return false;
 	if (next) {
@@ -175,16 +193,13 @@ static bool gc_head_plausible(struct census *c, uint64_t o,
 			return false;
 		return (back & ~3ull) == o - gc;
 	}
-	if (c->L->major < 3 || c->L->minor < 8)
-		return true;
 	/* Untracked, 3.8+: _PyObject_GC_Link() and gc_alloc() zero both
 	 * words and _PyObject_GC_UNTRACK() keeps only
 	 * _PyGC_PREV_MASK_FINALIZED (bit 0) of _gc_prev
 	 * (Include/internal/pycore_object.h, pycore_gc.h), so _gc_prev
 	 * holds flag bits and no pointer: a block whose new owner wrote
 	 * zeros over _gc_next and left other bytes in _gc_prev is no
-	 * object.  Before 3.8, gc_refs is a third word and untracked is
-	 * its own value: not checked. */
+	 * object. */
 	if (target_read_u64(c->t, o - gc + 8, &prev))
 		return false;
 	return (prev & ~3ull) == 0;
