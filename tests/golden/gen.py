@@ -14,6 +14,7 @@ the diff.
     python3 tests/golden/gen.py [DIR]
 """
 import os
+import re
 import struct
 import sys
 import time
@@ -500,10 +501,30 @@ for _i in range(3):
 W_ROOTS = [(1, "modules", "sys.modules"), (6, "jobs", "thread 4242")]
 
 
-def graph_snapshot(lost=1, taken_at=T0):
+# ws.snap, ws2.snap: w.snap and w2.snap with allocation sites, for diff
+# --why --by site (by object name; the rest have none).
+W_SITES = [(r"req\d", REQ), (r"payload\d", inferred(H, 43)),
+           (r"lost\d*$", traced((H, 60), (SRV, 120), (MAIN, 12)))]
+
+
+def graph_snapshot(lost=1, taken_at=T0, with_sites=False):
     """w.snap; with lost > 1, w2.snap: the same later, with more garbage
-    (self-holding lists), and the garbage totals snap counts in STAT."""
+    (self-holding lists), and the garbage totals snap counts in STAT.
+    with_sites: objects get W_SITES' sites (a SITE section)."""
     strings, sid = string_table()
+    sites, site_id, site_frames = [], {}, []
+
+    def site(name):
+        spec = next((s for p, s in W_SITES if re.match(p, name)), None)
+        if not with_sites or spec is None:
+            return 0
+        if spec not in site_id:
+            kind, frames = spec
+            site_id[spec] = len(sites) + 1
+            sites.append([kind, len(site_frames), len(frames), len(frames),
+                          0, 0, 0, 0])
+            site_frames.extend((sid(f), line) for f, line in frames)
+        return site_id[spec]
     objects = W_OBJECTS + [("lost%d" % k, "list", 56, 1, 0)
                            for k in range(1, lost)]
     edges = W_EDGES + [("lost%d" % k, "lost%d" % k, ("index", 0))
@@ -541,8 +562,8 @@ def graph_snapshot(lost=1, taken_at=T0):
         flags = OBJ_IN_PYMALLOC | (OBJ_GC_TRACKED if tracked else 0)
         if name.startswith("lost"):
             flags |= OBJ_GARBAGE    # what the garbage totals count
-        objs.append((addr, size, 0, refcnt, tid[ty], flags, 0, unexplained,
-                     gc_refs))
+        objs.append((addr, size, 0, refcnt, tid[ty], flags, site(name),
+                     unexplained, gc_refs))
         addr += (size + 15) // 16 * 16
     edges, labels = b"", []
     for k, row in enumerate(rows):
@@ -586,6 +607,9 @@ def graph_snapshot(lost=1, taken_at=T0):
             (b"STAT", table(stat_rows, "US")),
             (b"ELBL", varint(len(labels)) +
              b"".join(varint(v) for v in labels))]
+    if sites:
+        secs.append((b"SITE", table(sites, "UUUUUUUU")
+                     + table(site_frames, "UU")))
     header = MAGIC + struct.pack("<HHI", 1, 5, 0)
     body = b"".join(section(t, p) for t, p in secs)
     end = struct.pack("<II", len(secs), zlib.crc32(header))
@@ -627,6 +651,9 @@ def main(argv):
     }
     files["w.snap"] = graph_snapshot()
     files["w2.snap"] = graph_snapshot(lost=4, taken_at=T0 + 600.0)
+    files["ws.snap"] = graph_snapshot(with_sites=True)
+    files["ws2.snap"] = graph_snapshot(lost=4, taken_at=T0 + 600.0,
+                                       with_sites=True)
     files.update(series_files())
     files.update(worker_files())
     for name, data in sorted(files.items()):
