@@ -103,7 +103,8 @@ struct cedge {
 	X(TOO_BIG, "size_exceeds_block") \
 	X(BAD_SIZE, "bad_ob_size") \
 	X(EMPTY_BLOCK, "no_object_in_block") \
-	X(GC_HEAD, "bad_gc_head")
+	X(GC_HEAD, "bad_gc_head") \
+	X(STALE_TUPLE, "untracked_tuple_holds_tracked")
 
 enum skip_reason {
 #define SKIP_ENUM(id, name) SKIP_##id,

@@ -205,6 +205,47 @@ static bool gc_head_plausible(struct census *c, uint64_t o,
 	return (prev & ~3ull) == 0;
 }
 
+/*
+ * A tuple is tracked from PyTuple_New on, and untracked only by the
+ * collector's _PyTuple_MaybeUntrack (Objects/tupleobject.c), when no item
+ * may be tracked: every item then is an atom, or a tuple or dict that was
+ * untracked at that moment (those can be tracked later; nothing else can).
+ * So an untracked tuple one of whose items is a tracked object of another
+ * type is the remains of a dead tuple over a live object's pointer -- on
+ * 3.7, live_garbage met one holding a ModuleSpec that the module's dict
+ * alone counts, one reference over.  Phase B runs after the GC lists are
+ * walked, so "tracked" is known here.  Only the first 16 items are read.
+ */
+static bool tuple_plausible(struct census *c, uint64_t o,
+			    const struct tinfo *ti)
+{
+	uint64_t items[16], n, v;
+	size_t k;
+
+	/* Only where the lists were walked whole: then a tracked tuple was
+	 * found by them, and a candidate is untracked.  A tuple type without
+	 * GC support (a <= 3.7 structseq) is never tracked. */
+	if (ti->kind != K_TUPLE || !(ti->flags & TPF_HAVE_GC) ||
+	    !c->gc_tracked || c->gc_list_breaks || c->gc_list_invalid)
+		return true;
+	n = PH_MIN(tuple_len(c, o), (uint64_t)PH_ARRAY_SIZE(items));
+	if (!n || target_read(c->t, o + (uint64_t)c->L->off[PY_F_TUPLE_ITEM],
+			      items, (size_t)n * 8))
+		return true;
+	for (k = 0; k < n; k++) {
+		const struct cobj *it;
+
+		if (!u64map_get(&c->obj_index, items[k], &v))
+			continue;
+		it = &c->objs[v];
+		if ((it->flags & OBJ_GC_TRACKED) &&
+		    c->tinfos[it->tinfo].kind != K_TUPLE &&
+		    c->tinfos[it->tinfo].kind != K_DICT)
+			return false;
+	}
+	return true;
+}
+
 /* The object an allocation at b (of size bytes) holds, if any: tried with
  * each pre-header a type can imply (GC head, managed dict).  True and *cd
  * filled for a valid object not yet known; *known set if it is known.
@@ -250,6 +291,10 @@ static bool probe_block(struct census *c, uint64_t b, uint64_t size,
 		}
 		if (!gc_head_plausible(c, o, &c->tinfos[cd->tinfo])) {
 			c->skipped[SKIP_GC_HEAD]++;
+			continue;
+		}
+		if (!tuple_plausible(c, o, &c->tinfos[cd->tinfo])) {
+			c->skipped[SKIP_STALE_TUPLE]++;
 			continue;
 		}
 		cd->addr = o;
