@@ -10,11 +10,6 @@
 #include "internal.h"
 #include "table.h"
 
-static size_t shown(size_t n, size_t top)
-{
-	return top && top < n ? top : n;
-}
-
 /* A group's site, or NULL: its innermost frame and kind. */
 static const struct snap_site_frame *group_site(const struct snapshot *s,
 						const struct garbage_group *g,
@@ -71,7 +66,7 @@ static void part_text(struct strbuf *out, const char *title,
 	struct table tb = { 0 };
 	struct table_row *row;
 	struct strbuf note = STRBUF_INIT;
-	size_t i, n = shown(p->ngroups, top), c;
+	size_t i, n = rep_shown(p->ngroups, top), c;
 
 	strbuf_addf(out, "%s: ", title);
 	fmt_count(out, p->objects);
@@ -242,7 +237,7 @@ static void part_json(struct json *j, const struct snapshot *s,
 		      const struct garbage *gb, const struct garbage_part *p,
 		      size_t top)
 {
-	size_t i, n = shown(p->ngroups, top);
+	size_t i, n = rep_shown(p->ngroups, top);
 	bool cmp = gb->compared;
 
 	json_obj_begin(j);
@@ -334,7 +329,7 @@ static void csv_part(struct strbuf *out, const struct snapshot *s,
 		     const struct garbage *gb, const char *name,
 		     const struct garbage_part *p, size_t top)
 {
-	size_t i, n = shown(p->ngroups, top);
+	size_t i, n = rep_shown(p->ngroups, top);
 
 	for (i = 0; i < n; i++) {
 		const struct garbage_group *g = &p->groups[i];

@@ -4,6 +4,7 @@
 #ifndef PYHEAP_OUTPUT_INTERNAL_H
 #define PYHEAP_OUTPUT_INTERNAL_H
 
+#include "../analysis/analysis.h"
 #include "../base/base.h"
 
 struct json;
@@ -25,5 +26,40 @@ struct garbage_totals;
 void json_garbage_totals(struct json *j, const struct garbage_totals *t);
 void text_garbage_totals(struct strbuf *out, const struct garbage_totals *a,
 			 const struct garbage_totals *b);
+
+/* What show and diff share (report.c), for diff.c. */
+struct table;
+struct table_row;
+#define PARTIAL_NOTE "some heap structures could not be walked; counts are " \
+	"a floor"
+void rep_add_not_modelled(struct strbuf *out, const char *prefix,
+			  const struct snapshot *s);
+void rep_add_process(struct strbuf *out, const char *word,
+		     const struct snapshot *s);
+void rep_add_taken(struct strbuf *out, const struct snapshot *s);
+void rep_add_unverified(struct strbuf *out, const char *prefix,
+			const struct snapshot *s);
+void rep_csv_site_header(struct strbuf *out, enum group_by by,
+			 unsigned depth);
+void rep_csv_site(struct strbuf *out, enum group_by by, unsigned depth,
+		  const struct row_site *site);
+void rep_depth_note(struct strbuf *out, const char *indent,
+		    const char *label, unsigned kept, unsigned depth);
+unsigned rep_frames_short(const struct snapshot *s, unsigned depth);
+void rep_json_site(struct json *j, enum group_by by, unsigned depth,
+		   const struct row_site *site);
+const char *rep_key_heading(enum group_by by);
+size_t rep_shown(size_t nrows, size_t top);
+void rep_site_cells(struct table_row *row, size_t c, enum group_by by,
+		    const struct row_site *site);
+size_t rep_site_columns(enum group_by by);
+void rep_site_headings(struct table_row *row, size_t c, enum group_by by);
+void rep_site_hint(struct strbuf *out, const char *indent,
+		   const char *whose);
+void rep_site_note(struct strbuf *out, const char *indent,
+		   const char *label, const struct snapshot *s);
+void rep_site_traceback(struct table *t, const struct row_site *site);
+void rep_table_notes(struct table *t, size_t nkeys, size_t nrows,
+		     size_t n);
 
 #endif

@@ -7,17 +7,13 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "internal.h"
 #include "output.h"
 #include "table.h"
 
 /* How many suspects get a sparkline, and how wide it may be. */
 #define SPARK_ROWS 5
 #define SPARK_WIDTH 48
-
-static size_t shown(size_t nrows, size_t top)
-{
-	return top && top < nrows ? top : nrows;
-}
 
 void fmt_sparkline(struct strbuf *sb, const uint64_t *v, size_t n,
 		   size_t width)
@@ -300,7 +296,7 @@ void render_trend_text(struct strbuf *out, const char *program,
 	};
 	struct table tb = { 0 };
 	struct strbuf note = STRBUF_INIT;
-	size_t i, n = shown(t->nrows, top);
+	size_t i, n = rep_shown(t->nrows, top);
 	/* GARBAGE/H: how much of each row's growth is garbage, where every
 	 * snapshot says which objects are. */
 	size_t g = t->garbage_known;
@@ -409,7 +405,7 @@ void render_trend_json(struct strbuf *out, const char *program,
 		       const char *source, const struct trend *t, size_t top)
 {
 	struct json j;
-	size_t i, k, n = shown(t->nrows, top);
+	size_t i, k, n = rep_shown(t->nrows, top);
 
 	json_init(&j, out);
 	json_obj_begin(&j);
@@ -541,7 +537,7 @@ static void csv_rate(struct strbuf *out, double v)
 
 void render_trend_csv(struct strbuf *out, const struct trend *t, size_t top)
 {
-	size_t i, n = shown(t->nrows, top);
+	size_t i, n = rep_shown(t->nrows, top);
 
 	strbuf_addstr(out, "key,suspect,score,count_first,count_last,"
 		      "bytes_first,bytes_last,bytes_per_hour,count_per_hour,"
