@@ -66,28 +66,12 @@ enum frame_holder frame_holder_of(struct census *c, uint32_t obj)
 	return h;
 }
 
-/* Slot i's name when it is a plain local: item i of names read as an
- * identifier into sb. */
-static bool local_name(struct census *c, uint64_t names, uint64_t i,
-		       struct strbuf *sb)
+/* True if addr is an object of kind k (found or validated now). */
+static bool is_kind(struct census *c, uint64_t addr, enum obj_kind k)
 {
-	uint64_t item;
-	size_t k;
+	int64_t i = addr ? census_ref(c, addr) : -1;
 
-	strbuf_reset(sb);
-	if (target_read_u64(c->t, names + (uint64_t)c->L->off[PY_F_TUPLE_ITEM] +
-			    8 * i, &item) ||
-	    py_read_str(c->p, item, sb, 64) || !sb->len ||
-	    (sb->buf[0] >= '0' && sb->buf[0] <= '9'))
-		return false;
-	for (k = 0; k < sb->len; k++) {
-		char ch = sb->buf[k];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_'))
-			return false;
-	}
-	return true;
+	return i >= 0 && c->tinfos[c->objs[i].tinfo].kind == k;
 }
 
 /* Build the labels of code object co for holder h into out[0..n). */
@@ -97,7 +81,7 @@ static uint32_t build_labels(struct census *c, uint64_t co,
 	const struct py_layout *L = c->L;
 	struct strbuf name = STRBUF_INIT, text = STRBUF_INIT;
 	uint8_t kinds[MAX_LABELLED];
-	uint64_t names, n, i;
+	uint64_t names, n, i, *items;
 	uint32_t *lab;
 
 	*out = NULL;
@@ -109,14 +93,18 @@ static uint32_t build_labels(struct census *c, uint64_t co,
 			return 0;
 		names = rd(c, co, PY_F_CO_LOCALSPLUSNAMES);
 		kb = rd(c, co, PY_F_CO_LOCALSPLUSKINDS);
+		if (!is_kind(c, names, K_TUPLE) || !is_kind(c, kb, K_BYTES))
+			return 0;
 		n = PH_MIN(tuple_len(c, names), (uint64_t)MAX_LABELLED);
 		/* The kinds are a bytes object as long as the names. */
-		if (!n || !kb || (uint64_t)rd_signed(c, kb, PY_F_OB_SIZE) < n ||
+		if (!n || (uint64_t)rd_signed(c, kb, PY_F_OB_SIZE) < n ||
 		    target_read(c->t, kb + (uint64_t)L->off[PY_F_BYTES_SVAL],
 				kinds, (size_t)n))
 			return 0;
 	} else {
 		names = rd(c, co, PY_F_CO_VARNAMES);
+		if (!is_kind(c, names, K_TUPLE))
+			return 0;
 		n = PH_MIN(PH_MIN(tuple_len(c, names),
 				  rd(c, co, PY_F_CO_NLOCALS) & 0xffffffffu),
 			   (uint64_t)MAX_LABELLED);
@@ -127,18 +115,30 @@ static uint32_t build_labels(struct census *c, uint64_t co,
 	}
 	if (!n)
 		return 0;
+	/* The names' pointers in one read, each name's text in its own. */
+	items = xmalloc(n * sizeof(*items));
+	if (target_read(c->t, names + (uint64_t)L->off[PY_F_TUPLE_ITEM],
+			items, (size_t)n * 8)) {
+		free(items);
+		return 0;
+	}
 	lab = xcalloc(n, sizeof(*lab));
 	for (i = 0; i < n; i++) {
 		uint32_t id;
 
 		if ((kinds[i] & (CO_FAST_LOCAL | CO_FAST_CELL | CO_FAST_FREE)) !=
-		    CO_FAST_LOCAL || !local_name(c, names, i, &name))
+		    CO_FAST_LOCAL)
+			continue;
+		strbuf_reset(&name);
+		if (py_read_str(c->p, items[i], &name, 64) ||
+		    !identifier_like(name.buf, name.len))
 			continue;
 		strbuf_reset(&text);
 		strbuf_addf(&text, "%s['%s']", holder_prefix[h], name.buf);
 		id = snapshot_string(c->s, text.buf, text.len);
 		lab[i] = id <= EDGE_LABEL_MAX ? id : 0;
 	}
+	free(items);
 	strbuf_release(&name);
 	strbuf_release(&text);
 	*out = lab;
@@ -150,7 +150,6 @@ const uint32_t *frame_slot_labels(struct census *c, uint64_t co,
 {
 	/* Code objects live below 2^47: the holder goes in the top bits. */
 	uint64_t key = co | (uint64_t)h << 56, v;
-	int64_t ci;
 
 	*n = 0;
 	if (c->labels == LABELS_NONE || h == FRAME_HOLDER_NONE || !co ||
@@ -159,12 +158,11 @@ const uint32_t *frame_slot_labels(struct census *c, uint64_t co,
 	if (!u64map_get(&c->frame_labels, key, &v)) {
 		struct frame_slot_labels *f;
 
-		ci = census_ref(c, co);
 		PH_GROW(c->flabels, c->flabels_alloc, c->nflabels + 1);
 		f = &c->flabels[c->nflabels];
 		f->n = 0;
 		f->label = NULL;
-		if (ci >= 0 && c->tinfos[c->objs[ci].tinfo].kind == K_CODE)
+		if (is_kind(c, co, K_CODE))
 			f->n = build_labels(c, co, h, &f->label);
 		v = c->nflabels++;
 		u64map_put(&c->frame_labels, key, v);

@@ -316,6 +316,14 @@ void tinfo_name(struct census *c, const struct tinfo *ti, struct strbuf *name,
 void tinfo_release_all(struct census *c);
 int known_init(struct census *c);
 
+/* referents.c: an identifier, or a dotted module name: what names
+ * attributes, globals, modules and variables, and not what a program's
+ * data looks like. */
+bool identifier_like(const char *s, size_t n);
+/* The object a frame slot or field names: a plain pointer before 3.14, a
+ * _PyStackRef after (tag bits off; 0 for a tagged int or NULL). */
+uint64_t stackref_addr(const struct census *c, uint64_t v);
+
 /* framelabels.c: labels for the local variables of frames nothing runs.
  * The holder of a frame's slots: a frame object, or the generator,
  * coroutine or async generator that embeds it (3.11+). */

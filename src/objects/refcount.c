@@ -28,8 +28,8 @@
  * leave of its refcount after subtract_refs (gc.c update_refs,
  * subtract_refs) over every tracked object: the refcount less the owned
  * references from tracked objects that their tp_traverse reports (not a
- * heap type's name, qualname, __slots__ or subclasses: cedge.untraversed).  pyheap garbage runs the rest of the
- * collection offline from it.
+ * heap type's name, qualname, __slots__ or subclasses: cedge.untraversed).
+ * pyheap garbage runs the rest of the collection offline from it.
  */
 void census_refcounts(struct census *c)
 {

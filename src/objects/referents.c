@@ -19,9 +19,7 @@
  * --labels all, longer keys are left unlabelled rather than cut. */
 #define LABEL_MAX 128
 
-/* An identifier, or a dotted module name: what names attributes,
- * globals and modules, and not what a program's data looks like. */
-static bool identifier_like(const char *s, size_t n)
+bool identifier_like(const char *s, size_t n)
 {
 	size_t i;
 
@@ -325,19 +323,20 @@ static void edge_fields(struct census *c, uint32_t src, uint64_t base,
  * (Py_TAG_REFCNT) a borrowed or immortal reference, which owns nothing.
  * Before 3.14 these are plain pointers.
  */
+uint64_t stackref_addr(const struct census *c, uint64_t v)
+{
+	if (c->L->minor < 14)
+		return v;
+	return v <= 3 || (v & 3) == 3 ? 0 : v & ~3ull;
+}
+
 static void edge_stackref(struct census *c, uint32_t src, uint64_t v,
 			  uint32_t label)
 {
 	bool borrowing = c->borrowing;
 
-	if (c->L->minor < 14) {
-		census_edge_l(c, src, v, label);
-		return;
-	}
-	if (v <= 3 || (v & 3) == 3)
-		return;
-	c->borrowing = borrowing || (v & 1);
-	census_edge_l(c, src, v & ~3ull, label);
+	c->borrowing = borrowing || (c->L->minor >= 14 && (v & 1));
+	census_edge_l(c, src, stackref_addr(c, v), label);
 	c->borrowing = borrowing;
 }
 
@@ -358,9 +357,8 @@ static void edge_iframe(struct census *c, uint32_t src, uint64_t f,
 
 	if (!f)
 		return;
-	/* f_executable / f_code: a _PyStackRef in 3.14+ (tag bits). */
-	lab = frame_slot_labels(c, rd(c, f, PY_F_IF_CODE) &
-				(L->minor >= 14 ? ~3ull : ~0ull), h, &nlab);
+	lab = frame_slot_labels(c, stackref_addr(c, rd(c, f, PY_F_IF_CODE)),
+				h, &nlab);
 	edge_stackref(c, src, rd(c, f, PY_F_IF_CODE), 0);
 	edge_stackref(c, src, rd(c, f, PY_F_IF_FUNC), 0);
 	/* f_globals and f_builtins are borrowed (pycore_frame.h 3.11+). */

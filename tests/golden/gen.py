@@ -267,6 +267,29 @@ def string_table():
     return strings, sid
 
 
+class SiteTable:
+    """A snapshot's sites in order of first use (ids count from 1) and
+    their frames, for the SITE section."""
+
+    def __init__(self, sid):
+        self.sid, self.sites, self.ids, self.frames = sid, [], {}, []
+
+    def id(self, spec):
+        if spec is None:
+            return 0
+        if spec not in self.ids:
+            kind, frames = spec
+            self.ids[spec] = len(self.sites) + 1
+            self.sites.append([kind, len(self.frames), len(frames),
+                               len(frames), 0, 0, 0, 0])
+            self.frames.extend((self.sid(f), line) for f, line in frames)
+        return self.ids[spec]
+
+    def section(self):
+        return (b"SITE", table(self.sites, "UUUUUUUU")
+                + table(self.frames, "UU"))
+
+
 def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
              tracing=None, unverified=False, chunks=None, worker_of=None,
              cmdline="python3 app.py --serve"):
@@ -315,19 +338,8 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
     if minor >= 4:
         meta += [("parent_pid", VAL_INT, worker_of[0]),
                  ("started_at", VAL_F64, worker_of[1])]
-    # Sites in order of first use; site ids count from 1.
-    sites, site_id, site_frames = [], {}, []
-
-    def site(spec):
-        if spec is None:
-            return 0
-        if spec not in site_id:
-            kind, frames = spec
-            site_id[spec] = len(sites) + 1
-            sites.append([kind, len(site_frames), len(frames), len(frames),
-                          0, 0, 0, 0])
-            site_frames.extend((sid(f), line) for f, line in frames)
-        return site_id[spec]
+    st = SiteTable(sid)
+    sites = st.sites
 
     # Only the types this snapshot uses, in TYPES order.
     types, type_id = [], {}
@@ -342,7 +354,7 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
     for name, _, tflags in TYPES:
         first_id[name] = len(objs)
         for count, size, *where in objects.get(name, []):
-            sid_ = site(where[0] if where else None)
+            sid_ = st.id(where[0] if where else None)
             if sid_ and sites[sid_ - 1][0] == TRACED:
                 sites[sid_ - 1][4] += count         # traces
                 sites[sid_ - 1][5] += count * size  # traced_bytes
@@ -373,8 +385,7 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
     if chunks is not None:
         secs.append((b"MALC", native_sections(chunks, objs, first_id)))
     if sites:
-        secs.append((b"SITE", table(sites, "UUUUUUUU")
-                     + table(site_frames, "UU")))
+        secs.append(st.section())
     header = MAGIC + struct.pack("<HHI", 1, minor, 0)
     body = b"".join(section(t, p) for t, p in secs)
     end = struct.pack("<II", len(secs), zlib.crc32(header))
@@ -512,19 +523,11 @@ def graph_snapshot(lost=1, taken_at=T0, with_sites=False):
     (self-holding lists), and the garbage totals snap counts in STAT.
     with_sites: objects get W_SITES' sites (a SITE section)."""
     strings, sid = string_table()
-    sites, site_id, site_frames = [], {}, []
+    st = SiteTable(sid)
 
     def site(name):
         spec = next((s for p, s in W_SITES if re.match(p, name)), None)
-        if not with_sites or spec is None:
-            return 0
-        if spec not in site_id:
-            kind, frames = spec
-            site_id[spec] = len(sites) + 1
-            sites.append([kind, len(site_frames), len(frames), len(frames),
-                          0, 0, 0, 0])
-            site_frames.extend((sid(f), line) for f, line in frames)
-        return site_id[spec]
+        return st.id(spec) if with_sites else 0
     objects = W_OBJECTS + [("lost%d" % k, "list", 56, 1, 0)
                            for k in range(1, lost)]
     edges = W_EDGES + [("lost%d" % k, "lost%d" % k, ("index", 0))
@@ -607,9 +610,8 @@ def graph_snapshot(lost=1, taken_at=T0, with_sites=False):
             (b"STAT", table(stat_rows, "US")),
             (b"ELBL", varint(len(labels)) +
              b"".join(varint(v) for v in labels))]
-    if sites:
-        secs.append((b"SITE", table(sites, "UUUUUUUU")
-                     + table(site_frames, "UU")))
+    if st.sites:
+        secs.append(st.section())
     header = MAGIC + struct.pack("<HHI", 1, 5, 0)
     body = b"".join(section(t, p) for t, p in secs)
     end = struct.pack("<II", len(secs), zlib.crc32(header))
