@@ -109,8 +109,12 @@ def compare_mallinfo(snapshot, mi, res, what):
 
 
 def unowned(snapshot, size):
+    """Unowned chunks malloc may hand out for a request of chunk size
+    `size`: carved from the top chunk it is exactly `size`, but a free
+    chunk up to MINSIZE-1 (31) bytes bigger is served whole (malloc.c
+    _int_malloc: a remainder smaller than MINSIZE is not split off)."""
     return sum(1 for c in snapshot["chunks"]
-               if c["owner_kind"] == 4 and c["size"] == size)
+               if c["owner_kind"] == 4 and size <= c["size"] < size + 32)
 
 
 def suite_native(h, pyheap, slot, exe, res):
@@ -137,9 +141,9 @@ def suite_native(h, pyheap, slot, exe, res):
                           1 if dbg else 0, "main_arena found by %s"
                           % ("the chroot's libc6-dbg" if dbg
                              else "the heuristic (PYHEAP_NO_DEBUG_FILES)"))
-        # Large enough that malloc carves every chunk from the top chunk
-        # (a smaller request can be served a whole free chunk up to 31
-        # bytes bigger), so the chunk size is exactly request2size.
+        # Large enough that malloc carves nearly every chunk from the top
+        # chunk; one may still be a whole free chunk up to 31 bytes
+        # bigger (seen once in CI: 1233 of 1234 were 5008 bytes).
         n, size = 1234, 5000
         mi = t.command("leak %d %d" % (n, size))
         b = snap(h, pyheap, t.pid, os.path.join(t.tmp, "b.snap"), res,
@@ -155,9 +159,10 @@ def suite_native(h, pyheap, slot, exe, res):
                              os.path.join(t.tmp, "b.snap"))
             rows = {r["key"]: r for r in json.loads(p.stdout)["rows"]} \
                 if p.returncode == 0 else {}
-            row = rows.get("[native %d]" % cs, {})
-            res.equal(row.get("count_delta"), n,
-                      "diff --by native: [native %d] grew by %d" % (cs, n))
+            grew = sum(rows.get("[native %d]" % (cs + k), {})
+                       .get("count_delta", 0) for k in range(0, 32, 16))
+            res.equal(grew, n, "diff --by native: [native %d] and [native "
+                      "%d] grew by %d" % (cs, cs + 16, n))
             p = h.run_pyheap(pyheap, "show", "--format", "json",
                              os.path.join(t.tmp, "b.snap"))
             js = json.loads(p.stdout) if p.returncode == 0 else {}
