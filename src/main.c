@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, &diff_help },
 	{ "trend", cmd_trend, &trend_help },
 	{ "garbage", cmd_garbage, &garbage_help },
+	{ "leaks", cmd_leaks, &leaks_help },
 	{ "why", cmd_why, &why_help },
 	{ "retained", cmd_retained, &retained_help },
 	{ "watch", cmd_watch, &watch_help },

@@ -181,6 +181,11 @@ struct diff {
 	uint64_t count_a, count_b, bytes_a, bytes_b; /* the whole snapshots */
 	struct report_totals totals_a, totals_b;     /* the same, split */
 	struct garbage_totals garbage_a, garbage_b;  /* set by the caller */
+	/* Definitely and indirectly lost native bytes (pyheap leaks), set
+	 * by the caller with leaks_lost_bytes(); known: the snapshot has
+	 * them. */
+	uint64_t lost_a, lost_b;
+	bool lost_known_a, lost_known_b;
 };
 
 /* B minus A.  Counts and sizes stay far below 2^63. */
@@ -374,6 +379,9 @@ struct trend_point {
 	bool garbage_known;                /* the snapshot has garbage
 					    * totals (format 1.5) */
 	uint64_t garbage_count, garbage_bytes;
+	bool lost_known;                   /* native memory classified
+					    * (format 1.6, pyheap leaks) */
+	uint64_t lost_chunks, lost_bytes;  /* definitely + indirectly lost */
 	size_t first_cell, ncells;         /* into trend_series.cells */
 };
 
@@ -460,6 +468,10 @@ struct trend {
 	 * has them. */
 	bool garbage_known;
 	struct trend_stats garbage;
+	/* The same for lost native memory (pyheap leaks: definitely and
+	 * indirectly lost chunks). */
+	bool lost_known;
+	struct trend_stats lost;
 	uint64_t *series;
 	struct trend_stats *row_workers;
 };
@@ -751,5 +763,69 @@ int retained_analyse(const struct snapshot *s, enum retained_by by,
  * why_analyse().  The caller frees it. */
 uint64_t *retained_sizes(const struct snapshot *s);
 void retained_release(struct retained *r);
+
+/*
+ * Native leaks (pyheap leaks): from a snapshot with SNAP_LEAKS (snap's
+ * native-leak scan, objects/leaks.c), valgrind memcheck's summary of the
+ * in-use malloc chunks -- one class per enum chunk_reach -- and groups:
+ * definitely lost leaders by (chunk size, signature), each with the
+ * indirectly lost chunks of their cliques; possibly lost and held-by-
+ * Python-garbage chunks by size.  Groups are sorted by their bytes with
+ * the indirect bytes, descending (with a comparison: by the growth of
+ * that), then size, state and signature.
+ *
+ * By holder: the native chunks (owned by an object's C struct, or no
+ * object's) that are reachable, possibly lost or held by garbage, by
+ * what the scan reached them from: the type name of the Python object,
+ * or the root region ("stack of thread 12", "libxml2.so.2 data").
+ */
+#define LEAKS_STAT_LOST_BYTES "leaks.definitely_lost.bytes"
+#define LEAKS_STAT_INDIRECT_BYTES "leaks.indirectly_lost.bytes"
+
+struct leak_class {
+	uint64_t chunks, bytes;
+	uint64_t chunks_a, bytes_a;        /* leaks_compare() */
+};
+
+struct leak_group {
+	uint32_t state;                    /* enum chunk_reach */
+	uint64_t size;                     /* chunk size */
+	char *signature;                   /* owned; "" for none */
+	uint64_t chunks, bytes, indirect_chunks, indirect_bytes;
+	uint64_t example;                  /* a chunk's user memory (+16) */
+	/* leaks_compare(): A's, 0 where A had no such group. */
+	uint64_t chunks_a, bytes_a, indirect_chunks_a, indirect_bytes_a;
+	char *key;                         /* private: "state size sig" */
+	size_t key_len;
+};
+
+struct leak_holder {
+	const char *key;                   /* into the snapshot */
+	uint64_t chunks, bytes;
+	uint64_t example;
+};
+
+struct leaks {
+	struct leak_class cls[REACH__COUNT];  /* [0] unused */
+	struct leak_group *groups;
+	size_t ngroups, groups_alloc;
+	struct leak_holder *holders;
+	size_t nholders, holders_alloc;
+	bool compared;
+};
+
+/* The classes' JSON names, by enum chunk_reach ("definitely_lost"). */
+const char *leaks_class_name(unsigned reach);
+/* 0, or -PH_E_FORMAT for a snapshot without the scan (the message says
+ * why: no malloc walk, taken without stopping, --no-leak-scan, or an
+ * older pyheap). */
+int leaks_analyse(const struct snapshot *s, struct leaks *l);
+/* A's figures into l's: groups paired by (state, size, signature); A's
+ * groups that l lacks are added with zero chunks. */
+void leaks_compare(struct leaks *l, const struct leaks *a);
+void leaks_release(struct leaks *l);
+/* Definitely and indirectly lost bytes from the stats (0 and false
+ * without the scan): for diff, trend and the metrics. */
+bool leaks_lost_bytes(const struct snapshot *s, uint64_t *lost);
 
 #endif

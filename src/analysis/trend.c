@@ -56,6 +56,10 @@ void trend_add(struct trend_series *ts, const struct snapshot *s,
 				   g.uncollectable_objects;
 		p->garbage_bytes = garbage_totals_bytes(&g);
 	}
+	p->lost_known = leaks_lost_bytes(s, &p->lost_bytes);
+	p->lost_chunks = (uint64_t)PH_MAX(0, snapshot_get_stat(s,
+		"leaks.definitely_lost.chunks", 0)) + (uint64_t)PH_MAX(0,
+		snapshot_get_stat(s, "leaks.indirectly_lost.chunks", 0));
 	p->first_cell = ts->ncells;
 	for (i = 0; i < r->nrows; i++) {
 		struct trend_cell *c;
@@ -512,6 +516,7 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 		   struct trend *t)
 {
 	uint64_t *count = NULL, *tc = NULL, *tb = NULL, *gc = NULL, *gb = NULL;
+	uint64_t *lc = NULL, *lb = NULL;
 	uint64_t *rg = NULL;
 	bool *present = NULL, *seg_start = NULL;
 	size_t np, i, j, k, w, cells;
@@ -560,7 +565,10 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 	tb = xcalloc(np, sizeof(*tb));
 	gc = xcalloc(np, sizeof(*gc));
 	gb = xcalloc(np, sizeof(*gb));
+	lc = xcalloc(np, sizeof(*lc));
+	lb = xcalloc(np, sizeof(*lb));
 	t->garbage_known = any;
+	t->lost_known = any;
 	for (w = 0; w < t->nworkers; w++) {
 		const struct trend_worker *wk = &t->workers[w];
 
@@ -573,6 +581,9 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 			gc[j] = p->garbage_count;
 			gb[j] = p->garbage_bytes;
 			t->garbage_known &= p->garbage_known;
+			lc[j] = p->lost_chunks;
+			lb[j] = p->lost_bytes;
+			t->lost_known &= p->lost_known;
 			for (i = 0; i < p->ncells; i++) {
 				const struct trend_cell *c =
 					&ts->cells[p->first_cell + i];
@@ -588,21 +599,24 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 				 ts->nkeys * t->nworkers : 1,
 				 sizeof(*t->row_workers));
 	t->rows = xcalloc(ts->nkeys ? ts->nkeys : 1, sizeof(*t->rows));
-	for (k = 0; k <= ts->nkeys + 1; k++) {
-		/* k == nkeys: the totals; nkeys + 1: the garbage. */
+	for (k = 0; k <= ts->nkeys + 2; k++) {
+		/* k == nkeys: the totals; nkeys + 1: the garbage; nkeys + 2:
+		 * lost native memory. */
+		bool is_lost = k == ts->nkeys + 2;
 		bool is_garbage = k == ts->nkeys + 1;
 		bool is_total = k >= ts->nkeys;
-		const uint64_t *c = is_garbage ? gc : is_total ? tc :
-				    count + k * np;
-		const uint64_t *b = is_garbage ? gb : is_total ? tb :
-				    t->series + k * np;
+		const uint64_t *c = is_lost ? lc : is_garbage ? gc :
+				    is_total ? tc : count + k * np;
+		const uint64_t *b = is_lost ? lb : is_garbage ? gb :
+				    is_total ? tb : t->series + k * np;
 		struct trend_stats *per = NULL, sum, one;
 		bool first = true, suspect;
 		double score;
 		struct trend_row *row = NULL;
 
 		if ((!is_total && !present[k]) ||
-		    (is_garbage && !t->garbage_known))
+		    (is_garbage && !t->garbage_known) ||
+		    (is_lost && !t->lost_known))
 			continue;
 		if (!is_total) {
 			row = &t->rows[t->nrows++];
@@ -631,7 +645,7 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 			stats_finish(st);
 			score += st->score;
 			suspect |= st->suspect;
-			if (is_total && !is_garbage)
+			if (is_total && !is_garbage && !is_lost)
 				wk->total = *st;
 			first = false;
 		}
@@ -639,7 +653,9 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 		if (row)
 			row->garbage_per_hour = t->garbage_known ?
 				garbage_rate(t, rg + k * np, seg_start) : NAN;
-		if (is_garbage)
+		if (is_lost)
+			t->lost = sum;
+		else if (is_garbage)
 			t->garbage = sum;
 		else if (is_total)
 			t->total = sum;
@@ -669,6 +685,8 @@ void trend_analyse(struct trend_series *ts, enum trend_segments which,
 	free(tb);
 	free(gc);
 	free(gb);
+	free(lc);
+	free(lb);
 	free(rg);
 }
 

@@ -69,6 +69,8 @@ extern const struct command_help snap_help;
 int cmd_show(int argc, char **argv);
 int cmd_garbage(int argc, char **argv);
 extern const struct command_help garbage_help;
+int cmd_leaks(int argc, char **argv);
+extern const struct command_help leaks_help;
 int cmd_why(int argc, char **argv);
 extern const struct command_help why_help;
 int cmd_retained(int argc, char **argv);

@@ -13,7 +13,7 @@
 #include "output/output.h"
 #include "snapshot/snapshot.h"
 
-enum { OPT_FAIL_GROWTH = 1, OPT_FAIL_KEY_GROWTH, OPT_FAIL_GARBAGE, OPT_COLOR,
+enum { OPT_FAIL_GROWTH = 1, OPT_FAIL_KEY_GROWTH, OPT_FAIL_GARBAGE, OPT_FAIL_LOST, OPT_COLOR,
        OPT_WHY };
 
 /* diff --why looks at this many rows that grew: each is a search of B's
@@ -48,6 +48,9 @@ static const struct option_spec diff_options[] = {
 	{ OPT_FAIL_GARBAGE, 0, "fail-if-garbage-growth", "SIZE|PCT",
 	  "exit 1 if the garbage (what pyheap garbage finds, counted by snap) "
 	  "grew by more than SIZE or PCT percent of A's" },
+	{ OPT_FAIL_LOST, 0, "fail-if-lost-growth", "SIZE|PCT",
+	  "exit 1 if the definitely and indirectly lost native memory (what "
+	  "pyheap leaks finds) grew by more than SIZE or PCT percent of A's" },
 	{ OPT_WHY, 0, "why", NULL,
 	  "for the 5 rows shown that grew most (by type, or by site): why "
 	  "their new objects are alive, as pyheap why --since A: the path "
@@ -74,8 +77,8 @@ enum colour_when { COLOUR_AUTO, COLOUR_ALWAYS, COLOUR_NEVER };
 
 struct diff_opts {
 	struct report_opts r;
-	struct growth_limit total, key, garbage;
-	const char *total_arg, *key_arg, *garbage_arg; /* as given */
+	struct growth_limit total, key, garbage, lost;
+	const char *total_arg, *key_arg, *garbage_arg, *lost_arg; /* given */
 	enum colour_when colour;
 	bool why;
 };
@@ -122,6 +125,10 @@ static int on_opt(void *ctx, int id, const char *arg)
 		o->garbage_arg = arg;
 		return parse_growth("--fail-if-garbage-growth", arg, true,
 				    &o->garbage);
+	case OPT_FAIL_LOST:
+		o->lost_arg = arg;
+		return parse_growth("--fail-if-lost-growth", arg, true,
+				    &o->lost);
 	case OPT_WHY:
 		o->why = true;
 		return 0;
@@ -222,6 +229,13 @@ static bool check_limits(const struct diff_opts *o, const struct diff *d,
 			    o->garbage_arg);
 		crossed = true;
 	}
+	if (growth_crossed(&o->lost, d->lost_a, d->lost_b)) {
+		strbuf_addstr(msgs, "pyheap: lost native memory grew by ");
+		fmt_bytes(msgs, d->lost_b - d->lost_a);
+		strbuf_addf(msgs, ", past --fail-if-lost-growth %s\n",
+			    o->lost_arg);
+		crossed = true;
+	}
 	for (i = 0; i < d->nrows; i++) {
 		const struct diff_row *row = &d->rows[i];
 
@@ -307,6 +321,15 @@ int cmd_diff(int argc, char **argv)
 			      "have them since pyheap wrote format 1.5, when "
 			      "taken stopped): --fail-if-garbage-growth cannot "
 			      "be checked", f);
+		goto cleanup;
+	}
+	d.lost_known_a = leaks_lost_bytes(&a, &d.lost_a);
+	d.lost_known_b = leaks_lost_bytes(&b, &d.lost_b);
+	if (o.lost.set && (!d.lost_known_a || !d.lost_known_b)) {
+		rc = ph_error(PH_E_FORMAT, "%s: native memory was not "
+			      "classified (pyheap leaks): "
+			      "--fail-if-lost-growth cannot be checked",
+			      d.lost_known_a ? fb : fa);
 		goto cleanup;
 	}
 	crossed = check_limits(&o, &d, &msgs);

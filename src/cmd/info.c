@@ -282,11 +282,13 @@ static int print_json(struct target *t, struct pyproc *p,
 /* SNAP_* bits in order (snapshot.h): bit i is flag_names[i]. */
 static const char *const flag_names[] = {
 	"inconsistent", "partial", "native", "unverified", "refcounts",
+	"leaks",
 };
 static const char *const flag_notes[] = {
 	" (taken without stopping)", " (counts are a floor: see the stats)",
 	" (malloc was walked)", " (a part was not read: see Checks)",
 	" (references accounted: pyheap garbage)",
+	" (native chunks classified: pyheap leaks)",
 };
 _Static_assert((1u << PH_ARRAY_SIZE(flag_names)) - 1 == SNAP_KNOWN_FLAGS,
 	       "every SNAP_* flag has a name");

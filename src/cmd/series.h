@@ -170,7 +170,7 @@ enum {
 	SOPT_OUTPUT = 0x200, SOPT_NO_STOP, SOPT_MAX_PAUSE, SOPT_ON_MAX_PAUSE,
 	SOPT_MAX_COPY, SOPT_QUIET, SOPT_PIDFILE, SOPT_NAME, SOPT_ALL,
 	SOPT_DIR, SOPT_KEEP, SOPT_MIN_FREE, SOPT_PROGRAM, SOPT_PROM,
-	SOPT_PROM_TOP, SOPT_WORKERS, SOPT_LABELS,
+	SOPT_PROM_TOP, SOPT_WORKERS, SOPT_LABELS, SOPT_NO_LEAK_SCAN,
 };
 
 #define SNAP_TARGET_OPTIONS                                                  \
@@ -229,6 +229,9 @@ enum {
 	  "identifiers (default: interned identifier-like keys, such as "    \
 	  "attribute and global names, never other data), all (every "       \
 	  "ASCII str key: may store user data), none" },                     \
+	{ SOPT_NO_LEAK_SCAN, 0, "no-leak-scan", NULL,                        \
+	  "do not classify native memory (pyheap leaks): skips the "         \
+	  "conservative scan after the copy; the pause is the same" },      \
 	{ SOPT_QUIET, 'q', "quiet", NULL, "do not print the summary line" }
 
 struct snap_opts {
@@ -240,7 +243,7 @@ struct snap_opts {
 	size_t prom_top;
 	size_t keep;              /* 0: keep all */
 	struct free_floor min_free;
-	bool no_stop, quiet;
+	bool no_stop, quiet, no_leak_scan;
 	unsigned max_pause_ms;
 	int on_max_pause;         /* enum pause_limit */
 	uint64_t max_copy;

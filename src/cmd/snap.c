@@ -75,6 +75,9 @@ int snap_option(const struct command_help *h, struct snap_opts *o, int id,
 	case SOPT_QUIET:
 		o->quiet = true;
 		return 0;
+	case SOPT_NO_LEAK_SCAN:
+		o->no_leak_scan = true;
+		return 0;
 	case SOPT_LABELS:
 		if (!strcmp(arg, "identifiers"))
 			o->labels = LABELS_IDENTIFIERS;
@@ -635,12 +638,15 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 	p.t = img;
 	co.inconsistent = s.meta.flags & SNAP_INCONSISTENT;
 	co.labels = (enum census_labels)o->labels;
+	co.objects_done = add_garbage_stats;
+	co.leaks = !o->no_leak_scan;
+	co.threads = t->threads;
+	co.nthreads = t->nthreads;
 	rc = census_build(&p, &co, &s);
 	if (rc)
 		goto out;
 	fill_meta(&s, t, &p);
 	note_exit(&s, pid);
-	add_garbage_stats(&s);
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
 	/* Never quietly: a part left unread is said at every verbosity. */
 	py_checks_warn(&p);

@@ -159,6 +159,12 @@ struct malloc_chunk_rec {
 	uint16_t arena;      /* index in arenas[]; 0xffff for mmapped */
 };
 
+/* Whether the program holds the chunk (not free, not the top). */
+static inline bool chunk_in_use(const struct malloc_chunk_rec *ch)
+{
+	return ch->state == CHUNK_INUSE || ch->state == CHUNK_MMAPPED;
+}
+
 struct malloc_arena_rec {
 	uint64_t addr;       /* struct malloc_state */
 	uint64_t top, system_mem;

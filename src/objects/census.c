@@ -768,6 +768,10 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	add_stacks(s, &st, c.t->pid);
 	sites_build(&c);
 	add_stats(&c);
+	if (o->objects_done)
+		o->objects_done(s);
+	if (o->leaks && c.malloc.walked && !c.inconsistent)
+		census_leaks(&c, o->threads, o->nthreads);
 	if (c.heap.corrupt_pools || c.refs_over)
 		s->meta.flags |= SNAP_PARTIAL;
 	py_stacks_release(&st);

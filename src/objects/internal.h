@@ -283,6 +283,16 @@ static inline uint64_t census_refs_left(const struct census *c)
 	       0;
 }
 
+/* leaks.c: the native-leak scan (snapshot.h enum chunk_reach) over the
+ * classified chunks, with the threads' registers and stack pointers from
+ * the stop; it sets SNAP_LEAKS and the leaks.* stats.  leaks_sig.c: the
+ * signature of each lost clique (reach and clique: per chunk, its class
+ * and an indirect chunk's leader). */
+void census_leaks(struct census *c, const struct target_thread *threads,
+		  size_t nthreads);
+void leaks_signatures(struct census *c, const uint8_t *reach,
+		      const uint32_t *clique);
+
 /* refcount.c: each object's unexplained references and gc_refs, and the
  * refcount.* counts (census.c runs it after the last phase). */
 void census_refcounts(struct census *c);

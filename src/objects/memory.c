@@ -372,11 +372,6 @@ void seed_blocks(struct census *c)
 
 /* ---- phase E: malloc chunks -------------------------------------------- */
 
-static bool chunk_in_use(const struct malloc_chunk_rec *ch)
-{
-	return ch->state == CHUNK_INUSE || ch->state == CHUNK_MMAPPED;
-}
-
 static void mark_chunk(void *ctx, uint64_t p)
 {
 	struct buffer_mark *bm = ctx;

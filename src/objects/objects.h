@@ -42,6 +42,12 @@
  * _struct.Struct's codes, the data a numpy.ndarray owns).  Those buffers
  * are their owner's (chunk OWNER_BUFFER), each counted once.
  *
+ * With census_opts.leaks, every in-use malloc chunk is then classified
+ * as valgrind memcheck would (reachable, possibly lost, held by Python
+ * garbage, definitely or indirectly lost) by a conservative scan of the
+ * image from the roots, and each lost clique is named by what it points
+ * at (leaks.c, leaks_sig.c).
+ *
  * Every loop over target data is bounded; a bad pointer drops one edge or
  * one candidate, never the census.
  */
@@ -63,6 +69,17 @@ enum census_labels {
 struct census_opts {
 	bool inconsistent;   /* memory was read without stopping the target */
 	enum census_labels labels;
+	/* Called once the objects, edges and chunks are in the snapshot,
+	 * before the native-leak scan: snap marks pyheap garbage's objects
+	 * (OBJ_GARBAGE) here, which the scan needs.  May be NULL. */
+	void (*objects_done)(struct snapshot *s);
+	/* The native-leak scan (objects/leaks.c, SNAP_LEAKS): with glibc's
+	 * malloc walked and the target stopped, classify every in-use chunk
+	 * from these roots (the stopped threads' registers and stacks) and
+	 * the image's writable memory. */
+	bool leaks;
+	const struct target_thread *threads;
+	size_t nthreads;
 };
 
 int census_build(struct pyproc *p, const struct census_opts *o,

@@ -124,6 +124,20 @@ void render_diff_json(struct strbuf *out, const char *file_a,
 	json_key(&j, "a"); json_garbage_totals(&j, &d->garbage_a);
 	json_key(&j, "b"); json_garbage_totals(&j, &d->garbage_b);
 	json_obj_end(&j);
+	/* What pyheap leaks calls lost, where snap classified it. */
+	json_key(&j, "lost_native_bytes");
+	json_obj_begin(&j);
+	json_key(&j, "a");
+	if (d->lost_known_a)
+		json_uint(&j, d->lost_a);
+	else
+		json_null(&j);
+	json_key(&j, "b");
+	if (d->lost_known_b)
+		json_uint(&j, d->lost_b);
+	else
+		json_null(&j);
+	json_obj_end(&j);
 	json_obj_end(&j);
 }
 
@@ -328,4 +342,21 @@ void render_diff_text(struct strbuf *out, const char *file_a,
 	table_render(&t, out);
 	table_release(&t);
 	text_garbage_totals(out, &d->garbage_a, &d->garbage_b);
+	if (d->lost_known_a || d->lost_known_b) {
+		strbuf_addstr(out, "Lost native memory (pyheap leaks): A ");
+		if (d->lost_known_a)
+			fmt_bytes(out, d->lost_a);
+		else
+			strbuf_addstr(out, "not classified");
+		strbuf_addstr(out, ", B ");
+		if (d->lost_known_b)
+			fmt_bytes(out, d->lost_b);
+		else
+			strbuf_addstr(out, "not classified");
+		if (d->lost_known_a && d->lost_known_b) {
+			strbuf_addstr(out, ": ");
+			fmt_signed_bytes(out, (int64_t)(d->lost_b - d->lost_a));
+		}
+		strbuf_addch(out, '\n');
+	}
 }

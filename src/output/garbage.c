@@ -204,16 +204,6 @@ static void json_types(struct json *j, const char *shape)
 }
 
 /* "NAME_delta": now - before, or null without a comparison. */
-static void json_delta(struct json *j, const char *name, bool compared,
-		       uint64_t now, uint64_t before)
-{
-	json_key(j, name);
-	if (compared)
-		json_int(j, (int64_t)(now - before));
-	else
-		json_null(j);
-}
-
 static void json_group_site(struct json *j, const struct snapshot *s,
 			    const struct garbage_group *g)
 {
@@ -244,9 +234,9 @@ static void part_json(struct json *j, const struct snapshot *s,
 	json_key(j, "objects"); json_uint(j, p->objects);
 	json_key(j, "bytes"); json_uint(j, p->bytes);
 	json_key(j, "cycles"); json_uint(j, p->cycles);
-	json_delta(j, "objects_delta", cmp, p->objects, p->objects_a);
-	json_delta(j, "bytes_delta", cmp, p->bytes, p->bytes_a);
-	json_delta(j, "cycles_delta", cmp, p->cycles, p->cycles_a);
+	rep_json_delta(j, "objects_delta", cmp, p->objects, p->objects_a);
+	rep_json_delta(j, "bytes_delta", cmp, p->bytes, p->bytes_a);
+	rep_json_delta(j, "cycles_delta", cmp, p->cycles, p->cycles_a);
 	json_key(j, "groups");
 	json_arr_begin(j);
 	for (i = 0; i < n; i++) {
@@ -259,9 +249,9 @@ static void part_json(struct json *j, const struct snapshot *s,
 		json_key(j, "shape"); json_str(j, g->shape);
 		json_key(j, "types"); json_types(j, g->shape);
 		json_group_site(j, s, g);
-		json_delta(j, "objects_delta", cmp, g->objects, g->objects_a);
-		json_delta(j, "bytes_delta", cmp, g->bytes, g->bytes_a);
-		json_delta(j, "cycles_delta", cmp, g->cycles, g->cycles_a);
+		rep_json_delta(j, "objects_delta", cmp, g->objects, g->objects_a);
+		rep_json_delta(j, "bytes_delta", cmp, g->bytes, g->bytes_a);
+		rep_json_delta(j, "cycles_delta", cmp, g->cycles, g->cycles_a);
 		json_key(j, "invisible_type");
 		if (g->invisible_type)
 			json_str(j, g->invisible_type);
@@ -309,9 +299,9 @@ void render_garbage_json(struct strbuf *out, const char *file,
 	json_obj_begin(&j);
 	json_key(&j, "objects"); json_uint(&j, g->unexplained_objects);
 	json_key(&j, "references"); json_uint(&j, g->unexplained_refs);
-	json_delta(&j, "objects_delta", g->compared, g->unexplained_objects,
+	rep_json_delta(&j, "objects_delta", g->compared, g->unexplained_objects,
 		   g->unexplained_objects_a);
-	json_delta(&j, "references_delta", g->compared, g->unexplained_refs,
+	rep_json_delta(&j, "references_delta", g->compared, g->unexplained_refs,
 		   g->unexplained_refs_a);
 	json_obj_end(&j);
 	json_key(&j, "negative_objects"); json_uint(&j, g->negative_objects);

@@ -50,6 +50,9 @@ void rep_json_site(struct json *j, enum group_by by, unsigned depth,
 		   const struct row_site *site);
 const char *rep_key_heading(enum group_by by);
 size_t rep_shown(size_t nrows, size_t top);
+/* "name": now - before, or null when nothing was compared. */
+void rep_json_delta(struct json *j, const char *name, bool compared,
+		    uint64_t now, uint64_t before);
 void rep_site_cells(struct table_row *row, size_t c, enum group_by by,
 		    const struct row_site *site);
 size_t rep_site_columns(enum group_by by);

@@ -136,6 +136,19 @@ void render_garbage_json(struct strbuf *out, const char *file,
 void render_garbage_csv(struct strbuf *out, const struct snapshot *s,
 			const struct garbage *g, size_t top);
 
+/* pyheap leaks (output/leaks.c): the classes, then the top groups (or,
+ * with holders, native memory by holder; 0: all); since is A's file when
+ * l was compared with it (leaks_compare()), or NULL. */
+struct leaks;
+void render_leaks_text(struct strbuf *out, const char *file,
+		       const struct snapshot *s, const struct leaks *l,
+		       size_t top, bool holders, const char *since);
+void render_leaks_json(struct strbuf *out, const char *file,
+		       const struct snapshot *s, const struct leaks *l,
+		       size_t top, bool holders, const char *since);
+void render_leaks_csv(struct strbuf *out, const struct leaks *l, size_t top,
+		      bool holders);
+
 /*
  * Trends (output/trend.c): `source` says where the series came from (a
  * directory, or "N files"); `program` is the series' program.  Text has a

@@ -200,6 +200,10 @@ void prom_add_snapshot(struct prom *p, const char *program,
 		"full collection, \"uncollectable\" what it never can");
 	size_t garbage_n = prom_gauge(p, "pyheap_garbage_objects",
 		"Objects of garbage at the last snapshot, by the same kinds");
+	size_t lost = prom_gauge(p, "pyheap_native_lost_bytes",
+		"Native (malloc) memory at the last snapshot by what pyheap "
+		"leaks calls it: state=\"definitely\", \"indirectly\", "
+		"\"possibly\" lost, \"python_garbage\" (held only by garbage)");
 	struct garbage_totals gt;
 	char pid[32];
 	struct prom_label l[3] = {
@@ -247,6 +251,23 @@ void prom_add_snapshot(struct prom *p, const char *program,
 		prom_sample(p, garbage, l, 3, (double)gt.uncollectable_bytes);
 		prom_sample(p, garbage_n, l, 3,
 			    (double)gt.uncollectable_objects);
+	}
+	if (s->meta.flags & SNAP_LEAKS) {
+		static const struct { const char *state, *stat; } st[] = {
+			{ "definitely", "leaks.definitely_lost.bytes" },
+			{ "indirectly", "leaks.indirectly_lost.bytes" },
+			{ "possibly", "leaks.possibly_lost.bytes" },
+			{ "python_garbage", "leaks.python_garbage.bytes" },
+		};
+
+		l[2].name = "state";
+		for (i = 0; i < PH_ARRAY_SIZE(st); i++) {
+			int64_t v = snapshot_get_stat(s, st[i].stat, -1);
+
+			l[2].value = st[i].state;
+			if (v >= 0)
+				prom_sample(p, lost, l, 3, (double)v);
+		}
 	}
 }
 

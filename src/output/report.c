@@ -213,6 +213,16 @@ const char *rep_key_heading(enum group_by by)
 	return h[by];
 }
 
+void rep_json_delta(struct json *j, const char *name, bool compared,
+		    uint64_t now, uint64_t before)
+{
+	json_key(j, name);
+	if (compared)
+		json_int(j, (int64_t)(now - before));
+	else
+		json_null(j);
+}
+
 /* The notes under the rows: what --top and the filters left out. */
 void rep_table_notes(struct table *t, size_t nkeys, size_t nrows,
 		     size_t n)

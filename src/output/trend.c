@@ -373,6 +373,10 @@ void render_trend_text(struct strbuf *out, const char *program,
 	if (t->garbage_known)
 		add_row(&tb, &t->garbage, "garbage (pyheap garbage)", true, g,
 			t->garbage.bytes_per_hour);
+	/* And lost native memory (pyheap leaks), where classified. */
+	if (t->lost_known)
+		add_row(&tb, &t->lost, "lost native (pyheap leaks)", true, g,
+			NAN);
 	table_render(&tb, out);
 	table_release(&tb);
 	strbuf_release(&note);
@@ -522,6 +526,14 @@ void render_trend_json(struct strbuf *out, const char *program,
 	if (t->garbage_known) {
 		json_obj_begin(&j);
 		json_stats(&j, &t->garbage);
+		json_obj_end(&j);
+	} else {
+		json_null(&j);
+	}
+	json_key(&j, "lost_native");
+	if (t->lost_known) {
+		json_obj_begin(&j);
+		json_stats(&j, &t->lost);
 		json_obj_end(&j);
 	} else {
 		json_null(&j);

@@ -74,6 +74,11 @@ static const struct snap_column chunk_cols[] = {
 	COL(SNAP_CHUNK_STATE, SNAP_ENC_U, struct snap_chunk, state),
 	COL(SNAP_CHUNK_OWNER_KIND, SNAP_ENC_U, struct snap_chunk, owner_kind),
 	COL(SNAP_CHUNK_ARENA, SNAP_ENC_U, struct snap_chunk, arena),
+	COL_OPT(SNAP_CHUNK_REACH, SNAP_ENC_U, struct snap_chunk, reach),
+	COL_OPT(SNAP_CHUNK_LEADER, SNAP_ENC_U, struct snap_chunk, leader),
+	COL_OPT(SNAP_CHUNK_SIG, SNAP_ENC_U, struct snap_chunk, sig),
+	COL_OPT(SNAP_CHUNK_HOLDER, SNAP_ENC_U, struct snap_chunk, holder),
+	COL_OPT(SNAP_CHUNK_ROOT, SNAP_ENC_U, struct snap_chunk, root),
 };
 
 static const struct snap_column arena_cols[] = {
@@ -323,6 +328,20 @@ static int check_chunks(const struct snapshot *s, const char *name)
 			why = "owner out of range";
 		else if (c->arena != UINT32_MAX && c->arena >= s->narenas)
 			why = "arena out of range";
+		else if (c->reach >= REACH__COUNT ||
+			 (c->reach && c->state != SCHUNK_INUSE &&
+			  c->state != SCHUNK_MMAPPED))
+			why = "bad reach";
+		else if (c->reach == REACH_INDIRECT ?
+			 (!c->leader || c->leader > s->nchunks ||
+			  s->chunks[c->leader - 1].reach != REACH_LOST) :
+			 c->leader != 0)
+			why = "bad leader";
+		else if (c->sig >= s->nstrings ||
+			 (c->sig && c->reach != REACH_LOST))
+			why = "bad signature";
+		else if (c->holder > s->nobjects || c->root >= s->nstrings)
+			why = "holder out of range";
 		if (why)
 			return ph_error(PH_E_FORMAT, "%s: section MALC: chunk "
 					"%zu: %s", name, i, why);

@@ -1,5 +1,5 @@
 /*
- * The pyheap snapshot file (.snap), format 1.5.
+ * The pyheap snapshot file (.snap), format 1.6.
  *
  * This comment is the specification; man/pyheap-snapshot.5 says the same
  * for users, and tests/live/snapfile.py is an independent reader written
@@ -183,7 +183,13 @@
  *           4294967295), 4 state U (1..6, enum chunk_state_snap),
  *           5 owner_kind U (0..5, enum chunk_owner; an owner id is given
  *           exactly for OBJECT, BUFFER and NATIVE), 6 arena U (arena
- *           index or 4294967295)
+ *           index or 4294967295); 1.6 adds (with flag SNAP_LEAKS, 32)
+ *           7 reach U (enum chunk_reach, 0 for chunks not in use),
+ *           8 leader U (indirectly lost: 1 + the row of its clique's
+ *           leader, which is definitely lost; else 0), 9 sig U (leaders:
+ *           string id of the signature; else 0), 10 holder U (1 + the
+ *           object id the scan reached the chunk from, or 0), 11 root U
+ *           (string id of the root region that reached it, or 0)
  *         arenas (struct snap_arena): 1 addr U, 2 system_mem U,
  *           3 top_bytes U, 4 flags U (< 2^32; 1 = main arena)
  *
@@ -250,7 +256,8 @@
  * META keys tracemalloc_tracing, tracemalloc_frames, traced_memory and
  * sites_note.  1.3 added the META key checks and flag 8; 1.4 the META
  * keys parent_pid and started_at, OBJS columns 8 and 9 and flag 16; 1.5
- * ELBL and the META key labels.
+ * ELBL and the META key labels; 1.6 MALC chunk columns 7 to 11 and flag
+ * 32.
  */
 #ifndef PYHEAP_SNAPSHOT_FORMAT_H
 #define PYHEAP_SNAPSHOT_FORMAT_H
@@ -263,7 +270,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 5
+#define SNAP_MINOR 6
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 
@@ -358,6 +365,11 @@ enum snap_enc {
 #define SNAP_CHUNK_STATE 4
 #define SNAP_CHUNK_OWNER_KIND 5
 #define SNAP_CHUNK_ARENA 6
+#define SNAP_CHUNK_REACH 7
+#define SNAP_CHUNK_LEADER 8
+#define SNAP_CHUNK_SIG 9
+#define SNAP_CHUNK_HOLDER 10
+#define SNAP_CHUNK_ROOT 11
 
 #define SNAP_ARENA_ADDR 1
 #define SNAP_ARENA_SYSTEM_MEM 2

@@ -59,8 +59,11 @@ struct strmap;
 /* Every bit above.  A new flag joins it, and gets a name in pyheap info
  * (cmd/info.c flag_names[], checked at compile time). */
 #define SNAP_REFCOUNTS 16u   /* (1.4) objects carry unexplained and gc_refs */
+#define SNAP_LEAKS 32u       /* (1.6) in-use chunks carry a reachability
+			      * class (snap_chunk.reach): the native-leak
+			      * scan ran (objects/leaks.c) */
 #define SNAP_KNOWN_FLAGS (SNAP_INCONSISTENT | SNAP_PARTIAL | SNAP_NATIVE | \
-			  SNAP_UNVERIFIED | SNAP_REFCOUNTS)
+			  SNAP_UNVERIFIED | SNAP_REFCOUNTS | SNAP_LEAKS)
 
 struct snap_meta {
 	int64_t pid;
@@ -242,6 +245,22 @@ enum chunk_owner {
 			     * arena array, tracemalloc's tables */
 };
 
+/* snap_chunk.reach (1.6, SNAP_LEAKS): what a conservative scan from the
+ * roots says of an in-use chunk, with valgrind memcheck's rules
+ * (objects/leaks.c).  0 for chunks not in use, or without the scan. */
+enum chunk_reach {
+	REACH_NONE = 0,
+	REACH_REACHABLE,    /* a chain of start pointers from a root */
+	REACH_POSSIBLE,     /* only chains with an interior pointer */
+	REACH_GARBAGE,      /* only from Python garbage (pyheap garbage's
+			     * objects) */
+	REACH_LOST,         /* definitely lost: nothing points to it but
+			     * its own clique; a clique's leader */
+	REACH_INDIRECT,     /* indirectly lost: only from lost chunks;
+			     * leader says whose clique */
+	REACH__COUNT
+};
+
 struct snap_chunk {
 	uint64_t addr;       /* chunk header; user memory at addr + 16 */
 	uint64_t size;       /* chunk size, header included */
@@ -249,6 +268,19 @@ struct snap_chunk {
 	uint32_t state;      /* enum chunk_state_snap */
 	uint32_t owner_kind; /* enum chunk_owner */
 	uint32_t arena;      /* index into arenas, UINT32_MAX for mmapped */
+	/* 1.6, with SNAP_LEAKS (all 0 otherwise): */
+	uint32_t reach;      /* enum chunk_reach */
+	uint32_t leader;     /* REACH_INDIRECT: 1 + the chunk row of its
+			      * clique's leader (a REACH_LOST chunk); else 0 */
+	uint32_t sig;        /* REACH_LOST: string id of the clique's
+			      * signature (what its words point at); else 0 */
+	uint32_t holder;     /* REACH_REACHABLE/POSSIBLE/GARBAGE native
+			      * chunks: 1 + the id of the Python object the
+			      * scan reached it from (directly or through
+			      * other native chunks); else 0 */
+	uint32_t root;       /* the same when a root region reached it
+			      * first: a string id ("stack of thread 12",
+			      * "libxml2.so.2 data"); else 0 */
 };
 
 struct snap_arena {

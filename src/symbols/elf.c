@@ -55,6 +55,7 @@ void objfile_release(struct objfile *of)
 	free(of->open_path);
 	free(of->debug_path);
 	free(of->syms);
+	free(of->by_addr);
 	free(of->secs);
 	objfile_init(of);
 }
@@ -199,6 +200,7 @@ static void load_syms(struct objfile *of, Elf *elf, Elf64_Word type,
 			s->value = sym.st_value;
 			s->size = sym.st_size;
 			s->seq = (uint32_t)of->nsyms++;
+			s->func = st == STT_FUNC;
 			if (bind == STB_LOCAL)
 				s->rank = RANK_LOCAL;
 			else if (type == SHT_SYMTAB && bind == STB_GLOBAL)
@@ -729,4 +731,74 @@ int objfile_open(struct objfile *of, const struct target *t,
 fail:
 	objfile_release(of);
 	return rc;
+}
+
+/* ---- symbols by address ------------------------------------------------ */
+
+static const struct objfile *by_addr_of; /* qsort has no context argument */
+
+static int by_addr_cmp(const void *a, const void *b)
+{
+	const struct objfile_sym *x = &by_addr_of->syms[*(const uint32_t *)a];
+	const struct objfile_sym *y = &by_addr_of->syms[*(const uint32_t *)b];
+
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The symbol whose [value, value + size) holds a runtime address: for
+ * naming what a word of native memory points at (objects/leaks_sig.c).
+ * The index is built on the first call (one sort, O(symbols log
+ * symbols)); among symbols at one address the preferred rank wins.
+ */
+int objfile_sym_at(struct objfile *of, uint64_t addr, const char **name,
+		   uint64_t *start, bool *func)
+{
+	size_t lo = 0, hi, i;
+	const struct objfile_sym *s;
+	uint64_t v;
+
+	if (!of->by_addr && of->nsyms) {
+		of->by_addr = xmalloc(of->nsyms * sizeof(*of->by_addr));
+		for (i = 0; i < of->nsyms; i++)
+			of->by_addr[i] = (uint32_t)i;
+		by_addr_of = of;
+		qsort(of->by_addr, of->nsyms, sizeof(*of->by_addr),
+		      by_addr_cmp);
+		by_addr_of = NULL;
+	}
+	if (!of->nsyms || addr < of->bias)
+		return -PH_E_NOTFOUND;
+	v = addr - of->bias;
+	hi = of->nsyms;
+	while (lo < hi) { /* first symbol above v */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (of->syms[of->by_addr[mid]].value <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return -PH_E_NOTFOUND;
+	/* The first of the run of symbols at that value: the preferred. */
+	i = lo - 1;
+	while (i && of->syms[of->by_addr[i - 1]].value ==
+		    of->syms[of->by_addr[i]].value)
+		i--;
+	s = &of->syms[of->by_addr[i]];
+	/* A size-0 symbol (hand-written assembly) covers nothing. */
+	if (v - s->value >= s->size)
+		return -PH_E_NOTFOUND;
+	if (name)
+		*name = s->name;
+	if (start)
+		*start = s->value + of->bias;
+	if (func)
+		*func = s->func;
+	return 0;
 }

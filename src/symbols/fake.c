@@ -46,7 +46,10 @@ void objfile_fake_sym(struct objfile *of, const char *name, uint64_t addr,
 	s->rank = symtab ? RANK_SYMTAB_GLOBAL : RANK_GLOBAL;
 	if (symtab)
 		of->has_symtab = true;
-	/* objfile_sym() searches a sorted table. */
+	/* objfile_sym() searches a sorted table; objfile_sym_at()'s index
+	 * is rebuilt on its next call. */
+	free(of->by_addr);
+	of->by_addr = NULL;
 	qsort(of->syms, of->nsyms, sizeof(*of->syms), objfile_sym_cmp);
 }
 

@@ -17,6 +17,7 @@ struct objfile_sym {
 	uint64_t size;
 	uint32_t seq;     /* load order, so sorting is stable */
 	uint8_t rank;     /* lower is preferred among equal names */
+	uint8_t func;     /* STT_FUNC (else STT_OBJECT) */
 };
 
 struct objfile_section {

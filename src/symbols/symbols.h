@@ -62,6 +62,7 @@ struct objfile {
 	/* private */
 	struct objfile_sym *syms;
 	size_t nsyms;
+	uint32_t *by_addr;     /* syms by value, built by objfile_sym_at() */
 	struct objfile_section *secs;
 	size_t nsecs;
 	int fd, debug_fd;
@@ -87,6 +88,11 @@ void objfile_release(struct objfile *of);
  * equal names a .symtab global wins, then a .dynsym one, then a local. */
 int objfile_sym(const struct objfile *of, const char *name, uint64_t *addr,
 		uint64_t *size);
+/* The function or data symbol covering a runtime address: its name,
+ * runtime start and whether it is a function.  Any out-pointer may be
+ * NULL.  -PH_E_NOTFOUND when no symbol covers addr. */
+int objfile_sym_at(struct objfile *of, uint64_t addr, const char **name,
+		   uint64_t *start, bool *func);
 /* Runtime address and size of a section by name (".bss", ".PyRuntime"). */
 int objfile_section(const struct objfile *of, const char *name,
 		    uint64_t *addr, uint64_t *size);

@@ -1013,6 +1013,11 @@ static int read_thread_regs(struct target *t)
 			continue;
 		}
 		th->fs_base = regs.fs_base;
+		_Static_assert(sizeof(regs) == sizeof(th->regs),
+			       "user_regs_struct is TARGET_NREGS words");
+		memcpy(th->regs, &regs, sizeof(th->regs));
+		th->sp = regs.rsp;
+		th->has_regs = true;
 		i++;
 	}
 	return 0;

@@ -145,9 +145,19 @@ void maps_release(struct maps *m);
 
 struct target;
 
+/* General-purpose registers kept per stopped thread: x86_64's struct
+ * user_regs_struct (sys/user.h) is 27 words. */
+#define TARGET_NREGS 27
+
 struct target_thread {
 	pid_t tid;
 	uint64_t fs_base; /* thread pointer; on x86_64 glibc == pthread_self() */
+	/* The registers as PTRACE_GETREGS read them during the stop (a
+	 * native-leak scan's roots), and the stack pointer among them;
+	 * has_regs is false where they were not read. */
+	uint64_t regs[TARGET_NREGS];
+	uint64_t sp;
+	bool has_regs;
 	bool stopped;     /* currently in a ptrace-stop under our control */
 	int pending_sig;  /* signal intercepted while stopping; re-sent on detach */
 };

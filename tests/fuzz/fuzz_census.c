@@ -3,7 +3,10 @@
  * capture: pyproc_open() (version, layout, _PyRuntime), census_build()
  * (the pymalloc walk or pool scan, thread stacks and line tables, GC
  * lists, roots, every object kind's size and referents, dict layouts,
- * the glibc malloc walk and chunk ownership) and the snapshot made of it.
+ * the glibc malloc walk and chunk ownership, the native-leak scan and its
+ * signatures) and the snapshot made of it.  The scan's one thread takes
+ * its registers (and so its stack and thread pointers) from the input's
+ * first bytes after the variant byte.
  *
  * Each input starts from the fake CPython process of fakepy.h and
  * patches its memory (fakepy_patch() says how); the first byte chooses
@@ -63,6 +66,7 @@ static void check_snapshot(struct snapshot *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct census_opts co = { false };
+	struct target_thread th;
 	struct snapshot s;
 	struct pyproc p;
 	struct target *t;
@@ -78,6 +82,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		targets[variant] = fakepy_target(&proto[variant]);
 	}
 	t = targets[variant];
+	memset(&th, 0, sizeof(th));
+	th.tid = 1;
+	th.has_regs = true;
+	memcpy(th.regs, data + 1, PH_MIN(size - 1, sizeof(th.regs)));
+	th.sp = th.regs[19];      /* user_regs_struct: rsp */
+	th.fs_base = th.regs[21];
+	co.leaks = true;
+	co.threads = &th;
+	co.nthreads = 1;
 	fakepy_patch(&proto[variant], t, data + 1, size - 1);
 	if (!pyproc_open(&p, t)) {
 		snapshot_init(&s);

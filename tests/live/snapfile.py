@@ -76,7 +76,11 @@ STAT_COLS = [(1, "name", ENC_U, 32), (2, "value", ENC_S, 64)]
 # 1.1, section MALC (optional): chunks then arenas.
 CHUNK_COLS = [(1, "addr", ENC_D, 64), (2, "size", ENC_U, 64),
               (3, "owner", ENC_U, 32), (4, "state", ENC_U, 32),
-              (5, "owner_kind", ENC_U, 32), (6, "arena", ENC_U, 32)]
+              (5, "owner_kind", ENC_U, 32), (6, "arena", ENC_U, 32),
+              # 1.6 (flag 32): the native-leak scan's classes.
+              (7, "reach", ENC_U, 32, 0), (8, "leader", ENC_U, 32, 0),
+              (9, "sig", ENC_U, 32, 0), (10, "holder", ENC_U, 32, 0),
+              (11, "root", ENC_U, 32, 0)]
 ARENA_COLS = [(1, "addr", ENC_U, 64), (2, "system_mem", ENC_U, 64),
               (3, "top_bytes", ENC_U, 64), (4, "flags", ENC_U, 32)]
 # 1.2, section SITE (optional): sites then site frames.
