@@ -158,8 +158,8 @@ int leaks_analyse(const struct snapshot *s, struct leaks *l)
 					"classified: the snapshot was taken "
 					"without stopping the process");
 		return ph_error(PH_E_FORMAT, "native memory was not "
-				"classified: taken with --no-leak-scan or "
-				"by a pyheap before 0.16");
+				"classified: taken with --no-leak-scan, or "
+				"by a pyheap older than snapshot format 1.6");
 	}
 	/* The group of each leader, for its clique's indirect chunks. */
 	group_row = xmalloc((s->nchunks + 1) * sizeof(*group_row));

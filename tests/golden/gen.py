@@ -4,7 +4,8 @@
 
 Deterministic: fixed pids, times, paths and contents, encoded as format 1.0
 (a, b, c), 1.1 with native memory (n, o), 1.2 with allocation sites (d to
-g) or 1.3 (h), a graph with labels as 1.5 (w), with the encoder of
+g) or 1.3 (h), a graph with labels as 1.5 (w), native memory classified
+by the leak scan as 1.6 (l, l2), with the encoder of
 tests/fixtures/snap/gen.py (written from the spec, not from
 src/snapshot/write.c).  Only the zlib version may change the
 compressed bytes, and with them the section sizes `pyheap info` prints:
@@ -221,24 +222,118 @@ O_CHUNKS = [
 ]
 
 
-def native_sections(chunk_specs, objs, first_id):
-    """MALC: the chunks (heap from 0x55d000000000; mmapped ones apart) and
-    one main arena holding the heap's."""
-    chunks, heap, mapped = [], 0x55D000000000, 0x7F3B00000000
-    for count, size, state, kind, owner in chunk_specs:
+# The native-leak scan (format 1.6, flag SNAP_LEAKS = 32): a chunk spec
+# may add (reach, holder, root) -- holder an owner as above, root a string
+# -- and ("clique", count, leader size, signature, [(n, size), ...]) makes
+# count lost leaders each holding n indirectly lost chunks of each size.
+FLAG_LEAKS = 32
+REACHABLE, POSSIBLE, GARBAGE, LOST, INDIRECT = 1, 2, 3, 4, 5
+LEAK_CLASSES = {REACHABLE: "reachable", POSSIBLE: "possibly_lost",
+                GARBAGE: "python_garbage", LOST: "definitely_lost",
+                INDIRECT: "indirectly_lost"}
+
+
+def expand_chunks(chunk_specs):
+    """(size, state, kind, owner, k, reach, holder, root, sig, leader)
+    rows in address order: leader is the index of the row's leader."""
+    rows = []
+    for spec in chunk_specs:
+        if spec[0] == "clique":
+            _, count, lsize, sig, members = spec
+            for _ in range(count):
+                lead = len(rows)
+                rows.append((lsize, INUSE, O_UNOWNED, None, 0, LOST, None,
+                             None, sig, None))
+                for n, size in members:
+                    rows += [(size, INUSE, O_UNOWNED, None, 0, INDIRECT,
+                              None, None, None, lead)] * n
+            continue
+        count, size, state, kind, owner, *leak = spec
+        reach, holder, root = (list(leak) + [0, None, None])[:3]
         for k in range(count):
-            oid = first_id[owner[0]] + owner[1] + k if owner else U32_MAX
-            if state == MMAPPED:
-                chunks.append((mapped, size, oid, state, kind, U32_MAX))
-                mapped += size
-            else:
-                chunks.append((heap, size, oid, state, kind, 0))
-                heap += size
-    chunks.sort()
+            rows.append((size, state, kind, owner, k, reach, holder, root,
+                         None, None))
+    return rows
+
+
+def leak_stats(chunk_specs):
+    """The leaks.* stats snap writes with the scan."""
+    st = {"leaks.%s.%s" % (c, w): 0 for c in LEAK_CLASSES.values()
+          for w in ("chunks", "bytes")}
+    for size, _, _, _, _, reach, *_ in expand_chunks(chunk_specs):
+        if reach:
+            st["leaks.%s.chunks" % LEAK_CLASSES[reach]] += 1
+            st["leaks.%s.bytes" % LEAK_CLASSES[reach]] += size
+    st.update({"leaks.scan_ms": 3, "leaks.scanned_words": 123456,
+               "leaks.root_bytes": 4 * MIB, "leaks.unsigned": 0})
+    return st
+
+
+def native_sections(chunk_specs, objs, first_id, sid, leaks=False):
+    """MALC: the chunks (heap from 0x55d000000000; mmapped ones apart) and
+    one main arena holding the heap's; with leaks, the scan's columns."""
+    rows = expand_chunks(chunk_specs)
+    heap, mapped, addr = 0x55D000000000, 0x7F3B00000000, []
+    for size, state, *_ in rows:
+        if state == MMAPPED:
+            addr.append(mapped)
+            mapped += size
+        else:
+            addr.append(heap)
+            heap += size
+    # Heap rows are in address order already; mmapped ones sort after.
+    order = sorted(range(len(rows)), key=lambda i: addr[i])
+    row_of = {i: r for r, i in enumerate(order)}
+    chunks = []
+    for i in order:
+        size, state, kind, owner, k, reach, holder, root, sig, lead = \
+            rows[i]
+        oid = first_id[owner[0]] + owner[1] + k if owner else U32_MAX
+        c = (addr[i], size, oid, state, kind,
+             U32_MAX if state == MMAPPED else 0)
+        if leaks:
+            c += (reach, row_of[lead] + 1 if lead is not None else 0,
+                  sid(sig) if sig else 0,
+                  first_id[holder[0]] + holder[1] + 1 if holder else 0,
+                  sid(root) if root else 0)
+        chunks.append(c)
     system_mem = heap - 0x55D000000000
     top = sum(c[1] for c in chunks if c[3] == TOP)
     arenas = [(0x7F3A40000000, system_mem + 4096, top, 1)]
-    return table(chunks, "DUUUUU") + table(arenas, "UUUU")
+    return table(chunks, "DUUUUUUUUUU" if leaks else "DUUUUU") + \
+        table(arenas, "UUUU")
+
+
+# Process 8484 again, with its native memory classified (format 1.6): the
+# allocator's, objects' and buffers' chunks, a file buffer its reader
+# holds, a C library's chunks held from its data and ones only interior
+# pointers hold, buffers only garbage holds, and lost XPath contexts of
+# libxml2 (each with its function table, a hash entry and names) and
+# small chunks with no signature.  Ten minutes later: 15 more contexts
+# lost, 2 more possibly lost chunks, a new lost group, one gone.
+XPATH_SIG = ("libxml2.so.2.9.14: 28 functions like xmlXPathFalseFunction; "
+             "memory of PyCapsule 'xmlDocPtr'")
+L_CHUNKS = [
+    (1, 0x290, INUSE, O_ALLOCATOR, None, REACHABLE),
+    (4, 1216, INUSE, O_OBJECT, ("dict", 200), REACHABLE),
+    (2, 8064, INUSE, O_BUFFER, ("list", 30), REACHABLE),
+    (3, 8208, INUSE, O_NATIVE, ("_io.BufferedReader", 0), REACHABLE,
+     ("_io.BufferedReader", 0)),
+    (40, 48, INUSE, O_UNOWNED, None, REACHABLE, None, "libfoo.so.1 data"),
+    (6, 4112, INUSE, O_UNOWNED, None, POSSIBLE, None, "anonymous memory"),
+    (2, 784, INUSE, O_UNOWNED, None, GARBAGE, ("__main__.Request", 0)),
+    ("clique", 10, 384, XPATH_SIG, [(1, 48), (1, 12304), (30, 32)]),
+    ("clique", 3, 64, None, []),
+    (5, 64, FREE, O_NONE, None),
+    (1, 132000, TOP, O_NONE, None),
+    (2, MIB + 4096, MMAPPED, O_OBJECT, ("bytes", 0), REACHABLE),
+]
+L2_CHUNKS = [spec for spec in L_CHUNKS if spec[0] != "clique" and
+             spec[1] != 4112] + [
+    (8, 4112, INUSE, O_UNOWNED, None, POSSIBLE, None, "anonymous memory"),
+    ("clique", 25, 384, XPATH_SIG, [(1, 48), (1, 12304), (30, 32)]),
+    ("clique", 2, 1024, "vtable _ZTVN3app6WidgetE", [(2, 96)]),
+]
 
 
 CHECKS_UNVERIFIED = (
@@ -315,11 +410,14 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
             ("image_bytes", VAL_UINT, 24 * MIB),
             ("flags", VAL_UINT, flags)]
     minor = 0 if tracing is None else 3 if unverified else 2
+    leaks = bool(flags & FLAG_LEAKS)
+    if leaks:  # 1.6: the keys of 1.2 to 1.5 too
+        worker_of = worker_of or (0, 0.0)
     if worker_of is not None:
         minor = 4
         tracing = tracing or (False, 1)
     if chunks is not None:
-        minor = max(minor, 1)
+        minor = max(minor, 6 if flags & FLAG_LEAKS else 1)
         meta += [("rss_bytes", VAL_UINT, 48 * MIB),
                  ("malloc", VAL_STRING, sid("glibc 2.36")),
                  ("malloc_note", VAL_STRING, 0)]
@@ -365,6 +463,9 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
                 objs.append((addr, size, 0, 1, type_id[name], flags, sid_))
                 addr += (size + 15) // 16 * 16
     stat_rows = sorted((sid(k), v) for k, v in stats.items())
+    # Before the string table is written: the scan's columns add strings.
+    malc = None if chunks is None else \
+        native_sections(chunks, objs, first_id, sid, leaks)
     strs = varint(len(strings)) + b"".join(varint(len(s)) for s in strings)
     strs += b"".join(strings)
     # No referents, roots or threads: reports do not use them.
@@ -383,7 +484,7 @@ def snapshot(objects, pid, python, taken_at, pause_ms, stats, flags=0,
             (b"GC  ", props(gc)),
             (b"STAT", table(stat_rows, "US"))]
     if chunks is not None:
-        secs.append((b"MALC", native_sections(chunks, objs, first_id)))
+        secs.append((b"MALC", malc))
     if sites:
         secs.append(st.section())
     header = MAGIC + struct.pack("<HHI", 1, minor, 0)
@@ -650,6 +751,15 @@ def main(argv):
         "o.snap": snapshot(O_OBJECTS, 8484, "3.11.2", T0 + 600.0, 8.0,
                            stats(O_OBJECTS, True),
                            flags=FLAG_NATIVE | 0x40, chunks=O_CHUNKS),
+        "l.snap": snapshot(N_OBJECTS, 8484, "3.11.2", T0, 7.5,
+                           dict(stats(N_OBJECTS, True),
+                                **leak_stats(L_CHUNKS)),
+                           flags=FLAG_NATIVE | FLAG_LEAKS, chunks=L_CHUNKS),
+        "l2.snap": snapshot(O_OBJECTS, 8484, "3.11.2", T0 + 600.0, 8.0,
+                            dict(stats(O_OBJECTS, True),
+                                 **leak_stats(L2_CHUNKS)),
+                            flags=FLAG_NATIVE | FLAG_LEAKS,
+                            chunks=L2_CHUNKS),
     }
     files["w.snap"] = graph_snapshot()
     files["w2.snap"] = graph_snapshot(lost=4, taken_at=T0 + 600.0)
