@@ -639,6 +639,9 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 	co.inconsistent = s.meta.flags & SNAP_INCONSISTENT;
 	co.labels = (enum census_labels)o->labels;
 	co.objects_done = add_garbage_stats;
+	/* Garbage's version rules read it (fill_meta() sets the rest once
+	 * the census has run its checks). */
+	s.meta.python = snapshot_cstring(&s, p.version);
 	co.leaks = !o->no_leak_scan;
 	co.threads = t->threads;
 	co.nthreads = t->nthreads;

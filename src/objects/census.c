@@ -771,7 +771,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	if (o->objects_done)
 		o->objects_done(s);
 	if (o->leaks && c.malloc.walked && !c.inconsistent)
-		census_leaks(&c, o->threads, o->nthreads);
+		census_leaks(&c, o->threads, o->nthreads, &st);
 	if (c.heap.corrupt_pools || c.refs_over)
 		s->meta.flags |= SNAP_PARTIAL;
 	py_stacks_release(&st);

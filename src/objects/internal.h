@@ -289,7 +289,7 @@ static inline uint64_t census_refs_left(const struct census *c)
  * signature of each lost clique (reach and clique: per chunk, its class
  * and an indirect chunk's leader). */
 void census_leaks(struct census *c, const struct target_thread *threads,
-		  size_t nthreads);
+		  size_t nthreads, const struct py_stacks *st);
 void leaks_signatures(struct census *c, const uint8_t *reach,
 		      const uint32_t *clique);
 

@@ -34,7 +34,8 @@
  *     anonymous memory, less what an allocator owns: every malloc chunk
  *     (in use ones are reached through pointers; free ones hold stale
  *     words) and pymalloc's arenas (live objects are scanned above; free
- *     blocks hold stale words).
+ *     blocks hold stale words), and the 3.11+ Python data stacks (see
+ *     datastack_ranges()).
  * The image holds no executable, shared or unreadable mapping (image.c
  * "what to copy"): none of those is scanned, as none is by LeakSanitizer.
  *
@@ -42,7 +43,8 @@
  * from a root or a reachable chunk makes a chunk reachable; an interior
  * pointer, or any pointer from a possibly reachable chunk, makes it
  * possibly reachable; a chunk reached only from Python garbage (what
- * pyheap garbage reports: OBJ_GARBAGE) is held by garbage.  The rest are
+ * pyheap garbage reports: OBJ_GARBAGE), or possibly reachable but held
+ * by its start from garbage, is held by garbage.  The rest are
  * lost: in address order, each still-unclassified chunk leads a clique
  * of the chunks its words reach (start or interior), which become
  * indirectly lost; a former leader reached so is absorbed with its
@@ -95,7 +97,7 @@ struct lk {
 	 * string id; and whether a start pointer from them is definite. */
 	uint32_t cur_holder, cur_root;
 	bool definite, garbage_phase;
-	uint64_t words, root_bytes;
+	uint64_t words, root_bytes, datastack_chunks;
 	uint64_t buf[512];
 };
 
@@ -145,7 +147,11 @@ static void word(struct lk *k, uint64_t w)
 	if (j < 0 || k->fixed[j])
 		return;
 	if (k->garbage_phase) {
-		if (k->reach[j] != UNREACHED)
+		/* Garbage that points to a chunk's start holds it more surely
+		 * than a word into its middle from elsewhere, most likely
+		 * stale: such a chunk is held by garbage, not possibly lost. */
+		if (k->reach[j] != UNREACHED &&
+		    !(k->reach[j] == REACH_POSSIBLE && start))
 			return;
 		k->reach[j] = REACH_GARBAGE;
 	} else if (k->reach[j] == REACH_REACHABLE) {
@@ -383,15 +389,57 @@ static uint32_t root_name(struct lk *k, const struct map *m,
 	return snapshot_cstring(k->s, buf);
 }
 
-/* What the region scan leaves out: malloc's chunks and pymalloc's
- * arenas (or pools, when the arenas were not listed), sorted. */
-static struct range *exclusions(struct lk *k, size_t *n)
+/*
+ * 3.11+ frames live in each thread's data stack, chunks CPython maps
+ * apart (Python/pystate.c push_chunk, _PyObject_VirtualAlloc); struct
+ * _PyStackChunk (Include/internal/pycore_frame.h) is {previous, size,
+ * top, data[]}.  A frame holds object references only -- every live
+ * object is a root anyway -- and the part above `top` holds the frames
+ * that returned, with words that point at anything they once did: the
+ * chunks are left out of the region scan.  At most 64 chunks a thread,
+ * each at most 256 MiB.
+ */
+static void datastack_ranges(struct lk *k, const struct py_stacks *st,
+			     struct range **v, size_t *alloc, size_t *n)
+{
+	struct census *c = k->c;
+	size_t i, j, steps;
+
+	if (!st || c->L->width[PY_F_TS_DATASTACK_CHUNK] != 8)
+		return;
+	for (i = 0; i < st->ninterps; i++)
+		for (j = 0; j < st->interps[i].nthreads; j++) {
+			uint64_t chunk = rd(c, st->interps[i].threads[j].tstate,
+					    PY_F_TS_DATASTACK_CHUNK);
+
+			for (steps = 0; chunk && steps < 64; steps++) {
+				uint64_t hdr[2];
+
+				if (chunk & 7 || target_read(c->t, chunk, hdr,
+							     sizeof(hdr)) ||
+				    hdr[1] < 24 || hdr[1] > (256u << 20))
+					break;
+				PH_GROW(*v, *alloc, *n + 1);
+				(*v)[*n].start = chunk;
+				(*v)[(*n)++].end = chunk + hdr[1];
+				k->datastack_chunks++;
+				chunk = hdr[0];
+			}
+		}
+}
+
+/* What the region scan leaves out: malloc's chunks, pymalloc's arenas
+ * (or pools, when the arenas were not listed) and the Python data
+ * stacks, sorted. */
+static struct range *exclusions(struct lk *k, const struct py_stacks *st,
+				size_t *n)
 {
 	const struct pymalloc_heap *h = &k->c->heap;
 	struct range *v = NULL;
 	size_t alloc = 0, i;
 
 	*n = 0;
+	datastack_ranges(k, st, &v, &alloc, n);
 	for (i = 0; i < k->nsegs; i++) {
 		PH_GROW(v, alloc, *n + 1);
 		v[(*n)++] = k->segs[i];
@@ -542,12 +590,12 @@ static void region(struct lk *k, const struct map *m,
 }
 
 static void region_roots(struct lk *k, const struct target_thread *threads,
-			 size_t nthreads)
+			 size_t nthreads, const struct py_stacks *st)
 {
 	const struct maps *maps = &k->c->t->maps;
 	const struct target_thread **in = xcalloc(nthreads + 1, sizeof(*in));
 	size_t nex, ex_i = 0, i, t;
-	struct range *ex = exclusions(k, &nex);
+	struct range *ex = exclusions(k, st, &nex);
 
 	k->definite = true;
 	k->cur_holder = 0;
@@ -674,10 +722,12 @@ static void store(struct lk *k)
 	}
 	snapshot_stat(k->s, "leaks.scanned_words", (int64_t)k->words);
 	snapshot_stat(k->s, "leaks.root_bytes", (int64_t)k->root_bytes);
+	snapshot_stat(k->s, "leaks.datastack_chunks",
+		      (int64_t)k->datastack_chunks);
 }
 
 void census_leaks(struct census *c, const struct target_thread *threads,
-		  size_t nthreads)
+		  size_t nthreads, const struct py_stacks *st)
 {
 	struct lk *k = xcalloc(1, sizeof(*k));
 	size_t n = c->malloc.nchunks + 1, i;
@@ -706,7 +756,7 @@ void census_leaks(struct census *c, const struct target_thread *threads,
 	 * named by the object. */
 	object_roots(k, garbage, false);
 	pymalloc_roots(k);
-	region_roots(k, threads, nthreads);
+	region_roots(k, threads, nthreads, st);
 	k->garbage_phase = true;
 	object_roots(k, garbage, true);
 	k->garbage_phase = false;

@@ -3,10 +3,10 @@
  * so a definitely lost chunk is named by what the words of its clique
  * point at, as vmware/chap names allocations (LEAKS.md §3.3, §3.5):
  *   - a C++ vtable in the leader's first word ("vtable _ZTV...");
- *   - code of a library: its functions, counted by distinct start and
- *     named by the lowest that has a name ("libxml2.so.2: 27 functions
- *     like xmlXPathFloorFunction"), from the library's own .symtab and
- *     .dynsym (a static function that neither lists still counts);
+ *   - code of a library: its functions, named by the lowest that has a
+ *     name ("libxml2.so.2: functions like xmlXPathFalseFunction"), from
+ *     the library's own .symtab and .dynsym (a static function that
+ *     neither lists still counts);
  *   - memory a Python object owns, pointed to from the leader itself:
  *     the object's type, and a capsule's name ("memory of PyCapsule
  *     'xmlDocPtr'").
@@ -111,6 +111,12 @@ static void code_word(struct sig *g, const struct map *m, uint64_t w)
 	l->in_leader |= g->leader;
 	if (f->ok)
 		objfile_sym_at(&f->of, w, &name, &start, NULL);
+	/* The lowest function that has a name: the words' order is the
+	 * leak's (a hash table's, with a random seed), the set is not. */
+	if (name && (!l->example || start < l->example_start)) {
+		l->example = name;
+		l->example_start = start;
+	}
 	for (i = 0; i < l->nfuncs; i++)
 		if (l->funcs[i] == start)
 			return;
@@ -118,12 +124,6 @@ static void code_word(struct sig *g, const struct map *m, uint64_t w)
 		return;
 	PH_GROW(l->funcs, l->funcs_alloc, l->nfuncs + 1);
 	l->funcs[l->nfuncs++] = start;
-	/* The lowest function that has a name: the words' order is the
-	 * leak's (a hash table's, with a random seed), the set is not. */
-	if (name && (!l->example || start < l->example_start)) {
-		l->example = name;
-		l->example_start = start;
-	}
 }
 
 /* PyCapsule's name (Objects/capsule.c: PyObject_HEAD, pointer, name). */
@@ -203,7 +203,7 @@ static void chunk_words(struct sig *g, const struct malloc_chunk_rec *ch,
 		size_t i;
 
 		if (target_read(g->c->t, from, g->buf, (size_t)n))
-			return;
+			break;
 		for (i = 0; i < n / 8; i++)
 			one_word(g, g->buf[i]);
 		*budget -= n / 8;
@@ -269,9 +269,11 @@ static uint32_t describe(struct sig *g, const struct malloc_chunk_rec *ch)
 			continue;
 		shown++;
 
-		strbuf_addf(&sb, "%s%s: %zu function%s", sb.len ? "; " : "",
-			    base ? base + 1 : path, l->nfuncs,
-			    l->nfuncs == 1 ? "" : "s");
+		/* Not how many: stale words add a few that differ from
+		 * one leak to the next (27 to 33 for libxml2's XPath). */
+		strbuf_addf(&sb, "%s%s: %s", sb.len ? "; " : "",
+			    base ? base + 1 : path,
+			    l->nfuncs == 1 ? "a function" : "functions");
 		if (l->example)
 			strbuf_addf(&sb, " like %s", l->example);
 	}

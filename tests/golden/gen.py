@@ -311,7 +311,7 @@ def native_sections(chunk_specs, objs, first_id, sid, leaks=False):
 # libxml2 (each with its function table, a hash entry and names) and
 # small chunks with no signature.  Ten minutes later: 15 more contexts
 # lost, 2 more possibly lost chunks, a new lost group, one gone.
-XPATH_SIG = ("libxml2.so.2.9.14: 28 functions like xmlXPathFalseFunction; "
+XPATH_SIG = ("libxml2.so.2.9.14: functions like xmlXPathFalseFunction; "
              "memory of PyCapsule 'xmlDocPtr'")
 L_CHUNKS = [
     (1, 0x290, INUSE, O_ALLOCATOR, None, REACHABLE),

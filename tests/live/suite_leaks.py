@@ -22,8 +22,9 @@ leaks  Native memory classified as valgrind memcheck would, checked against
          failing doc.xpathEval() calls add N definitely lost 384-byte
          leaders (valgrind: xmlXPathNewContext's 376-byte block) whose
          signature names libxml2's XPath functions and the document's
-         capsule, and indirectly lost chunks per call within 2% of what
-         valgrind reports for the same script; N successful calls add no
+         capsule, and indirectly lost chunks per call within 2.5% of what
+         valgrind reports for the same script (each varies by about 1%
+         from run to run: hash collisions); N successful calls add no
          lost chunk.
 PYHEAP_REQUIRE_VALGRIND=1 and PYHEAP_REQUIRE_LIBXML2=1 (CI) make a missing
 valgrind or python3-libxml2 a failure instead of a skip.
@@ -40,7 +41,8 @@ import tempfile
 N = 20          # leaklib_setup(N)
 BUFFERS = 7     # ctypes buffers in garbage (and 5 held)
 XPATH_N = 100   # failing xpathEval calls in the pyheap run
-VG_XPATH_N = 20  # ... and under valgrind
+VG_XPATH_N = 50  # ... and under valgrind (its indirect blocks per call
+                 # vary with the hash tables' seeds: 32.9-33.6 at 20)
 CLASSES = ("reachable", "possibly_lost", "python_garbage",
            "definitely_lost", "indirectly_lost")
 REACH = {1: "reachable", 2: "possibly_lost", 3: "python_garbage",
@@ -78,6 +80,22 @@ def classes(snapfile, path):
         if c["reach"]:
             k = (REACH[c["reach"]], c["size"])
             out[k] = out.get(k, 0) + 1
+    return out
+
+
+def held_by(snapfile, path, size):
+    """What holds the chunks of one size, for messages: {(class, holder
+    type or root): chunks}."""
+    s = snapfile.load(path)
+    out = {}
+    for c in s["chunks"]:
+        if c["size"] != size or not c["reach"]:
+            continue
+        who = s["strings"][c["root"]] if c["root"] else "-"
+        if c["holder"]:
+            who = s["types"][s["objects"][c["holder"] - 1]["type"]]["name"]
+        k = "%s/%s" % (REACH[c["reach"]], who)
+        out[k] = out.get(k, 0) + 1
     return out
 
 
@@ -132,9 +150,12 @@ def parity(h, pyheap, exe, res, tmp, snapfile):
                       "leaks --since: one group of %d %d-byte leaders "
                       "holding %d indirect chunks" % (N, leader, 2 * N))
 
-        # Native memory that only Python garbage holds.
-        ask(t, "held 5")
+        # Native memory that only Python garbage holds.  The held ones
+        # last: the words the making of the last garbage buffer leaves in
+        # the interpreter's live stack frames are overwritten (a stale
+        # pointer there would hold it as valgrind's scan would too).
         ask(t, "garbage %d" % BUFFERS)
+        ask(t, "held 5")
         if not snap(h, pyheap, t.pid, c, res, "buffers"):
             return
         cc = classes(snapfile, c)
@@ -142,7 +163,7 @@ def parity(h, pyheap, exe, res, tmp, snapfile):
         res.equal(cc.get(("python_garbage", buf), 0) -
                   cb.get(("python_garbage", buf), 0), BUFFERS,
                   "%d ctypes buffers in garbage cycles: held by Python "
-                  "garbage" % BUFFERS)
+                  "garbage (%s)" % (BUFFERS, held_by(snapfile, c, buf)))
         res.equal(cc.get(("reachable", buf), 0) -
                   cb.get(("reachable", buf), 0), 5,
                   "5 held ctypes buffers: reachable")
@@ -245,7 +266,7 @@ def libxml2_seed(h, pyheap, exe, res, tmp):
     groups = [g for g in js["groups"] if g["state"] == "definitely_lost"
               and g["chunks_delta"] > 0]
     ctx = [g for g in groups if g["size"] == 384 and
-           re.match(r"libxml2\.so[.\d]*: \d+ functions like xmlXPath",
+           re.match(r"libxml2\.so[.\d]*: functions like xmlXPath",
                     g["signature"]) and "PyCapsule 'xmlDocPtr'" in
            g["signature"]]
     # A stale word can make one clique's leader another of its chunks,
@@ -257,9 +278,10 @@ def libxml2_seed(h, pyheap, exe, res, tmp):
               "(%s)" % [(g["size"], g["chunks_delta"], g["signature"])
                         for g in groups[:4]])
     per_call = js["indirectly_lost"]["chunks_delta"] / XPATH_N
-    res.check(abs(per_call / vg_per_call - 1) <= 0.02,
+    res.check(abs(per_call / vg_per_call - 1) <= 0.025,
               "indirectly lost per failing call: %.2f chunks, valgrind %.2f "
-              "(within 2%%)" % (per_call, vg_per_call))
+              "(within 2.5%%: each varies by about 1%% from run to run)"
+              % (per_call, vg_per_call))
 
 
 def suite_leaks(h, pyheap, slot, exe, res):
