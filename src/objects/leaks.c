@@ -227,10 +227,34 @@ static void drain(struct lk *k)
 	k->cur_root = root;
 }
 
+/* Kinds whose size goes past their struct into data (or, for a module,
+ * into its state, which module_sizeof counts but PyMem_Malloc holds
+ * apart). */
 static bool data_tail(enum obj_kind kind)
 {
 	return kind == K_INT || kind == K_STR || kind == K_BYTES ||
-	       kind == K_FLOAT || kind == K_CODE;
+	       kind == K_FLOAT || kind == K_CODE || kind == K_MODULE;
+}
+
+/* The end of the pymalloc block or malloc chunk an object lives in
+ * (UINT64_MAX when it is in neither: static, or unknown memory). */
+static uint64_t allocation_end(struct lk *k, const struct cobj *o,
+			       uint64_t start)
+{
+	const struct malloc_chunk_rec *ch;
+	uint64_t bstart;
+	uint32_t bsize;
+	bool used;
+
+	if (o->flags & OBJ_IN_PYMALLOC)
+		return pymalloc_block_of(&k->c->heap, start, &bstart, &bsize,
+					 &used, NULL) ? bstart + bsize :
+		       UINT64_MAX;
+	ch = malloc_chunk_of(k->m, start);
+	if (ch && chunk_in_use(ch))
+		return ch->state == CHUNK_MMAPPED ? ch->addr + ch->size :
+		       ch->addr + ch->size + 8;
+	return UINT64_MAX;
 }
 
 /* The memory of object i: its block less the GC links. */
@@ -253,6 +277,10 @@ static void object_words(struct lk *k, size_t i)
 	if (data_tail(ti->kind) && ti->basicsize > 0 &&
 	    o->addr + (uint64_t)ti->basicsize < end)
 		end = o->addr + (uint64_t)ti->basicsize;
+	/* Never past the allocation: a size can count memory held apart
+	 * (a module's state, in module_sizeof), and what follows a block
+	 * is another block -- free, with stale words. */
+	end = PH_MIN(end, allocation_end(k, o, start));
 	if (ti->gc && o->addr - start >= 16) {
 		scan(k, start, o->addr - 16, word);
 		scan(k, o->addr, end, word);
