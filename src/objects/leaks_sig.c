@@ -44,8 +44,8 @@ struct sig_file {
 /* What one clique's words point at. */
 struct sig_lib {
 	size_t file;           /* index in files */
-	uint64_t *funcs;       /* distinct starts (or raw addresses) */
-	size_t nfuncs, funcs_alloc;
+	struct u64map funcs;   /* distinct starts (or raw addresses) */
+	size_t nfuncs;
 	uint64_t pointers;
 	bool in_leader;        /* one of them is a word of the leader */
 	const char *example;   /* a function's name, or NULL */
@@ -93,7 +93,7 @@ static void code_word(struct sig *g, const struct map *m, uint64_t w)
 	struct sig_file *f = file_of(g, m);
 	struct sig_lib *l = NULL;
 	const char *name = NULL;
-	uint64_t start = w;
+	uint64_t start = w, seen;
 	size_t i;
 
 	if (!f)
@@ -117,13 +117,12 @@ static void code_word(struct sig *g, const struct map *m, uint64_t w)
 		l->example = name;
 		l->example_start = start;
 	}
-	for (i = 0; i < l->nfuncs; i++)
-		if (l->funcs[i] == start)
-			return;
-	if (l->nfuncs == SIG_FUNCS)
+	/* A hash, not a scan of the list: a clique can hold up to
+	 * SIG_WORDS words, each a code pointer. */
+	if (l->nfuncs == SIG_FUNCS || u64map_get(&l->funcs, start, &seen))
 		return;
-	PH_GROW(l->funcs, l->funcs_alloc, l->nfuncs + 1);
-	l->funcs[l->nfuncs++] = start;
+	u64map_put(&l->funcs, start, 1);
+	l->nfuncs++;
 }
 
 /* PyCapsule's name (Objects/capsule.c: PyObject_HEAD, pointer, name). */
@@ -337,7 +336,7 @@ void leaks_signatures(struct census *c, const uint8_t *reach,
 			chunk_words(&g, &c->malloc.chunks[j], &budget);
 		c->s->chunks[i].sig = describe(&g, &c->malloc.chunks[i]);
 		for (j = 0; j < g.nlibs; j++)
-			free(g.libs[j].funcs);
+			u64map_release(&g.libs[j].funcs);
 	}
 out:
 	snapshot_stat(c->s, "leaks.unsigned", (int64_t)unsigned_);
