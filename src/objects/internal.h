@@ -293,6 +293,21 @@ void census_leaks(struct census *c, const struct target_thread *threads,
 void leaks_signatures(struct census *c, const uint8_t *reach,
 		      const uint32_t *clique);
 
+/* leaks_skip.c: what the scan's region pass leaves out, sorted by start
+ * (may overlap); the counts go to the leaks.* stats. */
+struct lk_range {
+	uint64_t start, end;
+};
+struct lk_skip_stats {
+	uint64_t datastack_chunks; /* 3.11+ data stack chunks */
+	uint64_t static_tails;     /* objects in ELF data with a data tail */
+};
+bool leaks_data_tail(enum obj_kind kind);
+bool leaks_anonymous_map(const struct map *m);
+struct lk_range *leaks_exclusions(struct census *c, const struct py_stacks *st,
+				  const struct lk_range *segs, size_t nsegs,
+				  size_t *n, struct lk_skip_stats *stats);
+
 /* refcount.c: each object's unexplained references and gc_refs, and the
  * refcount.* counts (census.c runs it after the last phase). */
 void census_refcounts(struct census *c);

@@ -67,17 +67,6 @@
 /* The x86_64 System V ABI's red zone below the stack pointer. */
 #define RED_ZONE 128
 
-struct range {
-	uint64_t start, end;
-};
-
-static int range_cmp(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 struct lk {
 	struct census *c;
 	const struct malloc_heap *m;
@@ -91,13 +80,14 @@ struct lk {
 	uint64_t *ind_bytes, *ind_chunks;
 	uint32_t *stack;
 	size_t nstack, stack_alloc;
-	struct range *segs;  /* runs of adjacent chunks: a quick "in malloc" */
+	struct lk_range *segs;  /* runs of adjacent chunks: a quick "in malloc" */
 	size_t nsegs, segs_alloc;
 	/* Who the words being scanned belong to: 1 + object id, or a
 	 * string id; and whether a start pointer from them is definite. */
 	uint32_t cur_holder, cur_root;
 	bool definite, garbage_phase;
-	uint64_t words, root_bytes, datastack_chunks;
+	uint64_t words, root_bytes;
+	struct lk_skip_stats skip;
 	uint64_t buf[512];
 };
 
@@ -227,15 +217,6 @@ static void drain(struct lk *k)
 	k->cur_root = root;
 }
 
-/* Kinds whose size goes past their struct into data (or, for a module,
- * into its state, which module_sizeof counts but PyMem_Malloc holds
- * apart). */
-static bool data_tail(enum obj_kind kind)
-{
-	return kind == K_INT || kind == K_STR || kind == K_BYTES ||
-	       kind == K_FLOAT || kind == K_CODE || kind == K_MODULE;
-}
-
 /* The end of the pymalloc block or malloc chunk an object lives in
  * (UINT64_MAX when it is in neither: static, or unknown memory). */
 static uint64_t allocation_end(struct lk *k, const struct cobj *o,
@@ -274,7 +255,7 @@ static void object_words(struct lk *k, size_t i)
 	 * fixed struct is scanned.  Bytes of data that look like an address
 	 * would otherwise hold chunks nothing holds (common where the heap
 	 * sits at low addresses, as with a non-PIE python3.11). */
-	if (data_tail(ti->kind) && ti->basicsize > 0 &&
+	if (leaks_data_tail(ti->kind) && ti->basicsize > 0 &&
 	    o->addr + (uint64_t)ti->basicsize < end)
 		end = o->addr + (uint64_t)ti->basicsize;
 	/* Never past the allocation: a size can count memory held apart
@@ -394,11 +375,6 @@ static void object_roots(struct lk *k, const uint8_t *garbage, bool want)
 	drain(k);
 }
 
-static bool anonymous_map(const struct map *m)
-{
-	return !m->inode || (m->path && !strcmp(m->path, "/dev/zero"));
-}
-
 static uint32_t root_name(struct lk *k, const struct map *m,
 			  const struct target_thread *th)
 {
@@ -407,7 +383,7 @@ static uint32_t root_name(struct lk *k, const struct map *m,
 
 	if (th) {
 		snprintf(buf, sizeof(buf), "stack of thread %d", (int)th->tid);
-	} else if (!anonymous_map(m) && m->path) {
+	} else if (!leaks_anonymous_map(m) && m->path) {
 		base = strrchr(m->path, '/');
 		snprintf(buf, sizeof(buf), "%s data", base ? base + 1 :
 			 m->path);
@@ -417,83 +393,10 @@ static uint32_t root_name(struct lk *k, const struct map *m,
 	return snapshot_cstring(k->s, buf);
 }
 
-/*
- * 3.11+ frames live in each thread's data stack, chunks CPython maps
- * apart (Python/pystate.c push_chunk, _PyObject_VirtualAlloc); struct
- * _PyStackChunk (Include/internal/pycore_frame.h) is {previous, size,
- * top, data[]}.  A frame holds object references only -- every live
- * object is a root anyway -- and the part above `top` holds the frames
- * that returned, with words that point at anything they once did: the
- * chunks are left out of the region scan.  At most 64 chunks a thread,
- * each at most 256 MiB.
- */
-static void datastack_ranges(struct lk *k, const struct py_stacks *st,
-			     struct range **v, size_t *alloc, size_t *n)
-{
-	struct census *c = k->c;
-	size_t i, j, steps;
-
-	if (!st || c->L->width[PY_F_TS_DATASTACK_CHUNK] != 8)
-		return;
-	for (i = 0; i < st->ninterps; i++)
-		for (j = 0; j < st->interps[i].nthreads; j++) {
-			uint64_t chunk = rd(c, st->interps[i].threads[j].tstate,
-					    PY_F_TS_DATASTACK_CHUNK);
-
-			for (steps = 0; chunk && steps < 64; steps++) {
-				uint64_t hdr[2];
-
-				if (chunk & 7 || target_read(c->t, chunk, hdr,
-							     sizeof(hdr)) ||
-				    hdr[1] < 24 || hdr[1] > (256u << 20))
-					break;
-				PH_GROW(*v, *alloc, *n + 1);
-				(*v)[*n].start = chunk;
-				(*v)[(*n)++].end = chunk + hdr[1];
-				k->datastack_chunks++;
-				chunk = hdr[0];
-			}
-		}
-}
-
-/* What the region scan leaves out: malloc's chunks, pymalloc's arenas
- * (or pools, when the arenas were not listed) and the Python data
- * stacks, sorted. */
-static struct range *exclusions(struct lk *k, const struct py_stacks *st,
-				size_t *n)
-{
-	const struct pymalloc_heap *h = &k->c->heap;
-	struct range *v = NULL;
-	size_t alloc = 0, i;
-
-	*n = 0;
-	datastack_ranges(k, st, &v, &alloc, n);
-	for (i = 0; i < k->nsegs; i++) {
-		PH_GROW(v, alloc, *n + 1);
-		v[(*n)++] = k->segs[i];
-	}
-	if (h->narenas) {
-		for (i = 0; i < h->narenas; i++) {
-			PH_GROW(v, alloc, *n + 1);
-			v[*n].start = h->arenas[i];
-			v[(*n)++].end = h->arenas[i] + h->arena_size;
-		}
-	} else {
-		for (i = 0; i < h->npools; i++) {
-			PH_GROW(v, alloc, *n + 1);
-			v[*n].start = h->pools[i].addr;
-			v[(*n)++].end = h->pools[i].addr + h->pool_size;
-		}
-	}
-	if (*n)
-		qsort(v, *n, sizeof(*v), range_cmp);
-	return v;
-}
-
 /* [from, to) less the excluded ranges (sorted; ex_i is where the search
  * resumes, maps being scanned in address order). */
 static void scan_less(struct lk *k, uint64_t from, uint64_t to,
-		      const struct range *ex, size_t nex, size_t *ex_i)
+		      const struct lk_range *ex, size_t nex, size_t *ex_i)
 {
 	size_t i = *ex_i;
 
@@ -584,7 +487,7 @@ static int sp_cmp(const void *a, const void *b)
  * named by whose it is. */
 static void region(struct lk *k, const struct map *m,
 		   const struct target_thread *threads, size_t nthreads,
-		   const struct target_thread **in, const struct range *ex,
+		   const struct target_thread **in, const struct lk_range *ex,
 		   size_t nex, size_t *ex_i)
 {
 	uint32_t name = root_name(k, m, NULL);
@@ -623,7 +526,8 @@ static void region_roots(struct lk *k, const struct target_thread *threads,
 	const struct maps *maps = &k->c->t->maps;
 	const struct target_thread **in = xcalloc(nthreads + 1, sizeof(*in));
 	size_t nex, ex_i = 0, i, t;
-	struct range *ex = exclusions(k, st, &nex);
+	struct lk_range *ex = leaks_exclusions(k->c, st, k->segs, k->nsegs,
+					       &nex, &k->skip);
 
 	k->definite = true;
 	k->cur_holder = 0;
@@ -751,7 +655,9 @@ static void store(struct lk *k)
 	snapshot_stat(k->s, "leaks.scanned_words", (int64_t)k->words);
 	snapshot_stat(k->s, "leaks.root_bytes", (int64_t)k->root_bytes);
 	snapshot_stat(k->s, "leaks.datastack_chunks",
-		      (int64_t)k->datastack_chunks);
+		      (int64_t)k->skip.datastack_chunks);
+	snapshot_stat(k->s, "leaks.static_tails",
+		      (int64_t)k->skip.static_tails);
 }
 
 void census_leaks(struct census *c, const struct target_thread *threads,

@@ -260,9 +260,13 @@ def libxml2_seed(h, pyheap, exe, res, tmp):
     js = leaks_json(h, pyheap, res, "fail", "--since", x1, x2)
     if not js:
         return
-    res.equal(js["definitely_lost"]["chunks_delta"], XPATH_N,
-              "%d failing xpathEval: %d more definitely lost chunks"
-              % (XPATH_N, XPATH_N))
+    # A stale word can hold a context too (1 run in 12 here, one context):
+    # it is then possibly lost or reachable, not gone from the count.
+    dl = js["definitely_lost"]["chunks_delta"]
+    res.check(XPATH_N - 2 <= dl <= XPATH_N,
+              "%d failing xpathEval: %d more definitely lost chunks (%d "
+              "to %d: at most two held by a stale word)"
+              % (XPATH_N, dl, XPATH_N - 2, XPATH_N))
     groups = [g for g in js["groups"] if g["state"] == "definitely_lost"
               and g["chunks_delta"] > 0]
     ctx = [g for g in groups if g["size"] == 384 and
@@ -277,11 +281,21 @@ def libxml2_seed(h, pyheap, exe, res, tmp):
               "names libxml2's XPath functions and the document's capsule "
               "(%s)" % [(g["size"], g["chunks_delta"], g["signature"])
                         for g in groups[:4]])
-    per_call = js["indirectly_lost"]["chunks_delta"] / XPATH_N
+    # A word of data that reads as an address inside a lost hash table
+    # (bytecode such as LOAD_FAST 0, LOAD_ATTR 2 is 0x26a007c, and a
+    # non-PIE python3.11's heap starts near 0x1000000) makes that table
+    # and what hangs off it possibly lost, about 33 chunks: seen in 1 run
+    # in 3 here, once twice in one run.  Under valgrind the heap is
+    # elsewhere and the same words miss.  They are still in the growth,
+    # as possibly lost: count them there.
+    held = js["possibly_lost"]["chunks_delta"]
+    per_call = (js["indirectly_lost"]["chunks_delta"] + max(held, 0)) / \
+        XPATH_N
     res.check(abs(per_call / vg_per_call - 1) <= 0.025,
-              "indirectly lost per failing call: %.2f chunks, valgrind %.2f "
-              "(within 2.5%%: each varies by about 1%% from run to run)"
-              % (per_call, vg_per_call))
+              "indirectly (or, through a stale interior word, possibly) "
+              "lost per failing call: %.2f chunks (%d possibly), valgrind "
+              "%.2f (within 2.5%%: each varies by about 1%% from run to run)"
+              % (per_call, held, vg_per_call))
 
 
 def suite_leaks(h, pyheap, slot, exe, res):
