@@ -23,8 +23,11 @@
  * objects' sites were (traced, inferred or both: "mixed").  --by
  * site,type splits each site row by type name: key "SITE TYPE" (one
  * space), with site.key and site.type holding the two parts.  Keys are
- * built once per distinct site through a hash map and objects are
- * counted through arrays: O(objects + sites x depth).
+ * built once per distinct site through a hash map and the summary's
+ * cells (snapshot.h: the objects of one type and site) are counted
+ * through arrays: O(cells + sites x depth).  Every grouping reads the
+ * summary, never the objects: a report of a snapshot read at
+ * SNAP_READ_REPORT holds none.
  *
  * A diff pairs the rows of two reports by key: a key found in one report
  * only gets zeros on the other side, so a snapshot diffed with itself has

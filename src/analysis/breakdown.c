@@ -1,7 +1,7 @@
 /*
  * pyheap show's memory breakdown (analysis.h): the process's RSS split
  * into what pymalloc and malloc hold and whose it is, from the snapshot's
- * chunk table and stats.  Everything is a sum over rows; nothing is
+ * summary (its chunk cells), arenas and stats.  Everything is a sum over rows; nothing is
  * estimated except where the comment says so.
  */
 #include <stdlib.h>
@@ -23,6 +23,8 @@ void memory_breakdown(const struct snapshot *s, struct memory_breakdown *m)
 {
 	struct u64map by_type = U64MAP_INIT; /* type id -> owners index */
 	uint64_t held = 0, walked = 0, pool_size;
+	struct snap_summary tmp;
+	const struct snap_summary *sum = snapshot_summary(s, &tmp);
 	size_t i, alloc = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -34,49 +36,52 @@ void memory_breakdown(const struct snapshot *s, struct memory_breakdown *m)
 	m->pymalloc_used = (uint64_t)snapshot_get_stat(s, "pymalloc.used_bytes",
 							0);
 	m->native = s->meta.flags & SNAP_NATIVE;
-	for (i = 0; i < s->nchunks; i++) {
-		const struct snap_chunk *c = &s->chunks[i];
+	/* The summary's chunk cells: chunks of one state, owner kind,
+	 * owner's type and placement (snapshot.h). */
+	for (i = 0; i < sum->nchunk_cells; i++) {
+		const struct snap_chunk_cell *c = &sum->chunk_cells[i];
 		uint64_t v;
 
-		if (c->arena != UINT32_MAX)
-			walked += c->size;
+		if (!(c->flags & CCELL_MMAPPED))
+			walked += c->bytes;
 		switch (c->state) {
 		case SCHUNK_FREE: case SCHUNK_FASTBIN: case SCHUNK_TCACHE:
-			m->malloc_free += c->size;
+			m->malloc_free += c->bytes;
 			continue;
 		case SCHUNK_TOP:
-			m->top += c->size;
+			m->top += c->bytes;
 			continue;
 		case SCHUNK_MMAPPED:
-			held += c->size;
+			held += c->bytes;
 			break;
 		default:
 			break;
 		}
 		switch (c->owner_kind) {
-		case OWNER_OBJECT: m->objects_in_malloc += c->size; break;
-		case OWNER_BUFFER: m->buffers += c->size; break;
-		case OWNER_UNOWNED: m->native_unowned += c->size; break;
-		case OWNER_ALLOCATOR: m->allocator += c->size; break;
+		case OWNER_OBJECT: m->objects_in_malloc += c->bytes; break;
+		case OWNER_BUFFER: m->buffers += c->bytes; break;
+		case OWNER_UNOWNED: m->native_unowned += c->bytes; break;
+		case OWNER_ALLOCATOR: m->allocator += c->bytes; break;
 		case OWNER_NATIVE:
-			m->native_owned += c->size;
-			if (c->owner >= s->nobjects)
+			m->native_owned += c->bytes;
+			if (c->owner_type >= s->ntypes)
 				break;
-			if (!u64map_get(&by_type, s->objects[c->owner].type, &v)) {
+			if (!u64map_get(&by_type, c->owner_type, &v)) {
 				PH_GROW(m->owners, alloc, m->nowners + 1);
 				v = m->nowners++;
 				m->owners[v].type = snapshot_str(s,
-					s->types[s->objects[c->owner].type].name);
+					s->types[c->owner_type].name);
 				m->owners[v].bytes = m->owners[v].chunks = 0;
-				u64map_put(&by_type, s->objects[c->owner].type, v);
+				u64map_put(&by_type, c->owner_type, v);
 			}
-			m->owners[v].bytes += c->size;
-			m->owners[v].chunks++;
+			m->owners[v].bytes += c->bytes;
+			m->owners[v].chunks += c->count;
 			break;
 		default:
 			break;
 		}
 	}
+	snap_summary_release(&tmp);
 	for (i = 0; i < s->narenas; i++)
 		held += s->arenas[i].system_mem;
 	for (i = 0; i < s->narenas; i++)

@@ -53,21 +53,18 @@ static int cmp_count(const void *a, const void *b)
 	return c ? c : strcmp(x->key, y->key);
 }
 
-void report_count_object(struct report *r, struct report_row *row,
-			 const struct snap_object *o)
+void report_count_cell(struct report *r, struct report_row *row,
+		       const struct snap_cell *c)
 {
-	bool gc = o->flags & OBJ_GC_TRACKED;
-
-	row->count++;
-	row->bytes += o->size;
-	row->gc_tracked += gc;
-	if (o->flags & OBJ_GARBAGE)
-		row->garbage_bytes += o->size;
-	r->totals.objects++;
-	r->totals.object_bytes += o->size;
-	r->totals.gc_tracked += gc;
-	r->total_count++;
-	r->total_bytes += o->size;
+	row->count += c->count;
+	row->bytes += c->bytes;
+	row->gc_tracked += c->gc_tracked;
+	row->garbage_bytes += c->garbage_bytes;
+	r->totals.objects += c->count;
+	r->totals.object_bytes += c->bytes;
+	r->totals.gc_tracked += c->gc_tracked;
+	r->total_count += c->count;
+	r->total_bytes += c->bytes;
 }
 
 void report_count_chunks(struct report *r, struct report_row *row,
@@ -82,55 +79,66 @@ void report_count_chunks(struct report *r, struct report_row *row,
 	r->total_bytes += bytes;
 }
 
-static bool native_chunk(const struct snap_chunk *c)
+static bool native_cell(const struct snap_chunk_cell *c)
 {
 	return c->owner_kind == OWNER_NATIVE || c->owner_kind == OWNER_UNOWNED;
 }
 
 uint64_t snapshot_native_bytes(const struct snapshot *s)
 {
+	struct snap_summary tmp;
+	const struct snap_summary *m = snapshot_summary(s, &tmp);
 	uint64_t n = 0;
 	size_t i;
 
-	for (i = 0; i < s->nchunks; i++)
-		if (native_chunk(&s->chunks[i]))
-			n += s->chunks[i].size;
+	for (i = 0; i < m->nchunk_cells; i++)
+		if (native_cell(&m->chunk_cells[i]))
+			n += m->chunk_cells[i].bytes;
+	snap_summary_release(&tmp);
 	return n;
 }
 
-static int cmp_u64_size(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+struct size_count {
+	uint64_t size, count;
+};
 
-	return x < y ? -1 : x > y;
+static int cmp_size(const void *a, const void *b)
+{
+	const struct size_count *x = a, *y = b;
+
+	return x->size < y->size ? -1 : x->size > y->size;
 }
 
-/* --by native: one row per chunk size over the native chunks. */
-static int group_native(const struct snapshot *s, struct report *r)
+/* --by native: one row per chunk size over the native chunks (cells of
+ * one size differ in state, owner and placement: merged). */
+static int group_native(const struct snap_summary *m, struct report *r)
 {
-	uint64_t *sizes = xmalloc((s->nchunks + 1) * sizeof(*sizes));
+	struct size_count *v = xmalloc((m->nchunk_cells + 1) * sizeof(*v));
 	size_t i, n = 0;
 
-	for (i = 0; i < s->nchunks; i++)
-		if (native_chunk(&s->chunks[i]))
-			sizes[n++] = s->chunks[i].size;
+	for (i = 0; i < m->nchunk_cells; i++)
+		if (native_cell(&m->chunk_cells[i])) {
+			v[n].size = m->chunk_cells[i].size;
+			v[n++].count = m->chunk_cells[i].count;
+		}
 	if (n)
-		qsort(sizes, n, sizeof(*sizes), cmp_u64_size);
+		qsort(v, n, sizeof(*v), cmp_size);
 	for (i = 0; i < n; i++) {
 		struct report_row *row;
 
-		if (!i || sizes[i] != sizes[i - 1]) {
+		if (!i || v[i].size != v[i - 1].size) {
 			PH_GROW(r->rows, r->rows_alloc, r->nrows + 1);
 			PH_GROW(r->keys, r->keys_alloc, r->nkeys_owned + 1);
 			r->keys[r->nkeys_owned] = xasprintf("[native %llu]",
-				(unsigned long long)sizes[i]);
+				(unsigned long long)v[i].size);
 			row = &r->rows[r->nrows++];
 			memset(row, 0, sizeof(*row));
 			row->key = r->keys[r->nkeys_owned++];
 		}
-		report_count_chunks(r, &r->rows[r->nrows - 1], 1, sizes[i]);
+		report_count_chunks(r, &r->rows[r->nrows - 1], v[i].count,
+				    v[i].count * v[i].size);
 	}
-	free(sizes);
+	free(v);
 	r->nkeys = r->nrows;
 	if (r->nrows)
 		qsort(r->rows, r->nrows, sizeof(*r->rows), cmp_bytes);
@@ -143,39 +151,22 @@ int report_group(const struct snapshot *s, enum group_by by,
 	return report_group_depth(s, by, 0, r);
 }
 
-int report_group_depth(const struct snapshot *s, enum group_by by,
-		       unsigned depth, struct report *r)
+static void group_types(const struct snapshot *s,
+			const struct snap_summary *m, enum group_by by,
+			struct report *r)
 {
 	int64_t *slot;
 	size_t i;
 
-	memset(r, 0, sizeof(*r));
-	r->by = by;
-	/* Malloc chunks are recorded only since format 1.1, and only when
-	 * malloc could be walked (SNAP_NATIVE). */
-	if (by == BY_NATIVE && !(s->meta.flags & SNAP_NATIVE))
-		return ph_error(PH_E_NOTFOUND, "no native memory data in this "
-				"snapshot (taken without walking malloc)");
-	if (by == BY_NATIVE)
-		return group_native(s, r);
-	if (group_by_site(by)) {
-		r->depth = depth;
-		group_sites(s, r);
-		r->nkeys = r->nrows;
-		if (r->nrows)
-			qsort(r->rows, r->nrows, sizeof(*r->rows), cmp_bytes);
-		return 0;
-	}
-
 	/* Group by string id: types share names only through the string
 	 * table, which interns, so equal keys have equal ids.  One pass
-	 * over the objects, an array lookup each: O(objects + strings). */
+	 * over the cells, an array lookup each: O(cells + strings). */
 	slot = xmalloc((s->nstrings + 1) * sizeof(*slot));
 	for (i = 0; i < s->nstrings; i++)
 		slot[i] = -1;
-	for (i = 0; i < s->nobjects; i++) {
-		const struct snap_object *o = &s->objects[i];
-		const struct snap_type *t = &s->types[o->type];
+	for (i = 0; i < m->ncells; i++) {
+		const struct snap_cell *c = &m->cells[i];
+		const struct snap_type *t = &s->types[c->type];
 		uint32_t key = by == BY_MODULE ? t->module : t->name;
 		struct report_row *row;
 
@@ -189,17 +180,18 @@ int report_group_depth(const struct snapshot *s, enum group_by by,
 				row->key = by == BY_MODULE ? "[unknown module]" :
 					   "[unnamed type]";
 		}
-		report_count_object(r, &r->rows[slot[key]], o);
+		report_count_cell(r, &r->rows[slot[key]], c);
 	}
+	free(slot);
 	/* --by type: the malloc chunks no Python object owns, as one row
 	 * (DESIGN.md "Group keys"). */
 	if (by == BY_TYPE && (s->meta.flags & SNAP_NATIVE)) {
 		uint64_t n = 0, bytes = 0;
 
-		for (i = 0; i < s->nchunks; i++) {
-			if (s->chunks[i].owner_kind == OWNER_UNOWNED) {
-				n++;
-				bytes += s->chunks[i].size;
+		for (i = 0; i < m->nchunk_cells; i++) {
+			if (m->chunk_cells[i].owner_kind == OWNER_UNOWNED) {
+				n += m->chunk_cells[i].count;
+				bytes += m->chunk_cells[i].bytes;
 			}
 		}
 		if (n) {
@@ -212,10 +204,39 @@ int report_group_depth(const struct snapshot *s, enum group_by by,
 			report_count_chunks(r, row, n, bytes);
 		}
 	}
+}
+
+int report_group_depth(const struct snapshot *s, enum group_by by,
+		       unsigned depth, struct report *r)
+{
+	struct snap_summary tmp;
+	const struct snap_summary *m;
+
+	memset(r, 0, sizeof(*r));
+	r->by = by;
+	/* Malloc chunks are recorded only since format 1.1, and only when
+	 * malloc could be walked (SNAP_NATIVE). */
+	if (by == BY_NATIVE && !(s->meta.flags & SNAP_NATIVE))
+		return ph_error(PH_E_NOTFOUND, "no native memory data in this "
+				"snapshot (taken without walking malloc)");
+	/* The summary: read from the file, or computed from the objects of
+	 * a snapshot built in memory. */
+	m = snapshot_summary(s, &tmp);
+	if (by == BY_NATIVE) {
+		group_native(m, r);
+		snap_summary_release(&tmp);
+		return 0;
+	}
+	if (group_by_site(by)) {
+		r->depth = depth;
+		group_sites(s, m, r);
+	} else {
+		group_types(s, m, by, r);
+	}
+	snap_summary_release(&tmp);
 	r->nkeys = r->nrows;
 	if (r->nrows)
 		qsort(r->rows, r->nrows, sizeof(*r->rows), cmp_bytes);
-	free(slot);
 	return 0;
 }
 

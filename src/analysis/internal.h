@@ -11,14 +11,15 @@
  * objects, keyed by r->depth frames (analysis.h "Sites").  r is set up
  * (by, depth) and empty; the caller sorts.
  */
-void group_sites(const struct snapshot *s, struct report *r);
+void group_sites(const struct snapshot *s, const struct snap_summary *m,
+		 struct report *r);
 /* The key of the site groupings' row of objects without a site. */
 #define NO_SITE "[no site]"
 
-/* Count object o, or a malloc chunk of `size` bytes, in row and in r's
- * totals (analysis.h "Totals"). */
-void report_count_object(struct report *r, struct report_row *row,
-			 const struct snap_object *o);
+/* Count the objects of cell c, or n malloc chunks of `size` bytes in
+ * all, in row and in r's totals (analysis.h "Totals"). */
+void report_count_cell(struct report *r, struct report_row *row,
+		       const struct snap_cell *c);
 void report_count_chunks(struct report *r, struct report_row *row,
 			 uint64_t n, uint64_t size);
 

@@ -5,9 +5,10 @@
  * text, is looked up in a hash map of the keys seen, so sites that agree
  * up to the depth (tracebacks that differ further out, a traced and an
  * inferred site at one line) land in one group; the text is built once
- * per site and kept once per group.  The objects: an array lookup from
- * site id to group, and for site,type a hash lookup of (group, type name)
- * to row.  Nothing is compared as text per object.
+ * per site and kept once per group.  The summary's cells (the objects of
+ * one type and site): an array lookup from site id to group, and for
+ * site,type a hash lookup of (group, type name) to row.  Nothing is
+ * compared as text per object.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,8 @@ static size_t new_row(const struct snapshot *s, struct report *r,
 	return r->nrows++;
 }
 
-void group_sites(const struct snapshot *s, struct report *r)
+void group_sites(const struct snapshot *s, const struct snap_summary *m,
+		 struct report *r)
 {
 	unsigned depth = r->depth ? r->depth : 1;
 	struct strmap index = STRMAP_INIT;
@@ -132,8 +134,8 @@ void group_sites(const struct snapshot *s, struct report *r)
 					     &groups, &ngroups, &groups_alloc,
 					     &sb);
 
-	for (i = 0; i < s->nobjects; i++) {
-		const struct snap_object *o = &s->objects[i];
+	for (i = 0; i < m->ncells; i++) {
+		const struct snap_cell *o = &m->cells[i];
 		uint32_t g = group_of[o->site];
 		struct report_row *row;
 		size_t k;
@@ -156,7 +158,7 @@ void group_sites(const struct snapshot *s, struct report *r)
 			k = (size_t)v;
 		}
 		row = &r->rows[k];
-		report_count_object(r, row, o);
+		report_count_cell(r, row, o);
 		if (o->site)
 			row->site.kinds |= s->sites[o->site - 1].kind ==
 					   SITE_TRACED ? ROW_TRACED :

@@ -117,11 +117,15 @@ int report_options_check(const struct command_help *h,
 /* --top, or its default: 20 rows in text, all (0) in json and csv. */
 size_t report_top(const struct report_opts *o);
 void report_opts_release(struct report_opts *o);
-/* Read a snapshot for show and diff (types and objects, no graph) and
+/* Read a snapshot for show, diff and trend (types, sites and the
+ * summary: no objects, no graph; snapshot.h SNAP_READ_REPORT) and
  * check that it holds what o->by groups: a file older than format 1.2
  * has no sites (-PH_E_NOTFOUND, naming the file). */
 int report_read(const char *path, const struct report_opts *o,
 		struct snapshot *s);
+/* The same at another level (diff --why needs A's objects). */
+int report_read_level(const char *path, const struct report_opts *o,
+		      enum snap_read_level level, struct snapshot *s);
 /* Write out to stdout, flush it: 0 or -PH_E_IO.  A reader that closed
  * its end (EPIPE) is no error: the rest of the output is dropped and 0
  * returned, as git does (pyheap(1) "EXIT STATUS").  Commands print only

@@ -293,7 +293,9 @@ int cmd_diff(int argc, char **argv)
 				 group_by_name(o.r.by));
 		goto cleanup;
 	}
-	if ((rc = report_read(fa, &o.r, &a)))
+	/* --why tells new objects from old ones by A's objects. */
+	if ((rc = report_read_level(fa, &o.r, o.why ? SNAP_READ_OBJECTS :
+				    SNAP_READ_REPORT, &a)))
 		goto cleanup;
 	/* --why walks B's references: read them too. */
 	if (o.why)

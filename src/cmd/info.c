@@ -570,7 +570,7 @@ static int info_snapshot(const char *path, const struct info_opts *o)
 	/* Without --verify only META, STRS, GC and STAT are inflated; the
 	 * framing still checks every section's CRC. */
 	rc = snapshot_read_level(path, o->verify ? SNAP_READ_ALL :
-				 SNAP_READ_SUMMARY, &s, &fi);
+				 SNAP_READ_META, &s, &fi);
 	if (rc)
 		goto cleanup;
 	if (s.nstats)

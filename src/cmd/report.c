@@ -95,13 +95,19 @@ void report_opts_release(struct report_opts *o)
 int report_read(const char *path, const struct report_opts *o,
 		struct snapshot *s)
 {
+	/* Reports need the types, sites and the summary only (1.7): the
+	 * objects, chunks, referents, roots and threads stay compressed
+	 * (their CRCs are still checked). */
+	return report_read_level(path, o, SNAP_READ_REPORT, s);
+}
+
+int report_read_level(const char *path, const struct report_opts *o,
+		      enum snap_read_level level, struct snapshot *s)
+{
 	struct snap_file_info info = { 0 };
 	int rc;
 
-	/* Reports need the types and objects only: the referents, roots
-	 * and threads stay compressed (their CRCs are still checked), which
-	 * saves a fifth of the time to load a 1M-object snapshot. */
-	rc = snapshot_read_level(path, SNAP_READ_OBJECTS, s, &info);
+	rc = snapshot_read_level(path, level, s, &info);
 	/* Before 1.2 no object had a site: grouping them all as [no site]
 	 * would be true of the file and false of the process. */
 	if (!rc && group_by_site(o->by) && info.major == 1 && info.minor < 2) {

@@ -12,21 +12,24 @@
 #include "table.h"
 #include "snapshot/snapshot.h"
 
-static uint64_t total_bytes(const struct snapshot *s)
+/* The objects and their bytes, from the summary (a report's snapshot is
+ * read without its objects). */
+static void object_totals(const struct snapshot *s, uint64_t *n,
+			  uint64_t *bytes)
 {
-	uint64_t n = 0;
-	size_t i;
+	struct snap_summary tmp;
 
-	for (i = 0; i < s->nobjects; i++)
-		n += s->objects[i].size;
-	return n;
+	snap_summary_totals(snapshot_summary(s, &tmp), n, bytes);
+	snap_summary_release(&tmp);
 }
 
 void json_snapshot_summary(struct json *j, const char *file,
 			   const struct snapshot *s)
 {
 	struct strbuf when = STRBUF_INIT;
+	uint64_t nobjects, bytes;
 
+	object_totals(s, &nobjects, &bytes);
 	fmt_iso8601(&when, s->meta.taken_at);
 	json_obj_begin(j);
 	json_key(j, "file"); json_str(j, file);
@@ -34,8 +37,8 @@ void json_snapshot_summary(struct json *j, const char *file,
 	json_key(j, "python"); json_str(j, snapshot_str(s, s->meta.python));
 	json_key(j, "taken_at"); json_str(j, when.buf);
 	json_key(j, "pause_ms"); json_double(j, s->meta.pause_ms);
-	json_key(j, "objects"); json_uint(j, s->nobjects);
-	json_key(j, "bytes"); json_uint(j, total_bytes(s));
+	json_key(j, "objects"); json_uint(j, nobjects);
+	json_key(j, "bytes"); json_uint(j, bytes);
 	/* Native chunks: owned by an object's C struct, or unowned (0 when
 	 * malloc was not walked). */
 	json_key(j, "native_bytes"); json_uint(j, snapshot_native_bytes(s));

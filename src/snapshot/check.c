@@ -108,6 +108,28 @@ static const struct snap_column site_frame_cols[] = {
 	COL(SNAP_SITE_FRAME_LINE, SNAP_ENC_U, struct snap_site_frame, line),
 };
 
+static const struct snap_column cell_cols[] = {
+	COL(SNAP_CELL_TYPE, SNAP_ENC_U, struct snap_cell, type),
+	COL(SNAP_CELL_SITE, SNAP_ENC_U, struct snap_cell, site),
+	COL(SNAP_CELL_COUNT, SNAP_ENC_U, struct snap_cell, count),
+	COL(SNAP_CELL_BYTES, SNAP_ENC_U, struct snap_cell, bytes),
+	COL(SNAP_CELL_GC_TRACKED, SNAP_ENC_U, struct snap_cell, gc_tracked),
+	COL(SNAP_CELL_GARBAGE_BYTES, SNAP_ENC_U, struct snap_cell,
+	    garbage_bytes),
+};
+
+static const struct snap_column chunk_cell_cols[] = {
+	COL(SNAP_CCELL_STATE, SNAP_ENC_U, struct snap_chunk_cell, state),
+	COL(SNAP_CCELL_OWNER_KIND, SNAP_ENC_U, struct snap_chunk_cell,
+	    owner_kind),
+	COL(SNAP_CCELL_OWNER_TYPE, SNAP_ENC_U, struct snap_chunk_cell,
+	    owner_type),
+	COL(SNAP_CCELL_FLAGS, SNAP_ENC_U, struct snap_chunk_cell, flags),
+	COL(SNAP_CCELL_SIZE, SNAP_ENC_U, struct snap_chunk_cell, size),
+	COL(SNAP_CCELL_COUNT, SNAP_ENC_U, struct snap_chunk_cell, count),
+	COL(SNAP_CCELL_BYTES, SNAP_ENC_U, struct snap_chunk_cell, bytes),
+};
+
 #define TABLE(what, st, cols) { what, sizeof(st), cols, PH_ARRAY_SIZE(cols) }
 
 const struct snap_table snap_types_table =
@@ -130,6 +152,10 @@ const struct snap_table snap_sites_table =
 	TABLE("site", struct snap_site, site_cols);
 const struct snap_table snap_site_frames_table =
 	TABLE("site frame", struct snap_site_frame, site_frame_cols);
+const struct snap_table snap_cells_table =
+	TABLE("cell", struct snap_cell, cell_cols);
+const struct snap_table snap_chunk_cells_table =
+	TABLE("chunk cell", struct snap_chunk_cell, chunk_cell_cols);
 
 #define PROP(key, type, st, field)                                     \
 	{ key, type, sizeof(((st *)0)->field), offsetof(st, field) }
@@ -349,6 +375,67 @@ static int check_chunks(const struct snapshot *s, const char *name)
 	return 0;
 }
 
+/* SUMM (1.7): ids in range, keys strictly sorted, parts within wholes.
+ * That the summary is what the objects give is checked where both are
+ * read (read.c). */
+static int check_summary(const struct snapshot *s, const char *name)
+{
+	const struct snap_summary *m = &s->sum;
+	size_t i;
+
+	if (!m->valid)
+		return 0;
+	if (m->ncells > SNAP_MAX_COUNT || m->nchunk_cells > SNAP_MAX_COUNT)
+		return ph_error(PH_E_FORMAT, "%s: section SUMM: too many rows",
+				name);
+	for (i = 0; i < m->ncells; i++) {
+		const struct snap_cell *c = &m->cells[i];
+		const char *why = NULL;
+
+		if (c->type >= s->ntypes)
+			why = "type out of range";
+		else if (c->site > s->nsites)
+			why = "site out of range";
+		else if (i && (c->type < c[-1].type ||
+			       (c->type == c[-1].type && c->site <= c[-1].site)))
+			why = "not sorted";
+		else if (!c->count || c->gc_tracked > c->count ||
+			 c->garbage_bytes > c->bytes)
+			why = "bad counts";
+		if (why)
+			return ph_error(PH_E_FORMAT, "%s: section SUMM: cell "
+					"%zu: %s", name, i, why);
+	}
+	for (i = 0; i < m->nchunk_cells; i++) {
+		const struct snap_chunk_cell *c = &m->chunk_cells[i];
+		bool native = c->owner_kind == OWNER_NATIVE ||
+			      c->owner_kind == OWNER_UNOWNED;
+		const char *why = NULL;
+
+		if (c->state < SCHUNK_INUSE || c->state > SCHUNK_MMAPPED)
+			why = "bad state";
+		else if (c->owner_kind > OWNER_ALLOCATOR)
+			why = "bad owner kind";
+		else if (c->owner_kind == OWNER_NATIVE ?
+			 c->owner_type >= s->ntypes :
+			 c->owner_type != UINT32_MAX)
+			why = "owner type out of range";
+		else if (c->flags > CCELL_MMAPPED)
+			why = "bad flags";
+		else if (i && snap_chunk_cell_cmp(&c[-1], c) >= 0)
+			why = "not sorted";
+		else if (!c->count || (native ?
+			 c->size < 16 || c->count > UINT64_MAX / c->size ||
+			 c->bytes != c->count * c->size :
+			 c->size != 0 || c->bytes / 16 < c->count))
+			why = "bad size or counts";
+		if (why)
+			return ph_error(PH_E_FORMAT, "%s: section SUMM: chunk "
+					"cell %zu: %s", name, i, why);
+	}
+	return 0;
+}
+
 /* SITE (1.2): kinds, frame ranges and byte counts; object site ids. */
 static int check_sites(const struct snapshot *s, const char *name)
 {
@@ -484,5 +571,7 @@ int snapshot_check(const struct snapshot *s, const char *name)
 				       s->stats[i].name)))
 			return rc;
 	rc = check_chunks(s, name);
-	return rc ? rc : check_sites(s, name);
+	if (!rc)
+		rc = check_sites(s, name);
+	return rc ? rc : check_summary(s, name);
 }

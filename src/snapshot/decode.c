@@ -47,18 +47,28 @@ const unsigned char *get_bytes(struct cursor *c, uint64_t n)
 	return p;
 }
 
-int bad(struct reader *r, const char *fmt, ...)
+int reader_failv(struct reader *r, const char *head, const char *tail,
+		 const char *fmt, va_list ap)
 {
 	struct strbuf sb = STRBUF_INIT;
+	int rc;
+
+	strbuf_vaddf(&sb, fmt, ap);
+	rc = ph_error(PH_E_FORMAT, "%s: %s%s%s", r->name, head, sb.buf, tail);
+	strbuf_release(&sb);
+	return rc;
+}
+
+int bad(struct reader *r, const char *fmt, ...)
+{
+	char head[SNAP_TAG_BUF + 16];
 	va_list ap;
 	int rc;
 
+	snprintf(head, sizeof(head), "section %s: ", r->tag);
 	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
+	rc = reader_failv(r, head, "", fmt, ap);
 	va_end(ap);
-	rc = ph_error(PH_E_FORMAT, "%s: section %s: %s", r->name, r->tag,
-		      sb.buf);
-	strbuf_release(&sb);
 	return rc;
 }
 
@@ -517,6 +527,21 @@ int decode_section(struct reader *r, int k, struct cursor *c)
 			rc = get_rows(r, c, &snap_arenas_table,
 				      (void **)&s->arenas, &s->narenas,
 				      &s->arenas_alloc);
+		return rc ? rc : get_end(r, c, "table");
+	case SECT_SUMM:
+		rc = get_rows(r, c, &snap_cells_table,
+			      (void **)&r->file_sum.cells, &r->file_sum.ncells,
+			      &r->file_sum.cells_alloc);
+		if (!rc)
+			rc = get_rows(r, c, &snap_chunk_cells_table,
+				      (void **)&r->file_sum.chunk_cells,
+				      &r->file_sum.nchunk_cells,
+				      &r->file_sum.chunk_cells_alloc);
+		if (!rc)
+			rc = get_rows(r, c, &snap_arenas_table,
+				      (void **)&r->sum_arenas,
+				      &r->nsum_arenas, &r->sum_arenas_alloc);
+		r->file_sum.valid = !rc;
 		return rc ? rc : get_end(r, c, "table");
 	case SECT_SITE:
 		rc = get_rows(r, c, &snap_sites_table, (void **)&s->sites,

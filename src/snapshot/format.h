@@ -1,5 +1,5 @@
 /*
- * The pyheap snapshot file (.snap), format 1.6.
+ * The pyheap snapshot file (.snap), format 1.7.
  *
  * This comment is the specification; man/pyheap-snapshot.5 says the same
  * for users, and tests/live/snapfile.py is an independent reader written
@@ -18,6 +18,7 @@
  *     section MALC                      (1.1, optional)
  *     section SITE                      (1.2, optional)
  *     section ELBL                      (1.5, optional)
+ *     section SUMM                      (1.7, optional)
  *     section END                       28-byte header + 8 bytes
  *     (nothing after END)
  *
@@ -26,7 +27,7 @@
  *     offset size
  *          0    8  magic "PYHEAPSN" (SNAP_MAGIC)
  *          8    2  u16 major version (SNAP_MAJOR = 1)
- *         10    2  u16 minor version (SNAP_MINOR = 5)
+ *         10    2  u16 minor version (SNAP_MINOR = 7)
  *         12    4  u32 flags: reserved, written as 0, ignored by readers
  *
  * Section header (SNAP_SECTION_HEADER_LEN = 28 bytes)
@@ -53,8 +54,8 @@
  * SNAP_MAX_FILE (64 GiB); a payload at most SNAP_MAX_PAYLOAD (16 GiB) and,
  * compressed, at most SNAP_MAX_RATIO (1100) times its stored length
  * (deflate cannot exceed about 1032:1); a count of strings, types, objects,
- * edges, roots, threads, frames, stats, chunks, arenas, sites or site
- * frames at most SNAP_MAX_COUNT
+ * edges, roots, threads, frames, stats, chunks, arenas, sites, site
+ * frames, cells or chunk cells at most SNAP_MAX_COUNT
  * (2^32 - 2, so every id fits in a u32 and UINT32_MAX can mean "none"),
  * and never more than the bytes left in its payload (every value takes at
  * least one byte).
@@ -69,7 +70,8 @@
  *   f64       IEEE 754 binary64, 8 bytes little-endian
  *   string id a varint index into the STRS table (0 is "", meaning none)
  *
- * Tables.  TYPS, OBJS, ROOT, THRD, STAT, MALC and SITE store rows column
+ * Tables.  TYPS, OBJS, ROOT, THRD, STAT, MALC, SITE and SUMM store rows
+ * column
  * by column
  * (all addresses, then all sizes, ...), which compresses far better than
  * rows:
@@ -230,6 +232,26 @@
  *         A string id must be < the STRS count.  Where a row's duplicate
  *         referents were merged, the smallest label is kept.
  *
+ * SUMM  (1.7, optional: absent in older files, whose readers compute the
+ *       same from OBJS and MALC) the summary (struct snap_summary), three
+ *       tables back to back:
+ *         cells (struct snap_cell), sorted strictly by (type, site): the
+ *           objects of one type and allocation site: 1 type U (type id),
+ *           2 site U (site id or 0), 3 count U (>= 1), 4 bytes U (their
+ *           sizes' sum), 5 gc_tracked U (<= count: with OBJ_GC_TRACKED),
+ *           6 garbage_bytes U (<= bytes: of those with OBJ_GARBAGE)
+ *         chunk cells (struct snap_chunk_cell), sorted strictly by
+ *           (state, owner_kind, owner_type, flags, size): 1 state U (as
+ *           MALC's), 2 owner_kind U, 3 owner_type U (OWNER_NATIVE: the
+ *           type id of the chunks' owner, else 4294967295), 4 flags U
+ *           (1: in no arena), 5 size U (native chunks, owner_kind NATIVE
+ *           or UNOWNED: their size, at least 16; else 0), 6 count U
+ *           (>= 1), 7 bytes U (count x size for native chunks)
+ *         arenas: MALC's arenas table again (a few rows), so that the
+ *           memory breakdown needs no MALC
+ *       Every cell is what OBJS (and MALC) give, exactly: a reader that
+ *       decodes those too rejects a SUMM that differs.
+ *
  * END   stored (flags 0), payload at least 8 bytes:
  *         u32 number of sections before END, unknown ones included
  *         u32 CRC32 of the 16-byte file header
@@ -237,8 +259,8 @@
  *       after the first 8.
  *
  * Writers emit the sections in the order above.  Readers accept any order
- * but require END last, require every 1.0 section (MALC, SITE and ELBL
- * are optional), reject a known section that appears twice, and verify every
+ * but require END last, require every 1.0 section (MALC, SITE, ELBL and
+ * SUMM are optional), reject a known section that appears twice, and verify every
  * section's CRC, including sections they skip.
  *
  * Versioning
@@ -257,7 +279,7 @@
  * sites_note.  1.3 added the META key checks and flag 8; 1.4 the META
  * keys parent_pid and started_at, OBJS columns 8 and 9 and flag 16; 1.5
  * ELBL and the META key labels; 1.6 MALC chunk columns 7 to 11 and flag
- * 32.
+ * 32; 1.7 SUMM.
  */
 #ifndef PYHEAP_SNAPSHOT_FORMAT_H
 #define PYHEAP_SNAPSHOT_FORMAT_H
@@ -270,7 +292,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 6
+#define SNAP_MINOR 7
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 
@@ -307,6 +329,7 @@
 #define SNAP_TAG_MALC SNAP_TAG('M', 'A', 'L', 'C')
 #define SNAP_TAG_SITE SNAP_TAG('S', 'I', 'T', 'E')
 #define SNAP_TAG_ELBL SNAP_TAG('E', 'L', 'B', 'L')
+#define SNAP_TAG_SUMM SNAP_TAG('S', 'U', 'M', 'M')
 #define SNAP_TAG_END SNAP_TAG('E', 'N', 'D', ' ')
 /* END's payload: section count and header CRC. */
 #define SNAP_END_LEN 8
@@ -388,6 +411,21 @@ enum snap_enc {
 #define SNAP_SITE_FRAME_FILE 1
 #define SNAP_SITE_FRAME_LINE 2
 
+#define SNAP_CELL_TYPE 1
+#define SNAP_CELL_SITE 2
+#define SNAP_CELL_COUNT 3
+#define SNAP_CELL_BYTES 4
+#define SNAP_CELL_GC_TRACKED 5
+#define SNAP_CELL_GARBAGE_BYTES 6
+
+#define SNAP_CCELL_STATE 1
+#define SNAP_CCELL_OWNER_KIND 2
+#define SNAP_CCELL_OWNER_TYPE 3
+#define SNAP_CCELL_FLAGS 4
+#define SNAP_CCELL_SIZE 5
+#define SNAP_CCELL_COUNT 6
+#define SNAP_CCELL_BYTES 7
+
 /*
  * The tables above as data, shared by write.c and read.c so the two cannot
  * disagree: each column maps an id and encoding to a field of the row
@@ -412,7 +450,8 @@ struct snap_table {
 extern const struct snap_table snap_types_table, snap_objects_table,
 	snap_roots_table, snap_threads_table, snap_frames_table,
 	snap_stats_table, snap_chunks_table, snap_arenas_table,
-	snap_sites_table, snap_site_frames_table;
+	snap_sites_table, snap_site_frames_table, snap_cells_table,
+	snap_chunk_cells_table;
 
 /* Property lists as data: key, value type, and the field it fills (width
  * 1 means a bool, 4 a u32 or string id, 8 a u64, int64 or double). */
@@ -443,11 +482,13 @@ int snapshot_check(const struct snapshot *s, const char *name);
  * Encode s as a complete snapshot file into out (appended).  Flags:
  * SNAP_ENCODE_UNCHECKED skips snapshot_check() (tests craft files whose
  * contents are wrong but whose framing and CRCs are right);
- * SNAP_ENCODE_STORED stores every section uncompressed (fuzzing seeds).
+ * SNAP_ENCODE_STORED stores every section uncompressed (fuzzing seeds);
+ * SNAP_ENCODE_NO_SUMMARY leaves SUMM out, as files before 1.7 did.
  * Returns 0 or what snapshot_check() returns; name is for its messages.
  */
 #define SNAP_ENCODE_UNCHECKED 1u
 #define SNAP_ENCODE_STORED 2u
+#define SNAP_ENCODE_NO_SUMMARY 4u
 int snapshot_encode(const struct snapshot *s, struct strbuf *out,
 		    const char *name, unsigned flags);
 

@@ -5,6 +5,7 @@
 #ifndef PYHEAP_SNAPSHOT_INTERNAL_H
 #define PYHEAP_SNAPSHOT_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,13 +26,18 @@ enum {
 	SECT_MALC,      /* 1.1, optional */
 	SECT_SITE,      /* 1.2, optional */
 	SECT_ELBL,      /* 1.5, optional; after STRS and EDGS */
+	SECT_SUMM,      /* 1.7, optional */
 	SECT__COUNT
 };
 
 struct section {
 	uint32_t tag, flags;
 	uint64_t clen, ulen;
-	const unsigned char *data; /* clen stored bytes */
+	uint64_t off;              /* of the stored bytes in the file */
+	uint32_t crc;              /* the header's CRC field */
+	uint32_t hcrc;             /* crc32 of header bytes 0..23 */
+	const unsigned char *data; /* clen stored bytes; NULL until read
+				    * when the file is read as needed */
 };
 
 /*
@@ -46,11 +52,23 @@ struct cursor {
 
 struct reader {
 	const char *name;
+	/* The file: in memory (buf), or read from fd as needed (buf NULL:
+	 * frame.c). */
+	const unsigned char *buf;
+	int fd;
+	uint64_t len;
+	unsigned char header[SNAP_HEADER_LEN];
+	unsigned char *scratch;    /* fd: the CRC's slices */
 	char tag[SNAP_TAG_BUF]; /* of the section being decoded */
 	struct section sect[SECT__COUNT];
 	bool have[SECT__COUNT];
 	uint64_t edge_objects; /* EDGS's own object count */
 	uint64_t label_edges;  /* ELBL's own edge count */
+	/* SUMM as the file has it, checked against what the objects give
+	 * when they are read too (read.c). */
+	struct snap_summary file_sum;
+	struct snap_arena *sum_arenas;
+	size_t nsum_arenas, sum_arenas_alloc;
 	struct snapshot *s;
 	struct snap_file_info *info; /* NULL, or the sections to list */
 };
@@ -106,9 +124,22 @@ static inline int64_t get_svarint(struct cursor *c)
 }
 
 const unsigned char *get_bytes(struct cursor *c, uint64_t n);
+/* "NAME: HEAD...TAIL", -PH_E_FORMAT. */
+int reader_failv(struct reader *r, const char *head, const char *tail,
+		 const char *fmt, va_list ap);
 /* "NAME: section TAG: ..." about the section being decoded. */
 int bad(struct reader *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* frame.c: the known sections' tags in SECT_* order; which may be
+ * absent; the file header (r->header), then every section header and
+ * CRC; the stored bytes of section k (read now when r->buf is NULL,
+ * into *owned, which the caller frees). */
+extern const uint32_t snap_known_tags[SECT__COUNT];
+bool snap_section_optional(int k);
+int snap_check_header(struct reader *r);
+int snap_frame(struct reader *r);
+int snap_section_bytes(struct reader *r, int k, unsigned char **owned);
+
 /* Decode section k (SECT_*) from its payload (decode.c). */
 int decode_section(struct reader *r, int k, struct cursor *c);
 

@@ -1,6 +1,7 @@
 /*
- * Reading snapshot files (snapshot.h): framing, checksums and inflating;
- * decode.c decodes the sections' payloads, check.c has the format's
+ * Reading snapshot files (snapshot.h): which sections a level decodes,
+ * inflating them, the summary; frame.c frames the file and checks its
+ * CRCs, decode.c decodes the sections' payloads, check.c has the format's
  * tables and the invariants every snapshot read must pass.
  */
 #include <errno.h>
@@ -19,17 +20,6 @@
 
 /* ---- reading ----------------------------------------------------------- */
 
-static const uint32_t known_tags[SECT__COUNT] = {
-	SNAP_TAG_META, SNAP_TAG_STRS, SNAP_TAG_TYPS, SNAP_TAG_OBJS,
-	SNAP_TAG_EDGS, SNAP_TAG_ROOT, SNAP_TAG_THRD, SNAP_TAG_GC,
-	SNAP_TAG_STAT, SNAP_TAG_MALC, SNAP_TAG_SITE, SNAP_TAG_ELBL,
-};
-
-static bool section_optional(int k)
-{
-	return k == SECT_MALC || k == SECT_SITE || k == SECT_ELBL;
-}
-
 /*
  * The least snapshot_read_level() that decodes a section.  A section not
  * listed here is decoded only in full reads: it may point at objects,
@@ -42,11 +32,13 @@ static enum snap_read_level sect_level(int k)
 	case SECT_STRS:
 	case SECT_GC:
 	case SECT_STAT:
-		return SNAP_READ_SUMMARY;
+		return SNAP_READ_META;
 	case SECT_TYPS:
-	case SECT_OBJS:
 	case SECT_SITE: /* strings only: reports group objects by site */
-	case SECT_MALC: /* object ids only: reports group native memory */
+	case SECT_SUMM: /* type and site ids: what reports group */
+		return SNAP_READ_REPORT;
+	case SECT_OBJS:
+	case SECT_MALC: /* object ids only */
 		return SNAP_READ_OBJECTS;
 	}
 	return SNAP_READ_ALL;
@@ -119,13 +111,15 @@ cleanup:
 static int load_section(struct reader *r, int k)
 {
 	const struct section *sc = &r->sect[k];
-	unsigned char *buf = NULL;
+	unsigned char *buf = NULL, *stored = NULL;
 	struct cursor c;
 	int rc;
 
 	if (!r->have[k])
 		return 0; /* an optional section that is absent */
 	snap_tag_name(sc->tag, r->tag);
+	if ((rc = snap_section_bytes(r, k, &stored)))
+		goto cleanup;
 	if (sc->flags & SNAP_SECT_ZLIB) {
 		/* ulen was bounded when the file was framed. */
 		buf = xmalloc(sc->ulen ? sc->ulen : 1);
@@ -142,178 +136,138 @@ static int load_section(struct reader *r, int k)
 
 cleanup:
 	free(buf);
+	free(stored);
+	r->sect[k].data = r->buf ? r->sect[k].data : NULL;
 	return rc;
 }
 
-static int truncated(struct reader *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int truncated(struct reader *r, const char *fmt, ...)
+
+/* Field by field: struct snap_arena has padding. */
+static bool same_arenas(const struct reader *r)
 {
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	int rc;
+	size_t i;
 
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	rc = ph_error(PH_E_FORMAT, "%s: truncated snapshot (%s)", r->name,
-		      sb.buf);
-	strbuf_release(&sb);
-	return rc;
-}
+	for (i = 0; i < r->nsum_arenas; i++) {
+		const struct snap_arena *a = &r->sum_arenas[i];
+		const struct snap_arena *b = &r->s->arenas[i];
 
-static int check_end(struct reader *r, const unsigned char *buf,
-		     const struct section *sc, uint32_t nsections)
-{
-	uint32_t count, crc;
-
-	if (sc->flags || sc->clen != sc->ulen || sc->ulen < SNAP_END_LEN)
-		return bad(r, "must be stored and at least %d bytes",
-			   SNAP_END_LEN);
-	count = get_le32(sc->data);
-	crc = get_le32(sc->data + 4);
-	if (count != nsections)
-		return bad(r, "counts %" PRIu32 " sections, the file has %"
-			   PRIu32, count, nsections);
-	if (crc != (uint32_t)crc32(0, buf, SNAP_HEADER_LEN))
-		return ph_error(PH_E_FORMAT, "%s: bad checksum in file header",
-				r->name);
-	return 0;
-}
-
-/* Check a known section's header before anything is allocated for it. */
-static int check_section(struct reader *r, int k, const struct section *sc)
-{
-	uint64_t ratio_cap;
-
-	if (r->have[k])
-		return bad(r, "appears twice");
-	if (sc->flags & ~SNAP_SECT_ZLIB)
-		return bad(r, "unknown flags %#" PRIx32, sc->flags);
-	if (sc->ulen > SNAP_MAX_PAYLOAD)
-		return bad(r, "payload of %" PRIu64 " bytes is over the %llu "
-			   "GiB limit", sc->ulen, SNAP_MAX_PAYLOAD >> 30);
-	if (!(sc->flags & SNAP_SECT_ZLIB)) {
-		if (sc->clen != sc->ulen)
-			return bad(r, "stored length %" PRIu64 " differs from "
-				   "payload length %" PRIu64, sc->clen,
-				   sc->ulen);
-		return 0;
+		if (a->addr != b->addr || a->system_mem != b->system_mem ||
+		    a->top_bytes != b->top_bytes || a->flags != b->flags)
+			return false;
 	}
-	ratio_cap = sc->clen * SNAP_MAX_RATIO; /* clen < 2^36: no overflow */
-	if (sc->ulen > ratio_cap)
-		return bad(r, "%" PRIu64 " bytes cannot inflate to %" PRIu64,
-			   sc->clen, sc->ulen);
-	return 0;
+	return true;
 }
 
 /*
- * First pass: walk the section headers, verify every CRC, find END and
- * the known sections.  Nothing is decompressed yet, so a truncated or
- * damaged file is reported as such, not as whatever its contents would
- * have failed on.
+ * The snapshot's summary: what the objects and chunks give when they were
+ * read (and then SUMM, if the file has it, must say the same), else
+ * SUMM's own, with its copy of the arenas.
  */
-static int frame(struct reader *r, const unsigned char *buf, size_t len)
+static int summary(struct reader *r, bool objects)
 {
-	size_t pos = SNAP_HEADER_LEN;
-	uint32_t nsections = 0;
-	int k, rc;
+	struct snapshot *s = r->s;
+	const struct snap_summary *f = &r->file_sum;
+	const char *why = NULL;
 
-	for (;;) {
-		const unsigned char *h = buf + pos;
-		size_t left = len - pos;
-		struct section sc;
-
-		if (!left)
-			return truncated(r, "no END section");
-		if (left < SNAP_SECTION_HEADER_LEN) {
-			if (left < 4)
-				return truncated(r, "section header at offset "
-						 "%zu", pos);
-			return truncated(r, "section %s",
-					 snap_tag_name(get_le32(h), r->tag));
-		}
-		sc.tag = get_le32(h);
-		sc.flags = get_le32(h + 4);
-		sc.clen = get_le64(h + 8);
-		sc.ulen = get_le64(h + 16);
-		sc.data = h + SNAP_SECTION_HEADER_LEN;
-		snap_tag_name(sc.tag, r->tag);
-		if (sc.clen > left - SNAP_SECTION_HEADER_LEN)
-			return truncated(r, "section %s", r->tag);
-		if (get_le32(h + 24) !=
-		    (uint32_t)crc32_z(crc32(0, h, 24), sc.data, sc.clen))
-			return ph_error(PH_E_FORMAT,
-					"%s: bad checksum in section %s",
-					r->name, r->tag);
-		if (r->info) {
-			struct snap_file_info *fi = r->info;
-			struct snap_section_info *si;
-
-			PH_GROW(fi->sections, fi->sections_alloc,
-				fi->nsections + 1);
-			si = &fi->sections[fi->nsections++];
-			si->tag = sc.tag;
-			si->flags = sc.flags;
-			si->offset = pos;
-			si->stored = sc.clen;
-			si->size = sc.ulen;
-		}
-		pos += SNAP_SECTION_HEADER_LEN + sc.clen;
-		if (sc.tag == SNAP_TAG_END) {
-			rc = check_end(r, buf, &sc, nsections);
-			if (rc)
-				return rc;
-			break;
-		}
-		nsections++;
-		for (k = 0; k < SECT__COUNT; k++)
-			if (known_tags[k] == sc.tag)
-				break;
-		if (k == SECT__COUNT)
-			continue; /* a later minor's section */
-		rc = check_section(r, k, &sc);
-		if (rc)
-			return rc;
-		r->sect[k] = sc;
-		r->have[k] = true;
+	if (!objects) {
+		s->sum = r->file_sum;
+		memset(&r->file_sum, 0, sizeof(r->file_sum));
+		s->arenas = r->sum_arenas;
+		s->narenas = s->arenas_alloc = r->nsum_arenas;
+		r->sum_arenas = NULL;
+		return 0;
 	}
-	if (pos != len)
-		return ph_error(PH_E_FORMAT,
-				"%s: %zu bytes of garbage after the END section",
-				r->name, len - pos);
-	for (k = 0; k < SECT__COUNT; k++)
-		if (!r->have[k] && !section_optional(k))
-			return ph_error(PH_E_FORMAT, "%s: missing section %s",
-					r->name,
-					snap_tag_name(known_tags[k], r->tag));
-	return 0;
+	snapshot_summarize(s, &s->sum);
+	if (!f->valid)
+		return 0;
+	if (f->ncells != s->sum.ncells ||
+	    (f->ncells && memcmp(f->cells, s->sum.cells,
+				 f->ncells * sizeof(*f->cells))))
+		why = "objects";
+	else if (f->nchunk_cells != s->sum.nchunk_cells ||
+		 (f->nchunk_cells &&
+		  memcmp(f->chunk_cells, s->sum.chunk_cells,
+			 f->nchunk_cells * sizeof(*f->chunk_cells))))
+		why = "chunks";
+	else if (r->nsum_arenas != s->narenas || !same_arenas(r))
+		why = "arenas";
+	if (!why)
+		return 0;
+	snap_tag_name(SNAP_TAG_SUMM, r->tag);
+	return bad(r, "the summary differs from the %s it sums", why);
 }
 
-static int check_header(const char *name, const unsigned char *buf,
-			size_t len)
+/* The file r names (r->buf or r->fd, r->len, r->name, r->info) at a
+ * level, into s. */
+static int read_source(struct reader *r, enum snap_read_level level,
+		       struct snapshot *s)
 {
-	unsigned major;
+	struct snap_file_info *info = r->info;
+	size_t i;
+	int k, rc;
+	bool objects;
 
-	if (!len)
-		return ph_error(PH_E_FORMAT,
-				"%s: empty file, not a pyheap snapshot", name);
-	if (memcmp(buf, SNAP_MAGIC, PH_MIN(len, (size_t)SNAP_MAGIC_LEN)))
-		return ph_error(PH_E_FORMAT, "%s: not a pyheap snapshot", name);
-	if (len < SNAP_HEADER_LEN)
-		return ph_error(PH_E_FORMAT,
-				"%s: truncated snapshot (file header)", name);
-	major = get_le16(buf + 8);
-	if (major > SNAP_MAJOR)
-		return ph_error(PH_E_FORMAT,
-				"%s: snapshot format %u.x is newer than this "
-				"pyheap reads (%d.x)", name, major, SNAP_MAJOR);
-	if (major != SNAP_MAJOR)
-		return ph_error(PH_E_FORMAT,
-				"%s: snapshot format %u.x is not supported "
-				"(this pyheap reads %d.x)", name, major,
-				SNAP_MAJOR);
-	return 0;
+	memset(s, 0, sizeof(*s));
+	r->s = s;
+	if (info)
+		info->size = r->len;
+	if (r->len > SNAP_MAX_FILE) {
+		rc = ph_error(PH_E_FORMAT, "%s: %" PRIu64 " bytes is over the "
+			      "%llu GiB snapshot limit", r->name, r->len,
+			      SNAP_MAX_FILE >> 30);
+		goto cleanup;
+	}
+	rc = snap_check_header(r);
+	if (info && r->len >= SNAP_HEADER_LEN) {
+		info->major = get_le16(r->header + 8);
+		info->minor = get_le16(r->header + 10);
+	}
+	if (rc || (rc = snap_frame(r)))
+		goto cleanup;
+	/* A report of a file without SUMM (before 1.7) groups the objects
+	 * and chunks themselves. */
+	objects = level >= SNAP_READ_OBJECTS ||
+		  (level == SNAP_READ_REPORT && !r->have[SECT_SUMM]);
+	for (k = 0; k < SECT__COUNT; k++) {
+		if (sect_level(k) > (objects ? PH_MAX(level, SNAP_READ_OBJECTS) :
+				     level))
+			continue;
+		rc = load_section(r, k);
+		if (rc)
+			goto cleanup;
+	}
+	/* Before 1.2 the site column meant nothing and was not checked. */
+	if (get_le16(r->header + 10) < 2)
+		for (i = 0; i < s->nobjects; i++)
+			s->objects[i].site = 0;
+	if (level >= SNAP_READ_REPORT && (rc = summary(r, objects)))
+		goto cleanup;
+	/* Types name their type objects by id: without the objects no id
+	 * can be checked or used. */
+	if (!objects)
+		for (i = 0; i < s->ntypes; i++)
+			s->types[i].object = UINT32_MAX;
+	if (level == SNAP_READ_ALL && r->edge_objects != s->nobjects) {
+		snap_tag_name(SNAP_TAG_EDGS, r->tag);
+		rc = bad(r, "covers %" PRIu64 " objects, OBJS has %zu",
+			 r->edge_objects, s->nobjects);
+		goto cleanup;
+	}
+	if (s->edge_label && r->label_edges != s->nedges) {
+		snap_tag_name(SNAP_TAG_ELBL, r->tag);
+		rc = bad(r, "%" PRIu64 " labels for %zu edges", r->label_edges,
+			 s->nedges);
+		goto cleanup;
+	}
+	rc = snapshot_check(s, r->name);
+
+cleanup:
+	snap_summary_release(&r->file_sum);
+	free(r->sum_arenas);
+	free(r->scratch);
+	if (rc)
+		snapshot_release(s);
+	return rc;
 }
 
 static int read_mem(const unsigned char *buf, size_t len, const char *name,
@@ -321,60 +275,14 @@ static int read_mem(const unsigned char *buf, size_t len, const char *name,
 		    struct snap_file_info *info)
 {
 	struct reader r;
-	size_t i;
-	int k, rc;
 
-	memset(s, 0, sizeof(*s));
 	memset(&r, 0, sizeof(r));
 	r.name = name;
-	r.s = s;
+	r.buf = buf;
+	r.fd = -1;
+	r.len = len;
 	r.info = info;
-	if (info) {
-		info->size = len;
-		if (len >= SNAP_HEADER_LEN) {
-			info->major = get_le16(buf + 8);
-			info->minor = get_le16(buf + 10);
-		}
-	}
-	if (len > SNAP_MAX_FILE)
-		return ph_error(PH_E_FORMAT, "%s: %zu bytes is over the %llu "
-				"GiB snapshot limit", name, len,
-				SNAP_MAX_FILE >> 30);
-	rc = check_header(name, buf, len);
-	if (rc)
-		return rc;
-	rc = frame(&r, buf, len);
-	if (rc)
-		return rc;
-	for (k = 0; k < SECT__COUNT; k++) {
-		if (sect_level(k) > level)
-			continue;
-		rc = load_section(&r, k);
-		if (rc)
-			goto cleanup;
-	}
-	/* Before 1.2 the site column meant nothing and was not checked. */
-	if (get_le16(buf + 10) < 2)
-		for (i = 0; i < s->nobjects; i++)
-			s->objects[i].site = 0;
-	if (level == SNAP_READ_ALL && r.edge_objects != s->nobjects) {
-		snap_tag_name(SNAP_TAG_EDGS, r.tag);
-		rc = bad(&r, "covers %" PRIu64 " objects, OBJS has %zu",
-			 r.edge_objects, s->nobjects);
-		goto cleanup;
-	}
-	if (s->edge_label && r.label_edges != s->nedges) {
-		snap_tag_name(SNAP_TAG_ELBL, r.tag);
-		rc = bad(&r, "%" PRIu64 " labels for %zu edges", r.label_edges,
-			 s->nedges);
-		goto cleanup;
-	}
-	rc = snapshot_check(s, name);
-
-cleanup:
-	if (rc)
-		snapshot_release(s);
-	return rc;
+	return read_source(&r, level, s);
 }
 
 int snapshot_read_mem(const void *buf, size_t len, const char *name,
@@ -418,6 +326,19 @@ int snapshot_read_level(const char *path, enum snap_read_level level,
 		rc = ph_error(PH_E_FORMAT, "%s: %jd bytes is over the %llu GiB "
 			      "snapshot limit", path, (intmax_t)st.st_size,
 			      SNAP_MAX_FILE >> 30);
+		goto cleanup;
+	}
+	/* Reports of a regular file read only the sections they decode
+	 * (frame.c); the graph analyses read it whole, every section. */
+	if (S_ISREG(st.st_mode) && level <= SNAP_READ_REPORT) {
+		struct reader r;
+
+		memset(&r, 0, sizeof(r));
+		r.name = path;
+		r.fd = fd;
+		r.len = (uint64_t)st.st_size;
+		r.info = info;
+		rc = read_source(&r, level, s);
 		goto cleanup;
 	}
 	/* The size is a hint only: a pipe has none, a file may grow. */

@@ -35,6 +35,7 @@ void snapshot_release(struct snapshot *s)
 	free(s->arenas);
 	free(s->sites);
 	free(s->site_frames);
+	snap_summary_release(&s->sum);
 	memset(s, 0, sizeof(*s));
 }
 

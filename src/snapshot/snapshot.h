@@ -290,6 +290,45 @@ struct snap_arena {
 	uint32_t flags;      /* 1 = main arena */
 };
 
+/*
+ * The summary (1.7, section SUMM): what every report groups, without the
+ * objects and chunks.  A cell counts the objects of one type and one
+ * allocation site; a chunk cell the malloc chunks of one state, owner
+ * kind, owner's type (OWNER_NATIVE only) and placement, and for native
+ * chunks (OWNER_NATIVE, OWNER_UNOWNED) of one size.  Cells are sorted by
+ * (type, site), chunk cells by (state, owner_kind, owner_type, flags,
+ * size), each strictly.  A snapshot read with its objects checks the
+ * summary against them; one written gets it from them
+ * (snapshot_summarize()).
+ */
+struct snap_cell {
+	uint32_t type;          /* type id */
+	uint32_t site;          /* site id, 0 none */
+	uint64_t count, bytes;  /* objects, the sum of their sizes */
+	uint64_t gc_tracked;    /* of them with OBJ_GC_TRACKED */
+	uint64_t garbage_bytes; /* bytes of them with OBJ_GARBAGE */
+};
+
+#define CCELL_MMAPPED 1u        /* snap_chunk_cell.flags: in no arena */
+
+struct snap_chunk_cell {
+	uint32_t state;         /* enum chunk_state_snap */
+	uint32_t owner_kind;    /* enum chunk_owner */
+	uint32_t owner_type;    /* OWNER_NATIVE: its owner's type id; else
+				 * UINT32_MAX */
+	uint32_t flags;         /* CCELL_* */
+	uint64_t size;          /* native chunks: their size; else 0 */
+	uint64_t count, bytes;
+};
+
+struct snap_summary {
+	bool valid;             /* read from SUMM or computed */
+	struct snap_cell *cells;
+	size_t ncells, cells_alloc;
+	struct snap_chunk_cell *chunk_cells;
+	size_t nchunk_cells, chunk_cells_alloc;
+};
+
 struct snap_stat {
 	uint32_t name;           /* string id: "pymalloc.used_blocks" */
 	int64_t value;
@@ -338,6 +377,12 @@ struct snapshot {
 	size_t nsites, sites_alloc;
 	struct snap_site_frame *site_frames;
 	size_t nsite_frames, site_frames_alloc;
+
+	/* The summary (1.7): valid after every read at SNAP_READ_REPORT or
+	 * above (from SUMM, or computed from the objects of an older
+	 * file); a snapshot built in memory has none until
+	 * snapshot_summarize(). */
+	struct snap_summary sum;
 };
 
 void snapshot_init(struct snapshot *s);
@@ -354,6 +399,21 @@ void snapshot_stat(struct snapshot *s, const char *name, int64_t value);
 /* Value of a stat, or dflt. */
 int64_t snapshot_get_stat(const struct snapshot *s, const char *name,
 			  int64_t dflt);
+
+/* The summary of s's objects and chunks, computed (summary.c); out is
+ * overwritten.  Release with snap_summary_release(). */
+void snapshot_summarize(const struct snapshot *s, struct snap_summary *out);
+void snap_summary_release(struct snap_summary *m);
+/* s's summary if it has one, else computed into *tmp (released by the
+ * caller): what analyses of built snapshots use. */
+const struct snap_summary *snapshot_summary(const struct snapshot *s,
+					    struct snap_summary *tmp);
+/* The order of chunk cells: < 0, 0 (the same key), > 0. */
+int snap_chunk_cell_cmp(const struct snap_chunk_cell *x,
+			const struct snap_chunk_cell *y);
+/* Objects and their bytes, over the summary's cells. */
+void snap_summary_totals(const struct snap_summary *m, uint64_t *objects,
+			 uint64_t *bytes);
 
 /* File I/O (snapshot/write.c, snapshot/read.c).
  * snapshot_write: to path via "path.tmp-PID", fsync, rename; mode 0600.
@@ -377,15 +437,25 @@ int snapshot_read_mem(const void *buf, size_t len, const char *name,
 /*
  * Reading less.  Every section's CRC is verified whatever the level; only
  * the sections of the level are inflated and decoded:
- *   SNAP_READ_SUMMARY  META, STRS, GC, STAT: metadata and stats; no
+ *   SNAP_READ_META     META, STRS, GC, STAT: metadata and stats; no
  *                      types, objects, edges, roots or threads
- *   SNAP_READ_OBJECTS  and TYPS, OBJS: what show and diff group; no
- *                      edges (edge_start is NULL), roots or threads
+ *   SNAP_READ_REPORT   and TYPS, SITE, SUMM: what show, diff and trend
+ *                      group (the summary), no objects or chunks (every
+ *                      type's object is UINT32_MAX); a file
+ *                      without SUMM (before 1.7) has OBJS and MALC read
+ *                      and the summary computed from them
+ *   SNAP_READ_OBJECTS  and OBJS, MALC: no edges (edge_start is NULL),
+ *                      roots or threads
  *   SNAP_READ_ALL      everything, as snapshot_read()
+ * At REPORT and above the summary is valid (s->sum); where the objects
+ * (and chunks) are read too, a SUMM that disagrees with them is
+ * rejected.
  * If info is not NULL it receives the file's sections as framed (release
  * it with snap_file_info_release(), also after an error).
  */
-enum snap_read_level { SNAP_READ_SUMMARY, SNAP_READ_OBJECTS, SNAP_READ_ALL };
+enum snap_read_level {
+	SNAP_READ_META, SNAP_READ_REPORT, SNAP_READ_OBJECTS, SNAP_READ_ALL
+};
 
 struct snap_section_info {
 	uint32_t tag;       /* SNAP_TAG_*, or a later minor's */

@@ -411,6 +411,21 @@ int snapshot_encode(const struct snapshot *s, struct strbuf *out,
 		put_section(out, SNAP_TAG_ELBL, &p, &z, flags, &nsections);
 	}
 
+	/* The summary, from the objects and chunks written above, never
+	 * from a summary the snapshot may carry (it could be stale). */
+	if (!(flags & SNAP_ENCODE_NO_SUMMARY)) {
+		struct snap_summary sum;
+
+		snapshot_summarize(s, &sum);
+		strbuf_reset(&p);
+		put_table(&p, &snap_cells_table, sum.cells, sum.ncells);
+		put_table(&p, &snap_chunk_cells_table, sum.chunk_cells,
+			  sum.nchunk_cells);
+		put_table(&p, &snap_arenas_table, s->arenas, s->narenas);
+		put_section(out, SNAP_TAG_SUMM, &p, &z, flags, &nsections);
+		snap_summary_release(&sum);
+	}
+
 	strbuf_reset(&p);
 	put_u32(&p, (uint32_t)nsections);
 	put_u32(&p, (uint32_t)crc32(0, (const Bytef *)out->buf + start,

@@ -859,6 +859,62 @@ def run_on_pty(pyheap, args, env):
     return out.decode("utf-8", "replace")
 
 
+def check_summary(pyheap, res, tmp, files):
+    """1.7's SUMM: every cell and chunk cell is what the objects and
+    chunks give (computed here, apart from the C code), and show, diff and
+    trend print the same bytes from the summary as from the objects of
+    the same files without it (as pyheap 1.6 wrote them)."""
+    import shutil
+    sys.path.insert(0, HERE)
+    import snapfile
+    old = os.path.join(tmp, "no-summ")
+    os.makedirs(old, exist_ok=True)
+    for f in files:
+        snap = snapfile.load(f)
+        res.check(snap["summ"] is not None and
+                  snap["summ"] == snapfile.summarize(snap),
+                  "%s: SUMM is what its objects and chunks give (%d cells, "
+                  "%d chunk cells)" % (os.path.basename(f),
+                                       len((snap["summ"] or {}).get(
+                                           "cells", [])),
+                                       len((snap["summ"] or {}).get(
+                                           "chunk_cells", []))))
+        with open(f, "rb") as fp:
+            data = snapfile.without_sections(fp.read(), (b"SUMM",))
+        with open(os.path.join(old, os.path.basename(f)), "wb") as fp:
+            fp.write(data)
+    names = [os.path.basename(f) for f in files]
+    cmds = []
+    for by in ("type", "module", "native", "site", "site,type"):
+        for fmt in ("text", "json", "csv"):
+            cmds.append(["show", "--by", by, "--format", fmt, "--top", "0",
+                         names[-1]])
+            cmds.append(["diff", "--by", by, "--format", fmt, "--top", "0",
+                         names[0], names[-1]])
+    cmds += [["show", "--by", "site", "--depth", "3", names[-1]],
+             ["show", "--gc", "--min-bytes", "1K", "--match", "*dict*",
+              names[-1]],
+             ["diff", "--sort", "count", names[0], names[-1]],
+             ["trend", "--format", "json"] + names,
+             ["trend", "--by", "module"] + names]
+    same = []
+    for cmd in cmds:
+        outs = []
+        for d in (os.path.dirname(files[0]), old):
+            p = subprocess.run([pyheap] + cmd, capture_output=True,
+                               text=True, timeout=120, cwd=d)
+            outs.append((p.returncode, p.stdout, p.stderr))
+        if outs[0] != outs[1] or outs[0][0] not in (0, 2):
+            res.check(False, "%s: the same output with and without SUMM"
+                      % " ".join(cmd), "%r\n%r" % (outs[0], outs[1]))
+        same.append(outs[0][0])
+    res.check(len(same) == len(cmds) and same.count(0) >= len(cmds) - 6,
+              "show, diff and trend: the same bytes from SUMM as from the "
+              "objects, %d commands (%d exit 0)" % (len(cmds),
+                                                    same.count(0)))
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def suite_diff(pyheap, slot, exe, res):
     """diff of snapshots taken before and after a target made exactly K
     more instances of a class: JSON and CSV read back by Python's json and
@@ -1039,6 +1095,7 @@ def suite_diff(pyheap, slot, exe, res):
         p = run_pyheap(pyheap, "info", "--format", "json", b)
         res.check(p.returncode == 0 and json.loads(p.stdout)["meta"]["pid"]
                   == t.pid, "info SNAP names the process")
+        check_summary(pyheap, res, t.tmp, [a, b])
         res.check(t.ping(), "target answers at the end")
 
 

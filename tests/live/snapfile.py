@@ -53,7 +53,7 @@ ENC_U, ENC_S, ENC_D = "U", "S", "D"
 
 REQUIRED = [b"META", b"STRS", b"TYPS", b"OBJS", b"EDGS", b"ROOT", b"THRD",
             b"GC  ", b"STAT"]
-OPTIONAL = [b"MALC", b"SITE", b"ELBL"]  # 1.1, 1.2, 1.5
+OPTIONAL = [b"MALC", b"SITE", b"ELBL", b"SUMM"]  # 1.1, 1.2, 1.5, 1.7
 
 # Tables: (column id, field, encoding, bits); bits 32 means the value must
 # fit in 32 bits (signed for S columns).
@@ -91,6 +91,15 @@ SITE_COLS = [(1, "kind", ENC_U, 32), (2, "first_frame", ENC_U, 32),
              (8, "unowned_bytes", ENC_U, 64)]
 SITE_FRAME_COLS = [(1, "file", ENC_U, 32), (2, "line", ENC_U, 32)]
 SITE_KINDS = {1: "traced", 2: "inferred"}
+
+# 1.7, section SUMM (optional): cells, chunk cells, arenas.
+CELL_COLS = [(1, "type", ENC_U, 32), (2, "site", ENC_U, 32),
+             (3, "count", ENC_U, 64), (4, "bytes", ENC_U, 64),
+             (5, "gc_tracked", ENC_U, 64), (6, "garbage_bytes", ENC_U, 64)]
+CCELL_COLS = [(1, "state", ENC_U, 32), (2, "owner_kind", ENC_U, 32),
+              (3, "owner_type", ENC_U, 32), (4, "flags", ENC_U, 32),
+              (5, "size", ENC_U, 64), (6, "count", ENC_U, 64),
+              (7, "bytes", ENC_U, 64)]
 
 # Property lists: key -> (value type, kind) where kind is "bool", "u32",
 # "u64" or None.
@@ -468,6 +477,13 @@ def loads(data, name="<snapshot>"):
         chunks = _table(p, CHUNK_COLS, "chunk")
         arenas = _table(p, ARENA_COLS, "arena")
         p.done("table")
+    summ = None
+    if b"SUMM" in payloads:
+        p = payload(b"SUMM")
+        summ = {"cells": _table(p, CELL_COLS, "cell"),
+                "chunk_cells": _table(p, CCELL_COLS, "chunk cell"),
+                "arenas": _table(p, ARENA_COLS, "arena")}
+        p.done("table")
     sites, site_frames = [], []
     if b"SITE" in payloads:
         p = payload(b"SITE")
@@ -611,7 +627,67 @@ def loads(data, name="<snapshot>"):
         "chunks": chunks,
         "arenas": arenas,
         "sites": sites,
+        "summ": summ,
     }
+
+
+U64_MAX = (1 << 64) - 1
+NATIVE_OWNERS = (3, 4)  # chunk owner kinds NATIVE, UNOWNED
+
+
+def summarize(snap):
+    """The summary (SUMM) as the format defines it, computed from the
+    objects and chunks: what a 1.7 file's SUMM must equal."""
+    cells = {}
+    for o in snap["objects"]:
+        c = cells.setdefault((o["type"], o["site"]), [0, 0, 0, 0])
+        c[0] += 1
+        c[1] = min(c[1] + o["size"], U64_MAX)
+        c[2] += o["flags"] & 1
+        if o["flags"] & 128:
+            c[3] = min(c[3] + o["size"], U64_MAX)
+    ccells = {}
+    for ch in snap["chunks"]:
+        native = ch["owner_kind"] in NATIVE_OWNERS
+        key = (ch["state"], ch["owner_kind"],
+               snap["objects"][ch["owner"]]["type"]
+               if ch["owner_kind"] == 3 else U32_MAX,
+               1 if ch["arena"] == U32_MAX else 0,
+               ch["size"] if native else 0)
+        c = ccells.setdefault(key, [0, 0])
+        c[0] += 1
+        c[1] += ch["size"]
+    return {
+        "cells": [dict(zip(("type", "site", "count", "bytes", "gc_tracked",
+                            "garbage_bytes"), k + tuple(v)))
+                  for k, v in sorted(cells.items())],
+        "chunk_cells": [dict(zip(("state", "owner_kind", "owner_type",
+                                  "flags", "size", "count", "bytes"),
+                                 k + tuple(v)))
+                        for k, v in sorted(ccells.items())],
+        "arenas": snap["arenas"],
+    }
+
+
+def without_sections(data, tags):
+    """The file in bytes with the sections of tags left out, END's count
+    fixed: a snapshot as an older pyheap wrote it."""
+    out, pos, n = bytearray(data[:HEADER_LEN]), HEADER_LEN, 0
+    while pos < len(data):
+        tag = data[pos:pos + 4]
+        stored = struct.unpack("<Q", data[pos + 8:pos + 16])[0]
+        end = pos + SECTION_HEADER_LEN + stored
+        if tag == b"END ":
+            payload = struct.pack("<II", n, zlib.crc32(data[:HEADER_LEN]))
+            hdr = tag + struct.pack("<IQQ", 0, len(payload), len(payload))
+            out += hdr + struct.pack("<I", zlib.crc32(
+                payload, zlib.crc32(hdr))) + payload
+            break
+        if tag not in tags:
+            out += data[pos:end]
+            n += 1
+        pos = end
+    return bytes(out)
 
 
 def load(path):

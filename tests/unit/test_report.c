@@ -558,7 +558,7 @@ START_TEST(read_levels)
 	snapshot_stat(&s, "census.objects", 16);
 	path = write_tmp(&s);
 
-	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_SUMMARY, &r,
+	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_META, &r,
 					     &fi), 0);
 	ck_assert_uint_eq(r.nobjects, 0);
 	ck_assert_uint_eq(r.ntypes, 0);
@@ -618,7 +618,7 @@ START_TEST(read_levels_check_every_crc)
 	fseek(f, size - 28 - 8 - 2, SEEK_SET);
 	fputc(c ^ 0x40, f);
 	fclose(f);
-	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_SUMMARY, &r,
+	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_META, &r,
 					     &fi), -PH_E_FORMAT);
 	ck_assert_msg(strstr(ph_errmsg(), "bad checksum"), "%s", ph_errmsg());
 	snap_file_info_release(&fi);

@@ -1140,7 +1140,7 @@ START_TEST(unknown_sections_are_skipped)
 	/* END's count covers unknown sections too. */
 	tfile_emit(&f, &buf, false);
 	assert_rejected(buf.buf, buf.len,
-			NAME ": section END: counts 11 sections, the file has 14");
+			NAME ": section END: counts 12 sections, the file has 15");
 	tfile_emit(&f, &buf, true);
 	assert_reads_as(buf.buf, buf.len, &a);
 
@@ -1777,6 +1777,13 @@ static void assert_fixture_rejected(const char *name, const char *what)
 
 	ck_assert_int_eq(snapshot_read(path, &s), -PH_E_FORMAT);
 	ck_assert_str_eq(ph_errmsg(), want);
+	/* Read as needed from the file (frame.c), the same verdict. */
+	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_REPORT, &s,
+					     NULL), -PH_E_FORMAT);
+	ck_assert_str_eq(ph_errmsg(), want);
+	ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_META, &s, NULL),
+			 -PH_E_FORMAT);
+	ck_assert_str_eq(ph_errmsg(), want);
 	free(want);
 	free(path);
 }
@@ -1806,9 +1813,104 @@ static void build_small_1_1(struct snapshot *s)
 	s->nsites = s->nsite_frames = 0;
 }
 
+static void assert_sum_eq(const struct snap_summary *a,
+			  const struct snap_summary *b)
+{
+	ck_assert(a->valid && b->valid);
+	ck_assert_uint_eq(a->ncells, b->ncells);
+	ck_assert_uint_eq(a->nchunk_cells, b->nchunk_cells);
+	ck_assert(!a->ncells || !memcmp(a->cells, b->cells,
+					a->ncells * sizeof(*a->cells)));
+	ck_assert(!a->nchunk_cells ||
+		  !memcmp(a->chunk_cells, b->chunk_cells,
+			  a->nchunk_cells * sizeof(*a->chunk_cells)));
+}
+
+/* SUMM (1.7): read without the objects from a 1.7 file (gen.py wrote it
+ * from the spec), computed from the objects of a 1.6 one; the same. */
+START_TEST(summary_levels)
+{
+	static const char *const files[] = { "small.snap", "v1.6.snap" };
+	struct snapshot want, got;
+	struct snap_summary sum;
+	size_t i;
+
+	build_small(&want);
+	snapshot_summarize(&want, &sum);
+	/* Sizes sum saturating: the last object is 2^64 - 1 bytes. */
+	ck_assert_uint_eq(sum.ncells, 4);
+	ck_assert_uint_eq(sum.cells[3].bytes, UINT64_MAX);
+	ck_assert_uint_eq(sum.cells[3].garbage_bytes, UINT64_MAX);
+	for (i = 0; i < PH_ARRAY_SIZE(files); i++) {
+		char *path = fixture(files[i]);
+		int rc = snapshot_read_level(path, SNAP_READ_REPORT, &got,
+					     NULL);
+
+		ck_assert_msg(rc == 0, "%s", ph_errmsg());
+		assert_sum_eq(&sum, &got.sum);
+		/* Only the file without SUMM needed its objects. */
+		ck_assert_uint_eq(got.nobjects, i ? want.nobjects : 0);
+		ck_assert_uint_eq(got.ntypes, want.ntypes);
+		snapshot_release(&got);
+		free(path);
+	}
+	snap_summary_release(&sum);
+	snapshot_release(&want);
+}
+END_TEST
+
+/* A SUMM that is not what the objects give is rejected where both are
+ * read, and taken as it is where only it is. */
+START_TEST(summary_must_match)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, p = STRBUF_INIT;
+	struct snapshot s, got;
+	struct tfile fa, fb;
+	size_t ia, ib;
+
+	build_small(&s);
+	encode(&s, 0, &a);
+	s.objects[1].size += 8;
+	encode(&s, 0, &b);
+	tfile_parse(&fa, &a);
+	tfile_parse(&fb, &b);
+	ia = tfile_find(&fa, SNAP_TAG_SUMM);
+	ib = tfile_find(&fb, SNAP_TAG_SUMM);
+	tfile_payload(&fb, ib, &p);
+	tfile_set(&fa, ia, &p);
+	strbuf_reset(&a);
+	tfile_emit(&fa, &a, true);
+	assert_rejected(a.buf, a.len, NAME ": section SUMM: the summary "
+			"differs from the objects it sums");
+	/* Fine at the report level, which reads no objects. */
+	{
+		char *dir = tmpdir_make(), *path = xasprintf("%s/s.snap", dir);
+		FILE *fp = fopen(path, "wb");
+
+		ck_assert_ptr_nonnull(fp);
+		ck_assert_uint_eq(fwrite(a.buf, 1, a.len, fp), a.len);
+		fclose(fp);
+		ck_assert_int_eq(snapshot_read_level(path, SNAP_READ_REPORT,
+						     &got, NULL), 0);
+		ck_assert_uint_eq(got.sum.cells[1].bytes, 64);
+		snapshot_release(&got);
+		unlink(path);
+		free(path);
+		tmpdir_remove(dir);
+	}
+	snapshot_release(&s);
+	tfile_release(&fa);
+	tfile_release(&fb);
+	strbuf_release(&a);
+	strbuf_release(&b);
+	strbuf_release(&p);
+}
+END_TEST
+
 START_TEST(fixtures)
 {
-	static const char *const good[] = { "small.snap", "future-minor.snap" };
+	static const char *const good[] = { "small.snap", "future-minor.snap",
+					    "v1.6.snap" };
 	struct snapshot want, got;
 	size_t i;
 
@@ -2197,6 +2299,8 @@ int main(void)
 	tcase_add_test(tc, check_edges_of_built_snapshots);
 	tcase_add_test(tc, read_file_errors);
 	tcase_add_test(tc, fixtures);
+	tcase_add_test(tc, summary_levels);
+	tcase_add_test(tc, summary_must_match);
 	tcase_add_test(tc, fixture_payloads_match_writer);
 	tcase_add_test(tc, python_reader_agrees);
 	tcase_add_test(tc, large_snapshot);
