@@ -1,11 +1,22 @@
-"""bench/run's target: N live objects in a realistic mix, a 1 ms heartbeat,
-and in-process tools timed on request.  Works on Python 3.7+.
+"""bench/run's target: a heap of N live objects, a 1 ms heartbeat, and
+in-process tools timed on request.  Works on Python 3.7+.
 
-    python target.py N [--tracemalloc]
+    python target.py N [--tracemalloc] [--shape mix|app]
+    python target.py 0 --program mypy:PACKAGE|sphinx:SRCDIR
 
-Builds, per 100 objects: 20 int, 20 str, 10 tuple, 10 dict, 10 list,
-10 instances of a class with a __dict__, 10 of a class with __slots__,
-9 bytes; and one large object (a 100 KiB bytes) per 10,000.  Then prints
+--shape mix (the default) builds, per 100 objects: 20 int, 20 str,
+10 tuple, 10 dict, 10 list, 10 instances of a class with a __dict__, 10
+of a class with __slots__, 9 bytes; and one large object (a 100 KiB
+bytes) per 10,000.  --shape app is shaped like an application's state
+instead: per 100 objects, 12 sessions, each an instance whose __dict__
+is materialised and holds a nested dict, a list and a tuple of its own
+(with their ints and strs), and 4 instances with __slots__.  --program
+runs a program nobody here wrote, from Debian's packages, in this
+process and keeps everything it built alive (its peak): mypy type-checking
+PACKAGE (mypy.build.build, as `python3 -m mypy -p PACKAGE` does; Debian's
+mypy is compiled with mypyc, so most of its objects are C-extension
+instances), or Sphinx building SRCDIR to HTML (sphinx-apidoc's output:
+autodoc imports and documents the package).  Then prints
 one JSON line {"ready": ..., "build_s": ...} and answers commands read
 from stdin, one JSON line each:
 
@@ -32,6 +43,13 @@ import time
 
 N = int(sys.argv[1])
 TRACE = "--tracemalloc" in sys.argv[2:]
+SHAPE = "mix"
+PROGRAM = None
+for i, a in enumerate(sys.argv[2:-1], 2):
+    if a == "--shape":
+        SHAPE = sys.argv[i + 1]
+    elif a == "--program":
+        PROGRAM = sys.argv[i + 1]
 if TRACE:
     import tracemalloc
     tracemalloc.start()
@@ -52,6 +70,46 @@ class Point:
         self.y = y
 
 
+class Session:
+    def __init__(self, i, name):
+        self.id = i
+        self.name = name
+        self.meta = {"user": name + "-u", "hits": i + 7, "ttl": i + 3600}
+        self.history = [i + 1, name + "-h"]
+        self.key = (i + 2, name + "-k")
+
+
+def build_app(n):
+    units = n // 100
+    sessions = []
+    for i in range(12 * units):
+        s = Session(1000000 + i, "s-%d" % i)
+        s.__dict__  # a materialised instance dict, as code that uses
+        sessions.append(s)  # vars() or setattr on the fly gets
+    points = [Point(2000000 + i, 3000000 + i) for i in range(4 * units)]
+    return [sessions, points]
+
+
+def build_program(spec):
+    kind, _, arg = spec.partition(":")
+    if kind == "mypy":
+        from mypy import build as mypy_build
+        from mypy.main import process_options
+        files, opts = process_options(["--no-incremental", "-p", arg])
+        opts.cache_dir = os.devnull
+        return [mypy_build.build(sources=files, options=opts)]
+    if kind == "sphinx":
+        import io
+        from sphinx.application import Sphinx
+        app = Sphinx(arg, arg, os.path.join(arg, "_build", "html"),
+                     os.path.join(arg, "_build", "doctrees"), "html",
+                     status=io.StringIO(), warning=io.StringIO(),
+                     freshenv=True)
+        app.build()
+        return [app]
+    raise SystemExit("target.py: unknown program %r" % spec)
+
+
 def build(n):
     units = n // 100
     ints = [1000000 + i for i in range(20 * units)]
@@ -68,7 +126,8 @@ def build(n):
 
 t0 = time.perf_counter()
 gc.disable()        # building is not what is measured
-HEAP = build(N)
+HEAP = build_program(PROGRAM) if PROGRAM else \
+    build_app(N) if SHAPE == "app" else build(N)
 gc.enable()
 build_s = time.perf_counter() - t0
 
