@@ -94,6 +94,13 @@ const struct pymalloc_pool *pymalloc_pool_of(const struct pymalloc_heap *h,
 bool pymalloc_block_of(const struct pymalloc_heap *h, uint64_t addr,
 		       uint64_t *start, uint32_t *size, bool *used,
 		       size_t *at);
+/* The end of the block holding addr; UINT64_MAX if no pool with used
+ * blocks holds it; the pool's address (below addr) if addr is in its
+ * header.  *hint: the pool index of the
+ * previous call (start at SIZE_MAX); calls in address order skip the
+ * search while they stay in one pool. */
+uint64_t pymalloc_block_end(const struct pymalloc_heap *h, uint64_t addr,
+			    size_t *hint);
 
 /* Validate one pool header at pool address a (exposed for unit tests):
  * fills block size, carved blocks and the used-block list (caller's array

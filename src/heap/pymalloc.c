@@ -429,6 +429,25 @@ const struct pymalloc_pool *pymalloc_pool_of(const struct pymalloc_heap *h,
 	return NULL;
 }
 
+uint64_t pymalloc_block_end(const struct pymalloc_heap *h, uint64_t addr,
+			    size_t *hint)
+{
+	const struct pymalloc_pool *pl = NULL;
+
+	if (*hint < h->npools && addr >= h->pools[*hint].addr &&
+	    addr - h->pools[*hint].addr < h->pool_size)
+		pl = &h->pools[*hint];
+	else if ((pl = pymalloc_pool_of(h, addr)))
+		*hint = (size_t)(pl - h->pools);
+	if (!pl)
+		return UINT64_MAX;
+	if (addr < pl->addr + POOL_OVERHEAD || !pl->block_size)
+		return pl->addr; /* the pool header: no block */
+	return pl->addr + POOL_OVERHEAD +
+	       ((addr - pl->addr - POOL_OVERHEAD) / pl->block_size + 1) *
+	       pl->block_size;
+}
+
 bool pymalloc_block_of(const struct pymalloc_heap *h, uint64_t addr,
 		       uint64_t *start, uint32_t *size, bool *used,
 		       size_t *at)

@@ -88,6 +88,8 @@ struct lk {
 	bool definite, garbage_phase;
 	uint64_t words, root_bytes;
 	struct lk_skip_stats skip;
+	uint32_t *by_addr;   /* census index of each object id */
+	size_t pool_hint;    /* pymalloc_block_end()'s */
 	uint64_t buf[512];
 };
 
@@ -223,14 +225,9 @@ static uint64_t allocation_end(struct lk *k, const struct cobj *o,
 			       uint64_t start)
 {
 	const struct malloc_chunk_rec *ch;
-	uint64_t bstart;
-	uint32_t bsize;
-	bool used;
 
 	if (o->flags & OBJ_IN_PYMALLOC)
-		return pymalloc_block_of(&k->c->heap, start, &bstart, &bsize,
-					 &used, NULL) ? bstart + bsize :
-		       UINT64_MAX;
+		return pymalloc_block_end(&k->c->heap, start, &k->pool_hint);
 	ch = malloc_chunk_of(k->m, start);
 	if (ch && chunk_in_use(ch))
 		return ch->state == CHUNK_MMAPPED ? ch->addr + ch->size :
@@ -355,9 +352,12 @@ static void object_roots(struct lk *k, const uint8_t *garbage, bool want)
 
 	k->definite = true;
 	k->cur_root = 0;
-	for (i = 0; i < c->nobjs; i++) {
-		uint32_t id = c->newid[i];
+	/* In address order: neighbours share a pool (pymalloc_block_end's
+	 * hint) and the image's pages. */
+	for (j = 0; j < c->nobjs; j++) {
+		uint32_t id = (uint32_t)j;
 
+		i = k->by_addr[j];
 		if (c->objs[i].flags & OBJ_STATIC || !garbage[id] != !want)
 			continue;
 		k->cur_holder = id + 1;
@@ -682,6 +682,10 @@ void census_leaks(struct census *c, const struct target_thread *threads,
 	k->clique = xcalloc(n, sizeof(*k->clique));
 	k->ind_bytes = xcalloc(n, sizeof(*k->ind_bytes));
 	k->ind_chunks = xcalloc(n, sizeof(*k->ind_chunks));
+	k->by_addr = xmalloc((c->nobjs + 1) * sizeof(*k->by_addr));
+	k->pool_hint = SIZE_MAX;
+	for (i = 0; i < c->nobjs; i++)
+		k->by_addr[c->newid[i]] = (uint32_t)i;
 	add_segments(k);
 	fix_owned(k, garbage);
 	pointer_buffers(k);
@@ -711,6 +715,7 @@ void census_leaks(struct census *c, const struct target_thread *threads,
 	free(k->clique);
 	free(k->ind_bytes);
 	free(k->ind_chunks);
+	free(k->by_addr);
 	free(k->stack);
 	free(k->segs);
 	free(k);

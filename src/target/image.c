@@ -141,6 +141,9 @@ static int image_read(struct target *t, uint64_t addr, void *buf, size_t len)
 	e = i < im->next ? &im->ext[i] : NULL;
 	if (e && e->start <= addr && end <= e->end) {
 		memcpy(out, e->data + (addr - e->start), len);
+		t->hot = e->data;
+		t->hot_start = e->start;
+		t->hot_end = e->end;
 		return 0;
 	}
 	r = range_find(im, addr);
@@ -178,6 +181,8 @@ static void image_close(struct target *t)
 {
 	image_free(t->priv);
 	t->priv = NULL;
+	t->hot = NULL;
+	t->hot_start = t->hot_end = 0;
 }
 
 static const struct target_ops image_ops = {
