@@ -45,6 +45,11 @@ struct u64map;
 
 enum pymalloc_method { PYMALLOC_NONE, PYMALLOC_ARENAS, PYMALLOC_SCAN };
 
+/* POOL_OVERHEAD: sizeof(struct pool_header) rounded up to ALIGNMENT, 48 on
+ * 64-bit builds for both 8- and 16-byte alignment (Objects/obmalloc.c):
+ * where a pool's first block starts. */
+#define PYMALLOC_POOL_OVERHEAD 48
+
 struct pymalloc_pool {
 	uint64_t addr;
 	uint32_t block_size;

@@ -4,9 +4,7 @@
 #include "base/hashmap.h"
 #include "heap.h"
 
-/* POOL_OVERHEAD: sizeof(struct pool_header) rounded up to ALIGNMENT, 48 on
- * 64-bit builds for both 8- and 16-byte alignment (Objects/obmalloc.c). */
-#define POOL_OVERHEAD 48
+#define POOL_OVERHEAD PYMALLOC_POOL_OVERHEAD
 /* 2^24 arenas of 256 KiB are 4 TiB: more is garbage, not a heap. */
 #define MAX_ARENAS (1u << 24)
 /* NB_SMALL_SIZE_CLASSES is 64 (3.7.0-3.7.3, 8-byte alignment) or 32. */

@@ -175,7 +175,7 @@ uint32_t census_add_object(struct census *c, uint64_t addr, int64_t t,
 	o->flags = flags;
 	o->refcnt = refcnt;
 	kind_sizeof(c, o, &c->tinfos[t]);
-	u64map_put(&c->obj_index, addr, idx);
+	census_index_put(c, addr, idx);
 	PH_GROW(c->work, c->work_alloc, c->nwork + 1);
 	c->work[c->nwork++] = idx;
 	return idx;
@@ -191,7 +191,7 @@ int64_t census_ref(struct census *c, uint64_t addr)
 
 	if (!addr)
 		return -1;
-	if (u64map_get(&c->obj_index, addr, &v))
+	if (census_lookup(c, addr, &v))
 		return (int64_t)v;
 	t = census_validate(c, addr, &flags, &refcnt, &blk, &why);
 	if (t < 0) {
@@ -385,7 +385,7 @@ static void conservative_pass(struct census *c)
 				break;
 			for (k = 0; k < m; k++) {
 				if (buf[k] && buf[k] != o->addr &&
-				    u64map_get(&c->obj_index, buf[k], &v)) {
+				    census_lookup(c, buf[k], &v)) {
 					PH_GROW(c->edges, c->edges_alloc,
 						c->nedges + 1);
 					c->edges[c->nedges].src = (uint32_t)i;
@@ -401,16 +401,6 @@ static void conservative_pass(struct census *c)
 }
 
 /* ---- assembly ----------------------------------------------------------- */
-
-static struct census *sort_ctx;
-
-static int cmp_by_addr(const void *a, const void *b)
-{
-	uint64_t x = sort_ctx->objs[*(const uint32_t *)a].addr;
-	uint64_t y = sort_ctx->objs[*(const uint32_t *)b].addr;
-
-	return x < y ? -1 : x > y;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -522,7 +512,7 @@ static uint32_t snap_type_of(struct census *c, uint32_t t)
 	st->flags = (ti->heap ? TYPE_HEAP : 0) | (ti->gc ? TYPE_GC : 0);
 	st->basicsize = ti->basicsize;
 	st->itemsize = ti->itemsize;
-	st->object = u64map_get(&c->obj_index, ti->addr, &v) ? (uint32_t)v :
+	st->object = census_lookup(c, ti->addr, &v) ? (uint32_t)v :
 		     UINT32_MAX;
 	ti->snap_type = (int32_t)s->ntypes;
 	strbuf_release(&name);
@@ -539,14 +529,9 @@ static void assemble(struct census *c)
 	/* Nothing is added from here: give back what growing left spare. */
 	c->objs = xrealloc(c->objs, (n + 1) * sizeof(*c->objs));
 	c->objs_alloc = n + 1;
-	order = xmalloc((n + 1) * sizeof(*order));
+	/* Address order from the index (index.c), without a sort. */
+	order = census_order(c);
 	newid = xmalloc((n + 1) * sizeof(*newid));
-	for (i = 0; i < n; i++)
-		order[i] = (uint32_t)i;
-	sort_ctx = c;
-	if (n)
-		qsort(order, n, sizeof(*order), cmp_by_addr);
-	sort_ctx = NULL;
 	for (i = 0; i < n; i++)
 		newid[order[i]] = (uint32_t)i;
 	/* Edges first: they are freed before the objects are copied. */
@@ -729,6 +714,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	if (rc)
 		goto out;
 	c.block_known = xcalloc(c.heap.nused + 1, 1);
+	census_index_init(&c);
 	/* No list can have more members than there are 16-byte slots in
 	 * the memory we read; no more references than words ("Budget"). */
 	max_steps = readable_bytes(c.t) / 16 + 1;
@@ -781,7 +767,7 @@ out:
 	free(c.newid);
 	free(c.block_known);
 	tinfo_release_all(&c);
-	u64map_release(&c.obj_index);
+	census_index_release(&c);
 	u64map_release(&c.key_labels);
 	frame_labels_release(&c);
 	free(c.objs);

@@ -113,6 +113,16 @@ enum skip_reason {
 	SKIP__COUNT
 };
 
+/* The positional part of the object index (index.c): pools by address,
+ * then one slot per carved block, object index + 1 or 0. */
+struct obj_pos {
+	struct u64map pools;        /* pool address -> heap.pools index */
+	uint32_t *first;            /* npools + 1: pool p's first slot */
+	uint32_t *slot;
+	size_t nslots;
+	uint64_t mask;              /* ~(pool_size - 1) */
+};
+
 /* Static objects and types the census recognises by address. */
 struct known {
 	uint64_t type[K__COUNT];    /* the built-in type of each kind */
@@ -135,7 +145,11 @@ struct census {
 	struct tinfo *tinfos;
 	size_t ntinfos, tinfos_alloc;
 
-	struct u64map obj_index;    /* object addr -> cobj index */
+	/* The object index (index.c): object addr -> cobj index, by
+	 * position for pymalloc blocks (pos), hashed for the rest; ask it
+	 * through census_lookup(). */
+	struct obj_pos pos;
+	struct u64map obj_index;
 	/* Per used pymalloc block (heap.used[] order): 1 once a known
 	 * object lives in it.  seed_blocks() asks this instead of the
 	 * object index: sequential, no cache miss per block. */
@@ -282,6 +296,18 @@ static inline uint64_t census_refs_left(const struct census *c)
 	return c->refs_seen < c->refs_budget ? c->refs_budget - c->refs_seen :
 	       0;
 }
+
+/* index.c: the object index.  census_index_init() after the pymalloc
+ * walk; census_lookup() finds a known object's index (idx may be NULL);
+ * census_index_put() records one; census_prefetch() starts loading where
+ * a lookup of addr will look; census_order() lists every object's index
+ * in address order (the caller frees it). */
+void census_index_init(struct census *c);
+void census_index_release(struct census *c);
+bool census_lookup(const struct census *c, uint64_t addr, uint64_t *idx);
+void census_index_put(struct census *c, uint64_t addr, uint32_t idx);
+void census_prefetch(const struct census *c, uint64_t addr);
+uint32_t *census_order(const struct census *c);
 
 /* leaks.c: the native-leak scan (snapshot.h enum chunk_reach) over the
  * classified chunks, with the threads' registers and stack pointers from

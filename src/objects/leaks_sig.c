@@ -181,7 +181,7 @@ static void one_word(struct sig *g, uint64_t w)
 			owner_word(g, sc->owner);
 		return;
 	}
-	if (u64map_get(&c->obj_index, w, &v)) {
+	if (census_lookup(c, w, &v)) {
 		if (g->leader)
 			owner_word(g, c->newid[v]);
 		return;

@@ -235,7 +235,7 @@ static bool tuple_plausible(struct census *c, uint64_t o,
 	for (k = 0; k < n; k++) {
 		const struct cobj *it;
 
-		if (!u64map_get(&c->obj_index, items[k], &v))
+		if (!census_lookup(c, items[k], &v))
 			continue;
 		it = &c->objs[v];
 		if ((it->flags & OBJ_GC_TRACKED) &&
@@ -279,7 +279,7 @@ static bool probe_block(struct census *c, uint64_t b, uint64_t size,
 		t = tinfo_get(c, type);
 		if (t < 0 || c->tinfos[t].preheader != pre[j])
 			continue;
-		if (u64map_get(&c->obj_index, o, NULL)) {
+		if (census_lookup(c, o, NULL)) {
 			*known = true;
 			return false;
 		}
@@ -327,7 +327,7 @@ static uint64_t accept_candidates(struct census *c, struct cand *cands,
 			nbuf++;
 			continue;
 		}
-		if (!u64map_get(&c->obj_index, cands[i].addr, NULL))
+		if (!census_lookup(c, cands[i].addr, NULL))
 			census_add_object(c, cands[i].addr, cands[i].tinfo,
 				   cands[i].flags, cands[i].refcnt, cands[i].blk);
 	}

@@ -281,11 +281,10 @@ static void edge_items_l(struct census *c, uint32_t src, uint64_t addr,
 		 * in an index far larger than the cache: start the loads a
 		 * few items ahead so their misses overlap. */
 		for (k = 0; k < m && k < PREFETCH; k++)
-			u64map_prefetch(&c->obj_index, buf[k]);
+			census_prefetch(c, buf[k]);
 		for (k = 0; k < m; k++) {
 			if (k + PREFETCH < m)
-				u64map_prefetch(&c->obj_index,
-						buf[k + PREFETCH]);
+				census_prefetch(c, buf[k + PREFETCH]);
 			census_edge_l(c, src, buf[k],
 				      first >= 0 && c->labels != LABELS_NONE &&
 				      (uint64_t)first + i + k <=

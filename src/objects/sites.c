@@ -332,7 +332,7 @@ static enum obj_kind kind_at(struct sites *x, uint64_t addr, uint32_t *cobj)
 	struct census *c = x->c;
 	uint64_t v;
 
-	if (!addr || !u64map_get(&c->obj_index, addr, &v))
+	if (!addr || !census_lookup(c, addr, &v))
 		return K__COUNT;
 	*cobj = (uint32_t)v;
 	return c->tinfos[c->objs[v].tinfo].kind;
