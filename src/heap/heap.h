@@ -99,6 +99,10 @@ const struct pymalloc_pool *pymalloc_pool_of(const struct pymalloc_heap *h,
 bool pymalloc_block_of(const struct pymalloc_heap *h, uint64_t addr,
 		       uint64_t *start, uint32_t *size, bool *used,
 		       size_t *at);
+/* The same in pool pl (found by the caller; NULL: false). */
+bool pymalloc_block_in(const struct pymalloc_heap *h,
+		       const struct pymalloc_pool *pl, uint64_t addr,
+		       uint64_t *start, uint32_t *size, bool *used, size_t *at);
 /* The end of the block holding addr; UINT64_MAX if no pool with used
  * blocks holds it; the pool's address (below addr) if addr is in its
  * header.  *hint: the pool index of the

@@ -450,11 +450,18 @@ bool pymalloc_block_of(const struct pymalloc_heap *h, uint64_t addr,
 		       uint64_t *start, uint32_t *size, bool *used,
 		       size_t *at)
 {
-	const struct pymalloc_pool *pl = pymalloc_pool_of(h, addr);
+	return pymalloc_block_in(h, pymalloc_pool_of(h, addr), addr, start,
+				 size, used, at);
+}
+
+bool pymalloc_block_in(const struct pymalloc_heap *h,
+		       const struct pymalloc_pool *pl, uint64_t addr,
+		       uint64_t *start, uint32_t *size, bool *used, size_t *at)
+{
 	uint64_t idx, b;
 	size_t lo, hi;
 
-	if (!pl)
+	if (!pl || addr < pl->addr || addr - pl->addr >= h->pool_size)
 		return false;
 	if (addr < pl->addr + POOL_OVERHEAD) {
 		*start = pl->addr;

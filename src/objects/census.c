@@ -130,8 +130,8 @@ int64_t census_validate(struct census *c, uint64_t addr, uint32_t *flags,
 	       (uint64_t)ti->basicsize + (uint64_t)n * (uint64_t)ti->itemsize;
 	start = census_alloc_start(c, addr, ti);
 	*flags = immortal ? OBJ_IMMORTAL : 0;
-	if (pymalloc_block_of(&c->heap, start, &bstart, &bsize, &used,
-			      blk)) {
+	if (pymalloc_block_in(&c->heap, census_pool_of(c, start), start,
+			      &bstart, &bsize, &used, blk)) {
 		if (!used) {
 			*why = SKIP_FREE_BLOCK;
 			return -1;
@@ -715,6 +715,11 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 		goto out;
 	c.block_known = xcalloc(c.heap.nused + 1, 1);
 	census_index_init(&c);
+	/* Room for an object per used block and three references each, as
+	 * address space: pages are touched only as they fill, and growing
+	 * by half again would copy the tables twice over. */
+	PH_GROW(c.objs, c.objs_alloc, c.heap.nused + 4096);
+	PH_GROW(c.edges, c.edges_alloc, 3 * (c.heap.nused + 4096));
 	/* No list can have more members than there are 16-byte slots in
 	 * the memory we read; no more references than words ("Budget"). */
 	max_steps = readable_bytes(c.t) / 16 + 1;

@@ -34,8 +34,10 @@ void census_index_init(struct census *c)
 
 		x->first[p] = (uint32_t)total;
 		/* A pool that is not aligned is not indexed here. */
-		if ((pl->addr & ~x->mask) || !pl->block_size)
+		if ((pl->addr & ~x->mask) || !pl->block_size) {
+			x->unaligned = true;
 			continue;
+		}
 		total += pl->nblocks;
 		if (total >= UINT32_MAX)
 			break;
@@ -59,6 +61,20 @@ void census_index_release(struct census *c)
 	u64map_release(&c->pos.pools);
 	memset(&c->pos, 0, sizeof(c->pos));
 	u64map_release(&c->obj_index);
+}
+
+const struct pymalloc_pool *census_pool_of(const struct census *c,
+					   uint64_t addr)
+{
+	uint64_t p;
+
+	if (!c->pos.nslots)
+		return pymalloc_pool_of(&c->heap, addr);
+	if (u64map_get(&c->pos.pools, addr & c->pos.mask, &p))
+		return &c->heap.pools[p];
+	/* Not in an aligned pool with used blocks: any other pool is one
+	 * the index left out. */
+	return c->pos.unaligned ? pymalloc_pool_of(&c->heap, addr) : NULL;
 }
 
 /* The slot of the block holding addr, or SIZE_MAX. */

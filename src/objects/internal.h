@@ -121,6 +121,7 @@ struct obj_pos {
 	uint32_t *slot;
 	size_t nslots;
 	uint64_t mask;              /* ~(pool_size - 1) */
+	bool unaligned;             /* some pool is not in pools */
 };
 
 /* Static objects and types the census recognises by address. */
@@ -308,6 +309,10 @@ bool census_lookup(const struct census *c, uint64_t addr, uint64_t *idx);
 void census_index_put(struct census *c, uint64_t addr, uint32_t idx);
 void census_prefetch(const struct census *c, uint64_t addr);
 uint32_t *census_order(const struct census *c);
+/* The pool with used blocks that holds addr, or NULL: the index's hash
+ * of pools instead of a binary search. */
+const struct pymalloc_pool *census_pool_of(const struct census *c,
+					   uint64_t addr);
 
 /* leaks.c: the native-leak scan (snapshot.h enum chunk_reach) over the
  * classified chunks, with the threads' registers and stack pointers from
