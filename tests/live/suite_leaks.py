@@ -269,16 +269,21 @@ def libxml2_seed(h, pyheap, exe, res, tmp):
               % (XPATH_N, dl, XPATH_N - 2, XPATH_N))
     groups = [g for g in js["groups"] if g["state"] == "definitely_lost"
               and g["chunks_delta"] > 0]
+    # The signature names the lowest libxml2 function the clique points
+    # to: xmlXPathFalseFunction from the XPath function table, unless a
+    # stale word in one of the clique's chunks points lower (seen once:
+    # 17 of 100 named xmlFreeDocElementContent).  Every group must name
+    # libxml2 and the document's capsule.
     ctx = [g for g in groups if g["size"] == 384 and
-           re.match(r"libxml2\.so[.\d]*: functions like xmlXPath",
+           re.match(r"libxml2\.so[.\d]*: functions like xml",
                     g["signature"]) and "PyCapsule 'xmlDocPtr'" in
            g["signature"]]
     # A stale word can make one clique's leader another of its chunks,
     # or hold one of its chunks by an interior pointer (as it can under
     # valgrind): the rest must be the contexts.
-    res.check(ctx and ctx[0]["chunks_delta"] >= XPATH_N - 2,
-              "the failing calls' leaders: 384-byte chunks whose signature "
-              "names libxml2's XPath functions and the document's capsule "
+    res.check(sum(g["chunks_delta"] for g in ctx) >= XPATH_N - 2,
+              "the failing calls' leaders: 384-byte chunks whose signatures "
+              "name libxml2's functions and the document's capsule "
               "(%s)" % [(g["size"], g["chunks_delta"], g["signature"])
                         for g in groups[:4]])
     # A word of data that reads as an address inside a lost hash table
