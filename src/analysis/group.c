@@ -79,11 +79,6 @@ void report_count_chunks(struct report *r, struct report_row *row,
 	r->total_bytes += bytes;
 }
 
-static bool native_cell(const struct snap_chunk_cell *c)
-{
-	return c->owner_kind == OWNER_NATIVE || c->owner_kind == OWNER_UNOWNED;
-}
-
 uint64_t snapshot_native_bytes(const struct snapshot *s)
 {
 	struct snap_summary tmp;
@@ -92,7 +87,7 @@ uint64_t snapshot_native_bytes(const struct snapshot *s)
 	size_t i;
 
 	for (i = 0; i < m->nchunk_cells; i++)
-		if (native_cell(&m->chunk_cells[i]))
+		if (chunk_owner_native(m->chunk_cells[i].owner_kind))
 			n += m->chunk_cells[i].bytes;
 	snap_summary_release(&tmp);
 	return n;
@@ -117,7 +112,7 @@ static int group_native(const struct snap_summary *m, struct report *r)
 	size_t i, n = 0;
 
 	for (i = 0; i < m->nchunk_cells; i++)
-		if (native_cell(&m->chunk_cells[i])) {
+		if (chunk_owner_native(m->chunk_cells[i].owner_kind)) {
 			v[n].size = m->chunk_cells[i].size;
 			v[n++].count = m->chunk_cells[i].count;
 		}

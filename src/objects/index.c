@@ -1,5 +1,5 @@
 /*
- * The census's object index (internal.h "Index"): address -> census
+ * The census's object index (internal.h, "index.c"): address -> census
  * index.  Almost every object lives in a pymalloc block, and a block
  * holds one object, so those are indexed by position: the pool (a small
  * hash of pool addresses, pools being POOL_SIZE-aligned: obmalloc.c

@@ -408,8 +408,7 @@ static int check_summary(const struct snapshot *s, const char *name)
 	}
 	for (i = 0; i < m->nchunk_cells; i++) {
 		const struct snap_chunk_cell *c = &m->chunk_cells[i];
-		bool native = c->owner_kind == OWNER_NATIVE ||
-			      c->owner_kind == OWNER_UNOWNED;
+		bool native = chunk_owner_native(c->owner_kind);
 		const char *why = NULL;
 
 		if (c->state < SCHUNK_INUSE || c->state > SCHUNK_MMAPPED)

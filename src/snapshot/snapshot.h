@@ -261,6 +261,13 @@ enum chunk_reach {
 	REACH__COUNT
 };
 
+/* Native memory: a chunk an object's C struct points into, or one no
+ * object points into (what --by native and the summary size-class). */
+static inline bool chunk_owner_native(uint32_t owner_kind)
+{
+	return owner_kind == OWNER_NATIVE || owner_kind == OWNER_UNOWNED;
+}
+
 struct snap_chunk {
 	uint64_t addr;       /* chunk header; user memory at addr + 16 */
 	uint64_t size;       /* chunk size, header included */

@@ -91,11 +91,6 @@ static void object_cells(const struct snapshot *s, struct snap_summary *m)
 		qsort(m->cells, m->ncells, sizeof(*m->cells), cmp_cell);
 }
 
-static bool native_kind(uint32_t owner_kind)
-{
-	return owner_kind == OWNER_NATIVE || owner_kind == OWNER_UNOWNED;
-}
-
 /* Chunks: few distinct keys (states x owner kinds x the sizes of native
  * chunks), so a sort of the keyed rows and a merge. */
 static void chunk_cells(const struct snapshot *s, struct snap_summary *m)
@@ -116,7 +111,7 @@ static void chunk_cells(const struct snapshot *s, struct snap_summary *m)
 				c->owner < s->nobjects ?
 				s->objects[c->owner].type : UINT32_MAX;
 		k->flags = c->arena == UINT32_MAX ? CCELL_MMAPPED : 0;
-		k->size = native_kind(c->owner_kind) ? c->size : 0;
+		k->size = chunk_owner_native(c->owner_kind) ? c->size : 0;
 		k->count = 1;
 		k->bytes = c->size;
 	}
