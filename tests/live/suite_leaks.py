@@ -296,10 +296,13 @@ def libxml2_seed(h, pyheap, exe, res, tmp):
     held = js["possibly_lost"]["chunks_delta"]
     per_call = (js["indirectly_lost"]["chunks_delta"] + max(held, 0)) / \
         XPATH_N
-    res.check(abs(per_call / vg_per_call - 1) <= 0.025,
+    # Both figures vary from run to run with libxml2's hash collisions:
+    # valgrind's 50-call figure was seen from 32.62 to 33.64 per call,
+    # pyheap's from 32.97 to 33.55; one run of each is compared.
+    res.check(abs(per_call / vg_per_call - 1) <= 0.04,
               "indirectly (or, through a stale interior word, possibly) "
               "lost per failing call: %.2f chunks (%d possibly), valgrind "
-              "%.2f (within 2.5%%: each varies by about 1%% from run to run)"
+              "%.2f (within 4%%: each varies by up to 3%% from run to run)"
               % (per_call, held, vg_per_call))
 
 
