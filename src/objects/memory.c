@@ -64,7 +64,15 @@ static void for_each_buffer(struct census *c, uint64_t addr,
 			py_read_field(c->t, L, addr, PY_F_STR_WSTR, &ptrs[n++]);
 		break;
 	case K_TYPE:
-		py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS, &ptrs[n++]);
+		/* Only a heap type has ht_cached_keys (Include/cpython/
+		 * object.h PyHeapTypeObject): past a static PyTypeObject is
+		 * whatever global follows it -- on Debian 13's python3.13 one
+		 * that pointed at a chunk the target had just leaked, which
+		 * was then taken for the type's buffer. */
+		if (!py_read_field(c->t, L, addr, PY_F_TP_FLAGS, &v) &&
+		    (v & TPF_HEAPTYPE))
+			py_read_field(c->t, L, addr, PY_F_HT_CACHED_KEYS,
+				      &ptrs[n++]);
 		break;
 	case K_BUFFERED:
 		py_read_field(c->t, L, addr, PY_F_BUF_BUFFER, &ptrs[n++]);

@@ -7,7 +7,10 @@
 #
 # stdin commands, one per line, each answered with one JSON line:
 #   info          mallinfo2() now
-#   leak N S      malloc(S) N times and drop the pointers; then mallinfo2()
+#   leak N S      malloc(S) N times (N <= 8192) and drop the pointers; then
+#                 mallinfo2().  The chunks' addresses go to the file
+#                 "addrs" next to the ready file (8-byte native words), so a
+#                 test can find each leaked chunk in a snapshot.
 import ctypes
 import json
 import os
@@ -69,8 +72,23 @@ if mode == "threads":
         t.start()
     allocated.wait()
 
+# Where "leak" keeps the addresses it drops: allocated now, before the
+# baseline, and written out through a raw descriptor and a memoryview of
+# the array itself (no copy: nothing from glibc).
+MAX_LEAK = 8192
+addrs = (ctypes.c_uint64 * MAX_LEAK)()
+addrs_path = os.path.join(os.path.dirname(ready), "addrs")
+
+
+def write_addrs(n):
+    fd = os.open(addrs_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.write(fd, memoryview(addrs).cast("B")[:8 * n])
+    os.close(fd)
+
+
 # Warm up everything a command uses, so answering allocates nothing new
 # from glibc.
+write_addrs(0)
 answer(mallinfo())
 line = read_line()
 # Nothing below may call glibc's malloc before the snapshot: the ready
@@ -104,6 +122,7 @@ while True:
     words = line.split()
     if words and words[0] == "leak":
         n, size = int(words[1]), int(words[2])
-        for _ in range(n):
-            libc.malloc(size)
+        for i in range(min(n, MAX_LEAK)):
+            addrs[i] = libc.malloc(size)
+        write_addrs(min(n, MAX_LEAK))
     answer(mallinfo())
