@@ -351,11 +351,11 @@ static void find_debug_hooks(struct census *c)
 /* The bytes of o a conservative scan reads, [*from, *to) from its address:
  * its own struct (size less buffers and pre-header, at most max) from its
  * type's scan_from on -- past the header, or past a known base's fields. */
-void census_scan_range(const struct census *c, const struct cobj *o,
-		       uint64_t max, uint64_t *from, uint64_t *to)
+void census_scan_range(const struct tinfo *ti, uint64_t size,
+		       uint64_t buffers, uint64_t max, uint64_t *from,
+		       uint64_t *to)
 {
-	const struct tinfo *ti = &c->tinfos[o->tinfo];
-	uint64_t own = o->size - o->buffers;
+	uint64_t own = size - buffers;
 
 	*from = ti->scan_from > 16 ? (uint64_t)ti->scan_from : 16;
 	*to = own > ti->preheader ? PH_MIN(own - ti->preheader, max) : 0;
@@ -373,7 +373,8 @@ static void conservative_pass(struct census *c)
 		if (!(o->flags & OBJ_EDGES_CONSERVATIVE))
 			continue;
 		/* Only the object's own block: its C struct. */
-		census_scan_range(c, o, 65536, &off, &len);
+		census_scan_range(&c->tinfos[o->tinfo], o->size, o->buffers,
+				  65536, &off, &len);
 		for (; off + 8 <= len; off += m * 8) {
 			m = PH_MIN((len - off) / 8, (uint64_t)PH_ARRAY_SIZE(buf));
 			if (m > census_refs_left(c)) {
@@ -520,6 +521,68 @@ static uint32_t snap_type_of(struct census *c, uint32_t t)
 	return (uint32_t)s->ntypes++;
 }
 
+/* A census record as the snapshot row it becomes (site: sites.c). */
+static struct snap_object row_of(const struct census *c, const struct cobj *o)
+{
+	struct snap_object so;
+
+	memset(&so, 0, sizeof(so));
+	so.addr = o->addr;
+	so.size = o->size;
+	so.buffers = o->buffers;
+	so.refcnt = o->refcnt;
+	so.type = (uint32_t)c->tinfos[o->tinfo].snap_type;
+	so.flags = o->flags;
+	so.unexplained = o->unexplained;
+	so.gc_refs = o->gc_refs;
+	return so;
+}
+
+/*
+ * The census's records become the snapshot's rows in the same memory:
+ * both are 64 bytes, so the table is permuted into address order in
+ * place, one cycle of the permutation at a time, each record read out
+ * before its slot is written.  Records and rows are only copied with
+ * memcpy, so the memory's type changes cleanly from one to the other.
+ * order[] is consumed (each entry set to UINT32_MAX once placed).
+ */
+static struct snap_object *rows_in_place(struct census *c, uint32_t *order,
+					 size_t n)
+{
+	unsigned char *base = (unsigned char *)c->objs;
+	const size_t sz = sizeof(struct cobj);
+	size_t i;
+
+	_Static_assert(sizeof(struct cobj) == sizeof(struct snap_object),
+		       "census records turn into snapshot rows in place");
+	for (i = 0; i < n; i++) {
+		struct cobj first, o;
+		struct snap_object so;
+		size_t j = i;
+
+		if (order[i] == UINT32_MAX)
+			continue;
+		memcpy(&first, base + i * sz, sz);
+		for (;;) {
+			size_t from = order[j];
+
+			order[j] = UINT32_MAX;
+			if (from == i) {
+				so = row_of(c, &first);
+				memcpy(base + j * sz, &so, sz);
+				break;
+			}
+			memcpy(&o, base + from * sz, sz);
+			so = row_of(c, &o);
+			memcpy(base + j * sz, &so, sz);
+			j = from;
+		}
+	}
+	c->objs = NULL;
+	c->objs_alloc = 0;
+	return (struct snap_object *)(void *)base;
+}
+
 static void assemble(struct census *c)
 {
 	struct snapshot *s = c->s;
@@ -543,28 +606,19 @@ static void assemble(struct census *c)
 	for (i = 0; i < s->ntypes; i++)
 		if (s->types[i].object != UINT32_MAX)
 			s->types[i].object = newid[s->types[i].object];
-
-	s->objects = xcalloc(n + 1, sizeof(*s->objects));
-	s->objects_alloc = n + 1;
-	s->nobjects = n;
-	for (i = 0; i < n; i++) {
-		const struct cobj *o = &c->objs[order[i]];
-		struct snap_object *so = &s->objects[i];
-
-		so->addr = o->addr;
-		so->size = o->size;
-		so->buffers = o->buffers;
-		so->refcnt = o->refcnt;
-		so->type = (uint32_t)c->tinfos[o->tinfo].snap_type;
-		so->flags = o->flags;
-		so->unexplained = o->unexplained;
-		so->gc_refs = o->gc_refs;
-	}
-
+	c->type_tinfo = xmalloc((s->ntypes + 1) * sizeof(*c->type_tinfo));
+	for (i = 0; i < c->ntinfos; i++)
+		if (c->tinfos[i].snap_type >= 0)
+			c->type_tinfo[c->tinfos[i].snap_type] = (uint32_t)i;
 	for (i = 0; i < s->nroots; i++)
 		s->roots[i].object = newid[s->roots[i].object];
+	census_index_renumber(c, newid);
+	free(newid);
+
+	s->objects = rows_in_place(c, order, n);
+	s->objects_alloc = n + 1;
+	s->nobjects = n;
 	free(order);
-	c->newid = newid; /* classify_chunks() needs it */
 }
 
 static void add_stacks(struct snapshot *s, const struct py_stacks *st,
@@ -769,7 +823,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 out:
 	pymalloc_release(&c.heap);
 	malloc_heap_release(&c.malloc);
-	free(c.newid);
+	free(c.type_tinfo);
 	free(c.block_known);
 	tinfo_release_all(&c);
 	census_index_release(&c);

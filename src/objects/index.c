@@ -95,12 +95,19 @@ static inline size_t slot_of(const struct census *c, uint64_t addr)
 	return x->first[p] + (size_t)bi;
 }
 
+/* Object i's address: a census record before assemble(), a snapshot row
+ * after it. */
+static inline uint64_t addr_of(const struct census *c, size_t i)
+{
+	return c->objs ? c->objs[i].addr : c->s->objects[i].addr;
+}
+
 bool census_lookup(const struct census *c, uint64_t addr, uint64_t *idx)
 {
 	size_t s = slot_of(c, addr);
 
 	if (s != SIZE_MAX && c->pos.slot[s] &&
-	    c->objs[c->pos.slot[s] - 1].addr == addr) {
+	    addr_of(c, c->pos.slot[s] - 1) == addr) {
 		if (idx)
 			*idx = c->pos.slot[s] - 1;
 		return true;
@@ -117,6 +124,21 @@ void census_index_put(struct census *c, uint64_t addr, uint32_t idx)
 		return;
 	}
 	u64map_put(&c->obj_index, addr, idx);
+}
+
+void census_index_renumber(struct census *c, const uint32_t *newid)
+{
+	struct u64map *m = &c->obj_index;
+	size_t i;
+
+	for (i = 0; i < c->pos.nslots; i++)
+		if (c->pos.slot[i])
+			c->pos.slot[i] = newid[c->pos.slot[i] - 1] + 1;
+	for (i = 0; i < m->cap; i++)
+		if (m->slots[i].key != UINT64_MAX)
+			m->slots[i].val = newid[m->slots[i].val];
+	if (m->has_max)
+		m->max_val = newid[m->max_val];
 }
 
 void census_prefetch(const struct census *c, uint64_t addr)

@@ -155,8 +155,13 @@ struct census {
 	 * object lives in it.  seed_blocks() asks this instead of the
 	 * object index: sequential, no cache miss per block. */
 	uint8_t *block_known;
+	/* The objects, until assemble(): then the same memory becomes the
+	 * snapshot's rows (s->objects, in address order, one table and not
+	 * two), objs is NULL, the index answers snapshot ids and
+	 * census_obj_tinfo() maps a row to its tinfo. */
 	struct cobj *objs;
 	size_t nobjs, objs_alloc;
+	uint32_t *type_tinfo;       /* snapshot type id -> tinfo index */
 
 	uint32_t *work;             /* objects whose referents are pending */
 	size_t nwork, work_alloc;
@@ -167,7 +172,6 @@ struct census {
 	uint64_t skipped[SKIP__COUNT];
 	uint64_t gc_tracked, gc_list_breaks, gc_list_invalid, permanent;
 	uint64_t refs_dropped;      /* referents that were not valid objects */
-	uint32_t *newid;            /* cobj index -> snapshot object id */
 	bool inconsistent;
 	/* census_edge() records edges that own no reference (a split
 	 * dict's shared keys, a 3.11+ frame's f_back): not counted in
@@ -276,8 +280,9 @@ uint32_t census_add_object(struct census *c, uint64_t addr, int64_t t,
 /* The bytes of o a conservative scan reads, [*from, *to) from its
  * address: its own struct (size less buffers and pre-header, at most max)
  * from its type's scan_from on. */
-void census_scan_range(const struct census *c, const struct cobj *o,
-		       uint64_t max, uint64_t *from, uint64_t *to);
+void census_scan_range(const struct tinfo *ti, uint64_t size,
+		       uint64_t buffers, uint64_t max, uint64_t *from,
+		       uint64_t *to);
 /* The object at addr: its index, adding (and queueing) it if it is a valid
  * object not seen before; -1 if it is not one (the reason is counted). */
 int64_t census_ref(struct census *c, uint64_t addr);
@@ -298,12 +303,21 @@ static inline uint64_t census_refs_left(const struct census *c)
 	       0;
 }
 
+/* After assemble(): the tinfo of snapshot object i. */
+static inline const struct tinfo *census_obj_tinfo(const struct census *c,
+						   size_t i)
+{
+	return &c->tinfos[c->type_tinfo[c->s->objects[i].type]];
+}
+
 /* index.c: the object index.  census_index_init() after the pymalloc
  * walk; census_lookup() finds a known object's index (idx may be NULL);
  * census_index_put() records one; census_prefetch() starts loading where
  * a lookup of addr will look; census_order() lists every object's index
  * in address order (the caller frees it). */
 void census_index_init(struct census *c);
+/* assemble(): every index entry from census index to snapshot id. */
+void census_index_renumber(struct census *c, const uint32_t *newid);
 void census_index_release(struct census *c);
 bool census_lookup(const struct census *c, uint64_t addr, uint64_t *idx);
 void census_index_put(struct census *c, uint64_t addr, uint32_t idx);
@@ -444,7 +458,7 @@ bool ext_referents(struct census *c, uint32_t idx, const struct tinfo *ti);
 void ext_stats(struct census *c);
 
 /* sites.c */
-/* Allocation sites for the assembled snapshot (c->newid set): traced from
+/* Allocation sites for the assembled snapshot: traced from
  * the target's tracemalloc when it traces, else inferred; fills
  * snapshot sites, objects' site ids, META tracemalloc keys and stats. */
 void sites_build(struct census *c);

@@ -88,7 +88,6 @@ struct lk {
 	bool definite, garbage_phase;
 	uint64_t words, root_bytes;
 	struct lk_skip_stats skip;
-	uint32_t *by_addr;   /* census index of each object id */
 	size_t pool_hint;    /* pymalloc_block_end()'s */
 	uint64_t buf[512];
 };
@@ -221,7 +220,7 @@ static void drain(struct lk *k)
 
 /* The end of the pymalloc block or malloc chunk an object lives in
  * (UINT64_MAX when it is in neither: static, or unknown memory). */
-static uint64_t allocation_end(struct lk *k, const struct cobj *o,
+static uint64_t allocation_end(struct lk *k, const struct snap_object *o,
 			       uint64_t start)
 {
 	const struct malloc_chunk_rec *ch;
@@ -239,8 +238,8 @@ static uint64_t allocation_end(struct lk *k, const struct cobj *o,
 static void object_words(struct lk *k, size_t i)
 {
 	struct census *c = k->c;
-	const struct cobj *o = &c->objs[i];
-	const struct tinfo *ti = &c->tinfos[o->tinfo];
+	const struct snap_object *o = &c->s->objects[i];
+	const struct tinfo *ti = census_obj_tinfo(c, i);
 	uint64_t start = census_alloc_start(c, o->addr, ti);
 	uint64_t own = o->size - o->buffers + c->debug_hdr;
 	uint64_t end = start + own;
@@ -335,10 +334,10 @@ static void pointer_buffers(struct lk *k)
 	size_t i;
 
 	for (i = 0; i < c->nobjs; i++) {
-		const struct tinfo *ti = &c->tinfos[c->objs[i].tinfo];
+		const struct tinfo *ti = census_obj_tinfo(c, i);
 
-		if (pointer_container(ti->kind) && c->objs[i].buffers)
-			census_for_each_buffer(c, c->objs[i].addr, ti,
+		if (pointer_container(ti->kind) && c->s->objects[i].buffers)
+			census_for_each_buffer(c, c->s->objects[i].addr, ti,
 					       mark_buffer, k);
 	}
 }
@@ -352,15 +351,13 @@ static void object_roots(struct lk *k, const uint8_t *garbage, bool want)
 
 	k->definite = true;
 	k->cur_root = 0;
-	/* In address order: neighbours share a pool (pymalloc_block_end's
-	 * hint) and the image's pages. */
-	for (j = 0; j < c->nobjs; j++) {
-		uint32_t id = (uint32_t)j;
-
-		i = k->by_addr[j];
-		if (c->objs[i].flags & OBJ_STATIC || !garbage[id] != !want)
+	/* In address order (the snapshot's): neighbours share a pool
+	 * (pymalloc_block_end's hint) and the image's pages. */
+	for (i = 0; i < c->nobjs; i++) {
+		if (c->s->objects[i].flags & OBJ_STATIC ||
+		    !garbage[i] != !want)
 			continue;
-		k->cur_holder = id + 1;
+		k->cur_holder = (uint32_t)i + 1;
 		object_words(k, i);
 	}
 	for (j = 0; j < k->m->nchunks; j++) {
@@ -682,10 +679,7 @@ void census_leaks(struct census *c, const struct target_thread *threads,
 	k->clique = xcalloc(n, sizeof(*k->clique));
 	k->ind_bytes = xcalloc(n, sizeof(*k->ind_bytes));
 	k->ind_chunks = xcalloc(n, sizeof(*k->ind_chunks));
-	k->by_addr = xmalloc((c->nobjs + 1) * sizeof(*k->by_addr));
 	k->pool_hint = SIZE_MAX;
-	for (i = 0; i < c->nobjs; i++)
-		k->by_addr[c->newid[i]] = (uint32_t)i;
 	add_segments(k);
 	fix_owned(k, garbage);
 	pointer_buffers(k);
@@ -715,7 +709,6 @@ void census_leaks(struct census *c, const struct target_thread *threads,
 	free(k->clique);
 	free(k->ind_bytes);
 	free(k->ind_chunks);
-	free(k->by_addr);
 	free(k->stack);
 	free(k->segs);
 	free(k);

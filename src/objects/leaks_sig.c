@@ -183,7 +183,7 @@ static void one_word(struct sig *g, uint64_t w)
 	}
 	if (census_lookup(c, w, &v)) {
 		if (g->leader)
-			owner_word(g, c->newid[v]);
+			owner_word(g, (uint32_t)v);
 		return;
 	}
 	m = maps_find(&c->t->maps, w);

@@ -184,12 +184,11 @@ static void static_tails(struct skip *k, struct lk_range **v, size_t *alloc,
 		}
 
 	for (i = 0; i < c->nobjs; i++) {
-		const struct cobj *o = &c->objs[i];
-		const struct tinfo *ti = &c->tinfos[o->tinfo];
+		const struct snap_object *o = &c->s->objects[i];
 
 		if (o->flags & OBJ_STATIC)
 			add_tail(k, v, alloc, n, o->addr, o->size, o->buffers,
-				 ti);
+				 census_obj_tinfo(c, i));
 	}
 }
 

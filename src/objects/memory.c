@@ -467,9 +467,9 @@ void classify_chunks(struct census *c)
 	for (i = 0; i < m->nchunks; i++)
 		owner[i] = UINT32_MAX;
 	for (i = 0; i < c->nobjs; i++) {
-		const struct cobj *o = &c->objs[i];
+		const struct snap_object *o = &s->objects[i];
 		uint64_t start = census_alloc_start(c, o->addr,
-						    &c->tinfos[o->tinfo]);
+						    census_obj_tinfo(c, i));
 		const struct malloc_chunk_rec *ch;
 
 		if (o->flags & (OBJ_IN_PYMALLOC | OBJ_STATIC))
@@ -477,14 +477,14 @@ void classify_chunks(struct census *c)
 		ch = malloc_chunk_of(m, start);
 		if (ch && chunk_in_use(ch) && ch->addr + 16 == start) {
 			kind[CHUNK_INDEX(ch)] = OWNER_OBJECT;
-			owner[CHUNK_INDEX(ch)] = c->newid[i];
+			owner[CHUNK_INDEX(ch)] = (uint32_t)i;
 		}
 	}
 	for (i = 0; i < c->nobjs; i++) {
-		struct own_buffer ob = { c, owner, kind, c->newid[i] };
+		struct own_buffer ob = { c, owner, kind, (uint32_t)i };
 
-		for_each_buffer(c, c->objs[i].addr,
-				&c->tinfos[c->objs[i].tinfo], own_buffer, &ob);
+		for_each_buffer(c, s->objects[i].addr, census_obj_tinfo(c, i),
+				own_buffer, &ob);
 	}
 	for (i = 0; i <= m->ntcache_structs; i++) {
 		uint64_t a = i < m->ntcache_structs ? m->tcache_structs[i] :
@@ -496,7 +496,7 @@ void classify_chunks(struct census *c)
 			kind[CHUNK_INDEX(ch)] = OWNER_ALLOCATOR;
 	}
 	for (i = 0; i < c->nobjs; i++) {
-		const struct cobj *o = &c->objs[i];
+		const struct snap_object *o = &s->objects[i];
 		uint64_t buf[512], from, to, off, w;
 
 		/* Extension instances (no precise layout) and capsules are
@@ -504,7 +504,8 @@ void classify_chunks(struct census *c)
 		 * memory. */
 		if (!(o->flags & OBJ_EDGES_CONSERVATIVE))
 			continue;
-		census_scan_range(c, o, sizeof(buf), &from, &to);
+		census_scan_range(census_obj_tinfo(c, i), o->size, o->buffers,
+				  sizeof(buf), &from, &to);
 		to &= ~7ull;
 		if (from >= to || target_read(c->t, o->addr + from, buf,
 					      (size_t)(to - from)))
@@ -516,7 +517,7 @@ void classify_chunks(struct census *c)
 			ch = w ? malloc_chunk_of(m, w) : NULL;
 			if (ch && chunk_in_use(ch) && !kind[CHUNK_INDEX(ch)]) {
 				kind[CHUNK_INDEX(ch)] = OWNER_NATIVE;
-				owner[CHUNK_INDEX(ch)] = c->newid[i];
+				owner[CHUNK_INDEX(ch)] = (uint32_t)i;
 			}
 		}
 	}

@@ -43,7 +43,6 @@ struct sites {
 	struct census *c;
 	struct snapshot *s;
 	struct tm_state tm;
-	uint32_t *cobj_of;          /* snapshot id -> census index */
 	struct u64map file_id;      /* str address -> string id */
 	struct u64map tb_site;      /* traceback index -> site id */
 	struct u64map inferred;     /* file id << 32 | line -> site id */
@@ -221,10 +220,10 @@ static void traced_sites(struct sites *x)
 		owner[i] = UINT32_MAX;
 	/* Each object's own block. */
 	for (i = 0; i < c->nobjs; i++) {
-		const struct cobj *o = &c->objs[i];
+		const struct snap_object *o = &s->objects[i];
 		const struct tm_trace *tr = tm_trace_at(tm,
-			o->addr - c->tinfos[o->tinfo].preheader);
-		uint32_t id = c->newid[i];
+			o->addr - census_obj_tinfo(c, i)->preheader);
+		uint32_t id = (uint32_t)i;
 
 		obj_tb[id] = TM_NO_TRACEBACK;
 		if (!tr)
@@ -238,10 +237,10 @@ static void traced_sites(struct sites *x)
 	cl.x = x;
 	cl.owner = owner;
 	for (i = 0; i < c->nobjs; i++) {
-		cl.id = c->newid[i];
-		census_for_each_buffer(c, c->objs[i].addr,
-				       &c->tinfos[c->objs[i].tinfo],
-				       claim_buffer, &cl);
+		cl.id = (uint32_t)i;
+		census_for_each_buffer(c, s->objects[i].addr,
+				       census_obj_tinfo(c, i), claim_buffer,
+				       &cl);
 	}
 	/* Objects' sites in address order, then every other traceback. */
 	for (i = 0; i < s->nobjects; i++)
@@ -327,15 +326,15 @@ static uint32_t inferred_site(struct sites *x, uint32_t file, uint32_t line)
 	return id;
 }
 
-static enum obj_kind kind_at(struct sites *x, uint64_t addr, uint32_t *cobj)
+static enum obj_kind kind_at(struct sites *x, uint64_t addr, uint32_t *id)
 {
 	struct census *c = x->c;
 	uint64_t v;
 
 	if (!addr || !census_lookup(c, addr, &v))
 		return K__COUNT;
-	*cobj = (uint32_t)v;
-	return c->tinfos[c->objs[v].tinfo].kind;
+	*id = (uint32_t)v;
+	return census_obj_tinfo(c, v)->kind;
 }
 
 /* A code object's site: its file and first line. */
@@ -428,9 +427,8 @@ static void inferred_sites(struct sites *x)
 	size_t i;
 
 	for (i = 0; i < s->nobjects; i++) {
-		uint32_t ci = x->cobj_of[i];
-		const struct cobj *o = &c->objs[ci];
-		enum obj_kind kind = c->tinfos[o->tinfo].kind;
+		const struct snap_object *o = &s->objects[i];
+		enum obj_kind kind = census_obj_tinfo(c, i)->kind;
 
 		if (s->objects[i].site)
 			continue;
@@ -454,24 +452,22 @@ static void inferred_sites(struct sites *x)
 	/* A function's closure tuple and its cells: the function's code
 	 * (whatever site the function itself has). */
 	for (i = 0; i < s->nobjects; i++) {
-		const struct cobj *o = &c->objs[x->cobj_of[i]];
+		const struct snap_object *o = &s->objects[i];
 		uint32_t site, tup, e;
 
-		if (c->tinfos[o->tinfo].kind != K_FUNCTION)
+		if (census_obj_tinfo(c, i)->kind != K_FUNCTION)
 			continue;
 		site = code_site(x, code_of(c, o->addr, K_FUNCTION));
 		if (!site || kind_at(x, field(c, o->addr, PY_F_FUNC_CLOSURE),
 				     &tup) != K_TUPLE)
 			continue;
-		tup = c->newid[tup];
 		infer(x, tup, site);
 		if (!s->edge_start)
 			continue;
 		for (e = s->edge_start[tup]; e < s->edge_start[tup + 1]; e++) {
 			uint32_t dst = s->edge_dst[e];
 
-			if (c->tinfos[c->objs[x->cobj_of[dst]].tinfo].kind ==
-			    K_CELL)
+			if (census_obj_tinfo(c, dst)->kind == K_CELL)
 				infer(x, dst, site);
 		}
 	}
@@ -518,16 +514,12 @@ void sites_build(struct census *c)
 {
 	struct snapshot *s = c->s;
 	struct sites x;
-	size_t i;
 	int rc;
 
 	memset(&x, 0, sizeof(x));
 	x.c = c;
 	x.s = s;
 	tm_state_init(&x.tm);
-	x.cobj_of = xmalloc((s->nobjects + 1) * sizeof(*x.cobj_of));
-	for (i = 0; i < c->nobjs; i++)
-		x.cobj_of[c->newid[i]] = (uint32_t)i;
 
 	rc = tm_read(c->p, &x.tm);
 	if (rc) {
@@ -554,7 +546,6 @@ void sites_build(struct census *c)
 	inferred_sites(&x);
 	add_stats(&x);
 
-	free(x.cobj_of);
 	u64map_release(&x.file_id);
 	u64map_release(&x.tb_site);
 	u64map_release(&x.inferred);
