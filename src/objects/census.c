@@ -164,6 +164,9 @@ uint32_t census_add_object(struct census *c, uint64_t addr, int64_t t,
 
 	if (c->nobjs >= UINT32_MAX - 1)
 		ph_die("more than 4 billion objects");
+	/* The records are the snapshot's rows from assemble() on. */
+	if (c->s->objects)
+		ph_die("census: an object added after assembly");
 	if (blk < c->heap.nused && c->block_known)
 		c->block_known[blk] = 1;
 	PH_GROW(c->objs, c->objs_alloc, c->nobjs + 1);
