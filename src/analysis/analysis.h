@@ -152,6 +152,12 @@ struct diff_row {
 #define GARBAGE_STAT_COLLECTABLE_BYTES "garbage.collectable.bytes"
 #define GARBAGE_STAT_UNCOLLECTABLE_OBJECTS "garbage.uncollectable.objects"
 #define GARBAGE_STAT_UNCOLLECTABLE_BYTES "garbage.uncollectable.bytes"
+/* 1.8: with the groups (GRPS), what garbage --since compares. */
+#define GARBAGE_STAT_OBJECTS "garbage.objects"
+#define GARBAGE_STAT_UNEXPLAINED_OBJECTS "garbage.unexplained.objects"
+#define GARBAGE_STAT_UNEXPLAINED_REFS "garbage.unexplained.refs"
+#define GARBAGE_STAT_COLLECTABLE_CYCLES "garbage.collectable.cycles"
+#define GARBAGE_STAT_UNCOLLECTABLE_CYCLES "garbage.uncollectable.cycles"
 
 struct garbage_totals {
 	bool known;                 /* the snapshot has the stats */
@@ -561,6 +567,15 @@ struct garbage {
 /* 0, or -PH_E_FORMAT for a snapshot without refcount arithmetic or taken
  * without stopping (the message says which). */
 int garbage_analyse(const struct snapshot *s, struct garbage *g);
+/* The same, and each object's part into part (nobjects entries, as
+ * garbage_count()'s): what snap stores. */
+int garbage_analyse_parts(const struct snapshot *s, struct garbage *g,
+			  uint8_t *part);
+/* A's figures as garbage_compare() reads them, from A's summary (GRPS and
+ * the GARBAGE_STAT_* stats, 1.8) instead of its references: 0, or
+ * -PH_E_NOTFOUND (no error message) when A has no such summary.  Only
+ * the figures and groups' shapes and counts are set. */
+int garbage_from_groups(const struct snapshot *a, struct garbage *g);
 void garbage_release(struct garbage *g);
 /* Set g's *_a figures from a, the analysis of an earlier snapshot:
  * groups are paired by part and shape; a group only A has is not
@@ -823,9 +838,15 @@ const char *leaks_class_name(unsigned reach);
  * why: no malloc walk, taken without stopping, --no-leak-scan, or an
  * older pyheap). */
 int leaks_analyse(const struct snapshot *s, struct leaks *l);
+/* The same without the holders (what snap stores in GRPS). */
+int leaks_analyse_groups(const struct snapshot *s, struct leaks *l);
 /* A's figures into l's: groups paired by (state, size, signature); A's
  * groups that l lacks are added with zero chunks. */
 void leaks_compare(struct leaks *l, const struct leaks *a);
+/* A's classes and groups as leaks_compare() reads them, from A's summary
+ * (GRPS and the leaks.* class stats, 1.8) instead of its chunks: 0, or
+ * -PH_E_NOTFOUND (no error message) when A has no such summary. */
+int leaks_from_groups(const struct snapshot *a, struct leaks *l);
 void leaks_release(struct leaks *l);
 /* Definitely and indirectly lost bytes from the stats (0 and false
  * without the scan): for diff, trend and the metrics. */

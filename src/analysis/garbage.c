@@ -400,6 +400,64 @@ int garbage_analyse(const struct snapshot *s, struct garbage *g)
 	return run(s, g, true, NULL);
 }
 
+int garbage_analyse_parts(const struct snapshot *s, struct garbage *g,
+			  uint8_t *part)
+{
+	return run(s, g, true, part);
+}
+
+int garbage_from_groups(const struct snapshot *a, struct garbage *g)
+{
+	static const char *const names[] = {
+		GARBAGE_STAT_COLLECTABLE_OBJECTS, GARBAGE_STAT_COLLECTABLE_BYTES,
+		GARBAGE_STAT_COLLECTABLE_CYCLES,
+		GARBAGE_STAT_UNCOLLECTABLE_OBJECTS,
+		GARBAGE_STAT_UNCOLLECTABLE_BYTES,
+		GARBAGE_STAT_UNCOLLECTABLE_CYCLES, GARBAGE_STAT_OBJECTS,
+		GARBAGE_STAT_UNEXPLAINED_OBJECTS, GARBAGE_STAT_UNEXPLAINED_REFS,
+	};
+	uint64_t *v[PH_ARRAY_SIZE(names)];
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	if (!a->groups.present)
+		return -PH_E_NOTFOUND;
+	v[0] = &g->collectable.objects;
+	v[1] = &g->collectable.bytes;
+	v[2] = &g->collectable.cycles;
+	v[3] = &g->uncollectable.objects;
+	v[4] = &g->uncollectable.bytes;
+	v[5] = &g->uncollectable.cycles;
+	v[6] = &g->garbage_objects;
+	v[7] = &g->unexplained_objects;
+	v[8] = &g->unexplained_refs;
+	/* All of them or none: a file may hold anything. */
+	for (i = 0; i < PH_ARRAY_SIZE(names); i++) {
+		int64_t x = snapshot_get_stat(a, names[i], -1);
+
+		if (x < 0) {
+			memset(g, 0, sizeof(*g));
+			return -PH_E_NOTFOUND;
+		}
+		*v[i] = (uint64_t)x;
+	}
+	for (i = 0; i < a->groups.ngarbage; i++) {
+		const struct snap_garbage_group *x = &a->groups.garbage[i];
+		struct garbage_part *p = x->part == GARBAGE_PART_COLLECTABLE ?
+					 &g->collectable : &g->uncollectable;
+		struct garbage_group *gg;
+
+		PH_GROW(p->groups, p->groups_alloc, p->ngroups + 1);
+		gg = &p->groups[p->ngroups++];
+		memset(gg, 0, sizeof(*gg));
+		gg->shape = xstrdup(snapshot_str(a, x->shape));
+		gg->cycles = x->cycles;
+		gg->objects = x->objects;
+		gg->bytes = x->bytes;
+	}
+	return 0;
+}
+
 int garbage_count(const struct snapshot *s, struct garbage_totals *t,
 		  uint8_t *part)
 {

@@ -141,9 +141,21 @@ static void sort_groups(struct leaks *l)
 		qsort(l->groups, l->ngroups, sizeof(*l->groups), group_cmp);
 }
 
+static int run(const struct snapshot *s, struct leaks *l, bool holders);
+
 int leaks_analyse(const struct snapshot *s, struct leaks *l)
 {
-	struct strmap groups = STRMAP_INIT, holders = STRMAP_INIT;
+	return run(s, l, true);
+}
+
+int leaks_analyse_groups(const struct snapshot *s, struct leaks *l)
+{
+	return run(s, l, false);
+}
+
+static int run(const struct snapshot *s, struct leaks *l, bool holders)
+{
+	struct strmap groups = STRMAP_INIT, holder_index = STRMAP_INIT;
 	uint32_t *group_row;
 	size_t i;
 
@@ -182,9 +194,9 @@ int leaks_analyse(const struct snapshot *s, struct leaks *l)
 			g->bytes += c->size;
 			group_row[i] = (uint32_t)(g - l->groups);
 		}
-		if (native_chunk(c) && c->reach != REACH_LOST &&
+		if (holders && native_chunk(c) && c->reach != REACH_LOST &&
 		    c->reach != REACH_INDIRECT)
-			add_holder(l, &holders, s, c);
+			add_holder(l, &holder_index, s, c);
 	}
 	/* Leaders come before nothing in particular: a second pass. */
 	for (i = 0; i < s->nchunks; i++) {
@@ -202,7 +214,7 @@ int leaks_analyse(const struct snapshot *s, struct leaks *l)
 	}
 	free(group_row);
 	strmap_release(&groups);
-	strmap_release(&holders);
+	strmap_release(&holder_index);
 	sort_groups(l);
 	if (l->nholders)
 		qsort(l->holders, l->nholders, sizeof(*l->holders),
@@ -236,6 +248,42 @@ void leaks_compare(struct leaks *l, const struct leaks *a)
 	strmap_release(&index);
 	l->compared = true;
 	sort_groups(l);
+}
+
+int leaks_from_groups(const struct snapshot *a, struct leaks *l)
+{
+	struct strmap index = STRMAP_INIT;
+	char name[64];
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	if (!a->groups.present || !(a->meta.flags & SNAP_LEAKS))
+		return -PH_E_NOTFOUND;
+	for (i = 1; i < REACH__COUNT; i++) {
+		int64_t n, b;
+
+		snprintf(name, sizeof(name), "leaks.%s.chunks", class_names[i]);
+		n = snapshot_get_stat(a, name, -1);
+		snprintf(name, sizeof(name), "leaks.%s.bytes", class_names[i]);
+		b = snapshot_get_stat(a, name, -1);
+		if (n < 0 || b < 0)
+			return -PH_E_NOTFOUND;
+		l->cls[i].chunks = (uint64_t)n;
+		l->cls[i].bytes = (uint64_t)b;
+	}
+	for (i = 0; i < a->groups.nlost; i++) {
+		const struct snap_lost_group *x = &a->groups.lost[i];
+		struct leak_group *g = group_of(l, &index, x->reach, x->size,
+						snapshot_str(a, x->signature));
+
+		g->chunks = x->chunks;
+		g->bytes = x->bytes;
+		g->indirect_chunks = x->indirect_chunks;
+		g->indirect_bytes = x->indirect_bytes;
+	}
+	strmap_release(&index);
+	sort_groups(l);
+	return 0;
 }
 
 void leaks_release(struct leaks *l)

@@ -126,6 +126,16 @@ int report_read(const char *path, const struct report_opts *o,
 /* The same at another level (diff --why needs A's objects). */
 int report_read_level(const char *path, const struct report_opts *o,
 		      enum snap_read_level level, struct snapshot *s);
+/*
+ * An earlier snapshot for --since (garbage, leaks): read as a summary and
+ * given to from_groups(), which takes what it needs from the groups snap
+ * stored (GRPS, 1.8); when that says -PH_E_NOTFOUND (an older file), read
+ * whole and given to analyse(), whose errors name the file.  out is what
+ * both fill.
+ */
+int since_read(const char *path,
+	       int (*from_groups)(const struct snapshot *, void *),
+	       int (*analyse)(const struct snapshot *, void *), void *out);
 /* Write out to stdout, flush it: 0 or -PH_E_IO.  A reader that closed
  * its end (EPIPE) is no error: the rest of the output is dropped and 0
  * returned, as git does (pyheap(1) "EXIT STATUS").  Commands print only

@@ -74,11 +74,22 @@ static int on_opt(void *ctx, int id, const char *arg)
 	return 0;
 }
 
+/* since_read()'s two ways to A's figures. */
+static int since_groups(const struct snapshot *a, void *out)
+{
+	return garbage_from_groups(a, out);
+}
+
+static int since_analyse(const struct snapshot *a, void *out)
+{
+	return garbage_analyse(a, out);
+}
+
 int cmd_garbage(int argc, char **argv)
 {
 	struct garbage_opts o = { 0 };
 	struct strbuf out = STRBUF_INIT;
-	struct snapshot s = { 0 }, a = { 0 };
+	struct snapshot s = { 0 };
 	struct garbage g = { 0 }, ga = { 0 };
 	const char *file;
 	int rc, first;
@@ -106,19 +117,11 @@ int cmd_garbage(int argc, char **argv)
 		goto cleanup;
 	}
 	if (o.since) {
-		/* A is analysed whole and then let go: at most one snapshot
-		 * and its analysis is held beside B's. */
-		rc = snapshot_read(o.since, &a);
-		if (!rc) {
-			rc = garbage_analyse(&a, &ga);
-			if (rc)
-				ph_error_context(rc, "%s", o.since);
-		}
+		rc = since_read(o.since, since_groups, since_analyse, &ga);
 		if (rc)
 			goto cleanup;
 		garbage_compare(&g, &ga);
 		garbage_release(&ga);
-		snapshot_release(&a);
 	}
 	if (o.json)
 		render_garbage_json(&out, file, &s, &g,
@@ -137,6 +140,5 @@ cleanup:
 	garbage_release(&g);
 	garbage_release(&ga);
 	snapshot_release(&s);
-	snapshot_release(&a);
 	return rc;
 }

@@ -92,11 +92,22 @@ static uint64_t lost_bytes(const struct leaks *l, bool a)
 	       l->cls[REACH_LOST].bytes + l->cls[REACH_INDIRECT].bytes;
 }
 
+/* since_read()'s two ways to A's figures. */
+static int since_groups(const struct snapshot *a, void *out)
+{
+	return leaks_from_groups(a, out);
+}
+
+static int since_analyse(const struct snapshot *a, void *out)
+{
+	return leaks_analyse(a, out);
+}
+
 int cmd_leaks(int argc, char **argv)
 {
 	struct leaks_opts o = { 0 };
 	struct strbuf out = STRBUF_INIT;
-	struct snapshot s = { 0 }, a = { 0 };
+	struct snapshot s = { 0 };
 	struct leaks l = { 0 }, la = { 0 };
 	const char *file;
 	bool crossed = false;
@@ -125,17 +136,11 @@ int cmd_leaks(int argc, char **argv)
 		goto cleanup;
 	}
 	if (o.since) {
-		rc = snapshot_read(o.since, &a);
-		if (!rc) {
-			rc = leaks_analyse(&a, &la);
-			if (rc)
-				ph_error_context(rc, "%s", o.since);
-		}
+		rc = since_read(o.since, since_groups, since_analyse, &la);
 		if (rc)
 			goto cleanup;
 		leaks_compare(&l, &la);
 		leaks_release(&la);
-		snapshot_release(&a);
 		crossed = o.fail_arg &&
 			  lost_bytes(&l, false) > lost_bytes(&l, true) &&
 			  lost_bytes(&l, false) - lost_bytes(&l, true) >
@@ -170,6 +175,5 @@ cleanup:
 	leaks_release(&l);
 	leaks_release(&la);
 	snapshot_release(&s);
-	snapshot_release(&a);
 	return rc;
 }

@@ -101,6 +101,31 @@ int report_read(const char *path, const struct report_opts *o,
 	return report_read_level(path, o, SNAP_READ_REPORT, s);
 }
 
+int since_read(const char *path,
+	       int (*from_groups)(const struct snapshot *, void *),
+	       int (*analyse)(const struct snapshot *, void *), void *out)
+{
+	struct snapshot a;
+	int rc = snapshot_read_level(path, SNAP_READ_REPORT, &a, NULL);
+
+	if (rc)
+		return rc;
+	rc = from_groups(&a, out);
+	snapshot_release(&a);
+	if (rc != -PH_E_NOTFOUND)
+		return rc;
+	/* Older than 1.8: A read whole and analysed, then let go -- at
+	 * most one snapshot and its analysis is held beside B's. */
+	rc = snapshot_read(path, &a);
+	if (rc)
+		return rc;
+	rc = analyse(&a, out);
+	if (rc)
+		ph_error_context(rc, "%s", path);
+	snapshot_release(&a);
+	return rc;
+}
+
 int report_read_level(const char *path, const struct report_opts *o,
 		      enum snap_read_level level, struct snapshot *s)
 {

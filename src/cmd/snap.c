@@ -336,15 +336,15 @@ static uint64_t reserve_size(uint64_t est, uint64_t max)
  */
 static void add_garbage_stats(struct snapshot *s)
 {
-	struct garbage_totals t;
+	struct garbage g;
 	uint8_t *part;
-	size_t i;
+	size_t i, k;
 
 	if (!(s->meta.flags & SNAP_REFCOUNTS) ||
 	    (s->meta.flags & SNAP_INCONSISTENT))
 		return;
 	part = xmalloc(s->nobjects + 1);
-	if (garbage_count(s, &t, part)) {
+	if (garbage_analyse_parts(s, &g, part)) {
 		free(part);
 		return;
 	}
@@ -358,13 +358,74 @@ static void add_garbage_stats(struct snapshot *s)
 	}
 	free(part);
 	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_OBJECTS,
-		      (int64_t)t.collectable_objects);
+		      (int64_t)g.collectable.objects);
 	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_BYTES,
-		      (int64_t)t.collectable_bytes);
+		      (int64_t)g.collectable.bytes);
 	snapshot_stat(s, GARBAGE_STAT_UNCOLLECTABLE_OBJECTS,
-		      (int64_t)t.uncollectable_objects);
+		      (int64_t)g.uncollectable.objects);
 	snapshot_stat(s, GARBAGE_STAT_UNCOLLECTABLE_BYTES,
-		      (int64_t)t.uncollectable_bytes);
+		      (int64_t)g.uncollectable.bytes);
+	/* 1.8: the rest of what garbage --since compares, and the groups
+	 * (GRPS), so that an earlier snapshot is read as a summary. */
+	snapshot_stat(s, GARBAGE_STAT_COLLECTABLE_CYCLES,
+		      (int64_t)g.collectable.cycles);
+	snapshot_stat(s, GARBAGE_STAT_UNCOLLECTABLE_CYCLES,
+		      (int64_t)g.uncollectable.cycles);
+	snapshot_stat(s, GARBAGE_STAT_OBJECTS, (int64_t)g.garbage_objects);
+	snapshot_stat(s, GARBAGE_STAT_UNEXPLAINED_OBJECTS,
+		      (int64_t)g.unexplained_objects);
+	snapshot_stat(s, GARBAGE_STAT_UNEXPLAINED_REFS,
+		      (int64_t)g.unexplained_refs);
+	s->groups.present = true;
+	for (k = 0; k < 2; k++) {
+		const struct garbage_part *p = k ? &g.uncollectable :
+					       &g.collectable;
+
+		for (i = 0; i < p->ngroups; i++) {
+			struct snap_garbage_group *x;
+
+			PH_GROW(s->groups.garbage, s->groups.garbage_alloc,
+				s->groups.ngarbage + 1);
+			x = &s->groups.garbage[s->groups.ngarbage++];
+			memset(x, 0, sizeof(*x));
+			x->part = k ? GARBAGE_PART_UNCOLLECTABLE :
+				  GARBAGE_PART_COLLECTABLE;
+			x->shape = snapshot_cstring(s, p->groups[i].shape);
+			x->cycles = p->groups[i].cycles;
+			x->objects = p->groups[i].objects;
+			x->bytes = p->groups[i].bytes;
+		}
+	}
+	garbage_release(&g);
+}
+
+/* pyheap leaks' groups (GRPS, 1.8), once the native-leak scan has
+ * classified the chunks. */
+static void add_lost_groups(struct snapshot *s)
+{
+	struct leaks l;
+	size_t i;
+
+	if (!(s->meta.flags & SNAP_LEAKS) || leaks_analyse_groups(s, &l))
+		return;
+	s->groups.present = true;
+	for (i = 0; i < l.ngroups; i++) {
+		const struct leak_group *g = &l.groups[i];
+		struct snap_lost_group *x;
+
+		PH_GROW(s->groups.lost, s->groups.lost_alloc,
+			s->groups.nlost + 1);
+		x = &s->groups.lost[s->groups.nlost++];
+		memset(x, 0, sizeof(*x));
+		x->reach = g->state;
+		x->signature = snapshot_cstring(s, g->signature);
+		x->size = g->size;
+		x->chunks = g->chunks;
+		x->bytes = g->bytes;
+		x->indirect_chunks = g->indirect_chunks;
+		x->indirect_bytes = g->indirect_bytes;
+	}
+	leaks_release(&l);
 }
 
 static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
@@ -500,6 +561,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 	rc = census_build(&p, &co, &s);
 	if (rc)
 		goto out;
+	add_lost_groups(&s);
 	fill_meta(&s, t, &p);
 	note_exit(&s, pid);
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;

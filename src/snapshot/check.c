@@ -130,6 +130,29 @@ static const struct snap_column chunk_cell_cols[] = {
 	COL(SNAP_CCELL_BYTES, SNAP_ENC_U, struct snap_chunk_cell, bytes),
 };
 
+static const struct snap_column garbage_group_cols[] = {
+	COL(SNAP_GGROUP_PART, SNAP_ENC_U, struct snap_garbage_group, part),
+	COL(SNAP_GGROUP_SHAPE, SNAP_ENC_U, struct snap_garbage_group, shape),
+	COL(SNAP_GGROUP_CYCLES, SNAP_ENC_U, struct snap_garbage_group,
+	    cycles),
+	COL(SNAP_GGROUP_OBJECTS, SNAP_ENC_U, struct snap_garbage_group,
+	    objects),
+	COL(SNAP_GGROUP_BYTES, SNAP_ENC_U, struct snap_garbage_group, bytes),
+};
+
+static const struct snap_column lost_group_cols[] = {
+	COL(SNAP_LGROUP_REACH, SNAP_ENC_U, struct snap_lost_group, reach),
+	COL(SNAP_LGROUP_SIGNATURE, SNAP_ENC_U, struct snap_lost_group,
+	    signature),
+	COL(SNAP_LGROUP_SIZE, SNAP_ENC_U, struct snap_lost_group, size),
+	COL(SNAP_LGROUP_CHUNKS, SNAP_ENC_U, struct snap_lost_group, chunks),
+	COL(SNAP_LGROUP_BYTES, SNAP_ENC_U, struct snap_lost_group, bytes),
+	COL(SNAP_LGROUP_INDIRECT_CHUNKS, SNAP_ENC_U, struct snap_lost_group,
+	    indirect_chunks),
+	COL(SNAP_LGROUP_INDIRECT_BYTES, SNAP_ENC_U, struct snap_lost_group,
+	    indirect_bytes),
+};
+
 #define TABLE(what, st, cols) { what, sizeof(st), cols, PH_ARRAY_SIZE(cols) }
 
 const struct snap_table snap_types_table =
@@ -156,6 +179,10 @@ const struct snap_table snap_cells_table =
 	TABLE("cell", struct snap_cell, cell_cols);
 const struct snap_table snap_chunk_cells_table =
 	TABLE("chunk cell", struct snap_chunk_cell, chunk_cell_cols);
+const struct snap_table snap_garbage_groups_table =
+	TABLE("garbage group", struct snap_garbage_group, garbage_group_cols);
+const struct snap_table snap_lost_groups_table =
+	TABLE("lost group", struct snap_lost_group, lost_group_cols);
 
 #define PROP(key, type, st, field)                                     \
 	{ key, type, sizeof(((st *)0)->field), offsetof(st, field) }
@@ -435,6 +462,55 @@ static int check_summary(const struct snapshot *s, const char *name)
 	return 0;
 }
 
+/* GRPS (1.8): parts, classes and string ids; counts as the analyses
+ * give them (a group has members, and bytes for each). */
+static int check_groups(const struct snapshot *s, const char *name)
+{
+	const struct snap_groups *g = &s->groups;
+	size_t i;
+	int rc;
+
+	if (g->ngarbage > SNAP_MAX_COUNT || g->nlost > SNAP_MAX_COUNT)
+		return ph_error(PH_E_FORMAT, "%s: section GRPS: too many rows",
+				name);
+	for (i = 0; i < g->ngarbage; i++) {
+		const struct snap_garbage_group *x = &g->garbage[i];
+		const char *why = NULL;
+
+		if (x->part != 1 && x->part != 2)
+			why = "bad part";
+		else if (!x->objects || x->cycles > x->objects)
+			why = "bad counts";
+		if (why)
+			return ph_error(PH_E_FORMAT, "%s: section GRPS: garbage "
+					"group %zu: %s", name, i, why);
+		if ((rc = check_string(s, name, "GRPS", "garbage group", i,
+				       "shape", x->shape)))
+			return rc;
+	}
+	for (i = 0; i < g->nlost; i++) {
+		const struct snap_lost_group *x = &g->lost[i];
+		const char *why = NULL;
+
+		if (x->reach != REACH_LOST && x->reach != REACH_POSSIBLE &&
+		    x->reach != REACH_GARBAGE)
+			why = "bad class";
+		else if (!x->chunks || x->size < 16 ||
+			 x->chunks > UINT64_MAX / x->size ||
+			 x->bytes != x->chunks * x->size ||
+			 x->indirect_bytes / 16 < x->indirect_chunks ||
+			 (x->reach != REACH_LOST && x->indirect_chunks))
+			why = "bad size or counts";
+		if (why)
+			return ph_error(PH_E_FORMAT, "%s: section GRPS: lost "
+					"group %zu: %s", name, i, why);
+		if ((rc = check_string(s, name, "GRPS", "lost group", i,
+				       "signature", x->signature)))
+			return rc;
+	}
+	return 0;
+}
+
 /* SITE (1.2): kinds, frame ranges and byte counts; object site ids. */
 static int check_sites(const struct snapshot *s, const char *name)
 {
@@ -572,5 +648,7 @@ int snapshot_check(const struct snapshot *s, const char *name)
 	rc = check_chunks(s, name);
 	if (!rc)
 		rc = check_sites(s, name);
-	return rc ? rc : check_summary(s, name);
+	if (!rc)
+		rc = check_summary(s, name);
+	return rc ? rc : check_groups(s, name);
 }

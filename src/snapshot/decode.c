@@ -543,6 +543,16 @@ int decode_section(struct reader *r, int k, struct cursor *c)
 				      &r->nsum_arenas, &r->sum_arenas_alloc);
 		r->file_sum.valid = !rc;
 		return rc ? rc : get_end(r, c, "table");
+	case SECT_GRPS:
+		rc = get_rows(r, c, &snap_garbage_groups_table,
+			      (void **)&s->groups.garbage, &s->groups.ngarbage,
+			      &s->groups.garbage_alloc);
+		if (!rc)
+			rc = get_rows(r, c, &snap_lost_groups_table,
+				      (void **)&s->groups.lost,
+				      &s->groups.nlost, &s->groups.lost_alloc);
+		s->groups.present = !rc;
+		return rc ? rc : get_end(r, c, "table");
 	case SECT_SITE:
 		rc = get_rows(r, c, &snap_sites_table, (void **)&s->sites,
 			      &s->nsites, &s->sites_alloc);

@@ -1,5 +1,5 @@
 /*
- * The pyheap snapshot file (.snap), format 1.7.
+ * The pyheap snapshot file (.snap), format 1.8.
  *
  * This comment is the specification; man/pyheap-snapshot.5 says the same
  * for users, and tests/live/snapfile.py is an independent reader written
@@ -19,6 +19,7 @@
  *     section SITE                      (1.2, optional)
  *     section ELBL                      (1.5, optional)
  *     section SUMM                      (1.7, optional)
+ *     section GRPS                      (1.8, optional)
  *     section END                       28-byte header + 8 bytes
  *     (nothing after END)
  *
@@ -27,7 +28,7 @@
  *     offset size
  *          0    8  magic "PYHEAPSN" (SNAP_MAGIC)
  *          8    2  u16 major version (SNAP_MAJOR = 1)
- *         10    2  u16 minor version (SNAP_MINOR = 7)
+ *         10    2  u16 minor version (SNAP_MINOR = 8)
  *         12    4  u32 flags: reserved, written as 0, ignored by readers
  *
  * Section header (SNAP_SECTION_HEADER_LEN = 28 bytes)
@@ -252,6 +253,26 @@
  *       Every cell is what OBJS (and MALC) give, exactly: a reader that
  *       decodes those too rejects a SUMM that differs.
  *
+ * GRPS  (1.8, optional) the groups snap's analyses found (struct
+ *       snap_groups), two tables back to back:
+ *         garbage groups (struct snap_garbage_group), pyheap garbage's
+ *           groups in its order: 1 part U (1 collectable, 2 never
+ *           collectable), 2 shape U (string id), 3 cycles U, 4 objects
+ *           U, 5 bytes U
+ *         lost groups (struct snap_lost_group), pyheap leaks' groups:
+ *           1 reach U (MALC's: 2 possibly lost, 3 held by garbage, 4
+ *           definitely lost), 2 signature U (string id, 0 none), 3 size
+ *           U (chunk size), 4 chunks U, 5 bytes U, 6 indirect_chunks U,
+ *           7 indirect_bytes U
+ *       The garbage groups count only when STAT has the garbage totals
+ *       and the figures garbage --since compares (garbage.objects,
+ *       garbage.unexplained.objects, garbage.unexplained.refs,
+ *       garbage.collectable.cycles, garbage.uncollectable.cycles); the
+ *       lost groups only with flag 32 and the leaks.* class stats.
+ *       Written by snap from its analyses; readers take them as they
+ *       are, like those stats: they are not checked against OBJS, EDGS
+ *       or MALC.
+ *
  * END   stored (flags 0), payload at least 8 bytes:
  *         u32 number of sections before END, unknown ones included
  *         u32 CRC32 of the 16-byte file header
@@ -259,8 +280,8 @@
  *       after the first 8.
  *
  * Writers emit the sections in the order above.  Readers accept any order
- * but require END last, require every 1.0 section (MALC, SITE, ELBL and
- * SUMM are optional), reject a known section that appears twice, and verify every
+ * but require END last, require every 1.0 section (MALC, SITE, ELBL,
+ * SUMM and GRPS are optional), reject a known section that appears twice, and verify every
  * section's CRC, including sections they skip.
  *
  * Versioning
@@ -279,7 +300,7 @@
  * sites_note.  1.3 added the META key checks and flag 8; 1.4 the META
  * keys parent_pid and started_at, OBJS columns 8 and 9 and flag 16; 1.5
  * ELBL and the META key labels; 1.6 MALC chunk columns 7 to 11 and flag
- * 32; 1.7 SUMM.
+ * 32; 1.7 SUMM; 1.8 GRPS.
  */
 #ifndef PYHEAP_SNAPSHOT_FORMAT_H
 #define PYHEAP_SNAPSHOT_FORMAT_H
@@ -292,7 +313,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 7
+#define SNAP_MINOR 8
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 
@@ -330,6 +351,7 @@
 #define SNAP_TAG_SITE SNAP_TAG('S', 'I', 'T', 'E')
 #define SNAP_TAG_ELBL SNAP_TAG('E', 'L', 'B', 'L')
 #define SNAP_TAG_SUMM SNAP_TAG('S', 'U', 'M', 'M')
+#define SNAP_TAG_GRPS SNAP_TAG('G', 'R', 'P', 'S')
 #define SNAP_TAG_END SNAP_TAG('E', 'N', 'D', ' ')
 /* END's payload: section count and header CRC. */
 #define SNAP_END_LEN 8
@@ -426,6 +448,20 @@ enum snap_enc {
 #define SNAP_CCELL_COUNT 6
 #define SNAP_CCELL_BYTES 7
 
+#define SNAP_GGROUP_PART 1
+#define SNAP_GGROUP_SHAPE 2
+#define SNAP_GGROUP_CYCLES 3
+#define SNAP_GGROUP_OBJECTS 4
+#define SNAP_GGROUP_BYTES 5
+
+#define SNAP_LGROUP_REACH 1
+#define SNAP_LGROUP_SIGNATURE 2
+#define SNAP_LGROUP_SIZE 3
+#define SNAP_LGROUP_CHUNKS 4
+#define SNAP_LGROUP_BYTES 5
+#define SNAP_LGROUP_INDIRECT_CHUNKS 6
+#define SNAP_LGROUP_INDIRECT_BYTES 7
+
 /*
  * The tables above as data, shared by write.c and read.c so the two cannot
  * disagree: each column maps an id and encoding to a field of the row
@@ -451,7 +487,8 @@ extern const struct snap_table snap_types_table, snap_objects_table,
 	snap_roots_table, snap_threads_table, snap_frames_table,
 	snap_stats_table, snap_chunks_table, snap_arenas_table,
 	snap_sites_table, snap_site_frames_table, snap_cells_table,
-	snap_chunk_cells_table;
+	snap_chunk_cells_table, snap_garbage_groups_table,
+	snap_lost_groups_table;
 
 /* Property lists as data: key, value type, and the field it fills (width
  * 1 means a bool, 4 a u32 or string id, 8 a u64, int64 or double). */

@@ -29,13 +29,13 @@ const uint32_t snap_known_tags[SECT__COUNT] = {
 	SNAP_TAG_META, SNAP_TAG_STRS, SNAP_TAG_TYPS, SNAP_TAG_OBJS,
 	SNAP_TAG_EDGS, SNAP_TAG_ROOT, SNAP_TAG_THRD, SNAP_TAG_GC,
 	SNAP_TAG_STAT, SNAP_TAG_MALC, SNAP_TAG_SITE, SNAP_TAG_ELBL,
-	SNAP_TAG_SUMM,
+	SNAP_TAG_SUMM, SNAP_TAG_GRPS,
 };
 
 bool snap_section_optional(int k)
 {
 	return k == SECT_MALC || k == SECT_SITE || k == SECT_ELBL ||
-	       k == SECT_SUMM;
+	       k == SECT_SUMM || k == SECT_GRPS;
 }
 
 static int truncated(struct reader *r, const char *fmt, ...)

@@ -27,6 +27,7 @@ enum {
 	SECT_SITE,      /* 1.2, optional */
 	SECT_ELBL,      /* 1.5, optional; after STRS and EDGS */
 	SECT_SUMM,      /* 1.7, optional */
+	SECT_GRPS,      /* 1.8, optional */
 	SECT__COUNT
 };
 

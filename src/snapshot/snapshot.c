@@ -36,6 +36,8 @@ void snapshot_release(struct snapshot *s)
 	free(s->sites);
 	free(s->site_frames);
 	snap_summary_release(&s->sum);
+	free(s->groups.garbage);
+	free(s->groups.lost);
 	memset(s, 0, sizeof(*s));
 }
 

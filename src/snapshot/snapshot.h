@@ -336,6 +336,40 @@ struct snap_summary {
 	size_t nchunk_cells, chunk_cells_alloc;
 };
 
+/*
+ * The groups snap's analyses found (1.8, section GRPS): pyheap garbage's
+ * (by part and cycle shape) and pyheap leaks' (by class, chunk size and
+ * signature), count and bytes, so that `garbage --since A` and `leaks
+ * --since A` read no more of A than its summary.  snap writes them from
+ * the analyses it runs (the same code as the commands'); a reader takes
+ * them as they are, like STAT's garbage and leak totals (they are not
+ * checked against the objects).  present: the snapshot has them (GRPS
+ * read, or set by snap); garbage groups count only where the garbage
+ * totals are in STAT, lost groups only with SNAP_LEAKS.
+ */
+struct snap_garbage_group {
+	uint32_t part;          /* 1 collectable, 2 never collectable */
+	uint32_t shape;         /* string id: "A -> B -> A", "T (held by
+				 * garbage)" */
+	uint64_t cycles, objects, bytes;
+};
+
+struct snap_lost_group {
+	uint32_t reach;         /* enum chunk_reach: LOST, POSSIBLE or
+				 * GARBAGE */
+	uint32_t signature;     /* string id; 0 ("") none */
+	uint64_t size;          /* chunk size */
+	uint64_t chunks, bytes, indirect_chunks, indirect_bytes;
+};
+
+struct snap_groups {
+	bool present;
+	struct snap_garbage_group *garbage;
+	size_t ngarbage, garbage_alloc;
+	struct snap_lost_group *lost;
+	size_t nlost, lost_alloc;
+};
+
 struct snap_stat {
 	uint32_t name;           /* string id: "pymalloc.used_blocks" */
 	int64_t value;
@@ -390,6 +424,9 @@ struct snapshot {
 	 * file); a snapshot built in memory has none until
 	 * snapshot_summarize(). */
 	struct snap_summary sum;
+
+	/* The analyses' groups (1.8): read at SNAP_READ_REPORT and above. */
+	struct snap_groups groups;
 };
 
 void snapshot_init(struct snapshot *s);

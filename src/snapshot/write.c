@@ -426,6 +426,15 @@ int snapshot_encode(const struct snapshot *s, struct strbuf *out,
 		snap_summary_release(&sum);
 	}
 
+	if (s->groups.present) {
+		strbuf_reset(&p);
+		put_table(&p, &snap_garbage_groups_table, s->groups.garbage,
+			  s->groups.ngarbage);
+		put_table(&p, &snap_lost_groups_table, s->groups.lost,
+			  s->groups.nlost);
+		put_section(out, SNAP_TAG_GRPS, &p, &z, flags, &nsections);
+	}
+
 	strbuf_reset(&p);
 	put_u32(&p, (uint32_t)nsections);
 	put_u32(&p, (uint32_t)crc32(0, (const Bytef *)out->buf + start,

@@ -106,6 +106,27 @@ static bool read_report(const unsigned char *buf, size_t len,
 		memory_breakdown(r, &m);
 		memory_breakdown_release(&m);
 	}
+	/* What garbage --since and leaks --since take from an earlier
+	 * snapshot's groups (GRPS), paired as they pair them. */
+	{
+		struct garbage g, ga;
+		struct leaks l, la;
+
+		if (!garbage_from_groups(r, &g)) {
+			if (garbage_from_groups(r, &ga))
+				abort();
+			garbage_compare(&g, &ga);
+			garbage_release(&ga);
+		}
+		garbage_release(&g);
+		if (!leaks_from_groups(r, &l)) {
+			if (leaks_from_groups(r, &la))
+				abort();
+			leaks_compare(&l, &la);
+			leaks_release(&la);
+		}
+		leaks_release(&l);
+	}
 	return true;
 }
 
@@ -120,8 +141,12 @@ static void read_one(const unsigned char *buf, size_t len)
 			snapshot_release(&rs);
 		return;
 	}
-	/* What reads whole reads as a report, with the same summary. */
+	/* What reads whole reads as a report, with the same summary and
+	 * groups. */
 	if (!report || rs.sum.ncells != s.sum.ncells ||
+	    rs.groups.present != s.groups.present ||
+	    rs.groups.ngarbage != s.groups.ngarbage ||
+	    rs.groups.nlost != s.groups.nlost ||
 	    rs.sum.nchunk_cells != s.sum.nchunk_cells ||
 	    (s.sum.ncells && memcmp(rs.sum.cells, s.sum.cells,
 				    s.sum.ncells * sizeof(*s.sum.cells))) ||

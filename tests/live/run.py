@@ -859,6 +859,31 @@ def run_on_pty(pyheap, args, env):
     return out.decode("utf-8", "replace")
 
 
+def check_since_groups(pyheap, res, tmp, command, a, b):
+    """1.8's GRPS: `pyheap COMMAND --since A B` (garbage, leaks) prints
+    the same in every format from A's summary as from A without it (what
+    a 1.7 file gives: A read whole and analysed)."""
+    sys.path.insert(0, HERE)
+    import snapfile
+    old = os.path.join(tmp, "a-without-grps.snap")
+    with open(a, "rb") as f:
+        data = f.read()
+    with open(old, "wb") as f:
+        f.write(snapfile.without_sections(data, (b"GRPS",)))
+    for fmt in ("text", "json", "csv"):
+        x = run_pyheap(pyheap, command, "--format", fmt, "--top", "0",
+                       "--since", a, b)
+        y = run_pyheap(pyheap, command, "--format", fmt, "--top", "0",
+                       "--since", old, b)
+        yout = y.stdout.replace(old, a)  # JSON and text name A
+        res.check(x.returncode == 0 and (x.returncode, x.stdout, x.stderr)
+                  == (y.returncode, yout, y.stderr),
+                  "%s --since --format %s: the same with A's summary as "
+                  "with A read whole" % (command, fmt),
+                  "%d %r\nvs %d %r" % (x.returncode, x.stdout[:400],
+                                       y.returncode, yout[:400]))
+
+
 def check_summary(pyheap, res, tmp, files):
     """1.7's SUMM: every cell and chunk cell is what the objects and
     chunks give (computed here, apart from the C code), and show, diff and

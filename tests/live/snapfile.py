@@ -53,7 +53,8 @@ ENC_U, ENC_S, ENC_D = "U", "S", "D"
 
 REQUIRED = [b"META", b"STRS", b"TYPS", b"OBJS", b"EDGS", b"ROOT", b"THRD",
             b"GC  ", b"STAT"]
-OPTIONAL = [b"MALC", b"SITE", b"ELBL", b"SUMM"]  # 1.1, 1.2, 1.5, 1.7
+OPTIONAL = [b"MALC", b"SITE", b"ELBL", b"SUMM",
+            b"GRPS"]  # 1.1, 1.2, 1.5, 1.7, 1.8
 
 # Tables: (column id, field, encoding, bits); bits 32 means the value must
 # fit in 32 bits (signed for S columns).
@@ -100,6 +101,17 @@ CCELL_COLS = [(1, "state", ENC_U, 32), (2, "owner_kind", ENC_U, 32),
               (3, "owner_type", ENC_U, 32), (4, "flags", ENC_U, 32),
               (5, "size", ENC_U, 64), (6, "count", ENC_U, 64),
               (7, "bytes", ENC_U, 64)]
+
+# 1.8, section GRPS (optional): garbage groups, lost groups.
+GGROUP_COLS = [(1, "part", ENC_U, 32), (2, "shape", ENC_U, 32),
+               (3, "cycles", ENC_U, 64), (4, "objects", ENC_U, 64),
+               (5, "bytes", ENC_U, 64)]
+LGROUP_COLS = [(1, "reach", ENC_U, 32), (2, "signature", ENC_U, 32),
+               (3, "size", ENC_U, 64), (4, "chunks", ENC_U, 64),
+               (5, "bytes", ENC_U, 64), (6, "indirect_chunks", ENC_U, 64),
+               (7, "indirect_bytes", ENC_U, 64)]
+GARBAGE_PARTS = {1: "collectable", 2: "uncollectable"}
+LOST_REACH = {2: "possibly_lost", 3: "python_garbage", 4: "definitely_lost"}
 
 # Property lists: key -> (value type, kind) where kind is "bool", "u32",
 # "u64" or None.
@@ -484,6 +496,12 @@ def loads(data, name="<snapshot>"):
                 "chunk_cells": _table(p, CCELL_COLS, "chunk cell"),
                 "arenas": _table(p, ARENA_COLS, "arena")}
         p.done("table")
+    grps = None
+    if b"GRPS" in payloads:
+        p = payload(b"GRPS")
+        grps = {"garbage": _table(p, GGROUP_COLS, "garbage group"),
+                "lost": _table(p, LGROUP_COLS, "lost group")}
+        p.done("table")
     sites, site_frames = [], []
     if b"SITE" in payloads:
         p = payload(b"SITE")
@@ -603,6 +621,20 @@ def loads(data, name="<snapshot>"):
         x["kind"] = SITE_KINDS[x["kind"]]
         x["frames"] = [(f["file"], f["line"])
                        for f in site_frames[first:first + n]]
+    for i, g in enumerate((grps or {}).get("garbage", [])):
+        if g["part"] not in GARBAGE_PARTS or not g["objects"] or \
+                g["cycles"] > g["objects"]:
+            fail("GRPS", "garbage group %d: bad part or counts" % i)
+        g["part"] = GARBAGE_PARTS[g["part"]]
+        g["shape"] = string("GRPS", "garbage group %d shape" % i,
+                            g["shape"])
+    for i, g in enumerate((grps or {}).get("lost", [])):
+        if g["reach"] not in LOST_REACH or not g["chunks"] or \
+                g["size"] < 16 or g["bytes"] != g["chunks"] * g["size"]:
+            fail("GRPS", "lost group %d: bad class or counts" % i)
+        g["reach"] = LOST_REACH[g["reach"]]
+        g["signature"] = string("GRPS", "lost group %d signature" % i,
+                                g["signature"])
     for i, o in enumerate(objects):
         if o["site"] > len(sites):
             fail("OBJS", "object %d: site %d out of range (%d sites)"
@@ -628,6 +660,7 @@ def loads(data, name="<snapshot>"):
         "arenas": arenas,
         "sites": sites,
         "summ": summ,
+        "groups": grps,
     }
 
 

@@ -117,6 +117,35 @@ def check_flags(res, snapfile, out, g):
                   and not o["flags"] & 128), 0, "256 only with 128")
 
 
+def check_groups(h, pyheap, res, path):
+    """The file's GRPS (1.8) holds pyheap garbage's groups of the same
+    file, in its order, and its stats the figures --since compares."""
+    import snapfile
+    snap = snapfile.load(path)
+    p = h.run_pyheap(pyheap, "garbage", "--format", "json", "--top", "0",
+                     path)
+    if not res.equal(p.returncode, 0, "garbage exits 0 (%s)"
+                     % p.stderr.strip()):
+        return
+    g = json.loads(p.stdout)
+    want = [(part, gr["shape"], gr["cycles"], gr["objects"], gr["bytes"])
+            for part in ("collectable", "uncollectable")
+            for gr in g[part]["groups"]]
+    got = [(x["part"], x["shape"], x["cycles"], x["objects"], x["bytes"])
+           for x in (snap["groups"] or {}).get("garbage", [])]
+    res.check(snap["groups"] is not None and got == want,
+              "GRPS: the %d garbage groups pyheap garbage finds in the "
+              "same file" % len(want), "%r vs %r" % (got[:3], want[:3]))
+    st = snap["stats"]
+    res.equal((st.get("garbage.collectable.cycles"),
+               st.get("garbage.uncollectable.cycles"),
+               st.get("garbage.unexplained.objects"),
+               st.get("garbage.unexplained.refs")),
+              (g["collectable"]["cycles"], g["uncollectable"]["cycles"],
+               g["unexplained"]["objects"], g["unexplained"]["references"]),
+              "STAT: garbage's cycles and unexplained references")
+
+
 def check_growth(h, pyheap, t, res):
     """After gc.collect() (DEBUG_SAVEALL keeps what it found in
     gc.garbage): K more self-holding lists between two snapshots are,
@@ -161,6 +190,8 @@ def check_growth(h, pyheap, t, res):
                   (out, k, made["bytes"], k),
                   "garbage --since: %d more collectable objects, all in "
                   "the list -> list group" % k)
+        check_groups(h, pyheap, res, out2)
+    h.check_since_groups(pyheap, res, t.tmp, "garbage", out, out2)
     p = h.run_pyheap(pyheap, "garbage", "--format", "csv", "--since", out,
                      out2)
     rows = list(csv.DictReader(io.StringIO(p.stdout)))
@@ -197,6 +228,7 @@ def run(h, pyheap, t, ext, res, snapfile):
     p = h.run_pyheap(pyheap, "snap", "-q", "-o", out, str(t.pid))
     if not res.equal(p.returncode, 0, "snap exits 0 (%s)" % p.stderr.strip()):
         return
+    check_groups(h, pyheap, res, out)
     p = h.run_pyheap(pyheap, "garbage", "--format", "json", "--addresses",
                      out)
     if not res.equal(p.returncode, 0, "garbage exits 0 (%s)"

@@ -73,6 +73,23 @@ def leaks_json(h, pyheap, res, what, *args):
     return json.loads(p.stdout)
 
 
+def check_groups(h, pyheap, res, snapfile, path):
+    """The file's GRPS (1.8) holds pyheap leaks' groups of the same file,
+    in its order."""
+    js = leaks_json(h, pyheap, res, "groups", path)
+    if not js:
+        return
+    want = [(g["state"], g["size"], g["signature"], g["chunks"], g["bytes"],
+             g["indirect_chunks"], g["indirect_bytes"]) for g in js["groups"]]
+    grps = snapfile.load(path)["groups"]
+    got = [(g["reach"], g["size"], g["signature"], g["chunks"], g["bytes"],
+            g["indirect_chunks"], g["indirect_bytes"])
+           for g in (grps or {}).get("lost", [])]
+    res.check(grps is not None and got == want, "GRPS: the %d lost groups "
+              "pyheap leaks finds in the same file" % len(want),
+              "%r vs %r" % (got[:3], want[:3]))
+
+
 def classes(snapfile, path):
     """{(class, chunk size): chunks} of a snapshot."""
     out = {}
@@ -149,6 +166,8 @@ def parity(h, pyheap, exe, res, tmp, snapfile):
                        for x in g], [(N, 2 * N)],
                       "leaks --since: one group of %d %d-byte leaders "
                       "holding %d indirect chunks" % (N, leader, 2 * N))
+        check_groups(h, pyheap, res, snapfile, b)
+        h.check_since_groups(pyheap, res, tmp, "leaks", a, b)
 
         # Native memory that only Python garbage holds.  The held ones
         # last: the words the making of the last garbage buffer leaves in
