@@ -95,7 +95,7 @@ static inline size_t slot_of(const struct census *c, uint64_t addr)
 	return x->first[p] + (size_t)bi;
 }
 
-/* Object i's address: a census record before assemble(), a snapshot row
+/* Object i's address: a census record before census_assemble(), a snapshot row
  * after it. */
 static inline uint64_t addr_of(const struct census *c, size_t i)
 {

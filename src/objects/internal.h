@@ -155,7 +155,7 @@ struct census {
 	 * object lives in it.  seed_blocks() asks this instead of the
 	 * object index: sequential, no cache miss per block. */
 	uint8_t *block_known;
-	/* The objects, until assemble(): then the same memory becomes the
+	/* The objects, until census_assemble(): then the same memory becomes the
 	 * snapshot's rows (s->objects, in address order, one table and not
 	 * two), objs is NULL, the index answers snapshot ids and
 	 * census_obj_tinfo() maps a row to its tinfo. */
@@ -303,7 +303,11 @@ static inline uint64_t census_refs_left(const struct census *c)
 	       0;
 }
 
-/* After assemble(): the tinfo of snapshot object i. */
+/* assemble.c: the census as the snapshot's objects (address order),
+ * types and edges, every id renumbered; objs becomes s->objects. */
+void census_assemble(struct census *c);
+
+/* After census_assemble(): the tinfo of snapshot object i. */
 static inline const struct tinfo *census_obj_tinfo(const struct census *c,
 						   size_t i)
 {
@@ -316,7 +320,7 @@ static inline const struct tinfo *census_obj_tinfo(const struct census *c,
  * a lookup of addr will look; census_order() lists every object's index
  * in address order (the caller frees it). */
 void census_index_init(struct census *c);
-/* assemble(): every index entry from census index to snapshot id. */
+/* census_assemble(): every index entry from census index to snapshot id. */
 void census_index_renumber(struct census *c, const uint32_t *newid);
 void census_index_release(struct census *c);
 bool census_lookup(const struct census *c, uint64_t addr, uint64_t *idx);

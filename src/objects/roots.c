@@ -25,7 +25,7 @@ static void add_root(struct census *c, enum root_kind kind, uint64_t addr,
 		c->objs[idx].owned++;
 	PH_GROW(s->roots, s->roots_alloc, s->nroots + 1);
 	s->roots[s->nroots].kind = kind;
-	/* Remapped to the sorted id in assemble(). */
+	/* Remapped to the sorted id in census_assemble(). */
 	s->roots[s->nroots].object = (uint32_t)idx;
 	s->roots[s->nroots].name = snapshot_cstring(s, name);
 	s->nroots++;
