@@ -90,6 +90,29 @@ def check_groups(h, pyheap, res, snapfile, path):
               "%r vs %r" % (got[:3], want[:3]))
 
 
+def moved_cliques(got, truth, leader, child):
+    """How many whole cliques (a leader and its two children) got has as
+    possibly lost instead of definitely and indirectly lost, with every
+    other class as truth has it; None if got differs otherwise."""
+    def sub(d, k, sz, n):
+        d = {c: dict(v) for c, v in d.items()}
+        d.setdefault(k, {})
+        d[k][sz] = d[k].get(sz, 0) + n
+        if not d[k][sz]:
+            del d[k][sz]
+        if not d[k]:
+            del d[k]
+        return d
+    m = truth.get("definitely_lost", {}).get(leader, 0) - \
+        got.get("definitely_lost", {}).get(leader, 0)
+    if m < 0:
+        return None
+    want = sub(sub(sub(sub(truth, "definitely_lost", leader, -m),
+                       "indirectly_lost", child, -2 * m),
+                   "possibly_lost", leader, m), "possibly_lost", child, 2 * m)
+    return m if got == want else None
+
+
 def classes(snapfile, path):
     """{(class, chunk size): chunks} of a snapshot."""
     out = {}
@@ -154,18 +177,34 @@ def parity(h, pyheap, exe, res, tmp, snapfile):
                 d = cb.get((k, sz), 0) - ca.get((k, sz), 0)
                 if d:
                     got.setdefault(k, {})[sz] = d
-        res.equal(got, truth, "every class of leaklib's chunks equals "
-                  "valgrind's (definitely/indirectly/possibly lost, "
-                  "reachable from .bss, TLS, a stack and a register)")
+        # A word of the target's own memory that happens to point inside
+        # a leader makes its clique possibly lost, as valgrind's scan
+        # would in a run with the same word (seen on pyenv's 3.13 about
+        # once in 30 runs: two leaders, from words in used pymalloc
+        # blocks, 0x7fXX0000YYYY).  Such a clique still counts exactly:
+        # its leader and children move to possibly lost together.
+        leader = vt.chunk_size(vt.sizes()["LEADER"])
+        child = vt.chunk_size(vt.sizes()["CHILD"])
+        moved = moved_cliques(got, truth, leader, child)
+        if moved:
+            print("# %d clique(s) held by a stale interior word: possibly "
+                  "lost" % moved)
+        res.check(moved is not None and moved <= 2,
+                  "every class of leaklib's chunks equals valgrind's "
+                  "(definitely/indirectly/possibly lost, reachable from "
+                  ".bss, TLS, a stack and a register), but for at most two "
+                  "cliques a stale word makes possibly lost",
+                  "got %r, want %r" % (got, truth))
         js = leaks_json(h, pyheap, res, "parity", "--since", a, b)
         if js:
-            leader = vt.chunk_size(vt.sizes()["LEADER"])
             g = [x for x in js["groups"] if x["state"] == "definitely_lost"
                  and x["size"] == leader]
+            m = moved or 0
             res.equal([(x["chunks_delta"], x["indirect_chunks_delta"])
-                       for x in g], [(N, 2 * N)],
+                       for x in g], [(N - m, 2 * (N - m))],
                       "leaks --since: one group of %d %d-byte leaders "
-                      "holding %d indirect chunks" % (N, leader, 2 * N))
+                      "holding %d indirect chunks" % (N - m, leader,
+                                                      2 * (N - m)))
         check_groups(h, pyheap, res, snapfile, b)
         h.check_since_groups(pyheap, res, tmp, "leaks", a, b)
 
