@@ -625,12 +625,13 @@ size_t holders_seed(const struct snapshot *s, uint32_t **out,
 		    size_t bounds[2]);
 
 /* The shortest-path tree from the holders (see above): parent[v] and the
- * edge pedge[v] into v (UINT32_MAX at a path's start), dist[v] its
- * length (UINT32_MAX: reached by no holder), root_id[v] the string id of
- * the name of the root v is (its first root row's; UINT32_MAX for
- * others). */
+ * edge pedge[v] into v, dist[v] its length (UINT32_MAX: reached by no
+ * holder).  At a path's start (parent UINT32_MAX, dist 0) there is no
+ * edge, and pedge[v] is the string id of the name of the root v is (its
+ * first root row's), or UINT32_MAX for a holder that is no root: one
+ * array less, 4 bytes per object. */
 struct path_tree {
-	uint32_t *parent, *pedge, *dist, *root_id;
+	uint32_t *parent, *pedge, *dist;
 };
 void path_tree_build(const struct snapshot *s, struct path_tree *pt);
 /* v's path as text: "sys.modules['app'].__dict__['CACHE'] -> Request". */

@@ -180,16 +180,23 @@ void why_label_text(struct strbuf *sb, const struct snapshot *s,
 	}
 }
 
+/* The string id of the name of the root a path's start v is, or NONE
+ * (path_tree: kept in pedge, which a start has no use for). */
+static uint32_t start_root(const struct path_tree *pt, uint32_t v)
+{
+	return pt->parent[v] == NONE ? pt->pedge[v] : NONE;
+}
+
 /* The label a path's first step gets: the root's name, or why an object
  * that no root reaches is held. */
 static void origin_text(struct strbuf *sb, const struct snapshot *s,
-			const uint32_t *root_id, uint32_t v)
+			const struct path_tree *pt, uint32_t v)
 {
 	const struct snap_object *o = &s->objects[v];
+	uint32_t root = start_root(pt, v);
 
-	if (root_id[v] != NONE)
-		strbuf_addstr(sb, root_id[v] ? snapshot_str(s, root_id[v]) :
-			      "<root>");
+	if (root != NONE)
+		strbuf_addstr(sb, root ? snapshot_str(s, root) : "<root>");
 	else if (o->unexplained > 0)
 		strbuf_addf(sb, "<%" PRId64 " reference%s from outside the "
 			    "heap>", o->unexplained,
@@ -219,11 +226,6 @@ void path_tree_build(const struct snapshot *s, struct path_tree *pt)
 	pt->parent = xmalloc((n + 1) * sizeof(*pt->parent));
 	pt->pedge = xmalloc((n + 1) * sizeof(*pt->pedge));
 	pt->dist = xmalloc((n + 1) * sizeof(*pt->dist));
-	pt->root_id = xmalloc((n + 1) * sizeof(*pt->root_id));
-	memset(pt->root_id, 0xff, (n + 1) * sizeof(*pt->root_id));
-	for (i = s->nroots; i-- > 0;)
-		if (s->roots[i].object < n)
-			pt->root_id[s->roots[i].object] = s->roots[i].name;
 	nseeds = holders_seed(s, &seeds, bounds);
 	for (i = 0; i < n; i++) {
 		pt->parent[i] = NONE;
@@ -255,6 +257,12 @@ void path_tree_build(const struct snapshot *s, struct path_tree *pt)
 			}
 		}
 	}
+	/* The starts that are roots: their name, the first row's. */
+	for (i = s->nroots; i-- > 0;)
+		if (s->roots[i].object < n &&
+		    pt->parent[s->roots[i].object] == NONE &&
+		    pt->dist[s->roots[i].object] == 0)
+			pt->pedge[s->roots[i].object] = s->roots[i].name;
 	free(seeds);
 	free(queue);
 }
@@ -264,7 +272,6 @@ void path_tree_release(struct path_tree *pt)
 	free(pt->parent);
 	free(pt->pedge);
 	free(pt->dist);
-	free(pt->root_id);
 	memset(pt, 0, sizeof(*pt));
 }
 
@@ -272,7 +279,7 @@ void path_tree_release(struct path_tree *pt)
 static uint32_t hop_label(const struct snapshot *s,
 			  const struct path_tree *pt, uint32_t v)
 {
-	return s->edge_label && pt->pedge[v] != NONE ?
+	return s->edge_label && pt->parent[v] != NONE ?
 	       s->edge_label[pt->pedge[v]] : 0;
 }
 
@@ -291,7 +298,7 @@ void path_tree_text(struct strbuf *sb, const struct snapshot *s,
 		ids[k] = v;
 		v = pt->parent[v];
 	}
-	origin_text(sb, s, pt->root_id, ids[0]);
+	origin_text(sb, s, pt, ids[0]);
 	for (k = 1; k < len; k++) {
 		size_t before = sb->len;
 
@@ -346,8 +353,8 @@ static uint64_t step_label(const struct snapshot *s,
 	uint32_t l;
 
 	if (pt->parent[v] == NONE)
-		return pt->root_id[v] != NONE ? 1 + (uint64_t)pt->root_id[v] :
-		       0;
+		return start_root(pt, v) != NONE ?
+		       1 + (uint64_t)start_root(pt, v) : 0;
 	l = hop_label(s, pt, v);
 	if ((l & EDGE_LABEL_KIND) == EDGE_LABEL_INDEX)
 		l = EDGE_LABEL_INDEX;
@@ -442,13 +449,13 @@ static void fill_path(const struct snapshot *s, struct why_path *p,
 		p->steps[k].type = obj_type(s, ids[k]);
 		strbuf_reset(&sb);
 		if (!k)
-			origin_text(&sb, s, pt->root_id, ids[0]);
+			origin_text(&sb, s, pt, ids[0]);
 		else
 			why_label_text(&sb, s, l, true);
 		p->steps[k].label = sb.len ? xstrdup(sb.buf) : NULL;
 		strbuf_reset(&sb);
 		if (!k)
-			origin_text(&sb, s, pt->root_id, ids[0]);
+			origin_text(&sb, s, pt, ids[0]);
 		else
 			why_label_text(&sb, s, l, false);
 		p->example[k].addr = s->objects[ids[k]].addr;
@@ -545,7 +552,8 @@ void why_analyse_tree(const struct snapshot *s, const struct path_tree *ptp,
 			/* Paths of a shape share their start (its name is in
 			 * the shape): a root, or another holder. */
 			path_of(&pt, (uint32_t)i, ids);
-			groups[ngroups].from_holder = pt.root_id[ids[0]] == NONE;
+			groups[ngroups].from_holder =
+				start_root(&pt, ids[0]) == NONE;
 			ngroups++;
 		}
 		if (groups[g].from_holder)
@@ -571,7 +579,10 @@ void why_analyse_tree(const struct snapshot *s, const struct path_tree *ptp,
 
 	/* Per step, the distinct objects the group's paths pass through
 	 * and what they retain.  An object's step is its distance, so a
-	 * stamp per object (group + 1) counts each once per group. */
+	 * stamp per object (group + 1) counts each once per group.  The
+	 * shapes are no longer needed: their memory goes first. */
+	free(sh.shape);
+	sh.shape = NULL;
 	stamp = xcalloc(n + 1, sizeof(*stamp));
 	order = members_by_group(gid, n, ngroups, &norder);
 	for (k = 0; k < norder; k++) {
