@@ -350,11 +350,10 @@ struct shaper {
 static uint64_t step_label(const struct snapshot *s,
 			   const struct path_tree *pt, uint32_t v)
 {
-	uint32_t l;
+	uint32_t l = start_root(pt, v);
 
 	if (pt->parent[v] == NONE)
-		return start_root(pt, v) != NONE ?
-		       1 + (uint64_t)start_root(pt, v) : 0;
+		return l != NONE ? 1 + (uint64_t)l : 0;
 	l = hop_label(s, pt, v);
 	if ((l & EDGE_LABEL_KIND) == EDGE_LABEL_INDEX)
 		l = EDGE_LABEL_INDEX;

@@ -127,8 +127,8 @@ int report_read(const char *path, const struct report_opts *o,
 int report_read_level(const char *path, const struct report_opts *o,
 		      enum snap_read_level level, struct snapshot *s);
 /*
- * An earlier snapshot for --since (garbage, leaks): read as a summary and
- * given to from_groups(), which takes what it needs from the groups snap
+ * An earlier snapshot for --since (garbage, leaks): its metadata, stats
+ * and groups read (SNAP_READ_META) and given to from_groups(), which takes what it needs from the groups snap
  * stored (GRPS, 1.8); when that says -PH_E_NOTFOUND (an older file), read
  * whole and given to analyse(), whose errors name the file.  out is what
  * both fill.

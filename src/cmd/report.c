@@ -106,7 +106,9 @@ int since_read(const char *path,
 	       int (*analyse)(const struct snapshot *, void *), void *out)
 {
 	struct snapshot a;
-	int rc = snapshot_read_level(path, SNAP_READ_REPORT, &a, NULL);
+	/* GRPS and STAT are read at the META level: nothing else of A, and
+	 * no summary computed from the objects of a file before 1.7. */
+	int rc = snapshot_read_level(path, SNAP_READ_META, &a, NULL);
 
 	if (rc)
 		return rc;

@@ -203,7 +203,7 @@ void census_assemble(struct census *c)
 	newid = xmalloc((n + 1) * sizeof(*newid));
 	for (i = 0; i < n; i++)
 		newid[order[i]] = (uint32_t)i;
-	/* Edges first: they are freed before the objects are copied. */
+	/* Edges first: they are freed before the records become rows. */
 	assemble_edges(c, newid, n);
 
 	/* Types first: their object ids are remapped below. */

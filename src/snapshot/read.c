@@ -32,11 +32,11 @@ static enum snap_read_level sect_level(int k)
 	case SECT_STRS:
 	case SECT_GC:
 	case SECT_STAT:
+	case SECT_GRPS: /* strings only: what --since compares */
 		return SNAP_READ_META;
 	case SECT_TYPS:
 	case SECT_SITE: /* strings only: reports group objects by site */
 	case SECT_SUMM: /* type and site ids: what reports group */
-	case SECT_GRPS: /* strings only: what --since compares */
 		return SNAP_READ_REPORT;
 	case SECT_OBJS:
 	case SECT_MALC: /* object ids only */

@@ -425,7 +425,7 @@ struct snapshot {
 	 * snapshot_summarize(). */
 	struct snap_summary sum;
 
-	/* The analyses' groups (1.8): read at SNAP_READ_REPORT and above. */
+	/* The analyses' groups (1.8): read at every level. */
 	struct snap_groups groups;
 };
 
@@ -481,8 +481,9 @@ int snapshot_read_mem(const void *buf, size_t len, const char *name,
 /*
  * Reading less.  Every section's CRC is verified whatever the level; only
  * the sections of the level are inflated and decoded:
- *   SNAP_READ_META     META, STRS, GC, STAT: metadata and stats; no
- *                      types, objects, edges, roots or threads
+ *   SNAP_READ_META     META, STRS, GC, STAT, GRPS: metadata, stats and
+ *                      the analyses' groups; no types, objects, edges,
+ *                      roots or threads
  *   SNAP_READ_REPORT   and TYPS, SITE, SUMM: what show, diff and trend
  *                      group (the summary), no objects or chunks (every
  *                      type's object is UINT32_MAX); a file
