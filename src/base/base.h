@@ -134,6 +134,15 @@ static inline bool ph_mul(uint64_t a, uint64_t b, uint64_t *r)
 	return !__builtin_mul_overflow(a, b, r);
 }
 
+/* Threads (base/par.c).  ph_jobs_default: the CPUs this process may run
+ * on, 1 to 8.  ph_parallel: fn on each of n items (n <= 8) of size bytes
+ * at once, one on the calling thread and the rest on threads with every
+ * signal blocked (so signals, and the handler that detaches a stopped
+ * target, stay on the calling thread); returns when all are done.  fn must
+ * not report errors (ph_error has one slot) or die: it records them. */
+int ph_jobs_default(void);
+void ph_parallel(size_t n, void (*fn)(void *), void *items, size_t size);
+
 /* Monotonic clock in nanoseconds, and wall clock in seconds. */
 uint64_t ph_now_ns(void);
 double ph_wall_time(void);

@@ -171,6 +171,7 @@ enum {
 	SOPT_MAX_COPY, SOPT_QUIET, SOPT_PIDFILE, SOPT_NAME, SOPT_ALL,
 	SOPT_DIR, SOPT_KEEP, SOPT_MIN_FREE, SOPT_PROGRAM, SOPT_PROM,
 	SOPT_PROM_TOP, SOPT_WORKERS, SOPT_LABELS, SOPT_NO_LEAK_SCAN,
+	SOPT_JOBS,
 };
 
 #define SNAP_TARGET_OPTIONS                                                  \
@@ -232,6 +233,10 @@ enum {
 	{ SOPT_NO_LEAK_SCAN, 0, "no-leak-scan", NULL,                        \
 	  "do not classify native memory (pyheap leaks): skips the "         \
 	  "conservative scan after the copy; the pause is the same" },      \
+	{ SOPT_JOBS, 'j', "jobs", "N",                                       \
+	  "threads to copy with (each copies a part: the pause shrinks) "    \
+	  "and to write the snapshot with: 1 to 8 (default: the CPUs this "  \
+	  "process may run on, up to 8)" },                                  \
 	{ SOPT_QUIET, 'q', "quiet", NULL, "do not print the summary line" }
 
 struct snap_opts {
@@ -248,6 +253,7 @@ struct snap_opts {
 	int on_max_pause;         /* enum pause_limit */
 	uint64_t max_copy;
 	int labels;               /* enum census_labels */
+	int jobs;                 /* --jobs, 1 to 8 */
 };
 void snap_opts_init(struct snap_opts *o);
 void snap_opts_release(struct snap_opts *o);

@@ -514,10 +514,12 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 	/* The memory to copy into, faulted in while the process runs: the
 	 * estimate and a margin for what it allocates meanwhile (beyond it,
 	 * the capture maps afresh and pays the faults in the pause). */
-	rc = target_image_reserve(reserve_size(est, io.max_bytes), &ibuf);
+	rc = target_image_reserve(reserve_size(est, io.max_bytes), o->jobs,
+				  &ibuf);
 	if (rc)
 		goto out;
 	io.buf = &ibuf;
+	io.jobs = o->jobs;
 
 	if (!o->no_stop) {
 		t->pause_limit = (enum pause_limit)o->on_max_pause;
@@ -572,7 +574,7 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 			snapshot_str(&s, s.meta.malloc_note));
 
 	cleanup_on_signal(path);
-	rc = snapshot_write(&s, path, &file_size);
+	rc = snapshot_write_jobs(&s, path, &file_size, o->jobs);
 	cleanup_done();
 	if (rc)
 		goto out;

@@ -22,6 +22,7 @@ void snap_opts_init(struct snap_opts *o)
 	o->max_pause_ms = DEFAULT_MAX_PAUSE_MS;
 	o->on_max_pause = PAUSE_LIMIT_FAIL;
 	o->prom_top = PROM_DEFAULT_TOP;
+	o->jobs = ph_jobs_default();
 }
 
 void snap_opts_release(struct snap_opts *o)
@@ -77,6 +78,13 @@ int snap_option(const struct command_help *h, struct snap_opts *o, int id,
 		return 0;
 	case SOPT_MAX_COPY:
 		return parse_size(h, "--max-copy", arg, &o->max_copy);
+	case SOPT_JOBS:
+		rc = parse_uint(h, "--jobs", arg, 8, &v);
+		if (!rc && !v)
+			rc = usage_error(h, "--jobs: give 1 to 8");
+		if (!rc)
+			o->jobs = (int)v;
+		return rc;
 	case SOPT_PIDFILE:
 		o->sel.pidfile = arg;
 		return 0;

@@ -462,6 +462,9 @@ static void add_stats(struct census *c)
 	if (h->raw_allocated_known)
 		snapshot_stat(s, "pymalloc.raw_allocated_blocks",
 			      (int64_t)h->raw_allocated_blocks);
+	if (target_image_stats(c->t))
+		snapshot_stat(s, "capture.threads",
+			      (int64_t)target_image_stats(c->t)->copy_threads);
 	snapshot_stat(s, "census.objects", (int64_t)c->nobjs);
 	snapshot_stat(s, "census.gc_tracked", (int64_t)c->gc_tracked);
 	snapshot_stat(s, "census.gc_permanent", (int64_t)c->permanent);

@@ -528,6 +528,10 @@ int snapshot_check(const struct snapshot *s, const char *name);
 #define SNAP_ENCODE_NO_SUMMARY 4u
 int snapshot_encode(const struct snapshot *s, struct strbuf *out,
 		    const char *name, unsigned flags);
+/* The same with the sections built and compressed on up to jobs threads
+ * (at most 8); the bytes are the same whatever jobs is. */
+int snapshot_encode_jobs(const struct snapshot *s, struct strbuf *out,
+			 const char *name, unsigned flags, int jobs);
 
 /* "OBJS", "GC", or "\x01BJS" for a damaged tag: printable, trailing blanks
  * dropped, other bytes as \xNN.  buf holds at least 17 bytes. */

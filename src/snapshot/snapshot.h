@@ -473,6 +473,10 @@ void snap_summary_totals(const struct snap_summary *m, uint64_t *objects,
  * *file_size receives the written size (may be NULL). */
 int snapshot_write(const struct snapshot *s, const char *path,
 		   uint64_t *file_size);
+/* The same, building and compressing the sections on up to jobs threads
+ * (1 to 8); the file is the same whatever jobs is. */
+int snapshot_write_jobs(const struct snapshot *s, const char *path,
+			uint64_t *file_size, int jobs);
 int snapshot_read(const char *path, struct snapshot *s);
 /* The same from a buffer (fuzzing, tests). */
 int snapshot_read_mem(const void *buf, size_t len, const char *name,

@@ -310,26 +310,148 @@ static void deflate_payload(const struct strbuf *in, struct strbuf *out)
 	deflateEnd(&z);
 }
 
-static void put_section(struct strbuf *out, uint32_t tag,
-			const struct strbuf *payload, struct strbuf *zbuf,
-			unsigned flags, size_t *nsections)
+/*
+ * The sections, each built and compressed on its own: their payloads are
+ * pure functions of the snapshot, so with jobs > 1 several threads take
+ * the sections in turn (the largest first) and build and deflate each, and
+ * the file is then assembled in the format's order.  That holds every
+ * payload at once (about 20 bytes per object), where one at a time needed
+ * only the largest; the census tables the snapshot was built from are
+ * gone by then, so the peak is not here.
+ */
+enum { SEC_META, SEC_STRS, SEC_TYPS, SEC_OBJS, SEC_EDGS, SEC_ROOT, SEC_THRD,
+       SEC_GC, SEC_STAT, SEC_MALC, SEC_SITE, SEC_ELBL, SEC_SUMM, SEC_GRPS,
+       SEC__COUNT };
+
+static const uint32_t sec_tags[SEC__COUNT] = {
+	SNAP_TAG_META, SNAP_TAG_STRS, SNAP_TAG_TYPS, SNAP_TAG_OBJS,
+	SNAP_TAG_EDGS, SNAP_TAG_ROOT, SNAP_TAG_THRD, SNAP_TAG_GC,
+	SNAP_TAG_STAT, SNAP_TAG_MALC, SNAP_TAG_SITE, SNAP_TAG_ELBL,
+	SNAP_TAG_SUMM, SNAP_TAG_GRPS,
+};
+
+/* Which sections to take first: the big ones, so no thread is left with
+ * OBJS when the others are done. */
+static const unsigned char sec_order[SEC__COUNT] = {
+	SEC_OBJS, SEC_EDGS, SEC_ELBL, SEC_SUMM, SEC_MALC, SEC_STRS, SEC_SITE,
+	SEC_TYPS, SEC_META, SEC_ROOT, SEC_THRD, SEC_GC, SEC_STAT, SEC_GRPS,
+};
+
+struct section {
+	bool present;
+	struct strbuf p; /* the payload */
+	struct strbuf z; /* deflated, if smaller */
+	bool zlib;
+};
+
+struct encoding {
+	const struct snapshot *s;
+	unsigned flags;
+	struct section sec[SEC__COUNT];
+	size_t next; /* in sec_order: the next section to take */
+};
+
+static void build_payload(const struct snapshot *s, unsigned flags, int k,
+			  struct strbuf *p)
 {
-	const struct strbuf *stored = payload;
-	uint32_t sflags = 0;
+	switch (k) {
+	case SEC_META:
+		put_props(p, snap_meta_props, snap_nmeta_props, &s->meta);
+		break;
+	case SEC_STRS:
+		put_strings(p, s);
+		break;
+	case SEC_TYPS:
+		put_table(p, &snap_types_table, s->types, s->ntypes);
+		break;
+	case SEC_OBJS:
+		put_table(p, &snap_objects_table, s->objects, s->nobjects);
+		break;
+	case SEC_EDGS:
+		put_edges(p, s);
+		break;
+	case SEC_ROOT:
+		put_table(p, &snap_roots_table, s->roots, s->nroots);
+		break;
+	case SEC_THRD:
+		put_table(p, &snap_threads_table, s->threads, s->nthreads);
+		put_table(p, &snap_frames_table, s->frames, s->nframes);
+		break;
+	case SEC_GC:
+		put_props(p, snap_gc_props, snap_ngc_props, &s->gc);
+		break;
+	case SEC_STAT:
+		put_table(p, &snap_stats_table, s->stats, s->nstats);
+		break;
+	case SEC_MALC:
+		put_table(p, &snap_chunks_table, s->chunks, s->nchunks);
+		put_table(p, &snap_arenas_table, s->arenas, s->narenas);
+		break;
+	case SEC_SITE:
+		put_table(p, &snap_sites_table, s->sites, s->nsites);
+		put_table(p, &snap_site_frames_table, s->site_frames,
+			  s->nsite_frames);
+		break;
+	case SEC_ELBL:
+		put_labels(p, s);
+		break;
+	case SEC_SUMM: {
+		/* The summary, from the objects and chunks the other sections
+		 * hold, never from a summary the snapshot may carry (it could
+		 * be stale). */
+		struct snap_summary sum;
+
+		snapshot_summarize(s, &sum);
+		put_table(p, &snap_cells_table, sum.cells, sum.ncells);
+		put_table(p, &snap_chunk_cells_table, sum.chunk_cells,
+			  sum.nchunk_cells);
+		put_table(p, &snap_arenas_table, s->arenas, s->narenas);
+		snap_summary_release(&sum);
+		break;
+	}
+	case SEC_GRPS:
+		put_table(p, &snap_garbage_groups_table, s->groups.garbage,
+			  s->groups.ngarbage);
+		put_table(p, &snap_lost_groups_table, s->groups.lost,
+			  s->groups.nlost);
+		break;
+	}
+	(void)flags;
+}
+
+/* A worker (base/par.c): sections until none is left. */
+static void encode_piece(void *arg)
+{
+	struct encoding *e = *(struct encoding **)arg;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&e->next, 1, __ATOMIC_RELAXED);
+		struct section *x;
+
+		if (i >= SEC__COUNT)
+			return;
+		x = &e->sec[sec_order[i]];
+		if (!x->present)
+			continue;
+		build_payload(e->s, e->flags, sec_order[i], &x->p);
+		if (e->flags & SNAP_ENCODE_STORED)
+			continue;
+		deflate_payload(&x->p, &x->z);
+		x->zlib = x->z.len < x->p.len;
+	}
+}
+
+static void put_section(struct strbuf *out, uint32_t tag,
+			const struct strbuf *stored, uint64_t size,
+			bool zlib, size_t *nsections)
+{
 	size_t hdr = out->len;
 	uLong crc;
 
-	if (!(flags & SNAP_ENCODE_STORED) && tag != SNAP_TAG_END) {
-		deflate_payload(payload, zbuf);
-		if (zbuf->len < payload->len) {
-			stored = zbuf;
-			sflags = SNAP_SECT_ZLIB;
-		}
-	}
 	put_u32(out, tag);
-	put_u32(out, sflags);
+	put_u32(out, zlib ? SNAP_SECT_ZLIB : 0);
 	put_u64(out, stored->len);
-	put_u64(out, payload->len);
+	put_u64(out, size);
 	crc = crc32(0, (const Bytef *)out->buf + hdr, 24);
 	crc = crc32_z(crc, (const Bytef *)stored->buf, stored->len);
 	put_u32(out, (uint32_t)crc);
@@ -337,11 +459,12 @@ static void put_section(struct strbuf *out, uint32_t tag,
 	(*nsections)++;
 }
 
-int snapshot_encode(const struct snapshot *s, struct strbuf *out,
-		    const char *name, unsigned flags)
+int snapshot_encode_jobs(const struct snapshot *s, struct strbuf *out,
+			 const char *name, unsigned flags, int jobs)
 {
-	struct strbuf p = STRBUF_INIT, z = STRBUF_INIT;
-	size_t start = out->len, nsections = 0;
+	struct encoding *e, *ep[8];
+	struct strbuf p = STRBUF_INIT;
+	size_t start = out->len, nsections = 0, n, k;
 	int rc;
 
 	if (!(flags & SNAP_ENCODE_UNCHECKED)) {
@@ -349,101 +472,57 @@ int snapshot_encode(const struct snapshot *s, struct strbuf *out,
 		if (rc)
 			return rc;
 	}
+	e = xcalloc(1, sizeof(*e));
+	e->s = s;
+	e->flags = flags;
+	for (k = 0; k < SEC__COUNT; k++) {
+		strbuf_init(&e->sec[k].p);
+		strbuf_init(&e->sec[k].z);
+		e->sec[k].present = true;
+	}
+	e->sec[SEC_MALC].present = (s->meta.flags & SNAP_NATIVE) ||
+				   s->nchunks || s->narenas;
+	e->sec[SEC_SITE].present = s->nsites || s->nsite_frames;
+	e->sec[SEC_ELBL].present = s->edge_label && s->edge_start;
+	e->sec[SEC_SUMM].present = !(flags & SNAP_ENCODE_NO_SUMMARY);
+	e->sec[SEC_GRPS].present = s->groups.present;
+	/* Off the shared empty buffer before any thread writes a NUL. */
+	for (k = 0; k < SEC__COUNT; k++) {
+		strbuf_grow(&e->sec[k].p, 64);
+		strbuf_grow(&e->sec[k].z, 64);
+	}
+	n = jobs > 1 ? (size_t)PH_MIN(jobs, 8) : 1;
+	for (k = 0; k < n; k++)
+		ep[k] = e;
+	ph_parallel(n, encode_piece, ep, sizeof(ep[0]));
+
 	strbuf_add(out, SNAP_MAGIC, SNAP_MAGIC_LEN);
 	put_u16(out, SNAP_MAJOR);
 	put_u16(out, SNAP_MINOR);
 	put_u32(out, 0);
+	for (k = 0; k < SEC__COUNT; k++) {
+		struct section *x = &e->sec[k];
 
-	put_props(&p, snap_meta_props, snap_nmeta_props, &s->meta);
-	put_section(out, SNAP_TAG_META, &p, &z, flags, &nsections);
-
-	strbuf_reset(&p);
-	put_strings(&p, s);
-	put_section(out, SNAP_TAG_STRS, &p, &z, flags, &nsections);
-
-	strbuf_reset(&p);
-	put_table(&p, &snap_types_table, s->types, s->ntypes);
-	put_section(out, SNAP_TAG_TYPS, &p, &z, flags, &nsections);
-
-	strbuf_reset(&p);
-	put_table(&p, &snap_objects_table, s->objects, s->nobjects);
-	put_section(out, SNAP_TAG_OBJS, &p, &z, flags, &nsections);
-
-	strbuf_reset(&p);
-	put_edges(&p, s);
-	put_section(out, SNAP_TAG_EDGS, &p, &z, flags, &nsections);
-
-	strbuf_reset(&p);
-	put_table(&p, &snap_roots_table, s->roots, s->nroots);
-	put_section(out, SNAP_TAG_ROOT, &p, &z, flags, &nsections);
-
-	strbuf_reset(&p);
-	put_table(&p, &snap_threads_table, s->threads, s->nthreads);
-	put_table(&p, &snap_frames_table, s->frames, s->nframes);
-	put_section(out, SNAP_TAG_THRD, &p, &z, flags, &nsections);
-
-	strbuf_reset(&p);
-	put_props(&p, snap_gc_props, snap_ngc_props, &s->gc);
-	put_section(out, SNAP_TAG_GC, &p, &z, flags, &nsections);
-
-	strbuf_reset(&p);
-	put_table(&p, &snap_stats_table, s->stats, s->nstats);
-	put_section(out, SNAP_TAG_STAT, &p, &z, flags, &nsections);
-
-	if ((s->meta.flags & SNAP_NATIVE) || s->nchunks || s->narenas) {
-		strbuf_reset(&p);
-		put_table(&p, &snap_chunks_table, s->chunks, s->nchunks);
-		put_table(&p, &snap_arenas_table, s->arenas, s->narenas);
-		put_section(out, SNAP_TAG_MALC, &p, &z, flags, &nsections);
+		if (x->present)
+			put_section(out, sec_tags[k], x->zlib ? &x->z : &x->p,
+				    x->p.len, x->zlib, &nsections);
+		strbuf_release(&x->p);
+		strbuf_release(&x->z);
 	}
+	free(e);
 
-	if (s->nsites || s->nsite_frames) {
-		strbuf_reset(&p);
-		put_table(&p, &snap_sites_table, s->sites, s->nsites);
-		put_table(&p, &snap_site_frames_table, s->site_frames,
-			  s->nsite_frames);
-		put_section(out, SNAP_TAG_SITE, &p, &z, flags, &nsections);
-	}
-
-	if (s->edge_label && s->edge_start) {
-		strbuf_reset(&p);
-		put_labels(&p, s);
-		put_section(out, SNAP_TAG_ELBL, &p, &z, flags, &nsections);
-	}
-
-	/* The summary, from the objects and chunks written above, never
-	 * from a summary the snapshot may carry (it could be stale). */
-	if (!(flags & SNAP_ENCODE_NO_SUMMARY)) {
-		struct snap_summary sum;
-
-		snapshot_summarize(s, &sum);
-		strbuf_reset(&p);
-		put_table(&p, &snap_cells_table, sum.cells, sum.ncells);
-		put_table(&p, &snap_chunk_cells_table, sum.chunk_cells,
-			  sum.nchunk_cells);
-		put_table(&p, &snap_arenas_table, s->arenas, s->narenas);
-		put_section(out, SNAP_TAG_SUMM, &p, &z, flags, &nsections);
-		snap_summary_release(&sum);
-	}
-
-	if (s->groups.present) {
-		strbuf_reset(&p);
-		put_table(&p, &snap_garbage_groups_table, s->groups.garbage,
-			  s->groups.ngarbage);
-		put_table(&p, &snap_lost_groups_table, s->groups.lost,
-			  s->groups.nlost);
-		put_section(out, SNAP_TAG_GRPS, &p, &z, flags, &nsections);
-	}
-
-	strbuf_reset(&p);
 	put_u32(&p, (uint32_t)nsections);
 	put_u32(&p, (uint32_t)crc32(0, (const Bytef *)out->buf + start,
 				    SNAP_HEADER_LEN));
-	put_section(out, SNAP_TAG_END, &p, &z, flags, &nsections);
-
+	put_section(out, SNAP_TAG_END, &p, p.len, false, &nsections);
 	strbuf_release(&p);
-	strbuf_release(&z);
 	return 0;
+}
+
+int snapshot_encode(const struct snapshot *s, struct strbuf *out,
+		    const char *name, unsigned flags)
+{
+	return snapshot_encode_jobs(s, out, name, flags, 1);
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -486,6 +565,12 @@ static int sync_dir(const char *path)
 int snapshot_write(const struct snapshot *s, const char *path,
 		   uint64_t *file_size)
 {
+	return snapshot_write_jobs(s, path, file_size, 1);
+}
+
+int snapshot_write_jobs(const struct snapshot *s, const char *path,
+			uint64_t *file_size, int jobs)
+{
 	struct strbuf buf = STRBUF_INIT;
 	char *tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
 	/* Messages name the file with its directory: "cannot write
@@ -495,7 +580,7 @@ int snapshot_write(const struct snapshot *s, const char *path,
 	bool created = false;
 	int fd = -1, rc;
 
-	rc = snapshot_encode(s, &buf, what, 0);
+	rc = snapshot_encode_jobs(s, &buf, what, 0, jobs);
 	if (rc)
 		goto cleanup;
 

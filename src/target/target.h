@@ -319,6 +319,12 @@ struct image_opts {
 	 * copy fits (buf->p becomes NULL), else releases it and allocates
 	 * anew.  Either way the caller need only release it after. */
 	struct image_buf *buf;
+	/* Threads that copy at once (each a run of the image); 0 or 1: the
+	 * calling thread alone.  At most 8. */
+	int jobs;
+	/* No run shorter than this goes to a thread of its own; 0: 8 MiB.
+	 * Tests set a page, to cut small images into many runs. */
+	uint64_t run_min;
 };
 
 struct image_stats {
@@ -326,6 +332,7 @@ struct image_stats {
 	uint64_t hole_pages;       /* anonymous, neither present nor swapped:
 				    * zero, not copied */
 	uint64_t unreadable_pages; /* could not be read: zero in the image */
+	uint64_t copy_threads;     /* that copied it */
 	uint64_t maps;             /* mappings copied */
 	uint64_t maps_left_out;    /* would be copied, but see "Images" */
 	uint64_t copy_ns;          /* the whole capture (its part of the
@@ -347,9 +354,9 @@ int target_image_capture(struct target *t, const struct image_opts *o,
  * does not stop t.  The same errors but -PH_E_LIMIT and -PH_E_NOMEM. */
 int target_image_estimate(struct target *t, uint64_t *bytes);
 /* Map and fault in bytes of local memory for a capture (b->p NULL when
- * bytes is 0).  0, or -PH_E_NOMEM.  Release with target_image_buf_release
+ * bytes is 0), on up to jobs threads.  0, or -PH_E_NOMEM.  Release with target_image_buf_release
  * (which does nothing to a buffer a capture took over). */
-int target_image_reserve(uint64_t bytes, struct image_buf *b);
+int target_image_reserve(uint64_t bytes, int jobs, struct image_buf *b);
 void target_image_buf_release(struct image_buf *b);
 /* At -vvv, log each extent an image holds ("copied extent START-END"),
  * for bench/copy; call it after the target is resumed.  Nothing for other

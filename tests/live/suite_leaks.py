@@ -188,7 +188,8 @@ def parity(h, pyheap, exe, res, tmp, snapfile):
         moved = moved_cliques(got, truth, leader, child)
         if moved:
             print("# %d clique(s) held by a stale interior word: possibly "
-                  "lost" % moved)
+                  "lost (leaders by holder or root: %r)"
+                  % (moved, held_by(snapfile, b, leader)))
         res.check(moved is not None and moved <= 2,
                   "every class of leaklib's chunks equals valgrind's "
                   "(definitely/indirectly/possibly lost, reachable from "

@@ -959,10 +959,11 @@ def sanitized(pyheap):
 
 def suite_memory(h, pyheap, slot, exe, res):
     import snapfile
-    if sanitized(pyheap):
-        print("# pyheap is built with ASan: its memory is not measured")
-        return
     with Big(exe, 1000000) as big:
+        if sanitized(pyheap):
+            print("# pyheap is built with ASan: its memory is not measured")
+            jobs_checks(pyheap, big, res)
+            return
         out = os.path.join(big.tmp, "m.snap")
         p = subprocess.Popen([pyheap, "snap", "-q", "-o", out, str(big.pid)],
                              stdout=subprocess.DEVNULL,
@@ -985,6 +986,41 @@ def suite_memory(h, pyheap, slot, exe, res):
                   "peak RSS within copied bytes + %d bytes per object + "
                   "%d MiB" % (BYTES_PER_OBJECT, FIXED_BYTES >> 20),
                   "%.1f MiB" % (peak / 2**20))
+        jobs_checks(pyheap, big, res)
+
+
+def jobs_checks(pyheap, big, res):
+    """snap --jobs: the memory copied by 1, 2 and 8 threads, each a run
+    of it (runs of at least 8 MiB: the 1M ints copy about 45 MiB), gives
+    the same objects; the list of n ints is whole in each."""
+    import snapfile
+    n = big.info["n"]
+    for j in (1, 2, 8):
+        out = os.path.join(big.tmp, "j%d.snap" % j)
+        p = subprocess.run([pyheap, "snap", "-q", "-j", str(j), "-o", out,
+                            str(big.pid)], capture_output=True, text=True)
+        if not res.equal(p.returncode, 0, "snap -j %d exits 0 (%s)"
+                         % (j, p.stderr.strip())):
+            continue
+        released(res, big, "snap -j %d" % j)
+        s = snapfile.load(out)
+        threads = s["stats"].get("capture.threads")
+        most = min(j, s["meta"]["image_bytes"] // (8 << 20))
+        if j == 1:
+            res.equal(threads, 1, "snap -j 1: one thread copied")
+        else:
+            res.check(threads is not None and 2 <= threads <= most,
+                      "snap -j %d: 2 to %d threads copied" % (j, most),
+                      repr(threads))
+        names = [ty["name"] for ty in s["types"]]
+        objs = s["objects"]
+        whole = [i for i, o in enumerate(objs)
+                 if names[o["type"]] == "list" and len(s["edges"][i]) == n
+                 and all(names[objs[d]["type"]] == "int"
+                         for d in s["edges"][i])]
+        res.equal(len(whole), 1, "snap -j %d: the list of %d ints, each "
+                  "an int" % (j, n))
+        os.unlink(out)
 
 
 def register(suites, helpers):

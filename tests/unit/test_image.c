@@ -707,7 +707,7 @@ START_TEST(image_reserved_buffer)
 	t = open_child(&c);
 	ck_assert_int_eq(target_image_estimate(t, &est), 0);
 
-	ck_assert_int_eq(target_image_reserve(est + (1u << 20), &b), 0);
+	ck_assert_int_eq(target_image_reserve(est + (1u << 20), 1, &b), 0);
 	ck_assert_ptr_nonnull(b.p);
 	ck_assert_uint_eq(b.len, est + (1u << 20));
 	o.buf = &b;
@@ -717,7 +717,7 @@ START_TEST(image_reserved_buffer)
 	check_image(im, &c);
 	target_close(im);
 
-	ck_assert_int_eq(target_image_reserve(4096, &b), 0); /* too small */
+	ck_assert_int_eq(target_image_reserve(4096, 1, &b), 0); /* too small */
 	o.buf = &b;
 	im = capture_stopped(t, &o);
 	ck_assert_ptr_null(b.p); /* released */
@@ -725,8 +725,28 @@ START_TEST(image_reserved_buffer)
 	target_close(im);
 	target_image_buf_release(&b); /* harmless twice */
 
-	ck_assert_int_eq(target_image_reserve(0, &b), 0);
+	ck_assert_int_eq(target_image_reserve(0, 1, &b), 0);
 	ck_assert_ptr_null(b.p);
+
+	/* Faulted in by three threads: every page resident, and taken
+	 * over by a copy on three threads. */
+	ck_assert_int_eq(target_image_reserve(40 * MIB + 3 * PAGE, 3, &b), 0);
+	{
+		size_t n = (b.len + PAGE - 1) / PAGE, i;
+		unsigned char *v = malloc(n);
+
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(mincore(b.p, b.len, v), 0);
+		for (i = 0; i < n; i++)
+			ck_assert_msg(v[i] & 1, "page %zu not resident", i);
+		free(v);
+	}
+	o.buf = &b;
+	o.jobs = 3;
+	im = capture_stopped(t, &o);
+	ck_assert_ptr_null(b.p);
+	check_image(im, &c);
+	target_close(im);
 	target_close(t);
 	reap(&c);
 }
@@ -792,6 +812,62 @@ START_TEST(image_without_process_vm_readv)
 	target_close(im);
 	target_close(t);
 	reap(&c);
+}
+END_TEST
+
+/* Copied by several threads, each a run of the image: the same image,
+ * holes, unreadable pages and all; with process_vm_readv refused too
+ * (every run then goes on through /proc/PID/mem). */
+static void check_threads(bool deny)
+{
+	static const int jobs[] = { 2, 3, 8 };
+	struct child c;
+	struct target *t, *im;
+	uint64_t one;
+	size_t i;
+
+	spawn(&c, false);
+	if (deny)
+		ck_assert_int_eq(deny_process_vm_readv(), 0);
+	t = open_child(&c);
+	im = capture_stopped(t, NULL);
+	one = target_image_stats(im)->bytes;
+	ck_assert_uint_eq(target_image_stats(im)->copy_threads, 1);
+	target_close(im);
+	for (i = 0; i < PH_ARRAY_SIZE(jobs); i++) {
+		struct image_opts o = { .jobs = jobs[i], .run_min = PAGE };
+
+		im = capture_stopped(t, &o);
+		ck_assert_uint_eq(target_image_stats(im)->copy_threads,
+				  (uint64_t)jobs[i]);
+		/* The child is idle: the same pages, copied once each. */
+		ck_assert_uint_eq(target_image_stats(im)->bytes, one);
+		check_image(im, &c);
+		target_close(im);
+	}
+	/* The default smallest run: a copy this small takes one thread. */
+	{
+		struct image_opts o = { .jobs = 8 };
+
+		im = capture_stopped(t, &o);
+		ck_assert_uint_le(target_image_stats(im)->copy_threads,
+				  CHILD_MAX_BYTES / (8 * MIB));
+		check_image(im, &c);
+		target_close(im);
+	}
+	target_close(t);
+	reap(&c);
+}
+
+START_TEST(image_copied_by_threads)
+{
+	check_threads(false);
+}
+END_TEST
+
+START_TEST(image_copied_by_threads_without_process_vm_readv)
+{
+	check_threads(true);
 }
 END_TEST
 
@@ -881,6 +957,8 @@ int main(void)
 	tcase_add_test(tc, image_reserved_buffer);
 	tcase_add_test(tc, image_pagemap_read);
 	tcase_add_test(tc, image_without_process_vm_readv);
+	tcase_add_test(tc, image_copied_by_threads);
+	tcase_add_test(tc, image_copied_by_threads_without_process_vm_readv);
 	tcase_add_test(tc, image_of_other_targets);
 	tcase_add_test(tc, image_throughput);
 	suite_add_tcase(s, tc);

@@ -784,6 +784,57 @@ START_TEST(round_trip_file)
 }
 END_TEST
 
+static void read_whole(const char *path, struct strbuf *out);
+
+/* Sections built and compressed on several threads: the same bytes, for
+ * every way of encoding, and what snapshot_write_jobs writes. */
+START_TEST(encode_on_threads_same_bytes)
+{
+	static const unsigned flags[] = { 0, SNAP_ENCODE_STORED,
+					  SNAP_ENCODE_NO_SUMMARY };
+	static const int jobs[] = { 2, 3, 8 };
+	char *dir = tmpdir_make(), *path = xasprintf("%s/j.snap", dir);
+	struct snapshot a;
+	size_t f, j;
+
+	build_small(&a);
+	for (f = 0; f < PH_ARRAY_SIZE(flags); f++) {
+		struct strbuf one = STRBUF_INIT;
+
+		encode(&a, flags[f], &one);
+		for (j = 0; j < PH_ARRAY_SIZE(jobs); j++) {
+			struct strbuf many = STRBUF_INIT;
+
+			ck_assert_int_eq(snapshot_encode_jobs(&a, &many, NAME,
+							      flags[f],
+							      jobs[j]), 0);
+			ck_assert_uint_eq(many.len, one.len);
+			ck_assert_msg(!memcmp(many.buf, one.buf, one.len),
+				      "flags %u, %d jobs: other bytes",
+				      flags[f], jobs[j]);
+			strbuf_release(&many);
+		}
+		if (!flags[f]) {
+			struct strbuf file = STRBUF_INIT;
+			uint64_t size = 0;
+
+			ck_assert_int_eq(snapshot_write_jobs(&a, path, &size,
+							     4), 0);
+			read_whole(path, &file);
+			ck_assert_uint_eq(file.len, one.len);
+			ck_assert_uint_eq(size, one.len);
+			ck_assert(!memcmp(file.buf, one.buf, one.len));
+			strbuf_release(&file);
+		}
+		strbuf_release(&one);
+	}
+	snapshot_release(&a);
+	unlink(path);
+	free(path);
+	tmpdir_remove(dir);
+}
+END_TEST
+
 START_TEST(round_trip_mode_ignores_umask_and_replaces)
 {
 	struct snapshot a, b;
@@ -2361,6 +2412,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, round_trip_file);
+	tcase_add_test(tc, encode_on_threads_same_bytes);
 	tcase_add_test(tc, round_trip_mode_ignores_umask_and_replaces);
 	tcase_add_test(tc, round_trip_empty_and_one_object);
 	tcase_add_test(tc, write_into_missing_directory);
