@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "leaks", cmd_leaks, &leaks_help },
 	{ "why", cmd_why, &why_help },
 	{ "retained", cmd_retained, &retained_help },
+	{ "report", cmd_report, &report_help },
 	{ "watch", cmd_watch, &watch_help },
 	{ "info", cmd_info, &info_help },
 };

@@ -60,6 +60,7 @@
 #include <stdint.h>
 
 #include "../snapshot/snapshot.h"
+#include "../base/hashmap.h"
 
 struct strbuf;
 
@@ -832,6 +833,49 @@ struct leaks {
 	size_t nholders, holders_alloc;
 	bool compared;
 };
+
+/*
+ * Trees of bytes (tree.c), for pyheap report's icicles: node 0 is the
+ * root, each other node a key at its depth (module, then type; or a
+ * site's frames, outermost first, as "FILE:LINE"), with the count and
+ * bytes of its subtree on each side: [1] the snapshot (B of a pair), [0]
+ * A's.  tree_by_*() add one snapshot's objects on a side;
+ * tree_finish() lists each node's children, largest on `side` first
+ * (kids[first_child .. first_child + nchildren)).  Names are the tree's
+ * own copies.
+ */
+#define TREE_NONE UINT32_MAX
+#define TREE_ALL_FRAMES 0xffffffffu
+struct tree_node {
+	const char *name;
+	uint32_t parent;        /* TREE_NONE for the root */
+	uint32_t depth;         /* 0 the root */
+	uint64_t count[2], bytes[2];
+	uint32_t first_child, nchildren;
+};
+struct tree {
+	struct tree_node *nodes;
+	size_t nnodes, nodes_alloc;
+	uint32_t *kids;
+	uint32_t depth;         /* the deepest node's */
+	bool paths;             /* names are "FILE:LINE" (tree_by_site) */
+	/* Private: the names, and (parent, name id) -> node. */
+	char **owned, *owned_name_root;
+	size_t nowned, owned_alloc;
+	struct strmap names;
+	struct u64map index;
+};
+void tree_init(struct tree *t, const char *root);
+/* The child of parent called name, added if missing. */
+uint32_t tree_child(struct tree *t, uint32_t parent, const char *name);
+/* count and bytes on `side` of node and each of its ancestors. */
+void tree_add(struct tree *t, uint32_t node, int side, uint64_t count,
+	      uint64_t bytes);
+/* 0; or report_group_depth()'s errors. */
+int tree_by_module_type(const struct snapshot *s, int side, struct tree *t);
+int tree_by_site(const struct snapshot *s, int side, struct tree *t);
+void tree_finish(struct tree *t, int side);
+void tree_release(struct tree *t);
 
 /* The classes' JSON names, by enum chunk_reach ("definitely_lost"). */
 const char *leaks_class_name(unsigned reach);

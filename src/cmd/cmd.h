@@ -82,6 +82,8 @@ int cmd_trend(int argc, char **argv);
 extern const struct command_help trend_help;
 int cmd_watch(int argc, char **argv);
 extern const struct command_help watch_help;
+int cmd_report(int argc, char **argv);
+extern const struct command_help report_help;
 
 /*
  * Options show and diff share (cmd/report.c).  Their option tables use

@@ -16,6 +16,36 @@ struct snapshot;
 void json_breakdown(struct json *j, const struct memory_breakdown *m);
 void render_breakdown(struct strbuf *out, const struct snapshot *s);
 
+/* pyheap report's HTML (html.c, svg.c): target text escaped for HTML
+ * (control characters become spaces); the memory breakdown as a stacked
+ * bar and legend (lost: pyheap leaks' lost bytes, part of the unowned);
+ * a tree as an icicle. */
+struct tree;
+struct diff;
+void html_text(struct strbuf *out, const char *s);
+void html_page_begin(struct strbuf *out, const char *title);
+void html_page_end(struct strbuf *out, const struct snapshot *s);
+/* prefix: NULL, or HTML put first ("A: "). */
+void html_meta_line(struct strbuf *out, const char *prefix, const char *file,
+		    const struct snapshot *s);
+/* A <dd> of the totals, and table cells: a number's exact value in
+ * data-v (what the tables sort by), formatted in the text. */
+void html_total(struct strbuf *out, const char *id, const char *what,
+		uint64_t v, bool bytes);
+void html_td_num(struct strbuf *out, uint64_t v, bool bytes);
+void html_td_snum(struct strbuf *out, int64_t v, bool bytes);
+void html_td_text(struct strbuf *out, const char *s);
+void svg_memory_bar(struct strbuf *out, const struct memory_breakdown *m,
+		    uint64_t lost);
+/* change: colour each cell by how its bytes changed from side 0 to side
+ * 1 (widths are side 1's), else by its top-level ancestor. */
+void svg_icicle(struct strbuf *out, const char *id, const struct tree *t,
+		bool change);
+/* The rows of d that changed most, up to n, as bars either side of zero
+ * (bytes delta), new and gone keys marked. */
+void svg_growth_bars(struct strbuf *out, const char *id,
+		     const struct diff *d, size_t n);
+
 /* Garbage totals (analysis.h) in a diff (garbage.c): an object, or null
  * when unknown; one text line when either side knows them. */
 /* diff --why (output/why.c): a row's why, as JSON. */

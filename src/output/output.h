@@ -92,6 +92,39 @@ void render_show_json(struct strbuf *out, const char *file,
 		      size_t top);
 void render_show_csv(struct strbuf *out, const struct report *r, size_t top);
 
+/*
+ * pyheap report of one snapshot, as one self-contained HTML page
+ * (html.c): the tables and trees are the analyses' (types and sites as
+ * show groups them, trees by module and type and by site frames);
+ * frames, sites and mem may be NULL (no sites, no malloc walk).
+ */
+struct tree;
+struct memory_breakdown;
+struct html_report {
+	const char *file;
+	const struct snapshot *s;
+	const struct report *types;
+	const struct report *sites;
+	const struct memory_breakdown *mem;
+	uint64_t lost_bytes;            /* definitely + indirectly lost */
+	const struct tree *modules;
+	const struct tree *frames;
+	size_t top;                     /* table rows, 0 all */
+};
+void render_report_html(struct strbuf *out, const struct html_report *r);
+/* Of two snapshots (htmldiff.c): what grew from A to B by type, site
+ * and native chunk size (sites, native NULL when either side lacks
+ * them), and the tree by module and type with both sides. */
+struct html_diff_report {
+	const char *file_a, *file_b;
+	const struct snapshot *a, *b;
+	const struct diff *types, *sites, *native;
+	const struct tree *modules;
+	size_t top;
+};
+void render_report_diff_html(struct strbuf *out,
+			     const struct html_diff_report *r);
+
 struct diff;
 void render_diff_text(struct strbuf *out, const char *file_a,
 		      const struct snapshot *a, const char *file_b,

@@ -26,7 +26,8 @@ import time
 F_GETPIPE_SZ = 1032
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "golden")
-COMMANDS = ("snap", "show", "diff", "trend", "watch", "info")
+COMMANDS = ("snap", "show", "diff", "trend", "garbage", "leaks", "why",
+            "retained", "report", "watch", "info")
 
 
 def into_closed_pipe(pyheap, args, cwd=None, env=None):

@@ -1,0 +1,267 @@
+/*
+ * pyheap report SNAP: one self-contained HTML page of a snapshot, to open
+ * in a browser or attach to a ticket (pyheap-report(1)).  It reads what
+ * show reads (types, sites, the summary, the groups snap stored: no
+ * object), so it takes what show takes whatever the heap's size.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+#include "cmd.h"
+#include "output/output.h"
+#include "series.h"
+#include "snapshot/snapshot.h"
+
+enum { HOPT_OUTPUT = 1, HOPT_TOP, HOPT_QUIET };
+
+#define DEFAULT_TOP 200
+
+static const struct option_spec report_options[] = {
+	{ HOPT_OUTPUT, 'o', "output", "FILE",
+	  "write the page to FILE (default: SNAP, or B.snap, with .html for "
+	  ".snap)" },
+	{ HOPT_TOP, 0, "top", "N",
+	  "rows in each table (default 200; 0 = all)" },
+	{ HOPT_QUIET, 'q', "quiet", NULL, "do not print what was written" },
+	{ 0 }
+};
+
+const struct command_help report_help = {
+	"report", "[options] SNAP | A.snap B.snap",
+	"write a snapshot, or what changed between two, as one HTML page",
+	"Write one self-contained HTML file about a snapshot: the memory\n"
+	"breakdown as a stacked bar, icicles of bytes by module and type and "
+	"by\nallocation site (click to zoom), the tables of show, and the "
+	"garbage\nand lost native memory snap found.  Of two snapshots: "
+	"growth bars and\ntables of diff by type, site and native chunk size, "
+	"new and gone keys\nmarked, and the icicle coloured by change.  The "
+	"file loads nothing from\nelsewhere (it opens offline, from "
+	"file://), reads the same with\nJavaScript off, and is written "
+	"atomically with mode 0600, as snapshots are.",
+	report_options,
+};
+
+struct ropts {
+	const char *output;
+	unsigned long long top;
+	bool quiet;
+};
+
+static int on_opt(void *ctx, int id, const char *arg)
+{
+	struct ropts *o = ctx;
+
+	switch (id) {
+	case HOPT_OUTPUT:
+		if (!*arg)
+			return usage_error(&report_help, "-o: give a file");
+		o->output = arg;
+		return 0;
+	case HOPT_TOP:
+		return parse_uint(&report_help, "--top", arg, 1u << 30,
+				  &o->top);
+	case HOPT_QUIET:
+		o->quiet = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* SNAP's name with .html for .snap (or .html added). */
+static char *default_output(const char *snap)
+{
+	size_t n = strlen(snap);
+
+	if (n > 5 && !strcmp(snap + n - 5, ".snap"))
+		return xasprintf("%.*s.html", (int)(n - 5), snap);
+	return xasprintf("%s.html", snap);
+}
+
+/* One snapshot's page into out. */
+static int page_one(const char *file, size_t top, struct strbuf *out)
+{
+	struct report_opts ro = REPORT_OPTS_INIT;
+	struct snapshot s = { 0 };
+	struct report types = { 0 }, sites = { 0 };
+	struct memory_breakdown mem;
+	struct tree modules, frames;
+	struct html_report h;
+	bool have_mem = false, have_sites = false;
+	int rc;
+
+	tree_init(&modules, "all Python objects");
+	tree_init(&frames, "all sites");
+	rc = report_read_level(file, &ro, SNAP_READ_REPORT, &s);
+	if (rc)
+		goto out;
+	rc = report_group(&s, BY_TYPE, &types);
+	if (!rc)
+		rc = tree_by_module_type(&s, 1, &modules);
+	if (!rc && s.nsites) {
+		have_sites = true;
+		rc = report_group(&s, BY_SITE, &sites);
+		if (!rc)
+			rc = tree_by_site(&s, 1, &frames);
+	}
+	if (rc) {
+		ph_error_context(rc, "%s", file);
+		goto out;
+	}
+	tree_finish(&modules, 1);
+	tree_finish(&frames, 1);
+	memset(&h, 0, sizeof(h));
+	h.file = file;
+	h.s = &s;
+	h.types = &types;
+	h.modules = &modules;
+	h.top = top;
+	if (have_sites) {
+		h.sites = &sites;
+		h.frames = &frames;
+	}
+	if (s.meta.flags & SNAP_NATIVE) {
+		memory_breakdown(&s, &mem);
+		have_mem = true;
+		h.mem = &mem;
+		leaks_lost_bytes(&s, &h.lost_bytes);
+	}
+	render_report_html(out, &h);
+out:
+	if (have_mem)
+		memory_breakdown_release(&mem);
+	tree_release(&modules);
+	tree_release(&frames);
+	report_release(&types);
+	report_release(&sites);
+	snapshot_release(&s);
+	report_opts_release(&ro);
+	return rc;
+}
+
+/* A's and B's rows grouped by `by` (into ra and rb, which d's keys point
+ * into), paired, growth first; or report_group()'s error, naming the
+ * file. */
+static int diff_of(const struct snapshot *a, const char *fa,
+		   const struct snapshot *b, const char *fb, enum group_by by,
+		   struct report *ra, struct report *rb, struct diff *d)
+{
+	static const struct row_filter all = ROW_FILTER_INIT;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = report_group(a, by, ra)))
+		ph_error_context(rc, "%s", fa);
+	else if ((rc = report_group(b, by, rb)))
+		ph_error_context(rc, "%s", fb);
+	if (!rc) {
+		report_diff(ra, rb, d);
+		diff_filter(d, &all);
+	}
+	return rc;
+}
+
+/* Two snapshots' page into out. */
+static int page_two(const char *fa, const char *fb, size_t top,
+		    struct strbuf *out)
+{
+	struct report_opts ro = REPORT_OPTS_INIT;
+	struct snapshot a = { 0 }, b = { 0 };
+	struct diff types = { 0 }, sites = { 0 }, native = { 0 };
+	struct report r[6];
+	struct tree modules;
+	size_t i;
+	struct html_diff_report h;
+	int rc;
+
+	memset(r, 0, sizeof(r));
+	tree_init(&modules, "all Python objects");
+	rc = report_read_level(fa, &ro, SNAP_READ_REPORT, &a);
+	if (!rc)
+		rc = report_read_level(fb, &ro, SNAP_READ_REPORT, &b);
+	if (!rc)
+		rc = diff_of(&a, fa, &b, fb, BY_TYPE, &r[0], &r[1], &types);
+	if (!rc && a.nsites && b.nsites)
+		rc = diff_of(&a, fa, &b, fb, BY_SITE, &r[2], &r[3], &sites);
+	if (!rc && (a.meta.flags & SNAP_NATIVE) &&
+	    (b.meta.flags & SNAP_NATIVE))
+		rc = diff_of(&a, fa, &b, fb, BY_NATIVE, &r[4], &r[5], &native);
+	if (!rc)
+		rc = tree_by_module_type(&a, 0, &modules);
+	if (!rc)
+		rc = tree_by_module_type(&b, 1, &modules);
+	if (rc)
+		goto out;
+	tree_finish(&modules, 1);
+	types.lost_known_a = leaks_lost_bytes(&a, &types.lost_a);
+	types.lost_known_b = leaks_lost_bytes(&b, &types.lost_b);
+	memset(&h, 0, sizeof(h));
+	h.file_a = fa;
+	h.file_b = fb;
+	h.a = &a;
+	h.b = &b;
+	h.types = &types;
+	h.sites = a.nsites && b.nsites ? &sites : NULL;
+	h.native = (a.meta.flags & SNAP_NATIVE) &&
+		   (b.meta.flags & SNAP_NATIVE) ? &native : NULL;
+	h.modules = &modules;
+	h.top = top;
+	render_report_diff_html(out, &h);
+out:
+	tree_release(&modules);
+	diff_release(&types);
+	diff_release(&sites);
+	diff_release(&native);
+	for (i = 0; i < PH_ARRAY_SIZE(r); i++)
+		report_release(&r[i]);
+	snapshot_release(&a);
+	snapshot_release(&b);
+	report_opts_release(&ro);
+	return rc;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct ropts o = { NULL, DEFAULT_TOP, false };
+	struct strbuf out = STRBUF_INIT;
+	char *path = NULL;
+	int rc, first, n;
+
+	rc = first = options_parse(argc, argv, &report_help, on_opt, &o);
+	if (first <= 0)
+		goto out;
+	n = argc - first;
+	if (n < 1 || n > 2) {
+		rc = usage_error(&report_help, n ? "expected one snapshot, or "
+				 "two to compare (series are not written "
+				 "yet)" : "missing snapshot");
+		goto out;
+	}
+	path = o.output ? xstrdup(o.output) : default_output(argv[argc - 1]);
+	if (n == 1)
+		rc = page_one(argv[first], (size_t)o.top, &out);
+	else
+		rc = page_two(argv[first], argv[first + 1], (size_t)o.top,
+			      &out);
+	if (!rc)
+		rc = write_file_atomic(path, out.buf, out.len, 0600);
+	if (!rc && !o.quiet) {
+		struct strbuf sz = STRBUF_INIT;
+
+		fmt_bytes(&sz, out.len);
+		if (n == 1)
+			printf("%s: report of %s, %s\n", path, argv[first],
+			       sz.buf);
+		else
+			printf("%s: report of %s to %s, %s\n", path,
+			       argv[first], argv[first + 1], sz.buf);
+		strbuf_release(&sz);
+		rc = fflush(stdout) ? ph_error(PH_E_IO, "stdout: cannot "
+					       "write") : 0;
+	}
+out:
+	strbuf_release(&out);
+	free(path);
+	return rc;
+}
