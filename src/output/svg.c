@@ -131,10 +131,13 @@ void svg_memory_bar(struct strbuf *out, const struct memory_breakdown *m,
 
 #define ICICLE_W 1200.0
 #define ROW_H 22
-/* Cells under this share of the whole are left out (and said so): a
- * heap of millions of objects keeps the file small. */
+/* Cells under this share of the whole are left out (and said so), at
+ * most MAX_CELLS are drawn, and a name is cut at CELL_NAME_MAX bytes: an
+ * icicle stays under about 800 KB whatever the heap (issue 18: a page of
+ * at most 2 MB). */
 #define MIN_SHARE 2000
-#define MAX_CELLS 2000
+#define MAX_CELLS 1000
+#define CELL_NAME_MAX 256
 
 struct icicle {
 	struct strbuf *out;
@@ -171,6 +174,20 @@ static const char *change_fill(const struct tree_node *n)
 	return "#E8E8E8";
 }
 
+/* name, cut at CELL_NAME_MAX bytes ("..." marks the cut). */
+static void cell_name(struct strbuf *out, const char *name)
+{
+	char cut[CELL_NAME_MAX + 4];
+
+	if (strlen(name) <= CELL_NAME_MAX) {
+		html_text(out, name);
+		return;
+	}
+	memcpy(cut, name, CELL_NAME_MAX);
+	memcpy(cut + CELL_NAME_MAX, "...", 4);
+	html_text(out, cut);
+}
+
 static void cell(struct icicle *ic, uint32_t id, double x0, double x1,
 		 unsigned colour)
 {
@@ -192,7 +209,7 @@ static void cell(struct icicle *ic, uint32_t id, double x0, double x1,
 			    (unsigned long long)n->count[0],
 			    (unsigned long long)n->bytes[0]);
 	strbuf_addstr(ic->out, "><title>");
-	html_text(ic->out, n->name);
+	cell_name(ic->out, n->name);
 	strbuf_addf(ic->out, ": %s, %.1f%%, ", b.buf,
 		    100.0 * (double)n->bytes[1] / (double)ic->total);
 	fmt_count(ic->out, n->count[1]);
@@ -212,9 +229,9 @@ static void cell(struct icicle *ic, uint32_t id, double x0, double x1,
 	/* A frame's file by its last component: the whole path is in the
 	 * tooltip, and a cell is seldom wide enough for it. */
 	if (ic->t->paths && n->depth && strrchr(n->name, '/'))
-		html_text(ic->out, strrchr(n->name, '/') + 1);
+		cell_name(ic->out, strrchr(n->name, '/') + 1);
 	else
-		html_text(ic->out, n->name);
+		cell_name(ic->out, n->name);
 	strbuf_addf(ic->out, " (%s)</text></svg></g>\n", b.buf);
 	strbuf_release(&b);
 	ic->cells++;
