@@ -386,6 +386,11 @@ struct trend_point {
 	double started_at;                 /* 0: unknown */
 	char *host, *file;                 /* owned */
 	uint64_t total_count, total_bytes;
+	uint64_t object_bytes, native_bytes; /* total_bytes split: Python
+					    * objects, and native chunks no
+					    * object owns (0 without a malloc
+					    * walk) */
+	uint64_t rss_bytes;                /* VmRSS, 0 unknown */
 	bool garbage_known;                /* the snapshot has garbage
 					    * totals (format 1.5) */
 	uint64_t garbage_count, garbage_bytes;

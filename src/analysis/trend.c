@@ -47,6 +47,9 @@ void trend_add(struct trend_series *ts, const struct snapshot *s,
 	p->file = xstrdup(file);
 	p->total_count = r->total_count;
 	p->total_bytes = r->total_bytes;
+	p->object_bytes = r->totals.object_bytes;
+	p->native_bytes = r->totals.native_bytes;
+	p->rss_bytes = s->meta.rss_bytes;
 	{
 		struct garbage_totals g;
 

@@ -84,6 +84,19 @@ int cmd_watch(int argc, char **argv);
 extern const struct command_help watch_help;
 int cmd_report(int argc, char **argv);
 extern const struct command_help report_help;
+/* A snapshot loaded for its HTML page (cmd/htmlreport.c): its
+ * html_report, valid until snap_page_free().  0, or the reading's error
+ * (naming the file). */
+struct snap_page;
+struct html_report;
+int snap_page_load(const char *file, size_t top, struct snap_page **out);
+const struct html_report *snap_page_report(const struct snap_page *p);
+void snap_page_free(struct snap_page *p);
+/* The series page of a directory (pyheap report DIR; cmd/trend.c): the
+ * series of program (NULL: the directory's only one) as trend reads it,
+ * into out. */
+int trend_report_dir(const char *dir, const char *program, size_t top,
+		     struct strbuf *out);
 
 /*
  * Options show and diff share (cmd/report.c).  Their option tables use

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analysis/analysis.h"
 #include "cmd.h"
@@ -14,22 +15,25 @@
 #include "series.h"
 #include "snapshot/snapshot.h"
 
-enum { HOPT_OUTPUT = 1, HOPT_TOP, HOPT_QUIET };
+enum { HOPT_OUTPUT = 1, HOPT_TOP, HOPT_QUIET, HOPT_PROGRAM };
 
 #define DEFAULT_TOP 200
 
 static const struct option_spec report_options[] = {
 	{ HOPT_OUTPUT, 'o', "output", "FILE",
 	  "write the page to FILE (default: SNAP, or B.snap, with .html for "
-	  ".snap)" },
+	  ".snap; DIR/report.html)" },
 	{ HOPT_TOP, 0, "top", "N",
 	  "rows in each table (default 200; 0 = all)" },
+	{ HOPT_PROGRAM, 0, "program", "NAME",
+	  "with DIR: the program whose series to read when DIR holds "
+	  "several" },
 	{ HOPT_QUIET, 'q', "quiet", NULL, "do not print what was written" },
 	{ 0 }
 };
 
 const struct command_help report_help = {
-	"report", "[options] SNAP | A.snap B.snap",
+	"report", "[options] SNAP | A.snap B.snap | DIR",
 	"write a snapshot, or what changed between two, as one HTML page",
 	"Write one self-contained HTML file about a snapshot: the memory\n"
 	"breakdown as a stacked bar, icicles of bytes by module and type and "
@@ -39,12 +43,14 @@ const struct command_help report_help = {
 	"new and gone keys\nmarked, and the icicle coloured by change.  The "
 	"file loads nothing from\nelsewhere (it opens offline, from "
 	"file://), reads the same with\nJavaScript off, and is written "
-	"atomically with mode 0600, as snapshots are.",
+	"atomically with mode 0600, as snapshots are.\nOf a directory (a "
+	"series, as trend reads it): memory over time with\nrestarts marked, "
+	"what grows, and the newest snapshot's page.",
 	report_options,
 };
 
 struct ropts {
-	const char *output;
+	const char *output, *program;
 	unsigned long long top;
 	bool quiet;
 };
@@ -65,6 +71,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 	case HOPT_QUIET:
 		o->quiet = true;
 		return 0;
+	case HOPT_PROGRAM:
+		o->program = arg;
+		return 0;
 	}
 	return 1;
 }
@@ -79,65 +88,96 @@ static char *default_output(const char *snap)
 	return xasprintf("%s.html", snap);
 }
 
-/* One snapshot's page into out. */
-static int page_one(const char *file, size_t top, struct strbuf *out)
-{
-	struct report_opts ro = REPORT_OPTS_INIT;
-	struct snapshot s = { 0 };
-	struct report types = { 0 }, sites = { 0 };
+/* A snapshot loaded for its page (cmd.h): what page_one() and a series'
+ * newest snapshot render. */
+struct snap_page {
+	struct report_opts ro;
+	struct snapshot s;
+	struct report types, sites;
 	struct memory_breakdown mem;
 	struct tree modules, frames;
 	struct html_report h;
-	bool have_mem = false, have_sites = false;
+	bool have_mem;
+};
+
+void snap_page_free(struct snap_page *p)
+{
+	if (!p)
+		return;
+	if (p->have_mem)
+		memory_breakdown_release(&p->mem);
+	tree_release(&p->modules);
+	tree_release(&p->frames);
+	report_release(&p->types);
+	report_release(&p->sites);
+	snapshot_release(&p->s);
+	report_opts_release(&p->ro);
+	free(p);
+}
+
+const struct html_report *snap_page_report(const struct snap_page *p)
+{
+	return &p->h;
+}
+
+int snap_page_load(const char *file, size_t top, struct snap_page **out)
+{
+	struct snap_page *p = xcalloc(1, sizeof(*p));
+	struct report_opts ro = REPORT_OPTS_INIT;
 	int rc;
 
-	tree_init(&modules, "all Python objects");
-	tree_init(&frames, "all sites");
-	rc = report_read_level(file, &ro, SNAP_READ_REPORT, &s);
+	*out = NULL;
+	p->ro = ro;
+	tree_init(&p->modules, "all Python objects");
+	tree_init(&p->frames, "all sites");
+	rc = report_read_level(file, &p->ro, SNAP_READ_REPORT, &p->s);
 	if (rc)
-		goto out;
-	rc = report_group(&s, BY_TYPE, &types);
+		goto fail;
+	rc = report_group(&p->s, BY_TYPE, &p->types);
 	if (!rc)
-		rc = tree_by_module_type(&s, 1, &modules);
-	if (!rc && s.nsites) {
-		have_sites = true;
-		rc = report_group(&s, BY_SITE, &sites);
+		rc = tree_by_module_type(&p->s, 1, &p->modules);
+	if (!rc && p->s.nsites) {
+		rc = report_group(&p->s, BY_SITE, &p->sites);
 		if (!rc)
-			rc = tree_by_site(&s, 1, &frames);
+			rc = tree_by_site(&p->s, 1, &p->frames);
+		p->h.sites = &p->sites;
+		p->h.frames = &p->frames;
 	}
 	if (rc) {
 		ph_error_context(rc, "%s", file);
-		goto out;
+		goto fail;
 	}
-	tree_finish(&modules, 1);
-	tree_finish(&frames, 1);
-	memset(&h, 0, sizeof(h));
-	h.file = file;
-	h.s = &s;
-	h.types = &types;
-	h.modules = &modules;
-	h.top = top;
-	if (have_sites) {
-		h.sites = &sites;
-		h.frames = &frames;
+	tree_finish(&p->modules, 1);
+	tree_finish(&p->frames, 1);
+	p->h.file = file;
+	p->h.s = &p->s;
+	p->h.types = &p->types;
+	p->h.modules = &p->modules;
+	p->h.top = top;
+	if (p->s.meta.flags & SNAP_NATIVE) {
+		memory_breakdown(&p->s, &p->mem);
+		p->have_mem = true;
+		p->h.mem = &p->mem;
+		leaks_lost_bytes(&p->s, &p->h.lost_bytes);
 	}
-	if (s.meta.flags & SNAP_NATIVE) {
-		memory_breakdown(&s, &mem);
-		have_mem = true;
-		h.mem = &mem;
-		leaks_lost_bytes(&s, &h.lost_bytes);
-	}
-	render_report_html(out, &h);
-out:
-	if (have_mem)
-		memory_breakdown_release(&mem);
-	tree_release(&modules);
-	tree_release(&frames);
-	report_release(&types);
-	report_release(&sites);
-	snapshot_release(&s);
-	report_opts_release(&ro);
+	*out = p;
+	return 0;
+fail:
+	snap_page_free(p);
 	return rc;
+}
+
+/* One snapshot's page into out. */
+static int page_one(const char *file, size_t top, struct strbuf *out)
+{
+	struct snap_page *p;
+	int rc = snap_page_load(file, top, &p);
+
+	if (rc)
+		return rc;
+	render_report_html(out, snap_page_report(p));
+	snap_page_free(p);
+	return 0;
 }
 
 /* A's and B's rows grouped by `by` (into ra and rb, which d's keys point
@@ -223,7 +263,9 @@ out:
 
 int cmd_report(int argc, char **argv)
 {
-	struct ropts o = { NULL, DEFAULT_TOP, false };
+	struct ropts o = { NULL, NULL, DEFAULT_TOP, false };
+	struct stat st;
+	bool dir;
 	struct strbuf out = STRBUF_INIT;
 	char *path = NULL;
 	int rc, first, n;
@@ -233,13 +275,27 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	n = argc - first;
 	if (n < 1 || n > 2) {
-		rc = usage_error(&report_help, n ? "expected one snapshot, or "
-				 "two to compare (series are not written "
-				 "yet)" : "missing snapshot");
+		rc = usage_error(&report_help, n ? "expected one snapshot, two "
+				 "to compare, or a directory" :
+				 "missing snapshot or directory");
 		goto out;
 	}
-	path = o.output ? xstrdup(o.output) : default_output(argv[argc - 1]);
-	if (n == 1)
+	dir = n == 1 && !stat(argv[first], &st) && S_ISDIR(st.st_mode);
+	if (!dir && o.program) {
+		rc = usage_error(&report_help, "--program: only with a "
+				 "directory");
+		goto out;
+	}
+	if (dir)
+		path = o.output ? xstrdup(o.output) :
+		       xasprintf("%s/report.html", argv[first]);
+	else
+		path = o.output ? xstrdup(o.output) :
+		       default_output(argv[argc - 1]);
+	if (dir)
+		rc = trend_report_dir(argv[first], o.program, (size_t)o.top,
+				      &out);
+	else if (n == 1)
 		rc = page_one(argv[first], (size_t)o.top, &out);
 	else
 		rc = page_two(argv[first], argv[first + 1], (size_t)o.top,
@@ -251,7 +307,8 @@ int cmd_report(int argc, char **argv)
 
 		fmt_bytes(&sz, out.len);
 		if (n == 1)
-			printf("%s: report of %s, %s\n", path, argv[first],
+			printf("%s: report of %s%s, %s\n", path,
+			       dir ? "the series in " : "", argv[first],
 			       sz.buf);
 		else
 			printf("%s: report of %s to %s, %s\n", path,

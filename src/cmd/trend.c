@@ -17,8 +17,12 @@
 
 enum {
 	OPT_PROGRAM = 1, OPT_SINCE, OPT_SEGMENTS, OPT_FAIL_RATE,
-	OPT_FAIL_KEY_RATE, OPT_PROM, OPT_PROM_TOP,
+	OPT_FAIL_KEY_RATE, OPT_PROM, OPT_PROM_TOP, OPT_HTML,
 };
+
+/* Rows in the tables of an HTML page, and rows charted over time. */
+#define HTML_TOP 200
+#define HTML_CHARTS 8
 
 static const struct option_spec trend_options[] = {
 	{ ROPT_BY, 0, "by", "KEY",
@@ -51,6 +55,9 @@ static const struct option_spec trend_options[] = {
 	{ OPT_PROM_TOP, 0, "prom-top", "N",
 	  "metrics for the first N rows and an [other] bucket (default "
 	  "20)" },
+	{ OPT_HTML, 0, "html", "FILE",
+	  "also write the series as one HTML page to FILE, atomically "
+	  "(pyheap report DIR's page; for cron)" },
 	{ 0 }
 };
 
@@ -71,7 +78,7 @@ const struct command_help trend_help = {
 
 struct trend_opts {
 	struct report_opts r;
-	const char *program, *prom;
+	const char *program, *prom, *html;
 	double since;               /* seconds, 0 for all */
 	enum trend_segments which;
 	bool fail_total, fail_key;
@@ -113,6 +120,11 @@ static int on_opt(void *ctx, int id, const char *arg)
 				  arg, &o->fail_key_rate);
 	case OPT_PROM:
 		o->prom = arg;
+		return 0;
+	case OPT_HTML:
+		if (!*arg)
+			return usage_error(&trend_help, "--html: give a file");
+		o->html = arg;
 		return 0;
 	case OPT_PROM_TOP:
 		rc = parse_uint(&trend_help, "--prom-top", arg, 1000, &v);
@@ -371,6 +383,60 @@ static bool check_limits(const struct trend_opts *o, const struct trend *t,
 	return crossed;
 }
 
+/* The series page of t (report DIR, trend --html), with the newest
+ * snapshot's page below it; a newest file that cannot be read as a page
+ * leaves that part out, with a warning. */
+static void series_page(const char *program, const char *source,
+			const struct trend *t, size_t top, struct strbuf *out)
+{
+	struct html_trend_report h = { program, source, t, top, HTML_CHARTS,
+				       NULL };
+	struct snap_page *latest = NULL;
+	size_t i, newest = 0;
+
+	for (i = 1; i < t->npoints; i++)
+		if (t->points[i].taken_at > t->points[newest].taken_at)
+			newest = i;
+	if (t->npoints) {
+		if (snap_page_load(t->points[newest].file, top, &latest))
+			fprintf(stderr, "pyheap: warning: %s: the newest "
+				"snapshot is left out of the page\n",
+				ph_errmsg());
+		else
+			h.latest = snap_page_report(latest);
+	}
+	render_trend_html(out, &h);
+	snap_page_free(latest);
+}
+
+int trend_report_dir(const char *dir, const char *program, size_t top,
+		     struct strbuf *out)
+{
+	struct trend_opts o = { REPORT_OPTS_INIT };
+	struct inputs in = { 0 };
+	struct trend_series ts = { 0 };
+	struct trend t = { 0 };
+	char *prog = NULL, *operands[1];
+	int rc;
+
+	operands[0] = (char *)dir;
+	o.program = program;
+	trend_series_init(&ts, BY_TYPE);
+	rc = get_inputs(1, operands, &o, 0, &in);
+	if (!rc)
+		rc = read_series(&in, &o, 0, &ts, &prog);
+	if (!rc) {
+		trend_analyse(&ts, o.which, &t);
+		series_page(prog, in.source, &t, top, out);
+	}
+	trend_release(&t);
+	trend_series_release(&ts);
+	inputs_release(&in);
+	report_opts_release(&o.r);
+	free(prog);
+	return rc;
+}
+
 int cmd_trend(int argc, char **argv)
 {
 	struct trend_opts o = { REPORT_OPTS_INIT };
@@ -417,6 +483,14 @@ int cmd_trend(int argc, char **argv)
 	else
 		render_trend_text(&out, program, in.source, &t, top);
 	rc = write_stdout(&out);
+	if (!rc && o.html) {
+		struct strbuf page = STRBUF_INIT;
+
+		/* The rows as --by and --match chose them. */
+		series_page(program, in.source, &t, HTML_TOP, &page);
+		rc = write_file_atomic(o.html, page.buf, page.len, 0600);
+		strbuf_release(&page);
+	}
 	if (!rc && o.prom) {
 		prom_add_trend(&prom, program, &t, o.prom_top);
 		prom_render(&prom, &metrics);

@@ -193,11 +193,14 @@ void html_page_begin(struct strbuf *out, const char *title)
 
 void html_page_end(struct strbuf *out, const struct snapshot *s)
 {
-	const char *v = snapshot_str(s, s->meta.pyheap_version);
+	const char *v = s ? snapshot_str(s, s->meta.pyheap_version) : "";
 
-	strbuf_addstr(out, "<footer>Written by pyheap report from a snapshot "
-		      "taken by pyheap ");
-	html_text(out, *v ? v : "?");
+	strbuf_addstr(out, "<footer>Written by pyheap " PYHEAP_VERSION
+		      " (report)");
+	if (*v) {
+		strbuf_addstr(out, " from a snapshot taken by pyheap ");
+		html_text(out, v);
+	}
 	strbuf_addstr(out, ". Every number is in this file; nothing is "
 		      "loaded from elsewhere.</footer>\n");
 	strbuf_addf(out, "<script>%s</script>\n</body></html>\n", SCRIPT);
@@ -349,30 +352,28 @@ static void lost_table(struct strbuf *out, const struct snapshot *s)
 	strbuf_addstr(out, "</tbody></table></div>\n");
 }
 
-void render_report_html(struct strbuf *out, const struct html_report *r)
+/* The totals and sections of one snapshot's page; in a series' page (its
+ * newest snapshot) the same under an h2 instead of the page's h1. */
+void render_report_body(struct strbuf *out, const struct html_report *r,
+			const char *heading, bool nested)
 {
 	const struct snapshot *s = r->s;
-	struct strbuf title = STRBUF_INIT;
 
-	strbuf_addf(&title, "pyheap report: process %lld, ",
-		    (long long)s->meta.pid);
-	fmt_iso8601(&title, s->meta.taken_at);
-	html_page_begin(out, title.buf);
-	strbuf_addstr(out, "<header><h1>");
-	html_text(out, title.buf);
-	strbuf_addstr(out, "</h1>\n");
+	strbuf_addstr(out, nested ? "<h2 id=\"latest\">" : "<header><h1>");
+	html_text(out, heading);
+	strbuf_addstr(out, nested ? "</h2>\n" : "</h1>\n");
 	html_meta_line(out, NULL, r->file, s);
 	strbuf_addstr(out, "<dl class=\"totals\">");
-	html_total(out, "total-objects", "Python objects", r->types->totals.objects,
-	      false);
+	html_total(out, "total-objects", "Python objects",
+		   r->types->totals.objects, false);
 	html_total(out, "total-object-bytes", "their bytes",
-	      r->types->totals.object_bytes, true);
+		   r->types->totals.object_bytes, true);
 	if (s->meta.flags & SNAP_NATIVE)
 		html_total(out, "total-native-bytes", "native, no object owns",
-		      r->types->totals.native_bytes, true);
+			   r->types->totals.native_bytes, true);
 	if (s->meta.rss_bytes)
 		html_total(out, "total-rss", "RSS", s->meta.rss_bytes, true);
-	strbuf_addstr(out, "</dl></header>\n");
+	strbuf_addstr(out, nested ? "</dl>\n" : "</dl></header>\n");
 
 	if (r->mem) {
 		strbuf_addstr(out, "<h2 id=\"memory\">Memory</h2>\n");
@@ -402,6 +403,18 @@ void render_report_html(struct strbuf *out, const struct html_report *r)
 		if (s->meta.flags & SNAP_LEAKS)
 			lost_table(out, s);
 	}
+}
+
+void render_report_html(struct strbuf *out, const struct html_report *r)
+{
+	const struct snapshot *s = r->s;
+	struct strbuf title = STRBUF_INIT;
+
+	strbuf_addf(&title, "pyheap report: process %lld, ",
+		    (long long)s->meta.pid);
+	fmt_iso8601(&title, s->meta.taken_at);
+	html_page_begin(out, title.buf);
+	render_report_body(out, r, title.buf, false);
 	html_page_end(out, s);
 	strbuf_release(&title);
 }

@@ -37,6 +37,19 @@ void html_td_snum(struct strbuf *out, int64_t v, bool bytes);
 void html_td_text(struct strbuf *out, const char *s);
 void svg_memory_bar(struct strbuf *out, const struct memory_breakdown *m,
 		    uint64_t lost);
+/* One snapshot's totals and sections (html.c): the page's own, or (nested)
+ * a series' newest snapshot under an h2. */
+struct html_report;
+void render_report_body(struct strbuf *out, const struct html_report *r,
+			const char *heading, bool nested);
+/* Over time (svgtime.c): worker w's memory, stacked, with its RSS; one
+ * row's bytes in worker w.  Restarts break the lines. */
+struct trend;
+struct trend_row;
+void svg_memory_over_time(struct strbuf *out, const char *id,
+			  const struct trend *t, size_t w);
+void svg_key_over_time(struct strbuf *out, const struct trend *t,
+		       const struct trend_row *row, size_t w);
 /* change: colour each cell by how its bytes changed from side 0 to side
  * 1 (widths are side 1's), else by its top-level ancestor. */
 void svg_icicle(struct strbuf *out, const char *id, const struct tree *t,

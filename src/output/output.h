@@ -124,6 +124,17 @@ struct html_diff_report {
 };
 void render_report_diff_html(struct strbuf *out,
 			     const struct html_diff_report *r);
+/* Of a series (htmltrend.c): trend's rows and rates, each worker's memory
+ * over time, the first `charts` rows over time, and (latest not NULL)
+ * the newest snapshot's page below. */
+struct trend;
+struct html_trend_report {
+	const char *program, *source;
+	const struct trend *t;
+	size_t top, charts;
+	const struct html_report *latest;
+};
+void render_trend_html(struct strbuf *out, const struct html_trend_report *r);
 
 struct diff;
 void render_diff_text(struct strbuf *out, const char *file_a,

@@ -55,7 +55,18 @@ function readPage() {
   return {
     title: document.title,
     types: table('types-table'), sites: table('sites-table'),
-    native: table('native-table'),
+    native: table('native-table'), trend: table('trend-table'),
+    charts: Object.fromEntries([...document.querySelectorAll('svg.chart')]
+      .map((svg) => [svg.id, {
+        points: [...svg.querySelectorAll('circle.pt')].map((c) => ({
+          t: Number(c.getAttribute('data-t')),
+          objects: Number(c.getAttribute('data-objects')),
+          native: Number(c.getAttribute('data-native')),
+          rss: Number(c.getAttribute('data-rss')) })),
+        restarts: [...svg.querySelectorAll('g.restart')]
+          .map((g) => Number(g.getAttribute('data-pid'))) }])),
+    keycharts: [...document.querySelectorAll('.key-chart')]
+      .map((d) => d.getAttribute('data-key')),
     garbage: table('garbage-table'), lost: table('lost-table'),
     memory: Object.keys(memory).length ? memory : null,
     totals, icicles,
