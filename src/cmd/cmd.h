@@ -89,7 +89,8 @@ extern const struct command_help report_help;
  * (naming the file). */
 struct snap_page;
 struct html_report;
-int snap_page_load(const char *file, size_t top, struct snap_page **out);
+int snap_page_load(const char *file, size_t top, bool retainers,
+		   struct snap_page **out);
 const struct html_report *snap_page_report(const struct snap_page *p);
 void snap_page_free(struct snap_page *p);
 /* The series page of a directory (pyheap report DIR; cmd/trend.c): the

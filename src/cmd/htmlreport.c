@@ -15,9 +15,12 @@
 #include "series.h"
 #include "snapshot/snapshot.h"
 
-enum { HOPT_OUTPUT = 1, HOPT_TOP, HOPT_QUIET, HOPT_PROGRAM };
+enum { HOPT_OUTPUT = 1, HOPT_TOP, HOPT_QUIET, HOPT_PROGRAM,
+       HOPT_NO_RETAINERS };
 
 #define DEFAULT_TOP 200
+/* Rows of the largest retainers. */
+#define RETAINERS 20
 
 static const struct option_spec report_options[] = {
 	{ HOPT_OUTPUT, 'o', "output", "FILE",
@@ -28,6 +31,9 @@ static const struct option_spec report_options[] = {
 	{ HOPT_PROGRAM, 0, "program", "NAME",
 	  "with DIR: the program whose series to read when DIR holds "
 	  "several" },
+	{ HOPT_NO_RETAINERS, 0, "no-retainers", NULL,
+	  "of one snapshot: leave out the largest retainers (their "
+	  "analysis reads every object and reference)" },
 	{ HOPT_QUIET, 'q', "quiet", NULL, "do not print what was written" },
 	{ 0 }
 };
@@ -52,7 +58,7 @@ const struct command_help report_help = {
 struct ropts {
 	const char *output, *program;
 	unsigned long long top;
-	bool quiet;
+	bool quiet, no_retainers;
 };
 
 static int on_opt(void *ctx, int id, const char *arg)
@@ -73,6 +79,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 		return 0;
 	case HOPT_PROGRAM:
 		o->program = arg;
+		return 0;
+	case HOPT_NO_RETAINERS:
+		o->no_retainers = true;
 		return 0;
 	}
 	return 1;
@@ -96,8 +105,9 @@ struct snap_page {
 	struct report types, sites;
 	struct memory_breakdown mem;
 	struct tree modules, frames;
+	struct retained ret;
 	struct html_report h;
-	bool have_mem;
+	bool have_mem, have_ret;
 };
 
 void snap_page_free(struct snap_page *p)
@@ -108,8 +118,11 @@ void snap_page_free(struct snap_page *p)
 		memory_breakdown_release(&p->mem);
 	tree_release(&p->modules);
 	tree_release(&p->frames);
+	if (p->have_ret)
+		retained_release(&p->ret);
 	report_release(&p->types);
 	report_release(&p->sites);
+	free((char *)p->h.retained_note);
 	snapshot_release(&p->s);
 	report_opts_release(&p->ro);
 	free(p);
@@ -120,7 +133,8 @@ const struct html_report *snap_page_report(const struct snap_page *p)
 	return &p->h;
 }
 
-int snap_page_load(const char *file, size_t top, struct snap_page **out)
+int snap_page_load(const char *file, size_t top, bool retainers,
+		   struct snap_page **out)
 {
 	struct snap_page *p = xcalloc(1, sizeof(*p));
 	struct report_opts ro = REPORT_OPTS_INIT;
@@ -130,9 +144,22 @@ int snap_page_load(const char *file, size_t top, struct snap_page **out)
 	p->ro = ro;
 	tree_init(&p->modules, "all Python objects");
 	tree_init(&p->frames, "all sites");
-	rc = report_read_level(file, &p->ro, SNAP_READ_REPORT, &p->s);
+	/* The retainers need every object and reference; the rest, the
+	 * summary show reads. */
+	rc = retainers ? snapshot_read(file, &p->s) :
+	     report_read_level(file, &p->ro, SNAP_READ_REPORT, &p->s);
 	if (rc)
 		goto fail;
+	if (retainers) {
+		if (!retained_analyse(&p->s, RET_OBJECT, RETAINERS, &p->ret)) {
+			p->have_ret = true;
+			p->h.retained = &p->ret;
+		} else {
+			/* An old file without references, say: the page
+			 * without the table, and why. */
+			p->h.retained_note = xstrdup(ph_errmsg());
+		}
+	}
 	rc = report_group(&p->s, BY_TYPE, &p->types);
 	if (!rc)
 		rc = tree_by_module_type(&p->s, 1, &p->modules);
@@ -168,10 +195,11 @@ fail:
 }
 
 /* One snapshot's page into out. */
-static int page_one(const char *file, size_t top, struct strbuf *out)
+static int page_one(const char *file, size_t top, bool retainers,
+		    struct strbuf *out)
 {
 	struct snap_page *p;
-	int rc = snap_page_load(file, top, &p);
+	int rc = snap_page_load(file, top, retainers, &p);
 
 	if (rc)
 		return rc;
@@ -263,7 +291,7 @@ out:
 
 int cmd_report(int argc, char **argv)
 {
-	struct ropts o = { NULL, NULL, DEFAULT_TOP, false };
+	struct ropts o = { NULL, NULL, DEFAULT_TOP, false, false };
 	struct stat st;
 	bool dir;
 	struct strbuf out = STRBUF_INIT;
@@ -296,7 +324,8 @@ int cmd_report(int argc, char **argv)
 		rc = trend_report_dir(argv[first], o.program, (size_t)o.top,
 				      &out);
 	else if (n == 1)
-		rc = page_one(argv[first], (size_t)o.top, &out);
+		rc = page_one(argv[first], (size_t)o.top, !o.no_retainers,
+			      &out);
 	else
 		rc = page_two(argv[first], argv[first + 1], (size_t)o.top,
 			      &out);

@@ -398,7 +398,10 @@ static void series_page(const char *program, const char *source,
 		if (t->points[i].taken_at > t->points[newest].taken_at)
 			newest = i;
 	if (t->npoints) {
-		if (snap_page_load(t->points[newest].file, top, &latest))
+		/* The summary only: cron keeps this page fresh, and the
+		 * retainers read every object. */
+		if (snap_page_load(t->points[newest].file, top, false,
+				   &latest))
 			fprintf(stderr, "pyheap: warning: %s: the newest "
 				"snapshot is left out of the page\n",
 				ph_errmsg());

@@ -352,6 +352,43 @@ static void lost_table(struct strbuf *out, const struct snapshot *s)
 	strbuf_addstr(out, "</tbody></table></div>\n");
 }
 
+/* The largest retainers: the objects whose own bytes and what only
+ * they keep alive are the largest (pyheap retained), each with the
+ * path from a root pyheap why would print. */
+static void retained_table(struct strbuf *out, const struct html_report *r)
+{
+	const struct retained *ret = r->retained;
+	size_t i;
+
+	strbuf_addstr(out, "<h2 id=\"retainers\">Largest retainers</h2>\n");
+	if (!ret) {
+		strbuf_addstr(out, "<p class=\"note\">");
+		html_text(out, r->retained_note);
+		strbuf_addstr(out, "</p>\n");
+		return;
+	}
+	strbuf_addstr(out, "<p class=\"hint\">The objects that keep the "
+		      "most memory alive: their own bytes and everything only "
+		      "they hold (the dominator tree, as pyheap retained "
+		      "computes it), with a path from a root.</p><div "
+		      "class=\"wrap\"><table class=\"sortable\" "
+		      "id=\"retained-table\"><thead><tr><th class=\"sort\">"
+		      "object</th><th class=\"sort num\">retained bytes</th>"
+		      "<th class=\"sort num\">retained objects</th>"
+		      "<th class=\"sort\">path</th></tr></thead><tbody>\n");
+	for (i = 0; i < ret->nrows; i++) {
+		const struct retained_row *row = &ret->rows[i];
+
+		strbuf_addstr(out, "<tr>");
+		html_td_text(out, row->key);
+		html_td_num(out, row->retained_bytes, true);
+		html_td_num(out, row->retained_count, false);
+		html_td_text(out, row->example_path ? row->example_path : "");
+		strbuf_addstr(out, "</tr>\n");
+	}
+	strbuf_addstr(out, "</tbody></table></div>\n");
+}
+
 /* The totals and sections of one snapshot's page; in a series' page (its
  * newest snapshot) the same under an h2 instead of the page's h1. */
 void render_report_body(struct strbuf *out, const struct html_report *r,
@@ -387,6 +424,8 @@ void render_report_body(struct strbuf *out, const struct html_report *r,
 	svg_icicle(out, "icicle-modules", r->modules, false);
 	strbuf_addstr(out, "<h2 id=\"types\">Types</h2>\n");
 	rows_table(out, "types-table", "type", r->types, r->top, true);
+	if (r->retained || r->retained_note)
+		retained_table(out, r);
 
 	if (r->frames) {
 		strbuf_addstr(out, "<h2 id=\"sites\">Allocation sites</h2>\n"

@@ -110,6 +110,10 @@ struct html_report {
 	const struct tree *modules;
 	const struct tree *frames;
 	size_t top;                     /* table rows, 0 all */
+	/* The largest retainers (retained_analyse() by object), or NULL
+	 * with a note saying why there are none (NULL: not asked). */
+	const struct retained *retained;
+	const char *retained_note;
 };
 void render_report_html(struct strbuf *out, const struct html_report *r);
 /* Of two snapshots (htmldiff.c): what grew from A to B by type, site

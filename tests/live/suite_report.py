@@ -171,6 +171,12 @@ def one_page(h, pyheap, res, tmp, art, snapfile, snap):
               "one line", p.stdout)
     res.equal(os.stat(page).st_mode & 0o777, 0o600, "the page is mode 0600")
     print("# page: %d bytes" % size)
+    bare = os.path.join(tmp, "bare.html")
+    p = h.run_pyheap(pyheap, "report", "--no-retainers", "-o", bare, snap)
+    with open(bare) as f:
+        res.check(p.returncode == 0 and 'id="retainers"' not in f.read(),
+                  "report --no-retainers: the page without them",
+                  p.stderr)
     types = show_json(pyheap, res, snap)
     sites = show_json(pyheap, res, snap, "--by", "site")
     modules = show_json(pyheap, res, snap, "--by", "module")
@@ -201,6 +207,16 @@ def one_page(h, pyheap, res, tmp, art, snapfile, snap):
     res.check(len(groups) > 0, "the target's garbage is in the "
               "snapshot's groups", repr(groups)[:200])
     check_numbers(res, seen, types, sites, modules, groups, lost, "page")
+    q = H.run_pyheap(pyheap, "retained", "--format", "json", snap)
+    if res.equal(q.returncode, 0, "retained exits 0 (%s)" % q.stderr.strip()):
+        want = [[r["key"], r["retained_bytes"], r["retained_count"],
+                 r["example_path"] or ""]
+                for r in json.loads(q.stdout)["rows"]]
+        res.check(len(want) == 20 and seen["retained"] == want,
+                  "the largest retainers are retained's 20 rows, each with "
+                  "its path", "got %r, want %r" % (seen["retained"], want))
+        res.equal(out["nojs"]["retained"], want, "JavaScript off: the same "
+                  "retainers")
     for name in ("icicle-modules", "icicle-sites"):
         z = out["zoom"].get(name)
         if not res.check(z is not None, "%s: a cell to click" % name):
