@@ -16,11 +16,13 @@
 #include "snapshot/snapshot.h"
 
 enum { HOPT_OUTPUT = 1, HOPT_TOP, HOPT_QUIET, HOPT_PROGRAM,
-       HOPT_NO_RETAINERS };
+       HOPT_SUMMARY_ONLY };
 
 #define DEFAULT_TOP 200
-/* Rows of the largest retainers. */
+/* Rows of the largest retainers, and of where the growth accumulates
+ * (as diff --why). */
 #define RETAINERS 20
+#define WHY_ROWS 5
 
 static const struct option_spec report_options[] = {
 	{ HOPT_OUTPUT, 'o', "output", "FILE",
@@ -31,9 +33,10 @@ static const struct option_spec report_options[] = {
 	{ HOPT_PROGRAM, 0, "program", "NAME",
 	  "with DIR: the program whose series to read when DIR holds "
 	  "several" },
-	{ HOPT_NO_RETAINERS, 0, "no-retainers", NULL,
-	  "of one snapshot: leave out the largest retainers (their "
-	  "analysis reads every object and reference)" },
+	{ HOPT_SUMMARY_ONLY, 0, "summary-only", NULL,
+	  "read only the snapshots' summaries: leave out the largest "
+	  "retainers and where growth accumulates (they read every object "
+	  "and reference)" },
 	{ HOPT_QUIET, 'q', "quiet", NULL, "do not print what was written" },
 	{ 0 }
 };
@@ -58,7 +61,7 @@ const struct command_help report_help = {
 struct ropts {
 	const char *output, *program;
 	unsigned long long top;
-	bool quiet, no_retainers;
+	bool quiet, summary_only;
 };
 
 static int on_opt(void *ctx, int id, const char *arg)
@@ -80,8 +83,8 @@ static int on_opt(void *ctx, int id, const char *arg)
 	case HOPT_PROGRAM:
 		o->program = arg;
 		return 0;
-	case HOPT_NO_RETAINERS:
-		o->no_retainers = true;
+	case HOPT_SUMMARY_ONLY:
+		o->summary_only = true;
 		return 0;
 	}
 	return 1;
@@ -231,9 +234,12 @@ static int diff_of(const struct snapshot *a, const char *fa,
 }
 
 /* Two snapshots' page into out. */
-static int page_two(const char *fa, const char *fb, size_t top,
+static int page_two(const char *fa, const char *fb, size_t top, bool why,
 		    struct strbuf *out)
 {
+	struct diff_why *dw = NULL;
+	size_t ndw = 0;
+	char *why_note = NULL;
 	struct report_opts ro = REPORT_OPTS_INIT;
 	struct snapshot a = { 0 }, b = { 0 };
 	struct diff types = { 0 }, sites = { 0 }, native = { 0 };
@@ -245,9 +251,13 @@ static int page_two(const char *fa, const char *fb, size_t top,
 
 	memset(r, 0, sizeof(r));
 	tree_init(&modules, "all Python objects");
-	rc = report_read_level(fa, &ro, SNAP_READ_REPORT, &a);
+	/* diff --why tells new objects from old ones by A's objects and
+	 * walks B's references: read them too. */
+	rc = report_read_level(fa, &ro, why ? SNAP_READ_OBJECTS :
+			       SNAP_READ_REPORT, &a);
 	if (!rc)
-		rc = report_read_level(fb, &ro, SNAP_READ_REPORT, &b);
+		rc = why ? snapshot_read(fb, &b) :
+		     report_read_level(fb, &ro, SNAP_READ_REPORT, &b);
 	if (!rc)
 		rc = diff_of(&a, fa, &b, fb, BY_TYPE, &r[0], &r[1], &types);
 	if (!rc && a.nsites && b.nsites)
@@ -275,8 +285,22 @@ static int page_two(const char *fa, const char *fb, size_t top,
 		   (b.meta.flags & SNAP_NATIVE) ? &native : NULL;
 	h.modules = &modules;
 	h.top = top;
+	if (why) {
+		/* A file without references, say: the page without it,
+		 * and why. */
+		if (diff_why_analyse(&a, &b, &types, types.nrows, WHY_ROWS,
+				     &dw, &ndw)) {
+			why_note = xstrdup(ph_errmsg());
+			h.why_note = why_note;
+		} else {
+			h.why = dw;
+			h.nwhy = ndw;
+		}
+	}
 	render_report_diff_html(out, &h);
 out:
+	diff_why_release(dw, ndw);
+	free(why_note);
 	tree_release(&modules);
 	diff_release(&types);
 	diff_release(&sites);
@@ -324,10 +348,11 @@ int cmd_report(int argc, char **argv)
 		rc = trend_report_dir(argv[first], o.program, (size_t)o.top,
 				      &out);
 	else if (n == 1)
-		rc = page_one(argv[first], (size_t)o.top, !o.no_retainers,
+		rc = page_one(argv[first], (size_t)o.top, !o.summary_only,
 			      &out);
 	else
 		rc = page_two(argv[first], argv[first + 1], (size_t)o.top,
+			      !o.summary_only,
 			      &out);
 	if (!rc)
 		rc = write_file_atomic(path, out.buf, out.len, 0600);

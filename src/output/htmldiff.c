@@ -66,6 +66,70 @@ static void diff_table(struct strbuf *out, const char *id,
 			    "(pyheap report --top).</p>\n", n, d->nrows);
 }
 
+/* diff --why's answer for the rows that grew most: how many objects are
+ * new, the merged path most of them hang from, the accumulation point
+ * on it (the dict or list where they pile up), and a concrete path. */
+static void why_section(struct strbuf *out, const struct html_diff_report *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addstr(out, "<h2 id=\"why\">Where the growth accumulates</h2>"
+		      "\n");
+	if (!r->why) {
+		strbuf_addstr(out, "<p class=\"note\">");
+		html_text(out, r->why_note);
+		strbuf_addstr(out, "</p>\n");
+		return;
+	}
+	if (!r->nwhy) {
+		strbuf_addstr(out, "<p class=\"note\">No type grew.</p>\n");
+		return;
+	}
+	strbuf_addstr(out, "<p class=\"hint\">For the types that grew most, "
+		      "the objects new since A, the path from a root most of "
+		      "them hang from, the accumulation point on it, and how "
+		      "many no root reaches (garbage): what pyheap diff --why "
+		      "says.</p><div class=\"wrap\"><table "
+		      "id=\"why-table\"><thead><tr><th>type</th>"
+		      "<th class=\"num\">new objects</th><th class=\"num\">"
+		      "on the path</th><th class=\"num\">garbage</th>"
+		      "<th>accumulation point</th><th>path"
+		      "</th><th>example</th></tr></thead><tbody>\n");
+	for (i = 0; i < r->nwhy; i++) {
+		const struct diff_why *dw = &r->why[i];
+		const struct why_path *p = dw->w.npaths ? &dw->w.paths[0] :
+					   NULL;
+
+		strbuf_addstr(out, "<tr>");
+		html_td_text(out, r->types->rows[dw->row].key);
+		html_td_num(out, dw->new_objects, false);
+		html_td_num(out, p ? p->objects : 0, false);
+		html_td_num(out, dw->w.unreached, false);
+		if (p && p->accumulation != SIZE_MAX) {
+			const struct why_step *st = &p->steps[p->accumulation];
+
+			strbuf_reset(&sb);
+			strbuf_addstr(&sb, st->type);
+			if (st->label) {
+				strbuf_addstr(&sb, " ");
+				strbuf_addstr(&sb, st->label);
+			}
+			html_td_text(out, sb.buf);
+		} else {
+			html_td_text(out, "");
+		}
+		strbuf_reset(&sb);
+		if (p)
+			merged_path_text(&sb, p);
+		html_td_text(out, sb.buf);
+		html_td_text(out, p ? p->example_text : "");
+		strbuf_addstr(out, "</tr>\n");
+	}
+	strbuf_addstr(out, "</tbody></table></div>\n");
+	strbuf_release(&sb);
+}
+
 void render_report_diff_html(struct strbuf *out,
 			     const struct html_diff_report *r)
 {
@@ -117,6 +181,8 @@ void render_report_diff_html(struct strbuf *out,
 		      "right, shrinking to the left; [new] keys were not in "
 		      "A, [gone] keys are not in B.</p>\n");
 	svg_growth_bars(out, "growth-types", d, 25);
+	if (r->why || r->why_note)
+		why_section(out, r);
 	strbuf_addstr(out, "<h2 id=\"modules\">Bytes by module and type, "
 		      "coloured by change</h2>\n<p class=\"hint\">Widths "
 		      "are B's bytes; vermillion grew, blue shrank, grey "

@@ -64,6 +64,10 @@ void svg_growth_bars(struct strbuf *out, const char *id,
 /* diff --why (output/why.c): a row's why, as JSON. */
 struct diff_why;
 void json_diff_why(struct json *j, const struct diff_why *dw);
+/* A merged path as one line: "sys.modules -> dict -> ... -> T" (why.c,
+ * the text of diff --why's JSON "path"). */
+struct why_path;
+void merged_path_text(struct strbuf *sb, const struct why_path *p);
 
 struct garbage_totals;
 void json_garbage_totals(struct json *j, const struct garbage_totals *t);

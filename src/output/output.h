@@ -125,6 +125,11 @@ struct html_diff_report {
 	const struct diff *types, *sites, *native;
 	const struct tree *modules;
 	size_t top;
+	/* Where the rows that grew most accumulate (diff --why), or NULL
+	 * with a note saying why not (NULL: not asked). */
+	const struct diff_why *why;
+	size_t nwhy;
+	const char *why_note;
 };
 void render_report_diff_html(struct strbuf *out,
 			     const struct html_diff_report *r);

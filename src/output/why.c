@@ -322,7 +322,7 @@ void render_retained_csv(struct strbuf *out, const struct retained *r)
 /* A merged path as one line: the labels from the root down
  * ("sys.modules['app'].__dict__['CACHE'][*]"), " -> TYPE" for a step
  * with no label. */
-static void merged_path_text(struct strbuf *sb, const struct why_path *p)
+void merged_path_text(struct strbuf *sb, const struct why_path *p)
 {
 	size_t d;
 

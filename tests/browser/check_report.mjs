@@ -56,7 +56,7 @@ function readPage() {
     title: document.title,
     types: table('types-table'), sites: table('sites-table'),
     native: table('native-table'), trend: table('trend-table'),
-    retained: table('retained-table'),
+    retained: table('retained-table'), why: table('why-table'),
     charts: Object.fromEntries([...document.querySelectorAll('svg.chart')]
       .map((svg) => [svg.id, {
         points: [...svg.querySelectorAll('circle.pt')].map((c) => ({

@@ -138,6 +138,7 @@ def suite_report(h, pyheap, slot, exe, res):
 
 
 MORE = 3000  # self-referencing lists garbage.py makes between A and B
+KEEP = 2000  # and dicts it keeps in its global KEPT
 
 
 def report_checks(h, pyheap, exe, res, tmp, art, snapfile):
@@ -150,6 +151,9 @@ def report_checks(h, pyheap, exe, res, tmp, art, snapfile):
                 t.proc.stdin.write("more %d\n" % MORE)
                 t.proc.stdin.flush()
                 made = json.loads(t.proc.stdout.readline())
+                t.proc.stdin.write("keep %d\n" % KEEP)
+                t.proc.stdin.flush()
+                t.proc.stdout.readline()
             p = h.run_pyheap(pyheap, "snap", "-q", "-o", path, str(t.pid))
             if not res.equal(p.returncode, 0, "snap exits 0 (%s)"
                              % p.stderr.strip()):
@@ -172,10 +176,10 @@ def one_page(h, pyheap, res, tmp, art, snapfile, snap):
     res.equal(os.stat(page).st_mode & 0o777, 0o600, "the page is mode 0600")
     print("# page: %d bytes" % size)
     bare = os.path.join(tmp, "bare.html")
-    p = h.run_pyheap(pyheap, "report", "--no-retainers", "-o", bare, snap)
+    p = h.run_pyheap(pyheap, "report", "--summary-only", "-o", bare, snap)
     with open(bare) as f:
         res.check(p.returncode == 0 and 'id="retainers"' not in f.read(),
-                  "report --no-retainers: the page without them",
+                  "report --summary-only: the page without them",
                   p.stderr)
     types = show_json(pyheap, res, snap)
     sites = show_json(pyheap, res, snap, "--by", "site")
@@ -290,6 +294,27 @@ def two_pages(h, pyheap, res, tmp, art, a, b, made):
                    seen["totals"].get("total-native-bytes")),
                   (t["objects_b"], t["object_bytes_b"], t["native_bytes_b"]),
                   "%s: B's totals are diff's" % what)
+    q = h.run_pyheap(pyheap, "diff", "--why", "--format", "json", a, b)
+    if res.equal(q.returncode, 0, "diff --why exits 0 (%s)"
+                 % q.stderr.strip()):
+        def cells(r):
+            p = r["why"]["path"]
+            acc = p and p["accumulation"]
+            return [r["key"], r["why"]["new_objects"], p["objects"] if p
+                    else 0, r["why"]["unreached"], (acc["type"] + (" " + acc["label"]
+                                            if acc["label"] else ""))
+                    if acc else "", p["text"] if p else "",
+                    p["example_path"] if p else ""]
+        wy = [cells(r) for r in json.loads(q.stdout)["rows"] if r.get("why")]
+        res.check(out["seen"]["why"] == wy and len(wy) == 5,
+                  "where the growth accumulates: diff --why's five rows",
+                  "got %r, want %r" % (out["seen"]["why"], wy))
+        kept = [r for r in wy if r[0] == "dict"]
+        res.check(kept and kept[0][1] >= KEEP and "KEPT" in kept[0][6],
+                  "the %d kept dicts hang from KEPT" % KEEP, repr(kept))
+        ls = [r for r in wy if r[0] == "list"]
+        res.check(ls and ls[0][3] >= MORE, "the %d self-referencing lists "
+                  "are garbage" % MORE, repr(ls))
     lists = [r for r in want["type"]["rows"] if r["key"] == "list"]
     res.check(lists and lists[0]["count_delta"] >= made["made"] and
               lists[0]["bytes_delta"] >= made["bytes"],

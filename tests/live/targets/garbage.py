@@ -17,6 +17,8 @@
 #   ping     {"pong": true}
 #   more K   K more self-referencing lists: {"made": K, "bytes": their
 #            sys.getsizeof() sum}
+#   keep K   K more dicts kept in the module global KEPT (live growth
+#            with an accumulation point): {"kept": K}
 #   collect  gc.set_debug(gc.DEBUG_SAVEALL); n = gc.collect():
 #            {"collected": n, "garbage": [id of each object in gc.garbage]}
 import gc
@@ -127,12 +129,17 @@ tmp = ready + ".tmp"
 with open(tmp, "w") as f:
     json.dump(report, f)
 os.rename(tmp, ready)
+KEPT = []
 for line in sys.stdin:
     words = line.split()
     if words[:1] == ["collect"]:
         gc.set_debug(gc.DEBUG_SAVEALL)
         n = gc.collect()
         answer = {"collected": n, "garbage": [id(o) for o in gc.garbage]}
+    elif words[:1] == ["keep"]:
+        k = int(words[1])
+        KEPT.extend({"n": i} for i in range(k))
+        answer = {"kept": k}
     elif words[:1] == ["more"]:
         k = int(words[1])
         size = 0
