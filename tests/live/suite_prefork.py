@@ -300,6 +300,7 @@ def run_prefork(h, pyheap, res, tmp, server, load):
               and "LEAKS" in p.stdout, "text: workers, the replacement "
               "named, the workers table", p.stdout[:1500])
     print("\n".join("# " + line for line in p.stdout.splitlines()[:12]))
+    report_page(h, pyheap, res, tmp, snaps, tj, restarted)
 
     # Metrics: one series per worker number, never per PID.
     body = open(os.path.join(tmp, "trend.prom")).read()
@@ -333,6 +334,48 @@ def run_prefork(h, pyheap, res, tmp, server, load):
         res.equal(got.get(LEAKED, 0), load.kept.get(pid, 0),
                   "worker %d: %s objects as many as it said it keeps"
                   % (pid, LEAKED))
+
+
+def report_page(h, pyheap, res, tmp, snaps, tj, restarted):
+    """pyheap report DIR of the three workers (live_report opens such pages
+    in chromium; here the HTML is read as it is): a memory chart per
+    worker, the restart marked in the replaced worker's alone, every
+    worker's points, trend's first rows charted (the leak among them),
+    trend's rows."""
+    import re
+    page = os.path.join(tmp, "series.html")
+    p = h.run_pyheap(pyheap, "report", "-o", page, snaps)
+    if not res.equal(p.returncode, 0, "report DIR exits 0 (%s)"
+                     % p.stderr.strip()):
+        return
+    html = open(page).read()
+    charts = re.findall(r'<svg class="chart" id="chart-(\d+)"(.*?)</svg>',
+                        html, re.S)
+    res.equal([int(c[0]) for c in charts], list(range(1, WORKERS + 1)),
+              "report DIR: a memory chart per worker")
+    segs = {w["worker"]: w for w in tj["workers"]}
+    for num, body in charts:
+        w = segs.get(int(num))
+        n = sum(len(sg["snapshots"]) for sg in tj["segments"]
+                if sg["worker"] == int(num))
+        res.equal(len(re.findall(r'<circle class="pt"', body)), n,
+                  "worker %s's chart has its %d snapshots" % (num, n))
+        want = w["pids"][1:] if w else None
+        res.equal([int(x) for x in
+                   re.findall(r'<g class="restart" data-pid="(\d+)"', body)],
+                  want, "worker %s's chart marks %s" % (num, "its restart"
+                                                        if want else
+                                                        "no restart"))
+    keys = re.findall(r'<div class="key-chart" data-key="([^"]*)"', html)
+    res.equal(keys, [r["key"] for r in tj["rows"]][:len(keys)],
+              "report DIR: the first rows of trend charted over time")
+    res.check(LEAKED in keys, "report DIR: %s among them" % LEAKED,
+              repr(keys))
+    body = re.search(r'id="trend-table">.*?<tbody>(.*?)</tbody>', html, re.S)
+    got = re.findall(r'<tr><td class="key">([^<]*)</td>',
+                     body.group(1) if body else "")
+    res.equal(got, [r["key"] for r in tj["rows"]][:200],
+              "report DIR: trend's rows, in its order")
 
 
 def register(suites, h):

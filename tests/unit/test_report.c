@@ -14,6 +14,112 @@
 #include "report_fixtures.h"
 #include "snapshot/snapshot.h"
 
+/* Trees (analysis.h): module -> type, subtree totals, children largest
+ * first, two sides. */
+START_TEST(tree_by_module_and_type)
+{
+	struct snapshot a, b;
+	struct tree t;
+	const struct tree_node *root, *k0, *k1;
+	uint64_t sum = 0;
+	uint32_t i;
+
+	build(&a, spec_a, PH_ARRAY_SIZE(spec_a));
+	build(&b, spec_b, PH_ARRAY_SIZE(spec_b));
+	tree_init(&t, "all");
+	ck_assert_int_eq(tree_by_module_type(&a, 0, &t), 0);
+	ck_assert_int_eq(tree_by_module_type(&b, 1, &t), 0);
+	tree_finish(&t, 1);
+	root = &t.nodes[0];
+	ck_assert_str_eq(root->name, "all");
+	ck_assert_uint_eq(root->count[0], 16);
+	ck_assert_uint_eq(root->bytes[0], 3 * 232 + 500 + 128 + 16);
+	ck_assert_uint_eq(t.depth, 2);
+	/* The children add up to their parent, on both sides, and come
+	 * largest first on side 1. */
+	for (i = 0; i < root->nchildren; i++) {
+		const struct tree_node *m = &t.nodes[t.kids[root->first_child +
+							     i]];
+		uint64_t msum = 0;
+		uint32_t j;
+
+		ck_assert_uint_eq(m->depth, 1);
+		sum += m->bytes[0];
+		for (j = 0; j < m->nchildren; j++)
+			msum += t.nodes[t.kids[m->first_child + j]].bytes[0];
+		ck_assert_uint_eq(msum, m->bytes[0]);
+		if (i) {
+			k0 = &t.nodes[t.kids[root->first_child + i - 1]];
+			ck_assert_uint_ge(k0->bytes[1], m->bytes[1]);
+		}
+	}
+	ck_assert_uint_eq(sum, root->bytes[0]);
+	/* The unnamed type of no module gets its placeholders. */
+	k1 = NULL;
+	for (i = 1; i < t.nnodes; i++)
+		if (!strcmp(t.nodes[i].name, "[unknown module]"))
+			k1 = &t.nodes[i];
+	ck_assert_ptr_nonnull(k1);
+	ck_assert_str_eq(t.nodes[t.kids[k1->first_child]].name,
+			 "[unnamed type]");
+	tree_release(&t);
+	snapshot_release(&a);
+	snapshot_release(&b);
+}
+END_TEST
+
+/* The HTML page with hostile names: nothing of them is markup, the file
+ * stays valid UTF-8, and no request can leave it. */
+START_TEST(html_escapes_target_text)
+{
+	static const struct spec hostile[] = {
+		{ "<script>alert(\"x\")</script>", "a&b", 2, 100 },
+		{ "bad\xff\xfe utf8 \xe2\x82", "m'od", 1, 50 },
+		{ "ctl\x01\x1b[31m", "<img src=x onerror=y>", 1, 40 },
+		{ "ok\xc3\xa9", "builtins", 1, 30 },
+	};
+	struct snapshot s;
+	struct report types = { 0 };
+	struct tree mods;
+	struct html_report h;
+	struct strbuf out = STRBUF_INIT;
+	const unsigned char *p;
+
+	build(&s, hostile, PH_ARRAY_SIZE(hostile));
+	ck_assert_int_eq(report_group(&s, BY_TYPE, &types), 0);
+	tree_init(&mods, "all");
+	ck_assert_int_eq(tree_by_module_type(&s, 1, &mods), 0);
+	tree_finish(&mods, 1);
+	memset(&h, 0, sizeof(h));
+	h.file = "x<y>.snap";
+	h.s = &s;
+	h.types = &types;
+	h.modules = &mods;
+	render_report_html(&out, &h);
+	ck_assert_ptr_null(strstr(out.buf, "<script>alert"));
+	ck_assert_ptr_null(strstr(out.buf, "<img"));
+	ck_assert_ptr_null(strstr(out.buf, "x<y>"));
+	ck_assert_ptr_nonnull(strstr(out.buf, "&lt;script&gt;alert(&quot;x"));
+	ck_assert_ptr_nonnull(strstr(out.buf, "bad\\xff\\xfe utf8 \\xe2\\x82"));
+	ck_assert_ptr_nonnull(strstr(out.buf, "ok\xc3\xa9"));
+	ck_assert_ptr_nonnull(strstr(out.buf, "m&#39;od"));
+	ck_assert_ptr_nonnull(strstr(out.buf, "default-src 'none'"));
+	/* No control character but newlines; every byte >= 0x80 is part of
+	 * a well-formed sequence (the only one here: U+00E9). */
+	for (p = (const unsigned char *)out.buf; *p; p++) {
+		ck_assert(*p >= 0x20 || *p == '\n');
+		if (*p >= 0x80) {
+			ck_assert(p[0] == 0xc3 && p[1] == 0xa9);
+			p++;
+		}
+	}
+	strbuf_release(&out);
+	tree_release(&mods);
+	report_release(&types);
+	snapshot_release(&s);
+}
+END_TEST
+
 START_TEST(group_by_type_and_module)
 {
 	struct snapshot s;
@@ -643,6 +749,8 @@ int main(void)
 	tcase_add_test(tc, diff_pairs_keys);
 	tcase_add_test(tc, diff_filter_and_sort);
 	tcase_add_test(tc, diff_adds_up_duplicate_keys);
+	tcase_add_test(tc, tree_by_module_and_type);
+	tcase_add_test(tc, html_escapes_target_text);
 	tcase_add_test(tc, growth_limits);
 	tcase_add_test(tc, units);
 	tcase_add_test(tc, read_levels);
