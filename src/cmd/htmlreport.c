@@ -109,8 +109,10 @@ struct snap_page {
 	struct memory_breakdown mem;
 	struct tree modules, frames;
 	struct retained ret;
+	struct garbage garbage;
+	struct leaks leaks;
 	struct html_report h;
-	bool have_mem, have_ret;
+	bool have_mem, have_ret, have_garbage, have_leaks;
 };
 
 void snap_page_free(struct snap_page *p)
@@ -123,6 +125,10 @@ void snap_page_free(struct snap_page *p)
 	tree_release(&p->frames);
 	if (p->have_ret)
 		retained_release(&p->ret);
+	if (p->have_garbage)
+		garbage_release(&p->garbage);
+	if (p->have_leaks)
+		leaks_release(&p->leaks);
 	report_release(&p->types);
 	report_release(&p->sites);
 	free((char *)p->h.retained_note);
@@ -161,6 +167,19 @@ int snap_page_load(const char *file, size_t top, bool retainers,
 			/* An old file without references, say: the page
 			 * without the table, and why. */
 			p->h.retained_note = xstrdup(ph_errmsg());
+		}
+		/* With the references at hand, garbage and lost groups
+		 * come from the analyses themselves: with where each
+		 * garbage group was allocated and an example chunk.  A
+		 * snapshot they cannot analyse keeps the stored groups. */
+		if (!garbage_analyse(&p->s, &p->garbage)) {
+			p->have_garbage = true;
+			p->h.garbage = &p->garbage;
+		}
+		if ((p->s.meta.flags & SNAP_LEAKS) &&
+		    !leaks_analyse_groups(&p->s, &p->leaks)) {
+			p->have_leaks = true;
+			p->h.leaks = &p->leaks;
 		}
 	}
 	rc = report_group(&p->s, BY_TYPE, &p->types);
@@ -244,13 +263,14 @@ static int page_two(const char *fa, const char *fb, size_t top, bool why,
 	struct snapshot a = { 0 }, b = { 0 };
 	struct diff types = { 0 }, sites = { 0 }, native = { 0 };
 	struct report r[6];
-	struct tree modules;
+	struct tree modules, frames;
 	size_t i;
 	struct html_diff_report h;
 	int rc;
 
 	memset(r, 0, sizeof(r));
 	tree_init(&modules, "all Python objects");
+	tree_init(&frames, "all sites");
 	/* diff --why tells new objects from old ones by A's objects and
 	 * walks B's references: read them too. */
 	rc = report_read_level(fa, &ro, why ? SNAP_READ_OBJECTS :
@@ -269,9 +289,14 @@ static int page_two(const char *fa, const char *fb, size_t top, bool why,
 		rc = tree_by_module_type(&a, 0, &modules);
 	if (!rc)
 		rc = tree_by_module_type(&b, 1, &modules);
+	if (!rc && a.nsites && b.nsites)
+		rc = tree_by_site(&a, 0, &frames);
+	if (!rc && a.nsites && b.nsites)
+		rc = tree_by_site(&b, 1, &frames);
 	if (rc)
 		goto out;
 	tree_finish(&modules, 1);
+	tree_finish(&frames, 1);
 	types.lost_known_a = leaks_lost_bytes(&a, &types.lost_a);
 	types.lost_known_b = leaks_lost_bytes(&b, &types.lost_b);
 	memset(&h, 0, sizeof(h));
@@ -281,6 +306,7 @@ static int page_two(const char *fa, const char *fb, size_t top, bool why,
 	h.b = &b;
 	h.types = &types;
 	h.sites = a.nsites && b.nsites ? &sites : NULL;
+	h.frames = a.nsites && b.nsites ? &frames : NULL;
 	h.native = (a.meta.flags & SNAP_NATIVE) &&
 		   (b.meta.flags & SNAP_NATIVE) ? &native : NULL;
 	h.modules = &modules;
@@ -302,6 +328,7 @@ out:
 	diff_why_release(dw, ndw);
 	free(why_note);
 	tree_release(&modules);
+	tree_release(&frames);
 	diff_release(&types);
 	diff_release(&sites);
 	diff_release(&native);

@@ -279,48 +279,121 @@ static void rows_table(struct strbuf *out, const char *id,
 			    "rows (pyheap report --top).</p>\n", n, r->nrows);
 }
 
-static void garbage_table(struct strbuf *out, const struct snapshot *s)
+/* Where most of a garbage group's members were allocated: the innermost
+ * frame of site id (1-based), "FILE:LINE". */
+static void site_text(struct strbuf *sb, const struct snapshot *s,
+		      uint32_t site)
 {
+	const struct snap_site *st;
+	const struct snap_site_frame *f;
+
+	strbuf_reset(sb);
+	if (!site || site > s->nsites)
+		return;
+	st = &s->sites[site - 1];
+	if (!st->nframes || st->first_frame >= s->nsite_frames)
+		return;
+	f = &s->site_frames[st->first_frame];
+	strbuf_addf(sb, "%s:%u", snapshot_str(s, f->file), f->line);
+}
+
+static void garbage_row(struct strbuf *out, const char *shape, bool part1,
+			uint64_t cycles, uint64_t objects, uint64_t bytes,
+			const char *site)
+{
+	strbuf_addstr(out, "<tr>");
+	html_td_text(out, shape);
+	strbuf_addf(out, "<td>%s</td>", part1 ? "yes" : "never");
+	html_td_num(out, cycles, false);
+	html_td_num(out, objects, false);
+	html_td_num(out, bytes, true);
+	if (site)
+		html_td_text(out, site);
+	strbuf_addstr(out, "</tr>\n");
+}
+
+/* Garbage by shape: from pyheap garbage's analysis when the page read
+ * the references (with where each group was allocated), else from the
+ * groups snap stored (GRPS). */
+static void garbage_table(struct strbuf *out, const struct html_report *r)
+{
+	const struct snapshot *s = r->s;
 	const struct snap_groups *g = &s->groups;
-	size_t i;
+	const struct garbage *ga = r->garbage;
+	struct strbuf site = STRBUF_INIT;
+	size_t i, k;
 
 	strbuf_addstr(out, "<h2 id=\"garbage\">Garbage</h2>\n");
-	if (!g->ngarbage) {
+	if (ga ? !ga->collectable.ngroups && !ga->uncollectable.ngroups :
+	    !g->ngarbage) {
 		strbuf_addstr(out, "<p class=\"note\">No garbage: every object "
 			      "is reachable from the roots.</p>\n");
 		return;
 	}
 	strbuf_addstr(out, "<p class=\"hint\">Objects nothing reachable "
 		      "holds, grouped by the shape of their cycles "
-		      "(pyheap garbage).</p>"
-		      "<div class=\"wrap\"><table class=\"sortable\" "
+		      "(pyheap garbage)");
+	strbuf_addstr(out, ga ? ", with where most of each group's objects "
+		      "were allocated.</p>" : ".</p>");
+	strbuf_addstr(out, "<div class=\"wrap\"><table class=\"sortable\" "
 		      "id=\"garbage-table\"><thead><tr>"
 		      "<th class=\"sort\">shape</th><th class=\"sort\">"
 		      "collectable</th><th class=\"sort num\">cycles</th>"
 		      "<th class=\"sort num\">objects</th>"
-		      "<th class=\"sort num\">bytes</th></tr></thead><tbody>\n");
-	for (i = 0; i < g->ngarbage; i++) {
+		      "<th class=\"sort num\">bytes</th>");
+	if (ga)
+		strbuf_addstr(out, "<th class=\"sort\">allocated at</th>");
+	strbuf_addstr(out, "</tr></thead><tbody>\n");
+	for (k = 0; ga && k < 2; k++) {
+		const struct garbage_part *pt = k ? &ga->uncollectable :
+					    &ga->collectable;
+
+		for (i = 0; i < pt->ngroups; i++) {
+			const struct garbage_group *x = &pt->groups[i];
+
+			site_text(&site, s, x->site);
+			garbage_row(out, x->shape, !k, x->cycles, x->objects,
+				    x->bytes, site.buf);
+		}
+	}
+	for (i = 0; !ga && i < g->ngarbage; i++) {
 		const struct snap_garbage_group *x = &g->garbage[i];
 
-		strbuf_addstr(out, "<tr>");
-		html_td_text(out, snapshot_str(s, x->shape));
-		strbuf_addf(out, "<td>%s</td>", x->part == 1 ? "yes" :
-			    "never");
-		html_td_num(out, x->cycles, false);
-		html_td_num(out, x->objects, false);
-		html_td_num(out, x->bytes, true);
-		strbuf_addstr(out, "</tr>\n");
+		garbage_row(out, snapshot_str(s, x->shape), x->part == 1,
+			    x->cycles, x->objects, x->bytes, NULL);
 	}
 	strbuf_addstr(out, "</tbody></table></div>\n");
+	strbuf_release(&site);
 }
 
-static void lost_table(struct strbuf *out, const struct snapshot *s)
+static void lost_row(struct strbuf *out, unsigned reach, const char *sig,
+		     uint64_t size, uint64_t chunks, uint64_t bytes,
+		     uint64_t indirect, bool example, uint64_t addr)
 {
+	strbuf_addstr(out, "<tr>");
+	strbuf_addf(out, "<td>%s</td>", leaks_class_name(reach));
+	html_td_text(out, *sig ? sig : "-");
+	html_td_num(out, size, false);
+	html_td_num(out, chunks, false);
+	html_td_num(out, bytes, true);
+	html_td_num(out, bytes + indirect, true);
+	if (example)
+		strbuf_addf(out, "<td class=\"key\">%#llx</td>",
+			    (unsigned long long)addr);
+	strbuf_addstr(out, "</tr>\n");
+}
+
+/* Lost native memory: from pyheap leaks' analysis when the page read the
+ * chunks (with an example chunk of each group), else from GRPS. */
+static void lost_table(struct strbuf *out, const struct html_report *r)
+{
+	const struct snapshot *s = r->s;
 	const struct snap_groups *g = &s->groups;
+	const struct leaks *l = r->leaks;
 	size_t i;
 
 	strbuf_addstr(out, "<h2 id=\"lost\">Lost native memory</h2>\n");
-	if (!g->nlost) {
+	if (l ? !l->ngroups : !g->nlost) {
 		strbuf_addstr(out, "<p class=\"note\">No malloc chunk is "
 			      "lost.</p>\n");
 		return;
@@ -334,20 +407,22 @@ static void lost_table(struct strbuf *out, const struct snapshot *s)
 		      "signature</th><th class=\"sort num\">chunk size</th>"
 		      "<th class=\"sort num\">chunks</th><th class=\"sort "
 		      "num\">bytes</th><th class=\"sort num\">with what they "
-		      "hold</th></tr></thead><tbody>\n");
-	for (i = 0; i < g->nlost; i++) {
-		const struct snap_lost_group *x = &g->lost[i];
-		const char *sig = snapshot_str(s, x->signature);
+		      "hold</th>");
+	if (l)
+		strbuf_addstr(out, "<th class=\"sort\">example</th>");
+	strbuf_addstr(out, "</tr></thead><tbody>\n");
+	for (i = 0; l && i < l->ngroups; i++) {
+		const struct leak_group *x = &l->groups[i];
 
-		strbuf_addstr(out, "<tr>");
-		strbuf_addf(out, "<td>%s</td>",
-			    leaks_class_name(x->reach));
-		html_td_text(out, *sig ? sig : "-");
-		html_td_num(out, x->size, false);
-		html_td_num(out, x->chunks, false);
-		html_td_num(out, x->bytes, true);
-		html_td_num(out, x->bytes + x->indirect_bytes, true);
-		strbuf_addstr(out, "</tr>\n");
+		lost_row(out, x->state, x->signature, x->size, x->chunks,
+			 x->bytes, x->indirect_bytes, true, x->example);
+	}
+	for (i = 0; !l && i < g->nlost; i++) {
+		const struct snap_lost_group *x = &g->lost[i];
+
+		lost_row(out, x->reach, snapshot_str(s, x->signature),
+			 x->size, x->chunks, x->bytes, x->indirect_bytes,
+			 false, 0);
 	}
 	strbuf_addstr(out, "</tbody></table></div>\n");
 }
@@ -437,11 +512,10 @@ void render_report_body(struct strbuf *out, const struct html_report *r,
 		rows_table(out, "sites-table", "site", r->sites, r->top,
 			   false);
 	}
-	if (s->groups.present) {
-		garbage_table(out, s);
-		if (s->meta.flags & SNAP_LEAKS)
-			lost_table(out, s);
-	}
+	if (s->groups.present || r->garbage)
+		garbage_table(out, r);
+	if ((s->groups.present || r->leaks) && (s->meta.flags & SNAP_LEAKS))
+		lost_table(out, r);
 }
 
 void render_report_html(struct strbuf *out, const struct html_report *r)

@@ -194,6 +194,12 @@ void render_report_diff_html(struct strbuf *out,
 	if (r->sites) {
 		strbuf_addstr(out, "<h2 id=\"sites\">Allocation sites</h2>\n");
 		svg_growth_bars(out, "growth-sites", r->sites, 15);
+		if (r->frames) {
+			strbuf_addstr(out, "<p class=\"hint\">By traceback, "
+				      "the outermost frame at the top, "
+				      "coloured by change.</p>\n");
+			svg_icicle(out, "icicle-sites", r->frames, true);
+		}
 		diff_table(out, "sites-table", "site", r->sites, r->top);
 	}
 	if (r->native) {

@@ -114,6 +114,12 @@ struct html_report {
 	 * with a note saying why there are none (NULL: not asked). */
 	const struct retained *retained;
 	const char *retained_note;
+	/* pyheap garbage's and leaks' analyses, when the page read the
+	 * references and chunks (their groups then say where each was
+	 * allocated, and show an example chunk); NULL: the groups snap
+	 * stored (GRPS), if any. */
+	const struct garbage *garbage;
+	const struct leaks *leaks;
 };
 void render_report_html(struct strbuf *out, const struct html_report *r);
 /* Of two snapshots (htmldiff.c): what grew from A to B by type, site
@@ -124,6 +130,8 @@ struct html_diff_report {
 	const struct snapshot *a, *b;
 	const struct diff *types, *sites, *native;
 	const struct tree *modules;
+	const struct tree *frames;      /* by site, both sides; NULL when
+					 * either lacks sites */
 	size_t top;
 	/* Where the rows that grew most accumulate (diff --why), or NULL
 	 * with a note saying why not (NULL: not asked). */

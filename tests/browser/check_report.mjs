@@ -49,6 +49,7 @@ function readPage() {
     icicles[svg.id] = [...svg.querySelectorAll('g.n')].map((g) => ({
       id: num(g, 'data-id'), d: num(g, 'data-d'),
       count: num(g, 'data-count'), bytes: num(g, 'data-bytes'),
+      bytesA: g.hasAttribute('data-bytes-a') ? num(g, 'data-bytes-a') : null,
       name: g.querySelector('text').textContent,
     }));
   });

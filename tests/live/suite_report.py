@@ -114,7 +114,8 @@ def check_numbers(res, seen, types, sites, modules, groups, lost, what):
     want = [[g["shape"], "yes" if g["part"] == "collectable" else "never",
              g["cycles"],
              g["objects"], g["bytes"]] for g in groups]
-    res.equal(seen["garbage"], want or None,
+    got = [r[:5] for r in seen["garbage"]] if seen["garbage"] else None
+    res.equal(got, want or None,
               "%s: the garbage table is the snapshot's groups (%d)"
               % (what, len(want)))
 
@@ -185,7 +186,7 @@ def one_page(h, pyheap, res, tmp, art, snapfile, snap):
     sites = show_json(pyheap, res, snap, "--by", "site")
     modules = show_json(pyheap, res, snap, "--by", "module")
     p = H.run_pyheap(pyheap, "leaks", "--format", "json", snap)
-    lost = 0
+    lost, js = 0, None
     if res.equal(p.returncode, 0, "leaks exits 0 (%s)" % p.stderr.strip()):
         js = json.loads(p.stdout)
         lost = js["definitely_lost"]["bytes"] + js["indirectly_lost"]["bytes"]
@@ -211,6 +212,25 @@ def one_page(h, pyheap, res, tmp, art, snapfile, snap):
     res.check(len(groups) > 0, "the target's garbage is in the "
               "snapshot's groups", repr(groups)[:200])
     check_numbers(res, seen, types, sites, modules, groups, lost, "page")
+    # With the references read, garbage and lost groups come from the
+    # analyses: where each garbage group was allocated, an example chunk.
+    q = H.run_pyheap(pyheap, "garbage", "--format", "json", snap)
+    if res.equal(q.returncode, 0, "garbage exits 0 (%s)" % q.stderr.strip()):
+        gj = json.loads(q.stdout)
+        want = [g["site"]["file"] + ":" + str(g["site"]["line"])
+                if g.get("site") else ""
+                for part in ("collectable", "uncollectable")
+                for g in gj[part]["groups"]]
+        res.equal([r[5] for r in seen["garbage"] or []], want,
+                  "each garbage group's site is garbage's")
+    if js:
+        want = [[g["state"], g["signature"] or "-", g["size"], g["chunks"],
+                 g["bytes"], g["bytes"] + g["indirect_bytes"],
+                 g["example"] or ""] for g in js["groups"]]
+        res.check(seen["lost"] == (want or None),
+                  "the lost-memory table is leaks' groups (%d), each with "
+                  "an example chunk" % len(want),
+                  "got %r, want %r" % (seen["lost"], want))
     q = H.run_pyheap(pyheap, "retained", "--format", "json", snap)
     if res.equal(q.returncode, 0, "retained exits 0 (%s)" % q.stderr.strip()):
         want = [[r["key"], r["retained_bytes"], r["retained_count"],
@@ -325,12 +345,20 @@ def two_pages(h, pyheap, res, tmp, art, a, b, made):
     res.check(bars and bars[0] == top,
               "the first growth bar is the type that grew most (%d bytes)"
               % top, repr(bars[:5]))
-    z = out["zoom"].get("icicle-modules")
-    res.check(z is not None and z["zoomed"] == z["target"] and
-              abs(z["width"] - (z["w"] - 1)) < 0.05 and
-              z["hidden"] == z["others"],
-              "diff page: the clicked cell fills the width, its siblings "
-              "hidden", repr(z))
+    for name in ("icicle-modules", "icicle-sites"):
+        z = out["zoom"].get(name)
+        res.check(z is not None and z["zoomed"] == z["target"] and
+                  abs(z["width"] - (z["w"] - 1)) < 0.05 and
+                  z["hidden"] == z["others"],
+                  "diff page, %s: the clicked cell fills the width, its "
+                  "siblings hidden" % name, repr(z))
+        root = [c for c in out["seen"]["icicles"].get(name, [])
+                if c["d"] == 0]
+        t = want["type"]["total"]
+        res.check(root and root[0]["bytes"] == t["object_bytes_b"] and
+                  root[0]["bytesA"] == t["object_bytes_a"],
+                  "diff page, %s: the root holds B's and A's bytes" % name,
+                  repr(root))
     s = out["sort"]
     res.check(s["first"] == sorted(s["first"], reverse=True) and
               s["second"] == sorted(s["second"]) and len(s["first"]) > 1,
