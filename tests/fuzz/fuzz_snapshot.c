@@ -13,7 +13,10 @@
  * the reader accepts must pass snapshot_check() and survive a write and
  * read back, and the graph analyses (pyheap garbage, why, retained) must
  * run on it: they take any graph a file can hold (cycles, self-loops,
- * counts that do not add up, labels of any kind).
+ * counts that do not add up, labels of any kind).  What reads as a report
+ * also becomes pyheap report's pages (one snapshot, and it against
+ * itself), whose only script must be pyheap's own and whose every byte
+ * must be UTF-8: the type, module and file names are the target's.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 
 #include "analysis/analysis.h"
 #include "base/base.h"
+#include "output/output.h"
 #include "snapshot/format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -67,6 +71,94 @@ static void fix_crcs(unsigned char *buf, size_t len)
 		pos += SNAP_SECTION_HEADER_LEN + clen;
 		n++;
 	}
+}
+
+/* pyheap report's page: one <script> (its own), valid UTF-8 throughout. */
+static void check_page(const struct strbuf *out)
+{
+	const unsigned char *p = (const unsigned char *)out->buf;
+	const char *q = out->buf;
+	int scripts = 0;
+
+	while ((q = strstr(q, "<script")) != NULL) {
+		scripts++;
+		q++;
+	}
+	if (scripts != 1 || strlen(out->buf) != out->len)
+		abort();
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 :
+			   (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		size_t i;
+
+		if (!n || (*p < 0x20 && *p != '\n'))
+			abort();
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				abort();
+		p += n;
+	}
+}
+
+/* The pages of pyheap report from what reads as a report: its trees
+ * add up to its totals. */
+static void render_pages(const struct snapshot *r)
+{
+	static const struct row_filter all = ROW_FILTER_INIT;
+	struct report types, sites = { 0 };
+	struct tree mods, frames;
+	struct memory_breakdown m;
+	struct html_report h;
+	struct html_diff_report hd;
+	struct diff d;
+	struct strbuf out = STRBUF_INIT;
+	bool have_sites;
+
+	if (report_group(r, BY_TYPE, &types))
+		return;
+	have_sites = !report_group(r, BY_SITE, &sites);
+	tree_init(&mods, "all");
+	tree_init(&frames, "sites");
+	if (tree_by_module_type(r, 1, &mods) ||
+	    tree_by_module_type(r, 0, &mods) ||
+	    mods.nodes[0].count[1] != types.totals.objects ||
+	    mods.nodes[0].bytes[1] != types.totals.object_bytes)
+		abort();
+	tree_finish(&mods, 1);
+	if (have_sites && !tree_by_site(r, 1, &frames))
+		tree_finish(&frames, 1);
+	memset(&h, 0, sizeof(h));
+	h.file = "fuzz";
+	h.s = r;
+	h.types = &types;
+	h.modules = &mods;
+	h.top = 50;
+	if (have_sites) {
+		h.sites = &sites;
+		h.frames = &frames;
+	}
+	memory_breakdown(r, &m);
+	h.mem = &m;
+	render_report_html(&out, &h);
+	check_page(&out);
+	strbuf_reset(&out);
+	report_diff(&types, &types, &d);
+	diff_filter(&d, &all);
+	memset(&hd, 0, sizeof(hd));
+	hd.file_a = hd.file_b = "fuzz";
+	hd.a = hd.b = r;
+	hd.types = &d;
+	hd.modules = &mods;
+	hd.top = 50;
+	render_report_diff_html(&out, &hd);
+	check_page(&out);
+	diff_release(&d);
+	memory_breakdown_release(&m);
+	tree_release(&mods);
+	tree_release(&frames);
+	report_release(&types);
+	report_release(&sites);
+	strbuf_release(&out);
 }
 
 /*
@@ -127,6 +219,7 @@ static bool read_report(const unsigned char *buf, size_t len,
 		}
 		leaks_release(&l);
 	}
+	render_pages(r);
 	return true;
 }
 
