@@ -34,6 +34,10 @@ void strbuf_addch(struct strbuf *sb, int c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+/* The length (1 to 4) of the valid UTF-8 sequence at s, of at most n
+ * bytes; 0 if it is not one (overlong forms, surrogates and values past
+ * U+10FFFF included). */
+size_t utf8_seq(const unsigned char *s, size_t n);
 /* Append s as a JSON string literal, quotes included.  Bytes that are not
  * valid UTF-8 are written as \ufffd so the output always parses. */
 void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len);

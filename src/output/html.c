@@ -17,36 +17,12 @@
 #include "output.h"
 #include "snapshot/snapshot.h"
 
-/* The length of the valid UTF-8 sequence at s (1-4), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong, surrogates, past U+10FFFF. */
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return n;
-}
-
 /* Target text: escaped for HTML, control characters as spaces, bytes
  * that are not UTF-8 as \xNN (the file must stay valid UTF-8). */
 void html_text(struct strbuf *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
 
 	while (*p) {
 		size_t n;
@@ -63,7 +39,7 @@ void html_text(struct strbuf *out, const char *s)
 			p++;
 			continue;
 		}
-		n = utf8_len(p);
+		n = utf8_seq(p, (size_t)(end - p));
 		if (!n) {
 			strbuf_addf(out, "\\x%02x", *p);
 			p++;
