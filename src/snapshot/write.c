@@ -351,8 +351,7 @@ struct encoding {
 	size_t next; /* in sec_order: the next section to take */
 };
 
-static void build_payload(const struct snapshot *s, unsigned flags, int k,
-			  struct strbuf *p)
+static void build_payload(const struct snapshot *s, int k, struct strbuf *p)
 {
 	switch (k) {
 	case SEC_META:
@@ -416,7 +415,6 @@ static void build_payload(const struct snapshot *s, unsigned flags, int k,
 			  s->groups.nlost);
 		break;
 	}
-	(void)flags;
 }
 
 /* A worker (base/par.c): sections until none is left. */
@@ -433,7 +431,7 @@ static void encode_piece(void *arg)
 		x = &e->sec[sec_order[i]];
 		if (!x->present)
 			continue;
-		build_payload(e->s, e->flags, sec_order[i], &x->p);
+		build_payload(e->s, sec_order[i], &x->p);
 		if (e->flags & SNAP_ENCODE_STORED)
 			continue;
 		deflate_payload(&x->p, &x->z);
