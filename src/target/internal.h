@@ -21,4 +21,43 @@ bool target_is_live(const struct target *t);
 int live_read_prefix(struct target *t, uint64_t addr, void *buf, size_t len,
 		     size_t *done);
 
+/*
+ * image.c and copy.c: a memory image of a process.
+ */
+/* An address range reads may touch: copied mappings, adjacent ones joined,
+ * so that a read can span them as it can in the live process. */
+struct range {
+	uint64_t start, end;
+};
+
+/* Target memory the image holds bytes for; the rest of a range is zero. */
+struct extent {
+	uint64_t start, end;
+	unsigned char *data;
+};
+
+/*
+ * All extents live in one anonymous mapping, in address order: its size is
+ * known before copying (the resident pages), every byte of it is written
+ * (so nothing is wasted on holes), and one mapping instead of one per
+ * target mapping keeps us far from vm.max_map_count.
+ */
+struct image {
+	struct range *ranges;
+	size_t nranges, ranges_alloc;
+	struct extent *ext;
+	size_t next, ext_alloc;
+	unsigned char *buf;
+	size_t buf_len;
+	uint64_t planned; /* bytes the extents cover */
+	struct image_stats stats;
+};
+
+/* copy.c: copy im's planned extents out of live (into o->buf when it is
+ * reserved and large enough, else a fresh mapping), on o->jobs threads;
+ * its stats say what was copied.  0, or -PH_E_NOPROC, -PH_E_NOMEM,
+ * -PH_E_IO, or live_read_prefix()'s errors. */
+int image_copy_all(struct target *live, struct image *im,
+		   const struct image_opts *o);
+
 #endif
