@@ -7,13 +7,13 @@
  * Reads pyheap's "copied extent 0xSTART-0xEND" lines (any other line is
  * ignored) and copies those extents from PID, RUNS times, in batches of
  * IOV_MAX iovecs, each run twice: first into fresh memory (mmapped and
- * advised MADV_HUGEPAGE as pyheap's image is, src/target/image.c), so the
+ * advised MADV_HUGEPAGE as pyheap's image is, src/target/copy.c), so the
  * copy also pays the page faults, then again into the same, now faulted-in
  * memory: the floor, the kernel's copy alone.  The target is not stopped:
  * stopping is part of what the benchmark compares against.  Prints one
  * line per run: "BYTES FLOOR_NS FRESH_NS".  THREADS (default 1, at most 8)
  * copy at once, each a run of equal size as pyheap snap --jobs cuts them
- * (src/target/image.c): the limit for a pause taken with as many.  Exit status 0, or 1 with a
+ * (src/target/copy.c): the limit for a pause taken with as many.  Exit status 0, or 1 with a
  * message (no extents, a read failed, bad usage).
  */
 #include <errno.h>
