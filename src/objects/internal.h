@@ -25,6 +25,8 @@ enum obj_kind {
 	K_EXC,        /* BaseException and its static subclasses */
 	K_SMETHOD,    /* staticmethod, classmethod */
 	K_PROPERTY,   /* property */
+	K_MEMORYVIEW, /* memoryview */
+	K_MBUF,       /* managedbuffer, a memoryview's exporter record */
 	K_ARRAY,      /* array.array (extension.c) */
 	K_STRUCT,     /* _struct.Struct (extension.c) */
 	K_NDARRAY,    /* numpy.ndarray (extension.c) */

@@ -608,6 +608,7 @@ bool kind_referents(struct census *c, uint32_t idx)
 	static const char *const prop[] = {
 		"fget", "fset", "fdel", "__doc__", "__name__",
 	};
+	static const char *const mbuf[] = { "obj" };
 	/* Copies: census_edge() may grow (move) both arrays. */
 	const struct tinfo tcopy = c->tinfos[c->objs[idx].tinfo];
 	const struct tinfo *ti = &tcopy;
@@ -753,6 +754,24 @@ bool kind_referents(struct census *c, uint32_t idx)
 		/* fget, fset, fdel, doc, and (3.10+) prop_name; getter_doc is
 		 * an int. */
 		edge_named(c, idx, addr + 16, prop, L->minor >= 10 ? 5 : 4);
+		break;
+	case K_MEMORYVIEW:
+		/* memory_traverse (Objects/memoryobject.c) visits mbuf, after
+		 * the PyVarObject header, and nothing else.  The rest is not
+		 * scanned: view.obj is borrowed from mbuf->master (and stale
+		 * once released), view.buf points at raw bytes, and the
+		 * suboffsets slot of ob_array is left unwritten when a view
+		 * has none -- whatever the block held before.  A word scan
+		 * took such a stale word for a reference and kept a list
+		 * cycle "alive" (live_garbage on 3.7). */
+		if (!target_read_u64(c->t, addr + 24, &v))
+			census_edge(c, idx, v);
+		break;
+	case K_MBUF:
+		/* mbuf_traverse: master.obj (Py_buffer's second word, after
+		 * the header, int flags and Py_ssize_t exports), an owned
+		 * reference until mbuf_release clears it. */
+		edge_named(c, idx, addr + 40, mbuf, 1);
 		break;
 	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_BYTEARRAY:
 	case K_NONE: case K_OBJECT:

@@ -55,6 +55,8 @@ static const struct {
 	{ "PyStaticMethod_Type", K_SMETHOD },
 	{ "PyClassMethod_Type", K_SMETHOD },
 	{ "PyProperty_Type", K_PROPERTY },
+	{ "PyMemoryView_Type", K_MEMORYVIEW },
+	{ "_PyManagedBuffer_Type", K_MBUF },
 };
 
 /* Types known by tp_name: their objects are not exported (or are heap

@@ -629,6 +629,36 @@ def census_other_table(pyheap, t, snapfile, tracked, nobjs, res):
               "from 3.13.0's table: the same objects and GC-tracked counts")
 
 
+def check_memoryview(res, want, snap, names, by_addr):
+    """A memoryview's referents are exact, not a word scan of its struct
+    (which holds raw pointers and an unwritten slot): its managedbuffer,
+    which holds the bytearray; each reference owned and counted.  A
+    released view's managedbuffer holds nothing."""
+    objs, edges = snap["objects"], snap["edges"]
+    if "view_id" not in want:
+        return
+
+    def out(i):
+        return [(names[objs[d]["type"]], objs[d]["addr"]) for d in edges[i]]
+    v, g = by_addr.get(want["view_id"]), by_addr.get(want["gone_id"])
+    if not res.check(v is not None and g is not None,
+                     "the memoryviews are in the census"):
+        return
+    mb = [d for d in edges[v]]
+    res.equal([names[objs[d]["type"]] for d in mb], ["managedbuffer"],
+              "memoryview -> its managedbuffer, nothing else")
+    res.equal(out(mb[0]) if len(mb) == 1 else None,
+              [("bytearray", want["viewed_id"])],
+              "managedbuffer -> the bytearray it exports")
+    res.equal([(objs[i]["flags"] & 2, objs[i]["unexplained"])
+               for i in (v, mb[0] if mb else v, by_addr[want["viewed_id"]])],
+              [(0, 0)] * 3, "memoryview, managedbuffer, bytearray: "
+              "precise edges, every reference explained")
+    gm = edges[g]
+    res.equal([out(d) for d in gm], [[]],
+              "a released memoryview: its managedbuffer holds nothing")
+
+
 def suite_census(pyheap, slot, exe, res):
     if slot in ("2.7", "3.6"):
         print("# census needs CPython 3.7+: checked by the info suite")
@@ -676,6 +706,7 @@ def suite_census(pyheap, slot, exe, res):
                   want["bytes_count"], "the list's %d-byte bytes objects "
                   "(malloc, found by reference) counted exactly"
                   % want["bytes_size"])
+        check_memoryview(res, want, snap, names, by_addr)
         bad_counts, bad_bytes = [], []
         for k, n in sorted(want["gc_counts"].items()):
             if tracked.get(k, 0) != n:

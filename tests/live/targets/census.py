@@ -40,6 +40,13 @@ del with_dict[::3]
 del with_slots[::5]
 del strs[::7]
 del blobs[::4]
+# A memoryview of a bytearray: memoryview -> managedbuffer -> bytearray,
+# each reference owned (memory_traverse, mbuf_traverse), and one view
+# released (its stale view.obj no reference).
+VIEWED = bytearray(b"v" * 100)
+VIEW = memoryview(VIEWED)
+GONE = memoryview(bytearray(b"g" * 50))
+GONE.release()
 
 
 def type_key(t):
@@ -69,6 +76,7 @@ meta = {
     "strs_id": id(strs),
     "bytes_size": sys.getsizeof(blobs[0]), "bytes_count": len(blobs),
     "blobs_id": id(blobs),
+    "view_id": id(VIEW), "viewed_id": id(VIEWED), "gone_id": id(GONE),
 }
 
 
