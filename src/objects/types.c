@@ -66,6 +66,7 @@ static const struct {
 	const char *name;
 	enum obj_kind kind;
 	int max_minor;                  /* the last 3.x that names it so */
+	bool static_only;               /* a heap type may take the name */
 } named_types[] = {
 	{ "collections.deque", K_DEQUE, 99 },
 	{ "_io.BufferedReader", K_BUFFERED, 99 },
@@ -75,6 +76,10 @@ static const struct {
 	{ "_struct.Struct", K_STRUCT, 99 },
 	{ "Struct", K_STRUCT, 8 },      /* 3.7, 3.8: a static "Struct" */
 	{ "numpy.ndarray", K_NDARRAY, 99 },
+	/* Objects/memoryobject.c _PyManagedBuffer_Type: internal (3.12+
+	 * pycore_memoryobject.h), so no symbol survives a strip; its name
+	 * has no module, so only the static type is it. */
+	{ "managedbuffer", K_MBUF, 99, true },
 };
 
 int known_init(struct census *c)
@@ -167,11 +172,15 @@ static bool inheritable(enum obj_kind k)
 
 static enum obj_kind named_kind(struct census *c, uint64_t t)
 {
+	uint64_t flags;
 	size_t i;
 
 	for (i = 0; i < PH_ARRAY_SIZE(named_types); i++)
 		if (c->L->minor <= named_types[i].max_minor &&
-		    type_name_is(c, t, named_types[i].name))
+		    type_name_is(c, t, named_types[i].name) &&
+		    (!named_types[i].static_only ||
+		     (!py_read_field(c->t, c->L, t, PY_F_TP_FLAGS, &flags) &&
+		      !(flags & TPF_HEAPTYPE))))
 			return named_types[i].kind;
 	return K__COUNT;
 }
