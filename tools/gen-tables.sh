@@ -4,6 +4,7 @@
 #
 # Sources, each giving one table keyed by (major, minor, micro):
 #   - pyenv's interpreters 3.7-3.13 (libpython with DWARF);
+#   - the free-threaded 3.13t that tests/distro/build-ft.sh builds;
 #   - Debian's -dbg packages in the chroots of tests/distro/build.sh
 #     (PYHEAP_DISTRO_CACHE, default /var/cache/pyheap-distro): the DWARF of
 #     the stripped release binaries /usr/bin/python3.X, found by build-id
@@ -74,6 +75,13 @@ HDR
 		table "$dbg" "$full" \
 			"$full Debian $suite python$v-dbg $pkg DWARF of $exe"
 	done
+	# The free-threaded 3.13t of tests/distro/build-ft.sh: an executable
+	# with its DWARF.
+	ft=$distro/py313t/bin/python3.13t
+	[ -x "$ft" ] || { echo "no $ft (tests/distro/build-ft.sh builds it)" >&2; exit 1; }
+	full=$("$ft" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+	table "$ft" "${full}t" \
+		"${full}t free-threaded, tests/distro/build-ft.sh ($(sed -n 's/^python3.13-deb //p' "$distro/py313t/.pyheap-versions")), DWARF of python3.13t"
 	echo "const struct py_table *const py_tables[] = {"
 	for n in $names; do
 		echo "	&$n,"

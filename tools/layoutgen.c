@@ -15,6 +15,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "python/python.h"
 
@@ -22,17 +23,21 @@ int main(int argc, char **argv)
 {
 	struct objfile of;
 	struct py_layout L;
-	int major, minor, micro, rc;
+	int major, minor, micro, rc, n = 0;
+	bool ft;
 	size_t i;
 
+	/* "3.13.15t": a free-threaded build (ABI flag t). */
 	if (argc != 4 ||
-	    sscanf(argv[2], "%d.%d.%d", &major, &minor, &micro) != 3 ||
+	    sscanf(argv[2], "%d.%d.%d%n", &major, &minor, &micro, &n) != 3 ||
+	    (argv[2][n] && strcmp(argv[2] + n, "t")) ||
 	    major < 0 || major > 255 || minor < 0 || minor > 255 ||
 	    micro < 0 || micro > 255) {
-		fprintf(stderr, "usage: layoutgen ELF MAJOR.MINOR.MICRO "
+		fprintf(stderr, "usage: layoutgen ELF MAJOR.MINOR.MICRO[t] "
 			"LABEL\n");
 		return 64;
 	}
+	ft = argv[2][n] == 't';
 	rc = objfile_open_path(&of, argv[1]);
 	if (rc) {
 		fprintf(stderr, "layoutgen: %s\n", ph_errmsg());
@@ -45,10 +50,12 @@ int main(int argc, char **argv)
 	L.major = major;
 	L.minor = minor;
 	py_layout_from_dwarf(&L, &of);
-	printf("static const struct py_table table_%d_%d_%d = {\n", major,
-	       minor, micro);
+	printf("static const struct py_table table_%d_%d_%d%s = {\n", major,
+	       minor, micro, ft ? "t" : "");
 	printf("\t.major = %d, .minor = %d, .micro = %d,\n", major, minor,
 	       micro);
+	if (ft)
+		printf("\t.free_threaded = true,\n");
 	printf("\t.nfields = %d, .nstructs = %d,\n", (int)PY_F__COUNT,
 	       (int)PY_S__COUNT);
 	printf("\t.generated_from = \"%s\",\n", argv[3]);

@@ -476,11 +476,80 @@ int garbage_count(const struct snapshot *s, struct garbage_totals *t,
 	return rc;
 }
 
+/*
+ * What a free-threaded collector still finds tracked once its first pass
+ * ran, or NULL for a GIL build.  gc_free_threading.c update_refs visits
+ * every tracked object and untracks, there and then, an exact tuple or
+ * dict that holds nothing that may be tracked (_PyTuple_MaybeUntrack,
+ * _PyDict_MaybeUntrack), unreachable ones included -- which the GIL
+ * collector's untrack_tuples() does for reachable young tuples only.
+ * Such objects are never listed in gc.garbage; they go with what holds
+ * them.  CPython's one pass visits in heap order, so a tuple of atomic
+ * tuples may wait for a later collection; here passes repeat until
+ * nothing changes.
+ */
+/* _PyObject_GC_MAY_BE_TRACKED (pycore_object.h): PyObject_IS_GC -- its
+ * type has GC, and a type object only if a heap type (type_is_gc), which
+ * is tracked from its creation: a static type never is -- and not a
+ * tuple that is untracked. */
+static bool may_be_tracked(const struct snapshot *s, uint32_t d,
+			   const uint8_t *tr)
+{
+	const struct snap_object *x = &s->objects[d];
+	const char *tn;
+
+	if (!(s->types[x->type].flags & TYPE_GC))
+		return false;
+	tn = type_name(s, d);
+	if (!strcmp(tn, "tuple"))
+		return tr[d];
+	if (!strcmp(tn, "type") && !tr[d])
+		return false;
+	return true;
+}
+
+static uint8_t *ft_tracked(const struct snapshot *s, bool ft)
+{
+	size_t n = s->nobjects, i, pass;
+	bool changed = true;
+	uint8_t *tr;
+
+	if (!ft)
+		return NULL;
+	tr = xcalloc(n + 1, 1);
+	for (i = 0; i < n; i++)
+		tr[i] = (s->objects[i].flags & OBJ_GC_TRACKED) != 0;
+	for (pass = 0; changed && pass < 64; pass++) {
+		changed = false;
+		for (i = 0; i < n; i++) {
+			const char *tn;
+			bool atomic = true;
+			uint32_t e;
+
+			if (!tr[i] ||
+			    (s->objects[i].flags & OBJ_NOT_ARITHMETIC))
+				continue;
+			tn = type_name(s, (uint32_t)i);
+			if (strcmp(tn, "tuple") && strcmp(tn, "dict"))
+				continue;
+			for (e = s->edge_start[i];
+			     atomic && e < s->edge_start[i + 1]; e++)
+				atomic = !may_be_tracked(s, s->edge_dst[e], tr);
+			if (atomic) {
+				tr[i] = 0;
+				changed = true;
+			}
+		}
+	}
+	return tr;
+}
+
 static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	       uint8_t *part)
 {
 	size_t n = s->nobjects, i;
-	uint8_t *alive, *gc_reach, *set;
+	uint8_t *alive, *gc_reach, *set, *tracked;
+	bool ft = snapshot_get_stat(s, "python.free_threaded", 0) != 0;
 
 	memset(g, 0, sizeof(*g));
 	if (!(s->meta.flags & SNAP_REFCOUNTS))
@@ -523,6 +592,7 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	 * object with references from outside the tracked objects (gc_refs
 	 * > 0) is reachable, and so is every tracked object it reaches
 	 * through tracked objects; the other tracked objects are freed. */
+	tracked = ft_tracked(s, ft);
 	for (i = 0; i < n; i++) {
 		const struct snap_object *o = &s->objects[i];
 
@@ -534,14 +604,21 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	for (i = 0; i < n; i++) {
 		const struct snap_object *o = &s->objects[i];
 
-		set[i] = (o->flags & OBJ_GC_TRACKED) && !gc_reach[i];
+		set[i] = (o->flags & OBJ_GC_TRACKED) && !gc_reach[i] &&
+			 (!tracked || tracked[i]);
 		/* A collectable object the global view keeps alive would be
 		 * a contradiction (an unexplained reference into it): trust
 		 * the global view. */
 		if (set[i] && alive[i])
 			set[i] = 0;
 	}
-	finalize_generators(s, set);
+	/* The free-threaded collector keeps every unreachable object alive
+	 * until it lists them (gc_free_threading.c holds them in its
+	 * worklist through finalize_garbage): closing a generator frees
+	 * nothing there. */
+	if (!ft)
+		finalize_generators(s, set);
+	free(tracked);
 	g->collectable_ids = xmalloc((n + 1) * sizeof(*g->collectable_ids));
 	for (i = 0; i < n; i++)
 		if (set[i])

@@ -122,7 +122,8 @@ static int print_text(struct target *t, struct pyproc *p,
 	add_printable(&sb, t->cmdline && *t->cmdline ? t->cmdline :
 		      t->exe ? t->exe : "?");
 	strbuf_addch(&sb, '\n');
-	strbuf_addf(&sb, "Python %s (%s %s; debug info: %s)\n", p->version,
+	strbuf_addf(&sb, "Python %s%s (%s %s; debug info: %s)\n", p->version,
+		    p->L.free_threaded ? ", free-threaded" : "",
 		    elf_kind(p), p->elf.path, p->elf.has_dwarf ? "yes" :
 		    p->elf.has_symtab ? "symbols only" : "no");
 	strbuf_addstr(&sb, "Offsets: ");
@@ -196,6 +197,7 @@ static int print_json(struct target *t, struct pyproc *p,
 	json_key(&j, "cmdline"); json_str(&j, t->cmdline);
 	json_key(&j, "python"); json_str(&j, p->version);
 	json_key(&j, "version_source"); json_str(&j, p->version_source);
+	json_key(&j, "free_threaded"); json_bool(&j, p->L.free_threaded);
 	json_key(&j, "elf");
 	json_obj_begin(&j);
 	json_key(&j, "path"); json_str(&j, p->elf.path);

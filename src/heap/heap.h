@@ -298,4 +298,95 @@ void glibc_mark_fastbins(struct malloc_heap *m, struct target *t,
 void glibc_find_tcaches(struct malloc_heap *m, struct target *t,
 			const struct glibc_layout *g, struct u64map *mark);
 
+/* Whether x is in the sorted v[lo, hi); *at (if not NULL) gets where it
+ * is or would go.  The used-block lists of pymalloc and mimalloc. */
+static inline bool heap_sorted_has(const uint64_t *v, size_t lo, size_t hi,
+				   uint64_t x, size_t *at)
+{
+	size_t end = hi;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (at)
+		*at = lo;
+	return lo < end && v[lo] == x;
+}
+
+/* ---- mimalloc (free-threaded CPython: heap/mimalloc.c) -------------------
+ *
+ * A free-threaded build allocates every object from mimalloc heaps, one
+ * set per thread state (Include/internal/pycore_mimalloc.h: heap 1 holds
+ * non-GC objects, 2 GC objects, 3 GC objects with the two pre-header
+ * words of a managed dict or weakref list; 0 PyMem_Malloc buffers), plus the segments of threads that exited ("abandoned").
+ * The walk reads each page's block grid and its free lists and keeps the
+ * blocks in use, as mimalloc's own mi_heap_visit_blocks() does.  Its
+ * layouts come from the build's DWARF.
+ */
+#define MI_TAGS 4
+
+struct mi_page_rec {
+	uint64_t page;       /* the mi_page_t */
+	uint64_t start;      /* its first block */
+	uint64_t block_size;
+	uint32_t capacity;   /* blocks carved */
+	uint32_t nused;      /* blocks in use (on no free list) */
+	uint64_t first_used; /* index into mimalloc_heap.used */
+	uint8_t tag;         /* heap tag, 0..MI_TAGS-1 */
+};
+
+struct mimalloc_heap {
+	bool walked;
+	char note[200];              /* why not, or "" */
+	struct mi_page_rec *pages;   /* sorted by start */
+	size_t npages, pages_alloc;
+	uint64_t *used;              /* block starts, in page order */
+	size_t nused, used_alloc;
+	uint64_t used_blocks[MI_TAGS], used_bytes[MI_TAGS];
+	/* The sum of mi_page_t.used per tag: what sys.getallocatedblocks()
+	 * adds up (Objects/obmalloc.c count_blocks over the same heaps and
+	 * abandoned segments), blocks other threads freed included. */
+	uint64_t page_used[MI_TAGS];
+	uint64_t thread_heaps, abandoned_segments;
+	/* Heaps read, and heaps whose tag or thread is not theirs (wrong
+	 * offsets: not read; the snapshot is partial). */
+	uint64_t heaps, bad_heaps;
+	/* mimalloc 2.5 keeps abandoned segments per sub-process: not read,
+	 * so objects of threads that exited are found by reference only. */
+	bool abandoned_unread;
+	/* Pages whose free lists leave the block grid or whose header is
+	 * not a page's: their blocks off the valid part of the lists are
+	 * taken as used, and the snapshot is partial.  Salvaged: pages whose
+	 * lists hold but whose mi_page_t.used disagrees with them (a thread
+	 * stopped in the allocator); the lists are believed. */
+	uint64_t bad_pages, salvaged_pages;
+};
+
+struct py_stacks;
+int mimalloc_walk(struct pyproc *p, const struct py_stacks *st,
+		  struct mimalloc_heap *h);
+/* The walk itself, on any target: the thread states (and, when known,
+ * each one's pthread id, which its heaps must carry) and interpreters to
+ * start from, with L's mimalloc fields (python/fields.h).  Without them
+ * h->walked stays false and h->note says why. */
+struct mi_threads {
+	const uint64_t *tstates, *thread_ids; /* thread_ids may be NULL */
+	size_t n;
+	const uint64_t *interps;
+	size_t ninterps;
+};
+int mimalloc_walk_at(struct target *t, const struct py_layout *L,
+		     const struct mi_threads *th, struct mimalloc_heap *h);
+void mimalloc_release(struct mimalloc_heap *h);
+/* The block of a walked page that holds addr: *start, *size, whether it
+ * is in use and its page's tag; false if addr is in no walked page. */
+bool mimalloc_block_of(const struct mimalloc_heap *h, uint64_t addr,
+		       uint64_t *start, uint64_t *size, bool *used,
+		       uint8_t *tag);
+
 #endif

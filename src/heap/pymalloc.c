@@ -459,7 +459,6 @@ bool pymalloc_block_in(const struct pymalloc_heap *h,
 		       uint64_t *start, uint32_t *size, bool *used, size_t *at)
 {
 	uint64_t idx, b;
-	size_t lo, hi;
 
 	if (!pl || addr < pl->addr || addr - pl->addr >= h->pool_size)
 		return false;
@@ -473,18 +472,7 @@ bool pymalloc_block_in(const struct pymalloc_heap *h,
 	b = pl->addr + POOL_OVERHEAD + idx * pl->block_size;
 	*start = b;
 	*size = pl->block_size;
-	lo = pl->first_block;
-	hi = pl->first_block + pl->nused;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (h->used[mid] < b)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*used = lo < pl->first_block + pl->nused && h->used[lo] == b;
-	if (at)
-		*at = lo;
+	*used = heap_sorted_has(h->used, pl->first_block,
+				pl->first_block + pl->nused, b, at);
 	return true;
 }

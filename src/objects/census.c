@@ -14,8 +14,9 @@
  *   E. (glibc) malloc chunks no object owns that hold objects.
  *
  * roots.c has phase A, memory.c phases B, C and E and the owners of malloc
- * chunks, refcount.c the refcount arithmetic; this file validates and
- * records objects and edges, runs the phases, and assembles the snapshot.
+ * chunks, refcount.c the refcount arithmetic, validate.c whether an address
+ * holds an object; this file records objects and edges, runs the phases,
+ * and assembles the snapshot.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,6 @@
 
 #include "internal.h"
 
-#define MAX_REFCNT (1ll << 40)
 
 static const char *const skip_names[SKIP__COUNT] = {
 #define SKIP_NAME(id, name) [SKIP_##id] = name,
@@ -31,130 +31,6 @@ static const char *const skip_names[SKIP__COUNT] = {
 #undef SKIP_NAME
 };
 
-static bool in_arena(const struct census *c, uint64_t addr)
-{
-	const struct pymalloc_heap *h = &c->heap;
-	size_t lo = 0, hi = h->narenas;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (addr < h->arenas[mid])
-			hi = mid;
-		else if (addr >= h->arenas[mid] + h->arena_size)
-			lo = mid + 1;
-		else
-			return true;
-	}
-	return false;
-}
-
-/* Items of a var-sized object, for the size check; -1 if implausible. */
-static int64_t var_items(struct census *c, const struct tinfo *ti,
-			 const uint64_t *hdr)
-{
-	int64_t n;
-
-	/* 3.11+ generators and frames have a tp_itemsize but no ob_size
-	 * (pycore_frame.h, genobject.h): their size comes from their code. */
-	if (ti->itemsize <= 0 ||
-	    ((ti->kind == K_GEN || ti->kind == K_FRAME) && c->L->minor >= 11))
-		return 0;
-	if (ti->kind == K_INT && py_has(c->L, PY_F_LONG_LV_TAG))
-		n = (int64_t)(hdr[2] >> 3); /* 3.12+ lv_tag */
-	else
-		n = (int64_t)hdr[2];
-	if (n < 0)
-		n = -n; /* negative ints */
-	return (uint64_t)n < MAX_ITEMS ? n : -1;
-}
-
-/*
- * Validate the object at addr (INTERNALS §4.3).  On success returns its
- * tinfo index and fills *flags, *refcnt; else -1 with *why set.
- */
-int64_t census_validate(struct census *c, uint64_t addr, uint32_t *flags,
-			int64_t *refcnt, size_t *blk, enum skip_reason *why)
-{
-	const struct py_layout *L = c->L;
-	uint64_t hdr[3] = { 0, 0, 0 }, start, bstart, need;
-	const struct tinfo *ti;
-	const struct map *m;
-	uint32_t bsize;
-	int64_t t, n;
-	bool used, immortal;
-
-	*blk = SIZE_MAX;
-	if (addr & 7) {
-		*why = SKIP_MISALIGNED;
-		return -1;
-	}
-	if (target_read(c->t, addr, hdr, 16)) {
-		*why = SKIP_UNREADABLE;
-		return -1;
-	}
-	t = tinfo_get(c, hdr[1]);
-	if (t < 0) {
-		*why = SKIP_NOT_A_TYPE;
-		return -1;
-	}
-	ti = &c->tinfos[t];
-	/* 3.12+ immortal objects keep the low 32 bits negative as an int32
-	 * (Include/object.h _Py_IsImmortal).  Above them 3.12 and 3.13 keep
-	 * zero, 3.14+ ob_overflow (zero) and ob_flags (Include/object.h
-	 * struct _object): bits 32-47 are zero.  A free-list object's first
-	 * word is the link to the next one (pycore_freelist.h), a heap
-	 * pointer with those bits set: no object, though its low half can
-	 * look immortal. */
-	immortal = L->minor >= 12 && (int32_t)(uint32_t)hdr[0] < 0 &&
-		   !((hdr[0] >> 32) & 0xffff);
-	*refcnt = (int64_t)hdr[0];
-	if (!immortal && *refcnt == 0) {
-		*why = SKIP_REFCNT_ZERO; /* on a free list, or being freed */
-		return -1;
-	}
-	if (!immortal && (*refcnt < 0 || *refcnt > MAX_REFCNT)) {
-		*why = SKIP_REFCNT_BAD;
-		return -1;
-	}
-	if (ti->itemsize > 0)
-		target_read_u64(c->t, addr + 16, &hdr[2]);
-	n = var_items(c, ti, hdr);
-	if (n < 0) {
-		*why = SKIP_BAD_SIZE;
-		return -1;
-	}
-	/* The least the allocation holds: compact ASCII str are allocated
-	 * smaller than str's tp_basicsize. */
-	need = ti->kind == K_STR ? (uint64_t)L->size[PY_S_ASCII] :
-	       (uint64_t)ti->basicsize + (uint64_t)n * (uint64_t)ti->itemsize;
-	start = census_alloc_start(c, addr, ti);
-	*flags = immortal ? OBJ_IMMORTAL : 0;
-	if (pymalloc_block_in(&c->heap, census_pool_of(c, start), start,
-			      &bstart, &bsize, &used, blk)) {
-		if (!used) {
-			*why = SKIP_FREE_BLOCK;
-			return -1;
-		}
-		if (bstart != start) {
-			*why = SKIP_PREHEADER;
-			return -1;
-		}
-		if (need + ti->preheader + c->debug_hdr > bsize) {
-			*why = SKIP_TOO_BIG;
-			return -1;
-		}
-		*flags |= OBJ_IN_PYMALLOC;
-	} else if (in_arena(c, start)) {
-		*why = SKIP_FREE_BLOCK; /* in an empty pool */
-		return -1;
-	} else {
-		m = maps_find(&c->t->maps, addr);
-		*flags |= m && m->path && m->path[0] == '/' ? OBJ_STATIC :
-			  OBJ_OTHER_MEMORY;
-	}
-	return t;
-}
 
 uint32_t census_add_object(struct census *c, uint64_t addr, int64_t t,
 			   uint32_t flags, int64_t refcnt, size_t blk)
@@ -177,6 +53,8 @@ uint32_t census_add_object(struct census *c, uint64_t addr, int64_t t,
 	o->tinfo = (uint32_t)t;
 	o->flags = flags;
 	o->refcnt = refcnt;
+	if (flags & OBJ_GC_TRACKED)
+		c->gc_tracked++; /* free-threaded: from its header */
 	kind_sizeof(c, o, &c->tinfos[t]);
 	census_index_put(c, addr, idx);
 	PH_GROW(c->work, c->work_alloc, c->nwork + 1);
@@ -329,6 +207,11 @@ static uint64_t used_block(const struct census *c, size_t i)
 	return c->heap.used[i];
 }
 
+static uint64_t used_mi_block(const struct census *c, size_t i)
+{
+	return c->mi.used[i];
+}
+
 static uint64_t used_chunk(const struct census *c, size_t i)
 {
 	const struct malloc_chunk_rec *ch = &c->malloc.chunks[i];
@@ -338,13 +221,15 @@ static uint64_t used_chunk(const struct census *c, size_t i)
 	       ch->addr + 16 : 0;
 }
 
-/* Set c->debug_hdr from pymalloc's used blocks, or (malloc_debug: no
- * pymalloc) from malloc's chunks once they are walked. */
+/* Set c->debug_hdr from pymalloc's used blocks (a free-threaded build:
+ * mimalloc's), or (malloc_debug: no pymalloc) from malloc's chunks once
+ * they are walked. */
 static void find_debug_hooks(struct census *c)
 {
 	if (c->debug_hdr)
 		return;
 	if (c->heap.nused ? mostly_debug(c, c->heap.nused, used_block) :
+	    c->mi.nused ? mostly_debug(c, c->mi.nused, used_mi_block) :
 	    c->malloc.walked && mostly_debug(c, c->malloc.nchunks, used_chunk))
 		c->debug_hdr = DEBUG_HDR;
 }
@@ -443,6 +328,38 @@ static void add_stats(struct census *c)
 	char name[64];
 	size_t i;
 
+	/* Which collector the analyses model (analysis/garbage.c). */
+	snapshot_stat(s, "python.free_threaded", c->L->free_threaded);
+	if (c->L->free_threaded) {
+		static const char *const tag[MI_TAGS] = {
+			"mem", "object", "gc", "gc_pre" };
+
+		snapshot_stat(s, "mimalloc.walked", c->mi.walked);
+		snapshot_stat(s, "mimalloc.thread_heaps",
+			      (int64_t)c->mi.thread_heaps);
+		snapshot_stat(s, "mimalloc.heaps", (int64_t)c->mi.heaps);
+		snapshot_stat(s, "mimalloc.bad_heaps", (int64_t)c->mi.bad_heaps);
+		snapshot_stat(s, "mimalloc.abandoned_unread",
+			      c->mi.abandoned_unread);
+		snapshot_stat(s, "mimalloc.abandoned_segments",
+			      (int64_t)c->mi.abandoned_segments);
+		snapshot_stat(s, "mimalloc.pages", (int64_t)c->mi.npages);
+		snapshot_stat(s, "mimalloc.bad_pages",
+			      (int64_t)c->mi.bad_pages);
+		snapshot_stat(s, "mimalloc.salvaged_pages",
+			      (int64_t)c->mi.salvaged_pages);
+		snapshot_stat(s, "mimalloc.allocated_blocks",
+			      (int64_t)(c->mi.page_used[0] + c->mi.page_used[1] +
+					c->mi.page_used[2] + c->mi.page_used[3]));
+		for (i = 0; i < MI_TAGS; i++) {
+			snprintf(name, sizeof(name), "mimalloc.%s.used_blocks",
+				 tag[i]);
+			snapshot_stat(s, name, (int64_t)c->mi.used_blocks[i]);
+			snprintf(name, sizeof(name), "mimalloc.%s.used_bytes",
+				 tag[i]);
+			snapshot_stat(s, name, (int64_t)c->mi.used_bytes[i]);
+		}
+	}
 	snapshot_stat(s, "pymalloc.method", h->method);
 	snapshot_stat(s, "pymalloc.pool_size", h->pool_size);
 	snapshot_stat(s, "pymalloc.arenas", (int64_t)h->arenas_total);
@@ -546,13 +463,25 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	rc = known_init(&c);
 	if (rc)
 		return rc;
-	rc = pymalloc_walk(p, &c.heap);
-	if (rc)
-		goto out;
-	find_debug_hooks(&c);
+	if (!c.L->free_threaded) {
+		rc = pymalloc_walk(p, &c.heap);
+		if (rc)
+			goto out;
+		find_debug_hooks(&c);
+	}
 	rc = py_read_stacks(p, &st);
 	if (rc)
 		goto out;
+	if (c.L->free_threaded) {
+		rc = mimalloc_walk(p, &st, &c.mi);
+		if (rc)
+			goto out;
+		if (!c.mi.walked)
+			ph_warn("%s: objects are found only through "
+				"references", c.mi.note);
+		/* PYTHONMALLOC=debug (mimalloc_debug), -X dev. */
+		find_debug_hooks(&c);
+	}
 	c.block_known = xcalloc(c.heap.nused + 1, 1);
 	census_index_init(&c);
 	/* Room for an object per used block and three references each, as
@@ -568,7 +497,10 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	seed_roots(&c, &st);
 	seed_gc(&c, max_steps);
 	drain(&c);
-	seed_blocks(&c);
+	if (c.L->free_threaded)
+		seed_mimalloc(&c);
+	else
+		seed_blocks(&c);
 	drain(&c);
 	glibc_walk(p, &c.heap, &c.malloc);
 	find_debug_hooks(&c);
@@ -603,11 +535,14 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 		o->objects_done(s);
 	if (o->leaks && c.malloc.walked && !c.inconsistent)
 		census_leaks(&c, o->threads, o->nthreads, &st);
-	if (c.heap.corrupt_pools || c.refs_over)
+	if (c.heap.corrupt_pools || c.refs_over ||
+	    (c.L->free_threaded && (!c.mi.walked || c.mi.bad_pages ||
+				    c.mi.bad_heaps)))
 		s->meta.flags |= SNAP_PARTIAL;
 	py_stacks_release(&st);
 out:
 	pymalloc_release(&c.heap);
+	mimalloc_release(&c.mi);
 	malloc_heap_release(&c.malloc);
 	free(c.type_tinfo);
 	free(c.block_known);

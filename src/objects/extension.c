@@ -109,6 +109,13 @@
 #define DESCR_ELSIZE 32
 #define DESCR_ALIGNMENT 36
 
+/* How much longer than a GIL build's 16 bytes the object header is:
+ * 16 in a free-threaded build (Include/object.h struct _object). */
+static uint64_t ext_head_delta(const struct census *c)
+{
+	return (uint64_t)c->L->size[PY_S_OBJECT] - 16;
+}
+
 bool ext_layout_ok(enum obj_kind kind, int64_t basicsize)
 {
 	switch (kind) {
@@ -251,6 +258,9 @@ static bool ext_buffers(struct census *c, uint64_t addr, const struct tinfo *ti,
 	uint64_t b[2] = { 0, 0 };
 	bool ok;
 
+	/* A free-threaded header is 16 bytes longer: the fields follow it
+	 * (array and Struct only; types.c leaves ndarray unsized there). */
+	addr += ext_head_delta(c);
 	p[0] = p[1] = 0;
 	switch (ti->kind) {
 	case K_ARRAY:
@@ -303,8 +313,8 @@ bool ext_referents(struct census *c, uint32_t idx, const struct tinfo *ti)
 	case K_ARRAY: /* array_tp_traverse: only its (heap) type */
 		return true;
 	case K_STRUCT: /* s_traverse: s_format */
-		if (!target_read_u64(c->t, c->objs[idx].addr + STRUCT_S_FORMAT,
-				     &v))
+		if (!target_read_u64(c->t, c->objs[idx].addr +
+				     ext_head_delta(c) + STRUCT_S_FORMAT, &v))
 			census_edge(c, idx, v);
 		return true;
 	default:

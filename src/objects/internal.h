@@ -141,6 +141,7 @@ struct census {
 	const struct py_layout *L;
 	struct snapshot *s;
 	struct pymalloc_heap heap;
+	struct mimalloc_heap mi;    /* a free-threaded build's (else empty) */
 	struct malloc_heap malloc;
 	struct known known;
 
@@ -377,6 +378,7 @@ void census_for_each_buffer(struct census *c, uint64_t addr,
 			    void (*fn)(void *ctx, uint64_t p), void *ctx);
 /* Phases B and C: candidates from the pymalloc blocks no object explains. */
 void seed_blocks(struct census *c);
+void seed_mimalloc(struct census *c);
 /* Phase E: objects in malloc chunks no object owns (after glibc_walk). */
 void seed_chunks(struct census *c);
 /* After assembly: each chunk's owner and kind into the snapshot. */

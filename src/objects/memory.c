@@ -342,6 +342,35 @@ static uint64_t accept_candidates(struct census *c, struct cand *cands,
 	return nbuf;
 }
 
+/*
+ * Phase B of a free-threaded build: the blocks in use in its object heaps
+ * (heap/mimalloc.c), an object each -- at the block for heap 1 (non-GC
+ * objects) and 2 (GC objects), after two pre-header words for heap 3
+ * (pycore_mimalloc.h _Py_MIMALLOC_HEAP_GC_PRE; gc_free_threading.c visits
+ * them so).  Those heaps hold objects only (buffers come from heap 0), so
+ * there is no phase C: a block whose object does not validate is counted
+ * (a thread stopped while making or freeing it; a free-list object).
+ */
+void seed_mimalloc(struct census *c)
+{
+	const struct mimalloc_heap *h = &c->mi;
+	uint64_t empty = 0;
+	size_t i, k;
+
+	for (i = 0; i < h->npages; i++) {
+		const struct mi_page_rec *r = &h->pages[i];
+		uint64_t pre = r->tag == 3 ? 16 : 0;
+
+		if (r->tag == 0)
+			continue;
+		for (k = 0; k < r->nused; k++)
+			if (census_ref(c, h->used[r->first_used + k] +
+				       c->debug_hdr + pre) < 0)
+				empty++;
+	}
+	snapshot_stat(c->s, "mimalloc.blocks_without_object", (int64_t)empty);
+}
+
 void seed_blocks(struct census *c)
 {
 	struct pymalloc_heap *h = &c->heap;

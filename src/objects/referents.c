@@ -522,8 +522,11 @@ static void instance_referents(struct census *c, uint32_t src,
 	if (L->minor >= 12 && (ti->flags & TPF_MANAGED_DICT)) {
 		/* 3.12: PyDictOrValues at obj-24, tagged (bit 0 = values,
 		 * stored minus one); 3.13: PyManagedDictPointer at obj-24,
-		 * inline values after the object when INLINE_VALUES. */
-		if (target_read_u64(c->t, addr - 24, &v))
+		 * inline values after the object when INLINE_VALUES.  A
+		 * free-threaded build has no GC head before it: obj-8
+		 * (pycore_object.h MANAGED_DICT_OFFSET, Py_GIL_DISABLED). */
+		if (target_read_u64(c->t, addr - (L->free_threaded ? 8 : 24),
+				    &v))
 			return;
 		if (L->minor == 12 && (v & 1))
 			values = v + 1;
@@ -616,6 +619,9 @@ bool kind_referents(struct census *c, uint32_t idx)
 	uint64_t addr = c->objs[idx].addr, v, w, i;
 	struct edge_ctx e = { c, idx };
 	bool precise = true;
+	/* The object header the fixed offsets below follow: 16 bytes, 32 in
+	 * a free-threaded build (Include/object.h struct _object). */
+	const uint64_t hd = (uint64_t)L->size[PY_S_OBJECT];
 
 	/* Instances of Python classes hold their class. */
 	if (ti->heap)
@@ -728,32 +734,32 @@ bool kind_referents(struct census *c, uint32_t idx)
 	case K_DESCR:
 		/* PyDescr_COMMON (Include/cpython/descrobject.h, 3.7-3.15):
 		 * d_type, d_name, d_qualname after the header. */
-		edge_named(c, idx, addr + 16, descr, 3);
+		edge_named(c, idx, addr + hd, descr, 3);
 		break;
 	case K_TRACEBACK:
 		/* PyTracebackObject (Include/cpython/traceback.h): tb_next,
 		 * tb_frame. */
-		edge_named(c, idx, addr + 16, tb, 2);
+		edge_named(c, idx, addr + hd, tb, 2);
 		break;
 	case K_EXC:
 		/* PyBaseExceptionObject (Include/cpython/pyerrors.h): dict,
 		 * args, (3.11+) notes, traceback, context, cause.  A heap
 		 * subclass's dict is its tp_dictoffset's (instance_referents);
 		 * a static subclass's own fields are scanned (scan_from). */
-		if (!ti->heap && !target_read_u64(c->t, addr + 16, &v))
+		if (!ti->heap && !target_read_u64(c->t, addr + hd, &v))
 			census_edge_l(c, idx, v, field_label(c, PY_F_TP_DICT));
-		edge_named(c, idx, addr + 24, L->minor >= 11 ? exc : exc + 1,
+		edge_named(c, idx, addr + hd + 8, L->minor >= 11 ? exc : exc + 1,
 			   L->minor >= 11 ? 5 : 4);
 		break;
 	case K_SMETHOD:
 		/* sm_callable / cm_callable (Objects/funcobject.c); the dict
 		 * after it is the tp_dictoffset slot (below). */
-		edge_named(c, idx, addr + 16, smeth, 1);
+		edge_named(c, idx, addr + hd, smeth, 1);
 		break;
 	case K_PROPERTY:
 		/* fget, fset, fdel, doc, and (3.10+) prop_name; getter_doc is
 		 * an int. */
-		edge_named(c, idx, addr + 16, prop, L->minor >= 10 ? 5 : 4);
+		edge_named(c, idx, addr + hd, prop, L->minor >= 10 ? 5 : 4);
 		break;
 	case K_MEMORYVIEW:
 		/* memory_traverse (Objects/memoryobject.c) visits mbuf, after
@@ -764,14 +770,14 @@ bool kind_referents(struct census *c, uint32_t idx)
 		 * has none -- whatever the block held before.  A word scan
 		 * took such a stale word for a reference and kept a list
 		 * cycle "alive" (live_garbage on 3.7). */
-		if (!target_read_u64(c->t, addr + 24, &v))
+		if (!target_read_u64(c->t, addr + hd + 8, &v))
 			census_edge(c, idx, v);
 		break;
 	case K_MBUF:
 		/* mbuf_traverse: master.obj (Py_buffer's second word, after
 		 * the header, int flags and Py_ssize_t exports), an owned
 		 * reference until mbuf_release clears it. */
-		edge_named(c, idx, addr + 40, mbuf, 1);
+		edge_named(c, idx, addr + hd + 24, mbuf, 1);
 		break;
 	case K_STR: case K_BYTES: case K_INT: case K_FLOAT: case K_BYTEARRAY:
 	case K_NONE: case K_OBJECT:

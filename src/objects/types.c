@@ -233,7 +233,12 @@ static void resolve_kind(struct census *c, struct tinfo *ti)
 	if (k == K__COUNT ||
 	    py_read_field(c->t, c->L, t, PY_F_TP_BASICSIZE, &v))
 		return;
-	if (!ext_layout_ok(k, (int64_t)v)) {
+	/* extension.c's sizes are a GIL build's: a free-threaded header is
+	 * 16 bytes longer, and the fields follow it.  numpy's dtype is an
+	 * object too, whose fields ext_check_ndarray() reads at GIL offsets:
+	 * a free-threaded ndarray stays unsized rather than misread. */
+	if (!ext_layout_ok(k, (int64_t)v - (c->L->size[PY_S_OBJECT] - 16)) ||
+	    (c->L->free_threaded && k == K_NDARRAY)) {
 		/* An extension type sized by its struct is unsized without
 		 * it; a built-in layout (exceptions, descriptors) is still
 		 * sized by its basicsize, its references scanned. */
@@ -331,7 +336,10 @@ static void collect_slots(struct census *c, struct tinfo *ti, uint64_t t)
 static uint32_t preheader_of(const struct census *c, uint64_t flags)
 {
 	const struct py_layout *L = c->L;
-	uint32_t gc = (flags & TPF_HAVE_GC) ? (uint32_t)L->size[PY_S_GCHEAD] : 0;
+	/* A free-threaded build has no GC head (pycore_object.h
+	 * _PyType_PreHeaderSize: #ifndef Py_GIL_DISABLED). */
+	uint32_t gc = (flags & TPF_HAVE_GC) && !L->free_threaded ?
+		      (uint32_t)L->size[PY_S_GCHEAD] : 0;
 
 	if (L->minor >= 12 &&
 	    (flags & (TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)))

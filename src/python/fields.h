@@ -87,7 +87,12 @@
 	S(DEQUE, "dequeobject", "Modules/_collectionsmodule.c") \
 	S(ODICT, "PyODictObject|struct _odictobject", "Objects/odictobject.c") \
 	S(BUFFERED, "buffered", "Modules/_io/bufferedio.c") \
-	S(CFUNC, "PyCFunctionObject", "Include/cpython/methodobject.h (<=3.8: methodobject.h)")
+	S(CFUNC, "PyCFunctionObject", "Include/cpython/methodobject.h (<=3.8: methodobject.h)") \
+	S(TSIMPL, "_PyThreadStateImpl", "Include/internal/pycore_tstate.h (3.13+)") \
+	S(MIHEAP, "mi_heap_t|struct mi_heap_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)") \
+	S(MIPQ, "mi_page_queue_t|struct mi_page_queue_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)") \
+	S(MIPAGE, "mi_page_t|struct mi_page_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)") \
+	S(MISEGMENT, "mi_segment_t|struct mi_segment_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)")
 
 #define PY_FIELDS(F) \
 	/* _PyRuntimeState */ \
@@ -112,6 +117,8 @@
 	F(IS_CEVAL_GIL, INTERP, "ceval.gil") \
 	F(IS_OBMALLOC, INTERP, "obmalloc") \
 	F(IS_TYPES, INTERP, "types") \
+	F(IS_MI_ABANDONED, INTERP, "mimalloc.abandoned_pool.abandoned") \
+	F(IS_MI_VISITED, INTERP, "mimalloc.abandoned_pool.abandoned_visited") \
 	/* PyThreadState */ \
 	F(TS_PREV, TSTATE, "prev") \
 	F(TS_NEXT, TSTATE, "next") \
@@ -471,7 +478,31 @@
 	F(DO_STR_LENGTH, DEBUGOFF, "unicode_object.length") \
 	F(DO_STR_ASCII_SIZE, DEBUGOFF, "unicode_object.asciiobject_size") \
 	F(DO_GC_SIZE, DEBUGOFF, "gc.size") \
-	F(DO_GC_COLLECTING, DEBUGOFF, "gc.collecting")
+	F(DO_GC_COLLECTING, DEBUGOFF, "gc.collecting") \
+	/* A free-threaded build's mimalloc (heap/mimalloc.c): each thread's \
+	 * heaps, their page queues, pages and segments.  mimalloc 2.1 \
+	 * (3.13) has xblock_size; 2.5 (3.14+) block_size and page_start. */ \
+	F(TSI_MI_HEAPS, TSIMPL, "mimalloc.heaps") \
+	F(MIH_PAGES, MIHEAP, "pages") \
+	F(MIH_DELAYED, MIHEAP, "thread_delayed_free") \
+	F(MIH_THREAD_ID, MIHEAP, "thread_id") \
+	F(MIH_TAG, MIHEAP, "tag") \
+	F(MIP_SLICE_COUNT, MIPAGE, "slice_count") \
+	F(MIP_SLICE_OFFSET, MIPAGE, "slice_offset") \
+	F(MIP_CAPACITY, MIPAGE, "capacity") \
+	F(MIP_FREE, MIPAGE, "free") \
+	F(MIP_USED, MIPAGE, "used") \
+	F(MIP_XBLOCK_SIZE, MIPAGE, "xblock_size") \
+	F(MIP_BLOCK_SIZE, MIPAGE, "block_size") \
+	F(MIP_PAGE_START, MIPAGE, "page_start") \
+	F(MIP_KEYS, MIPAGE, "keys") \
+	F(MIP_LOCAL_FREE, MIPAGE, "local_free") \
+	F(MIP_XTHREAD_FREE, MIPAGE, "xthread_free") \
+	F(MIP_NEXT, MIPAGE, "next") \
+	F(MIP_DEBUG_OFFSET, MIPAGE, "debug_offset") \
+	F(MIS_SLICES, MISEGMENT, "slices") \
+	F(MIS_NSLICES, MISEGMENT, "segment_slices") \
+	F(MIS_ABANDONED_NEXT, MISEGMENT, "abandoned_next")
 
 /* D(FIELD, DO_FIELD): FIELD's offset is the value stored at DO_FIELD. */
 #define PY_DEBUG_OFFSETS(D) \

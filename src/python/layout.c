@@ -27,13 +27,20 @@ const char *layout_source_name(enum layout_source s)
 
 const struct py_table *py_table_find(int major, int minor, int micro)
 {
+	return py_table_find_ft(major, minor, micro, false);
+}
+
+const struct py_table *py_table_find_ft(int major, int minor, int micro,
+					bool ft)
+{
 	const struct py_table *best = NULL, *lowest = NULL;
 	size_t i;
 
 	for (i = 0; i < py_ntables; i++) {
 		const struct py_table *tb = py_tables[i];
 
-		if (tb->major != major || tb->minor != minor)
+		if (tb->major != major || tb->minor != minor ||
+		    tb->free_threaded != ft)
 			continue;
 		if (!lowest || tb->micro < lowest->micro)
 			lowest = tb;
@@ -60,14 +67,21 @@ static void layout_clear(struct py_layout *L, int major, int minor)
 int py_layout_from_table(struct py_layout *L, int major, int minor,
 			 int micro)
 {
-	const struct py_table *tb = py_table_find(major, minor, micro);
+	return py_layout_from_table_ft(L, major, minor, micro, false);
+}
+
+int py_layout_from_table_ft(struct py_layout *L, int major, int minor,
+			    int micro, bool ft)
+{
+	const struct py_table *tb = py_table_find_ft(major, minor, micro, ft);
 	size_t i;
 
 	layout_clear(L, major, minor);
+	L->free_threaded = ft;
 	if (!tb)
 		return ph_error(PH_E_UNSUPPORTED,
-				"no built-in layout for Python %d.%d", major,
-				minor);
+				"no built-in layout for %sPython %d.%d",
+				ft ? "free-threaded " : "", major, minor);
 	if (tb->nfields != PY_F__COUNT || tb->nstructs != PY_S__COUNT)
 		ph_die("built-in layout for %d.%d is stale: regenerate "
 		       "src/python/tables.c (tools/gen-tables.sh)", major, minor);
@@ -202,10 +216,10 @@ static int do_u64(const struct py_layout *L, const unsigned char *buf,
 /*
  * _Py_DebugOffsets is the target telling us its own layout, which makes it
  * the best source — and also target memory, so hostile.  Accept it only if
- * the cookie and version match what we already know, the build is not
- * free-threaded (a different PyObject layout), and every offset it gives
- * lies inside the size it gives for that struct (pystack does the same
- * checks in validateDebugOffsets).
+ * the cookie and version match what we already know and every offset it
+ * gives lies inside the size it gives for that struct (pystack does the
+ * same checks in validateDebugOffsets).  Its free_threaded flag sets
+ * L->free_threaded: the table under it was a GIL build's (process.c).
  */
 int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
 				  uint64_t addr, uint64_t version_hex,
@@ -228,6 +242,7 @@ int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
 	uint64_t v = 0, sizes[PY_S__COUNT];
 	int64_t offs[PY_F__COUNT];
 	size_t i;
+	bool ft = false;
 	int rc;
 
 	if (dsize <= 0 || (size_t)dsize > sizeof(buf) ||
@@ -254,10 +269,7 @@ int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
 	if (py_has(L, PY_F_DO_FREE_THREADED)) {
 		if ((rc = do_u64(L, buf, dsize, PY_F_DO_FREE_THREADED, &v)))
 			return rc;
-		if (v)
-			return ph_error(PH_E_UNSUPPORTED,
-					"free-threaded CPython builds are not "
-					"supported");
+		ft = v != 0;
 	}
 	for (i = 0; i < PY_S__COUNT; i++)
 		sizes[i] = (uint64_t)-1;
@@ -309,6 +321,7 @@ int py_layout_apply_debug_offsets(struct py_layout *L, struct target *t,
 		offs[fmap[i].f] = (int64_t)v;
 	}
 	/* Validated as a whole: now overlay. */
+	L->free_threaded = ft;
 	for (i = 0; i < PH_ARRAY_SIZE(smap); i++) {
 		enum py_struct s = smap[i].s;
 

@@ -253,6 +253,48 @@ static int table_micro(const struct pyproc *p)
 	return p->micro;
 }
 
+/*
+ * A free-threaded build (Include/object.h, Py_GIL_DISABLED).  With DWARF,
+ * the GIL build's table under it is dropped (its object header is 16
+ * bytes, not 32): what remains comes from _Py_DebugOffsets and the
+ * build's own DWARF.  Without, the layout came from a free-threaded
+ * table (pyproc_open).  Either way the header must be the one pyheap
+ * knows.
+ */
+static int free_threaded_layout(struct pyproc *p)
+{
+	struct py_layout *L = &p->L;
+	size_t i;
+
+	/* 3.14t and 3.15t: mimalloc 2.5, whose abandoned segments live in a
+	 * sub-process pyheap does not read, and no live build to test on. */
+	if (p->minor != 13)
+		return ph_error(PH_E_UNSUPPORTED,
+				"process %d runs a free-threaded build of Python "
+				"%s: pyheap reads free-threaded 3.13 only, so "
+				"far", (int)p->t->pid, p->version);
+	for (i = 0; p->elf.has_dwarf && i < PY_F__COUNT; i++)
+		if (L->off_src[i] == LAYOUT_TABLE) {
+			L->off[i] = -1;
+			L->off_src[i] = LAYOUT_NONE;
+		}
+	for (i = 0; p->elf.has_dwarf && i < PY_S__COUNT; i++)
+		if (L->size_src[i] == LAYOUT_TABLE) {
+			L->size[i] = -1;
+			L->size_src[i] = LAYOUT_NONE;
+		}
+	/* struct _object of Py_GIL_DISABLED: ob_type at 24 of 32 bytes. */
+	if (L->size[PY_S_OBJECT] != 32 || L->off[PY_F_OB_TYPE] != 24)
+		return ph_error(PH_E_UNSUPPORTED,
+				"process %d: a free-threaded Python %s whose "
+				"PyObject is not the 32-byte header pyheap "
+				"knows (sizeof %lld, ob_type at %lld)",
+				(int)p->t->pid, p->version,
+				(long long)L->size[PY_S_OBJECT],
+				(long long)L->off[PY_F_OB_TYPE]);
+	return 0;
+}
+
 int pyproc_open(struct pyproc *p, struct target *t)
 {
 	const struct map *m;
@@ -319,6 +361,30 @@ int pyproc_open(struct pyproc *p, struct target *t)
 		if (rc < 0)
 			ph_warn("%s; using %s offsets", ph_errmsg(),
 				p->elf.has_dwarf ? "DWARF" : "built-in");
+		/* A free-threaded build without DWARF: start again from the
+		 * free-threaded table, under the same _Py_DebugOffsets (whose
+		 * own layout is the same in both builds). */
+		if (p->L.free_threaded && !p->elf.has_dwarf) {
+			rc = py_layout_from_table_ft(&p->L, p->major, p->minor,
+						     table_micro(p), true);
+			if (rc) {
+				rc = ph_error(PH_E_UNSUPPORTED,
+					      "process %d runs a free-threaded "
+					      "build of Python %s without debug "
+					      "info, and pyheap has no built-in "
+					      "layout for free-threaded %d.%d",
+					      (int)t->pid, p->version, p->major,
+					      p->minor);
+				goto fail;
+			}
+			rc = py_layout_apply_debug_offsets(&p->L, t, p->runtime,
+							   p->version_hex,
+							   sec_size);
+			if (rc < 0)
+				goto fail;
+		}
+		if (p->L.free_threaded && (rc = free_threaded_layout(p)))
+			goto fail;
 	}
 	for (i = 0; i < PY_T__COUNT; i++)
 		if (objfile_sym(&p->elf, type_symbol[i], &p->types[i], NULL))

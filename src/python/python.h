@@ -99,6 +99,7 @@ struct py_table {
 	 * between patch releases (3.13.0 -> 3.13.18: _PyRuntime.tracemalloc
 	 * +24), so a minor can have several tables. */
 	uint8_t major, minor, micro;
+	bool free_threaded;         /* a build without the GIL ("3.13.15t") */
 	/* PY_F__COUNT / PY_S__COUNT when generated: a table older than
 	 * fields.h is stale and is refused (regenerate it). */
 	uint16_t nfields, nstructs;
@@ -110,11 +111,19 @@ struct py_table {
  * generated from the highest micro <= micro, else the lowest (micro < 0
  * asks for the lowest).  NULL if the minor has none. */
 const struct py_table *py_table_find(int major, int minor, int micro);
+/* The same among the tables of GIL builds (ft false) or of free-threaded
+ * ones (ft true). */
+const struct py_table *py_table_find_ft(int major, int minor, int micro,
+					bool ft);
 extern const struct py_table *const py_tables[];
 extern const size_t py_ntables;
 
 struct py_layout {
 	int major, minor;
+	/* A free-threaded build (_Py_DebugOffsets.free_threaded, 3.13+):
+	 * the 32-byte object header of Include/object.h's Py_GIL_DISABLED
+	 * branch, mimalloc instead of pymalloc, no GC lists. */
+	bool free_threaded;
 	int64_t size[PY_S__COUNT];
 	int64_t off[PY_F__COUNT];
 	uint16_t width[PY_F__COUNT];
@@ -126,6 +135,10 @@ struct py_layout {
  * picks it). -PH_E_UNSUPPORTED if none. */
 int py_layout_from_table(struct py_layout *L, int major, int minor,
 			 int micro);
+/* The same from a free-threaded build's table when ft (L->free_threaded
+ * set); -PH_E_UNSUPPORTED if there is none for the minor. */
+int py_layout_from_table_ft(struct py_layout *L, int major, int minor,
+			    int micro, bool ft);
 /* Overlay DWARF values from of (fields DWARF knows replace table values;
  * disagreements are logged at -v).  Returns the number of values taken. */
 int py_layout_apply_dwarf(struct py_layout *L, struct objfile *of);

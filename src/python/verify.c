@@ -249,6 +249,14 @@ int py_gc_heads(struct pyproc *p, struct target *t, uint64_t gcs, bool quick,
 	unsigned nfound = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (L->free_threaded) {
+		/* Python/gc_free_threading.c: no lists; ob_gc_bits marks what
+		 * is tracked, and the objects are found in mimalloc heaps. */
+		py_check_set(ck, CHECK_NA, LAYOUT_NONE, want, -1,
+			     "none: a free-threaded build marks tracked "
+			     "objects in their header (ob_gc_bits)");
+		return -PH_E_NOTFOUND;
+	}
 	if (!gcs || gsize <= 0 || want < 0 || head_off < 0 ||
 	    L->size[PY_S_GCHEAD] <= 0) {
 		py_check_set(ck, CHECK_FAILED, LAYOUT_NONE, want, -1,
@@ -414,6 +422,12 @@ uint64_t py_obmalloc_state(struct pyproc *p, struct target *t, uint64_t interp)
 		   L->size[PY_S_OBMSTATE] > 8;
 	unsigned nfound = 0;
 
+	if (L->free_threaded) {
+		py_check_set(ck, CHECK_NA, LAYOUT_NONE, want, -1,
+			     "none: a free-threaded build allocates objects "
+			     "with mimalloc");
+		return 0;
+	}
 	if (want < 0 || !interp) {
 		py_check_set(ck, CHECK_NA, LAYOUT_NONE, want, -1,
 			     "not in this version");

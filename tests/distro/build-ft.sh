@@ -12,8 +12,9 @@
 # no LTO, no ensurepip.  It is installed under
 # $PYHEAP_DISTRO_CACHE/py313t (default /var/cache/pyheap-distro/py313t),
 # with .pyheap-versions naming the version built and how long the build
-# took.  Needs curl, xz-utils, dpkg-dev and a C toolchain (build-essential);
-# the modules whose libraries are missing are left out, which the tests
+# took, and a stripped copy, bin/python3.13t-stripped.  Needs curl, xz-utils, dpkg-dev, a C toolchain (build-essential)
+# and libffi-dev (ctypes, which the leaks suite loads its library with);
+# other modules whose libraries are missing are left out, which the tests
 # do not need.  Exit 0 when the interpreter is there, 1 otherwise.
 set -eu
 
@@ -21,9 +22,16 @@ cache=${PYHEAP_DISTRO_CACHE:-/var/cache/pyheap-distro}
 dest=$cache/py313t
 mirror=${PYHEAP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-if [ -x "$dest/bin/python3.13t" ] &&
-   "$dest/bin/python3.13t" -c 'import sys; assert not sys._is_gil_enabled()'
+check='import sys, ctypes; assert not sys._is_gil_enabled()'
+# The 3.13t-stripped slot: the same executable without its symbols and
+# DWARF, as distributions ship it (next to it, so it finds its library).
+stripped() {
+	[ -x "$dest/bin/python3.13t-stripped" ] ||
+		strip -o "$dest/bin/python3.13t-stripped" "$dest/bin/python3.13t"
+}
+if [ -x "$dest/bin/python3.13t" ] && "$dest/bin/python3.13t" -c "$check"
 then
+	stripped
 	exit 0
 fi
 
@@ -64,7 +72,12 @@ make -j"$(nproc)" >make.log 2>&1 || { tail -40 make.log >&2; exit 1; }
 rm -rf "$dest"
 make install >install.log 2>&1 || { tail -30 install.log >&2; exit 1; }
 
-"$dest/bin/python3.13t" -c 'import sys; assert not sys._is_gil_enabled()'
+"$dest/bin/python3.13t" -c "$check" || {
+	echo "build-ft: $dest/bin/python3.13t lacks ctypes or has a GIL" \
+		"(apt-get install libffi-dev)" >&2
+	exit 1
+}
+stripped
 {
 	echo "python3.13t $("$dest/bin/python3.13t" -c 'import platform; print(platform.python_version())')"
 	echo "python3.13-deb $version"

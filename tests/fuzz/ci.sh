@@ -38,3 +38,4 @@ run() {
 
 run census "$src/corpus/census"
 run snapshot "$src/corpus/snapshot" "$src/../fixtures/snap"
+run mimalloc "$src/corpus/mimalloc"

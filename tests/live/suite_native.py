@@ -310,6 +310,14 @@ def suite_allocators(h, pyheap, slot, exe, res):
         print("# SKIP jemalloc: %s missing (%s)" % (
             root + JEMALLOC, "rerun tests/distro/build.sh" if root
             else "apt-get install libjemalloc2"))
+    if h.free_threaded(slot):
+        # A free-threaded build allocates with mimalloc only
+        # (PYTHONMALLOC=malloc and pymalloc are refused): its debug
+        # hooks are the other allocator.
+        census_other_allocator(h, pyheap, slot, exe, res,
+                               "PYTHONMALLOC=mimalloc_debug",
+                               {"PYTHONMALLOC": "mimalloc_debug"})
+        return
     census_other_allocator(h, pyheap, slot, exe, res, "PYTHONMALLOC=malloc",
                            {"PYTHONMALLOC": "malloc"})
 
