@@ -3,7 +3,7 @@
 #     cmake --build build --target layoutgen && tools/gen-tables.sh build
 #
 # Sources, each giving one table keyed by (major, minor, micro):
-#   - pyenv's interpreters 3.7-3.13 (libpython with DWARF);
+#   - pyenv's interpreters 2.7 and 3.7-3.13 (libpython with DWARF);
 #   - the free-threaded 3.13t that tests/distro/build-ft.sh builds;
 #   - Debian's -dbg packages in the chroots of tests/distro/build.sh
 #     (PYHEAP_DISTRO_CACHE, default /var/cache/pyheap-distro): the DWARF of
@@ -54,7 +54,7 @@ table() {
 #include "python.h"
 
 HDR
-	for v in 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
+	for v in 2.7 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 		dir=$(ls -d "$root"/versions/$v.* 2>/dev/null | grep -E "/$v\.[0-9]+$" | sort -V | tail -1)
 		[ -n "$dir" ] || { echo "no pyenv $v" >&2; exit 1; }
 		lib=$(ls "$dir"/lib/libpython$v*.so.1.0)

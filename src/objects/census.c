@@ -450,6 +450,11 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 	uint64_t max_steps;
 	int rc;
 
+	if (p->major == 2)
+		return ph_error(PH_E_UNSUPPORTED,
+				"Python %s: pyheap reads 2.7's stacks (pyheap "
+				"info) but takes no census of it yet",
+				p->version);
 	memset(&c, 0, sizeof(c));
 	c.p = p;
 	c.t = p->t;

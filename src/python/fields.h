@@ -64,7 +64,7 @@
 	S(COMPACTUNI, "PyCompactUnicodeObject", "Include/cpython/unicodeobject.h") \
 	S(UNICODE, "PyUnicodeObject", "Include/cpython/unicodeobject.h") \
 	S(LONG, "PyLongObject|struct _longobject", "Include/cpython/longintrepr.h (3.7: longintrepr.h)") \
-	S(BYTES, "PyBytesObject", "Include/cpython/bytesobject.h (3.7: bytesobject.h)") \
+	S(BYTES, "PyBytesObject|PyStringObject", "Include/cpython/bytesobject.h (3.7: bytesobject.h; 2.7: stringobject.h, str)") \
 	S(BYTEARRAY, "PyByteArrayObject", "Include/cpython/bytearrayobject.h (3.7: bytearrayobject.h)") \
 	S(FLOAT, "PyFloatObject", "Include/cpython/floatobject.h (<=3.10: floatobject.h)") \
 	S(FUNC, "PyFunctionObject", "Include/cpython/funcobject.h (3.7: funcobject.h)") \

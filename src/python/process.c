@@ -295,6 +295,84 @@ static int free_threaded_layout(struct pyproc *p)
 	return 0;
 }
 
+/*
+ * 2.7's PyInterpreterState_Head() (Python/pystate.c: `return interp_head;`)
+ * compiled for x86_64: `mov interp_head(%rip), %rax; ret`, 48 8b 05
+ * <disp32> c3.  The static it reads is where a stripped 2.7 keeps its
+ * interpreters.  0 if the function is not that.
+ */
+static uint64_t interp_head_from_code(struct pyproc *p)
+{
+	unsigned char code[8];
+	uint64_t fn;
+	int32_t disp;
+
+	if (objfile_sym(&p->elf, "PyInterpreterState_Head", &fn, NULL) ||
+	    target_read(p->t, fn, code, sizeof(code)) ||
+	    code[0] != 0x48 || code[1] != 0x8b || code[2] != 0x05 ||
+	    code[7] != 0xc3)
+		return 0;
+	memcpy(&disp, code + 3, 4);
+	return fn + 7 + (uint64_t)(int64_t)disp;
+}
+
+/*
+ * CPython 2.7 (INTERNALS §10): no _PyRuntime.  The interpreters hang from
+ * pystate.c's static interp_head (a .symtab symbol, or read out of
+ * PyInterpreterState_Head() when stripped), the thread holding the GIL
+ * is the exported _PyThreadState_Current, and names are str
+ * (PyStringObject), whose type the census' "str" slots take.  No
+ * _Py_DebugOffsets: the layout is the 2.7 table under the DWARF, if any.
+ */
+static int open_27(struct pyproc *p)
+{
+	uint64_t interp = 0, ts = 0, back = 0;
+	bool by_code = false;
+	size_t i;
+
+	if (objfile_sym(&p->elf, "interp_head", &p->interp_head, NULL)) {
+		p->interp_head = interp_head_from_code(p);
+		by_code = true;
+	}
+	if (!p->interp_head)
+		return ph_error(PH_E_NOTPYTHON,
+				"process %d: cannot find the interpreters of "
+				"Python %s in %s (no interp_head symbol, and "
+				"PyInterpreterState_Head is not the code "
+				"expected)", (int)p->t->pid, p->version,
+				p->elf.path);
+	/* What the code gave is checked on the data: the first thread
+	 * state of the first interpreter points back at it. */
+	if (by_code &&
+	    (target_read_u64(p->t, p->interp_head, &interp) || !interp ||
+	     py_read_field(p->t, &p->L, interp, PY_F_IS_THREADS_HEAD, &ts) ||
+	     (ts && (py_read_field(p->t, &p->L, ts, PY_F_TS_INTERP, &back) ||
+		     back != interp))))
+		return ph_error(PH_E_NOTPYTHON,
+				"process %d: Python %s: the interpreter "
+				"PyInterpreterState_Head() reads (%#llx) does "
+				"not hold together", (int)p->t->pid,
+				p->version, (unsigned long long)interp);
+	if (objfile_sym(&p->elf, "_PyThreadState_Current",
+			&p->tstate_current, NULL))
+		p->tstate_current = 0;
+	for (i = 0; i < PY_T__COUNT; i++) {
+		const char *sym = i == PY_T_STR || i == PY_T_BYTES ?
+				  "PyString_Type" : i == PY_T_INT ?
+				  "PyInt_Type" : type_symbol[i];
+
+		if (objfile_sym(&p->elf, sym, &p->types[i], NULL))
+			p->types[i] = 0;
+	}
+	if (!p->types[PY_T_TYPE] || !p->types[PY_T_CODE] ||
+	    !p->types[PY_T_STR])
+		return ph_error(PH_E_NOTPYTHON,
+				"process %d: %s lacks PyType_Type, PyCode_Type "
+				"or PyString_Type", (int)p->t->pid,
+				p->elf.path);
+	return 0;
+}
+
 int pyproc_open(struct pyproc *p, struct target *t)
 {
 	const struct map *m;
@@ -326,10 +404,11 @@ int pyproc_open(struct pyproc *p, struct target *t)
 	rc = detect_version(p);
 	if (rc)
 		goto fail;
-	if (p->major != 3 || p->minor < 7 || p->minor > 15) {
+	if ((p->major != 3 || p->minor < 7 || p->minor > 15) &&
+	    !(p->major == 2 && p->minor == 7)) {
 		rc = ph_error(PH_E_UNSUPPORTED,
 			      "process %d runs Python %s, which pyheap does not "
-			      "support (CPython 3.7 to 3.15)", (int)t->pid,
+			      "support (CPython 2.7, 3.7 to 3.15)", (int)t->pid,
 			      p->version);
 		goto fail;
 	}
@@ -338,6 +417,12 @@ int pyproc_open(struct pyproc *p, struct target *t)
 		goto fail;
 	if (p->elf.has_dwarf)
 		py_layout_apply_dwarf(&p->L, &p->elf);
+	if (p->major == 2) {
+		rc = open_27(p);
+		if (rc)
+			goto fail;
+		return 0;
+	}
 
 	/* _PyRuntime is exported by every 3.7+ build; 3.11+ also keep it in
 	 * its own .PyRuntime section, which survives even a .dynsym strip. */
@@ -455,6 +540,38 @@ static void add_utf8(struct strbuf *sb, uint32_t cp)
  * compact strings, and is a separate buffer (PyUnicodeObject.data.any)
  * otherwise.
  */
+/* A 2.7 str (Include/stringobject.h PyStringObject: ob_size bytes at
+ * ob_sval): bytes, shown as Latin-1 so that what comes out is UTF-8
+ * whatever they hold (the names pyheap reads are ASCII identifiers and
+ * file names). */
+static int read_str27(struct pyproc *p, uint64_t addr, struct strbuf *out,
+		      size_t max)
+{
+	unsigned char buf[1024];
+	uint64_t len, done = 0;
+	size_t n, i;
+
+	if (py_read_field(p->t, &p->L, addr, PY_F_OB_SIZE, &len) ||
+	    !py_has(&p->L, PY_F_BYTES_SVAL))
+		return -PH_E_READ;
+	if (len > (1ull << 40))
+		return -PH_E_CORRUPT;
+	n = len > max ? max : (size_t)len;
+	while (done < n) {
+		size_t chunk = PH_MIN(n - done, sizeof(buf));
+
+		if (target_read(p->t, addr + (uint64_t)p->L.off[PY_F_BYTES_SVAL] +
+				done, buf, chunk))
+			return -PH_E_READ;
+		for (i = 0; i < chunk; i++)
+			add_utf8(out, buf[i]);
+		done += chunk;
+	}
+	if (len > max)
+		strbuf_addstr(out, "...");
+	return 0;
+}
+
 int py_read_str(struct pyproc *p, uint64_t addr, struct strbuf *out,
 		size_t max)
 {
@@ -467,6 +584,8 @@ int py_read_str(struct pyproc *p, uint64_t addr, struct strbuf *out,
 	if (!py_is_type(p, addr, PY_T_STR))
 		return ph_error(PH_E_CORRUPT, "object at %#llx is not a str",
 				(unsigned long long)addr);
+	if (p->major == 2)
+		return read_str27(p, addr, out, max);
 	if (py_read_field(p->t, L, addr, PY_F_STR_LENGTH, &length) ||
 	    py_read_field(p->t, L, addr, PY_F_STR_STATE, &state))
 		return -PH_E_READ;

@@ -276,7 +276,9 @@ struct pyproc {
 	uint64_t version_hex;     /* PY_VERSION_HEX when known, else 0 */
 	const char *version_source;
 	struct py_layout L;
-	uint64_t runtime;         /* &_PyRuntime */
+	uint64_t runtime;         /* &_PyRuntime (0 for 2.7) */
+	uint64_t interp_head;     /* 2.7: &interp_head (pystate.c) */
+	uint64_t tstate_current;  /* 2.7: &_PyThreadState_Current */
 	uint64_t types[PY_T__COUNT]; /* 0 if the symbol is missing */
 	struct py_check checks[PY_CHECK__COUNT];
 };

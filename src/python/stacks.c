@@ -47,9 +47,10 @@ static bool take(uint64_t *left)
  */
 
 /* <= 3.9: co_lnotab, (addr_incr, line_incr) byte pairs; line_incr is
- * signed since 3.6 (Objects/lnotab_notes.txt). */
-int py_lnotab_line(const unsigned char *tab, size_t len, int firstlineno,
-		   int addr)
+ * signed since 3.6 (Objects/lnotab_notes.txt), unsigned in 2.7 (a jump
+ * of 300 lines is 255 then 45). */
+static int lnotab_line(const unsigned char *tab, size_t len, int firstlineno,
+		       int addr, bool signed_incr)
 {
 	int line = firstlineno, a = 0;
 	size_t i;
@@ -60,9 +61,15 @@ int py_lnotab_line(const unsigned char *tab, size_t len, int firstlineno,
 		a += tab[i];
 		if (a > addr)
 			break;
-		line += (signed char)tab[i + 1];
+		line += signed_incr ? (signed char)tab[i + 1] : tab[i + 1];
 	}
 	return line;
+}
+
+int py_lnotab_line(const unsigned char *tab, size_t len, int firstlineno,
+		   int addr)
+{
+	return lnotab_line(tab, len, firstlineno, addr, true);
 }
 
 /* 3.10: co_linetable, (start_delta, line_delta) pairs; line_delta -128
@@ -185,8 +192,8 @@ static int code_line(struct walk *w, const struct py_obj *co, int64_t addr)
 		goto out;
 	w->table_bytes_left -= tab.len;
 	if (p->minor <= 9)
-		line = py_lnotab_line((unsigned char *)tab.buf, tab.len,
-				      (int)first, (int)addr);
+		line = lnotab_line((unsigned char *)tab.buf, tab.len,
+				   (int)first, (int)addr, p->major >= 3);
 	else if (p->minor == 10)
 		line = py_linetable310_line((unsigned char *)tab.buf, tab.len,
 					    (int)first, (int)addr);
@@ -574,6 +581,10 @@ static uint64_t gil_holder(struct pyproc *p, uint64_t interp)
 	const struct py_layout *L = &p->L;
 	uint64_t v, gil, locked;
 
+	/* 2.7: _PyThreadState_Current (pystate.c), NULL while released. */
+	if (p->major == 2)
+		return p->tstate_current &&
+		       !target_read_u64(p->t, p->tstate_current, &v) ? v : 0;
 	if (py_has(L, PY_F_RT_TSTATE_CURRENT))
 		return py_read_field(p->t, L, p->runtime,
 				     PY_F_RT_TSTATE_CURRENT, &v) ? 0 : v;
@@ -587,12 +598,16 @@ static uint64_t gil_holder(struct pyproc *p, uint64_t interp)
 
 int py_read_stacks(struct pyproc *p, struct py_stacks *out)
 {
+	/* The first one and the str members are 3.x's: 2.7 has no
+	 * _PyRuntime (interp_head instead) and its str is a bytes object. */
 	static const enum py_field need[] = {
-		PY_F_RT_INTERP_HEAD, PY_F_IS_NEXT, PY_F_IS_THREADS_HEAD,
+		PY_F_RT_INTERP_HEAD, PY_F_STR_STATE, PY_F_STR_LENGTH,
+		PY_F_IS_NEXT, PY_F_IS_THREADS_HEAD,
 		PY_F_TS_NEXT, PY_F_TS_INTERP, PY_F_CO_NAME, PY_F_CO_FILENAME,
-		PY_F_CO_FIRSTLINENO, PY_F_OB_TYPE, PY_F_STR_STATE,
-		PY_F_STR_LENGTH, PY_F_OB_SIZE, PY_F_BYTES_SVAL,
+		PY_F_CO_FIRSTLINENO, PY_F_OB_TYPE, PY_F_OB_SIZE,
+		PY_F_BYTES_SVAL,
 	};
+	size_t skip = p->major == 2 ? 3 : 0;
 	const struct py_layout *L = &p->L;
 	struct walk w = { p, MAX_TOTAL_FRAMES, MAX_TOTAL_THREADS,
 			  MAX_TOTAL_LINETABLE, MAX_TOTAL_REFS };
@@ -600,12 +615,19 @@ int py_read_stacks(struct pyproc *p, struct py_stacks *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = py_require(L, need, PH_ARRAY_SIZE(need), "stacks");
+	rc = py_require(L, need + skip, PH_ARRAY_SIZE(need) - skip, "stacks");
 	if (rc)
 		return rc;
-	if (py_read_field(p->t, L, p->runtime, PY_F_RT_INTERP_HEAD, &interp))
+	if (p->major == 2) {
+		if (target_read_u64(p->t, p->interp_head, &interp))
+			return ph_error(PH_E_READ, "cannot read interp_head at "
+					"%#llx",
+					(unsigned long long)p->interp_head);
+	} else if (py_read_field(p->t, L, p->runtime, PY_F_RT_INTERP_HEAD,
+				 &interp)) {
 		return ph_error_context(-PH_E_READ, "_PyRuntime at %#llx",
 					(unsigned long long)p->runtime);
+	}
 	if (!interp)
 		return ph_error(PH_E_NOTPYTHON,
 				"process %d has no Python interpreter (not "

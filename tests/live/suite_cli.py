@@ -259,7 +259,7 @@ def exit_after_copy(pyheap, h, exe, res):
 
 
 def cli_diff(h, pyheap, slot, exe, res):
-    if slot in ("2.7", "3.6"):
+    if slot.split("-")[0] in ("2.7", "3.6"):
         return
     with h.Target(exe, "grow.py") as t:
         snap_write_errors(pyheap, t, res)

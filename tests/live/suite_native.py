@@ -154,7 +154,7 @@ def gone_note(a, b, cs):
 
 
 def suite_native(h, pyheap, slot, exe, res):
-    if slot in ("2.7", "3.6"):
+    if slot.split("-")[0] in ("2.7", "3.6"):
         print("# native needs CPython 3.7+")
         return
     t = NativeTarget(h, exe, "basic")
@@ -293,7 +293,7 @@ def census_other_allocator(h, pyheap, slot, exe, res, label, env):
 
 
 def suite_allocators(h, pyheap, slot, exe, res):
-    if slot in ("2.7", "3.6"):
+    if slot.split("-")[0] in ("2.7", "3.6"):
         print("# allocators needs CPython 3.7+")
         return
     # A chroot target preloads the chroot's jemalloc (tests/distro/build.sh

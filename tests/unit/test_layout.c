@@ -313,6 +313,51 @@ START_TEST(free_threaded_table)
 }
 END_TEST
 
+/*
+ * 2.7's table against its DWARF (pyenv's libpython2.7), and against
+ * INTERNALS §10 (gdb on 2.7.18): interpreter {next@0, tstate_head@8},
+ * thread state {next@0, interp@8, frame@16}, PyStringObject's ob_sval at
+ * 36.
+ */
+START_TEST(table_27)
+{
+	const struct py_table *tb = py_table_find(2, 7, -1);
+	char lib[1100];
+	struct objfile of;
+	struct py_layout D;
+	size_t i;
+	int bad = 0;
+
+	ck_assert(tb != NULL && tb->major == 2 && !tb->free_threaded);
+	ck_assert_int_eq(tb->field[PY_F_IS_NEXT].off, 0);
+	ck_assert_int_eq(tb->field[PY_F_IS_THREADS_HEAD].off, 8);
+	ck_assert_int_eq(tb->field[PY_F_TS_INTERP].off, 8);
+	ck_assert_int_eq(tb->field[PY_F_TS_FRAME].off, 16);
+	ck_assert_int_eq(tb->field[PY_F_BYTES_SVAL].off, 36);
+	ck_assert_int_eq(tb->field[PY_F_RT_INTERP_HEAD].off, -1);
+	ck_assert(py_table_find(3, 7, -1)->major == 3);
+	snprintf(lib, sizeof(lib), "%s/versions/2.7.18/lib/libpython2.7.so.1.0",
+		 pyenv_root());
+	if (objfile_open_path(&of, lib)) {
+		fprintf(stderr, "SKIP: no %s\n", lib);
+		return;
+	}
+	D.major = 2;
+	D.minor = 7;
+	ck_assert_int_gt(py_layout_from_dwarf(&D, &of), 100);
+	for (i = 0; i < PY_S__COUNT; i++)
+		bad += tb->size[i] != D.size[i];
+	for (i = 0; i < PY_F__COUNT; i++) {
+		unsigned dw = D.off[i] >= 0 ? D.width[i] : 0;
+
+		bad += tb->field[i].off != D.off[i] || tb->field[i].width != dw;
+	}
+	fprintf(stderr, "%s: %d differ\n", tb->generated_from, bad);
+	objfile_release(&of);
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 START_TEST(every_field_exists_somewhere)
 {
 	size_t i, k;
@@ -344,6 +389,7 @@ int main(void)
 	tcase_add_test(tc, tables_agree_with_2026_facts);
 	tcase_add_test(tc, distro_tables_match_dwarf);
 	tcase_add_test(tc, free_threaded_table);
+	tcase_add_test(tc, table_27);
 	tcase_add_test(tc, every_field_exists_somewhere);
 	suite_add_tcase(s, tc);
 	rc = run_suite(s);

@@ -11,6 +11,14 @@ import threading
 import time
 import traceback
 
+# Python 2.7 as well: its thread module has get_ident, and
+# traceback.extract_stack gives (file, line, name, text) tuples.
+try:
+    get_ident = threading.get_ident
+except AttributeError:
+    import thread
+    get_ident = thread.get_ident
+
 HERE = os.path.abspath(__file__)
 
 
@@ -41,7 +49,7 @@ def worker_select(fd):
 
 def frames_of(frame):
     # innermost first, as pyheap prints them
-    return [[fs.name, fs.filename, fs.lineno]
+    return [[fs[2], fs[0], fs[1]]
             for fs in reversed(traceback.extract_stack(frame))]
 
 
@@ -49,7 +57,7 @@ def main_block(out_path, expected):
     here = frames_of(sys._getframe())
     here[0][2] = MARKS["main"]
     expected["threads"].append({
-        "name": "main", "ident": threading.get_ident(),
+        "name": "main", "ident": get_ident(),
         "native_id": getattr(threading, "get_native_id", lambda: None)(),
         "frames": here})
     tmp = out_path + ".tmp"
