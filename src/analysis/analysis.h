@@ -269,7 +269,10 @@ struct owner_bytes {
 struct memory_breakdown {
 	bool native;                /* malloc was walked */
 	uint64_t rss;               /* VmRSS, 0 unknown */
-	uint64_t pymalloc_arenas;   /* bytes of pymalloc arenas */
+	/* The object allocator: pymalloc's arenas, or in a free-threaded
+	 * build (mimalloc true) the pages of mimalloc's heaps. */
+	bool mimalloc;
+	uint64_t pymalloc_arenas;   /* bytes of pymalloc arenas (pages) */
 	uint64_t pymalloc_used;     /* of which in used blocks */
 	uint64_t objects_in_malloc; /* chunks holding Python objects */
 	uint64_t buffers;           /* chunks owned as buffers */

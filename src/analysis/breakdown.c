@@ -35,6 +35,22 @@ void memory_breakdown(const struct snapshot *s, struct memory_breakdown *m)
 							  0) * 64 * pool_size;
 	m->pymalloc_used = (uint64_t)snapshot_get_stat(s, "pymalloc.used_bytes",
 							0);
+	/* A free-threaded build: every Python allocation (objects and
+	 * PyMem buffers) is in mimalloc's pages, none in pymalloc. */
+	if (snapshot_get_stat(s, "python.free_threaded", 0)) {
+		static const char *const used[] = {
+			"mimalloc.mem.used_bytes", "mimalloc.object.used_bytes",
+			"mimalloc.gc.used_bytes", "mimalloc.gc_pre.used_bytes",
+		};
+
+		m->mimalloc = true;
+		m->pymalloc_arenas = (uint64_t)snapshot_get_stat(s,
+						"mimalloc.page_bytes", 0);
+		m->pymalloc_used = 0;
+		for (i = 0; i < PH_ARRAY_SIZE(used); i++)
+			m->pymalloc_used += (uint64_t)snapshot_get_stat(s,
+							used[i], 0);
+	}
 	m->native = s->meta.flags & SNAP_NATIVE;
 	/* The summary's chunk cells: chunks of one state, owner kind,
 	 * owner's type and placement (snapshot.h). */

@@ -352,6 +352,9 @@ struct mimalloc_heap {
 	 * adds up (Objects/obmalloc.c count_blocks over the same heaps and
 	 * abandoned segments), blocks other threads freed included. */
 	uint64_t page_used[MI_TAGS];
+	/* The memory of the pages walked (their slices, less what comes
+	 * before the first block), empty ones included. */
+	uint64_t page_bytes;
 	uint64_t thread_heaps, abandoned_segments;
 	/* Heaps read, and heaps whose tag or thread is not theirs (wrong
 	 * offsets: not read; the snapshot is partial). */

@@ -156,10 +156,14 @@ static bool add_page(struct walk *w, uint64_t pg, unsigned want_tag)
 		goto bad;
 	capacity = (uint32_t)rd(w, pg, PY_F_MIP_CAPACITY);
 	used = (uint32_t)rd(w, pg, PY_F_MIP_USED);
-	if (!capacity || !used)
+	if (!capacity)
+		return true; /* nothing carved */
+	if (!page_area(w, pg, &start, &bsize, &psize))
+		goto bad;
+	h->page_bytes += psize;
+	if (!used)
 		return true; /* no block in use */
-	if (!page_area(w, pg, &start, &bsize, &psize) ||
-	    capacity > MI_MAX_CAPACITY || used > capacity ||
+	if (capacity > MI_MAX_CAPACITY || used > capacity ||
 	    (uint64_t)capacity * bsize > psize + (w->v25 ? MI_SLICE_SIZE : 0))
 		goto bad;
 	h->page_used[tag] += used;

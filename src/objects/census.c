@@ -344,6 +344,8 @@ static void add_stats(struct census *c)
 		snapshot_stat(s, "mimalloc.abandoned_segments",
 			      (int64_t)c->mi.abandoned_segments);
 		snapshot_stat(s, "mimalloc.pages", (int64_t)c->mi.npages);
+		snapshot_stat(s, "mimalloc.page_bytes",
+			      (int64_t)c->mi.page_bytes);
 		snapshot_stat(s, "mimalloc.bad_pages",
 			      (int64_t)c->mi.bad_pages);
 		snapshot_stat(s, "mimalloc.salvaged_pages",

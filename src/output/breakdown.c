@@ -14,6 +14,8 @@ void json_breakdown(struct json *j, const struct memory_breakdown *m)
 
 	json_obj_begin(j);
 	json_key(j, "rss"); json_uint(j, m->rss);
+	json_key(j, "object_allocator");
+	json_str(j, m->mimalloc ? "mimalloc" : "pymalloc");
 	json_key(j, "pymalloc_arenas"); json_uint(j, m->pymalloc_arenas);
 	json_key(j, "pymalloc_used"); json_uint(j, m->pymalloc_used);
 	json_key(j, "objects_in_malloc"); json_uint(j, m->objects_in_malloc);
@@ -64,7 +66,8 @@ void render_breakdown(struct strbuf *out, const struct snapshot *s)
 	strbuf_addstr(&d, "(");
 	fmt_bytes(&d, m.pymalloc_used);
 	strbuf_addstr(&d, " in used blocks)");
-	breakdown_line(out, "pymalloc arenas", m.pymalloc_arenas, d.buf);
+	breakdown_line(out, m.mimalloc ? "mimalloc pages" : "pymalloc arenas",
+		       m.pymalloc_arenas, d.buf);
 	breakdown_line(out, "Python objects in malloc", m.objects_in_malloc,
 		       NULL);
 	breakdown_line(out, "buffers owned by objects", m.buffers, NULL);

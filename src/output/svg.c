@@ -44,10 +44,12 @@ void svg_memory_bar(struct strbuf *out, const struct memory_breakdown *m,
 #define PART(k, nm, c, b) \
 	(p[n].key = (k), p[n].name = (nm), p[n].colour = (c), \
 	 p[n++].bytes = (b))
-	PART("pymalloc_used", "pymalloc, used blocks", PALETTE[0],
-	     m->pymalloc_used);
-	PART("pymalloc_free", "pymalloc, free blocks", PALETTE[1],
-	     m->pymalloc_arenas - m->pymalloc_used);
+	PART("pymalloc_used", m->mimalloc ? "mimalloc, used blocks" :
+	     "pymalloc, used blocks", PALETTE[0], m->pymalloc_used);
+	PART("pymalloc_free", m->mimalloc ? "mimalloc, free in pages" :
+	     "pymalloc, free blocks", PALETTE[1],
+	     m->pymalloc_arenas > m->pymalloc_used ?
+	     m->pymalloc_arenas - m->pymalloc_used : 0);
 	PART("objects_in_malloc", "Python objects in malloc", PALETTE[2],
 	     m->objects_in_malloc);
 	PART("buffers", "buffers owned by objects", PALETTE[3], m->buffers);

@@ -839,6 +839,17 @@ def suite_census(pyheap, slot, exe, res):
                   "show's gc_tracked per type equals gc.get_objects()")
         if "mimalloc.walked" in stats:
             check_mimalloc(res, stats, t.ready + ".blocks")
+            mem = json.loads(run_pyheap(pyheap, "show", "--format", "json",
+                                        out).stdout)["memory"]
+            used = sum(stats["mimalloc.%s.used_bytes" % k]
+                       for k in ("mem", "object", "gc", "gc_pre"))
+            res.equal((mem["object_allocator"], mem["pymalloc_used"],
+                       mem["pymalloc_arenas"]),
+                      ("mimalloc", used, stats["mimalloc.page_bytes"]),
+                      "show's memory: mimalloc's pages and blocks in use")
+            res.check(used <= stats["mimalloc.page_bytes"],
+                      "the blocks in use fit in the pages",
+                      "%d > %d" % (used, stats["mimalloc.page_bytes"]))
         else:
             res.equal(stats.get("pymalloc.used_blocks"),
                       malloc_blocks_in_use(t.ready + ".malloc"),
