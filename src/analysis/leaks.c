@@ -169,6 +169,10 @@ static int run(const struct snapshot *s, struct leaks *l, bool holders)
 			return ph_error(PH_E_FORMAT, "native memory was not "
 					"classified: the snapshot was taken "
 					"without stopping the process");
+		if (!strncmp(snapshot_str(s, s->meta.python), "2.", 2))
+			return ph_error(PH_E_FORMAT, "native memory was not "
+					"classified: pyheap does not scan a "
+					"Python 2.7 process for leaks yet");
 		return ph_error(PH_E_FORMAT, "native memory was not "
 				"classified: taken with --no-leak-scan, or "
 				"by a pyheap older than snapshot format 1.6");

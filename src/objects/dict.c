@@ -188,12 +188,46 @@ int dict_keys_foreach(struct census *c, uint64_t keys,
 	return shared_keys_foreach(c, keys, 0, true, fn, ctx);
 }
 
+/*
+ * 2.7 (Include/dictobject.h): the dict holds its table itself, ma_mask + 1
+ * PyDictEntry {me_hash, me_key, me_value} at ma_table, which is its own
+ * ma_smalltable (8 entries) until it grows.  A slot in use has a key and
+ * a value; a deleted one keeps the `dummy` key and no value.  Read as the
+ * entries of a combined table of that many slots.
+ */
+static int read_dict27(struct census *c, uint64_t addr, struct dkeys *k)
+{
+	const struct py_layout *L = c->L;
+	uint64_t mask, table;
+
+	memset(k, 0, sizeof(*k));
+	if (py_read_field(c->t, L, addr, PY_F_MA_MASK, &mask) ||
+	    py_read_field(c->t, L, addr, PY_F_MA_TABLE, &table) || !table ||
+	    (table & 7) || mask >= (1ull << MAX_LOG2_SIZE) ||
+	    ((mask + 1) & mask))
+		return -PH_E_CORRUPT;
+	k->addr = table;
+	k->refcnt = 1;
+	k->size = mask + 1;
+	k->nentries = mask + 1;
+	k->entries = table;
+	k->esize = (uint32_t)L->size[PY_S_DICTKEYENTRY];
+	k->key_off = L->off[PY_F_DKE_KEY];
+	k->value_off = L->off[PY_F_DKE_VALUE];
+	return k->esize == 24 && k->key_off >= 0 && k->value_off >= 0 ? 0 :
+	       -PH_E_CORRUPT;
+}
+
 /* A dict object's keys and values pointers, and its keys read. */
 static int read_dict(struct census *c, uint64_t addr, uint64_t *values,
 		     struct dkeys *k)
 {
 	uint64_t keys;
 
+	if (c->p->major == 2) {
+		*values = 0;
+		return read_dict27(c, addr, k);
+	}
 	if (py_read_field(c->t, c->L, addr, PY_F_MA_KEYS, &keys) ||
 	    py_read_field(c->t, c->L, addr, PY_F_MA_VALUES, values))
 		return -PH_E_READ;
@@ -244,6 +278,13 @@ int dict_sizeof(struct census *c, uint64_t addr, int64_t basicsize,
 	rc = read_dict(c, addr, &values, &k);
 	if (rc)
 		return rc;
+	/* 2.7 dict_sizeof: the table when it is not the small table. */
+	if (c->p->major == 2) {
+		if (k.addr != addr + (uint64_t)L->off[PY_F_MA_SMALLTABLE])
+			*buffers = k.size * k.esize;
+		*size += *buffers;
+		return 0;
+	}
 	/* _PyDict_SizeOf: split values (<= 3.10: USABLE_FRACTION(size)
 	 * slots; 3.11+: shared_keys_usable_size = nentries + usable), and
 	 * the keys if this dict is their only owner. */

@@ -42,6 +42,13 @@ static void for_each_buffer(struct census *c, uint64_t addr,
 		break;
 	case K_DICT:
 	case K_ODICT:
+		/* 2.7: its table, unless it is the small one inside. */
+		if (c->p->major == 2) {
+			if (!py_read_field(c->t, L, addr, PY_F_MA_TABLE, &v) &&
+			    v != addr + (uint64_t)L->off[PY_F_MA_SMALLTABLE])
+				ptrs[n++] = v;
+			break;
+		}
 		py_read_field(c->t, L, addr, PY_F_MA_KEYS, &ptrs[n++]);
 		py_read_field(c->t, L, addr, PY_F_MA_VALUES, &ptrs[n++]);
 		break;

@@ -418,9 +418,13 @@ void tinfo_name(struct census *c, const struct tinfo *ti, struct strbuf *name,
 
 		if (!mod || py_read_str(c->p, mod, module, MAX_TYPE_NAME))
 			strbuf_setlen(module, mark);
-		if (!py_read_field(c->t, c->L, ti->addr, PY_F_HT_QUALNAME, &p) &&
+		/* 2.7 has no qualname: ht_name, its __name__. */
+		if (!py_read_field(c->t, c->L, ti->addr,
+				   py_has(c->L, PY_F_HT_QUALNAME) ?
+				   PY_F_HT_QUALNAME : PY_F_HT_NAME, &p) &&
 		    !py_read_str(c->p, p, name, MAX_TYPE_NAME)) {
-			if (module->len && strcmp(module->buf, "builtins")) {
+			if (module->len && strcmp(module->buf, "builtins") &&
+			    strcmp(module->buf, "__builtin__")) {
 				struct strbuf full = STRBUF_INIT;
 
 				strbuf_addf(&full, "%s.%s", module->buf,

@@ -53,7 +53,7 @@
 	S(POOL, "struct pool_header", "Include/internal/pycore_obmalloc.h (<=3.11: Objects/obmalloc.c)") \
 	S(DICT, "PyDictObject", "Include/cpython/dictobject.h (3.7: dictobject.h)") \
 	S(DICTKEYS, "PyDictKeysObject|struct _dictkeysobject", "Include/internal/pycore_dict.h (<=3.10: Objects/dict-common.h)") \
-	S(DICTKEYENTRY, "PyDictKeyEntry", "Include/internal/pycore_dict.h (<=3.10: Objects/dict-common.h)") \
+	S(DICTKEYENTRY, "PyDictKeyEntry|PyDictEntry", "Include/internal/pycore_dict.h (<=3.10: Objects/dict-common.h; 2.7: dictobject.h PyDictEntry)") \
 	S(DICTUNIENTRY, "PyDictUnicodeEntry", "Include/internal/pycore_dict.h (3.11+)") \
 	S(DICTVALUES, "PyDictValues|struct _dictvalues", "Include/internal/pycore_dict.h (3.11+)") \
 	S(LIST, "PyListObject", "Include/cpython/listobject.h (3.7: listobject.h)") \
@@ -282,6 +282,9 @@
 	F(MA_VERSION_TAG, DICT, "ma_version_tag") \
 	F(MA_KEYS, DICT, "ma_keys") \
 	F(MA_VALUES, DICT, "ma_values") \
+	F(MA_MASK, DICT, "ma_mask") /* 2.7: one table of mask + 1 entries */ \
+	F(MA_TABLE, DICT, "ma_table") \
+	F(MA_SMALLTABLE, DICT, "ma_smalltable") \
 	F(DK_REFCNT, DICTKEYS, "dk_refcnt") \
 	F(DK_SIZE, DICTKEYS, "dk_size") \
 	F(DK_LOOKUP, DICTKEYS, "dk_lookup") \

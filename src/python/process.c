@@ -356,6 +356,17 @@ static int open_27(struct pyproc *p)
 	if (objfile_sym(&p->elf, "_PyThreadState_Current",
 			&p->tstate_current, NULL))
 		p->tstate_current = 0;
+	/* gcmodule.c: static struct gc_generation generations[3], and the
+	 * exported PyGC_Head *_PyGC_generation0 = GEN_HEAD(0) that points at
+	 * it.  Its place in L: a "GC state" that is that array. */
+	if (objfile_sym(&p->elf, "_PyGC_generation0", &p->gc_generation0,
+			NULL))
+		p->gc_generation0 = 0;
+	if (p->L.size[PY_S_GCGEN] > 0) {
+		p->L.off[PY_F_GCS_GENERATIONS] = 0;
+		p->L.width[PY_F_GCS_GENERATIONS] = 8;
+		p->L.size[PY_S_GCSTATE] = 3 * p->L.size[PY_S_GCGEN];
+	}
 	for (i = 0; i < PY_T__COUNT; i++) {
 		const char *sym = i == PY_T_STR || i == PY_T_BYTES ?
 				  "PyString_Type" : i == PY_T_INT ?

@@ -279,6 +279,7 @@ struct pyproc {
 	uint64_t runtime;         /* &_PyRuntime (0 for 2.7) */
 	uint64_t interp_head;     /* 2.7: &interp_head (pystate.c) */
 	uint64_t tstate_current;  /* 2.7: &_PyThreadState_Current */
+	uint64_t gc_generation0;  /* 2.7: &_PyGC_generation0 */
 	uint64_t types[PY_T__COUNT]; /* 0 if the symbol is missing */
 	struct py_check checks[PY_CHECK__COUNT];
 };

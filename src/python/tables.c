@@ -13,7 +13,7 @@
 
 static const struct py_table table_2_7_18 = {
 	.major = 2, .minor = 7, .micro = 18,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "2.7.18 libpython2.7.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = -1,
@@ -36,7 +36,7 @@ static const struct py_table table_2_7_18 = {
 		[PY_S_POOL] = 48,
 		[PY_S_DICT] = 248,
 		[PY_S_DICTKEYS] = -1,
-		[PY_S_DICTKEYENTRY] = -1,
+		[PY_S_DICTKEYENTRY] = 24,
 		[PY_S_DICTUNIENTRY] = -1,
 		[PY_S_DICTVALUES] = -1,
 		[PY_S_LIST] = 40,
@@ -247,6 +247,9 @@ static const struct py_table table_2_7_18 = {
 		[PY_F_MA_VERSION_TAG] = { -1, 0 },
 		[PY_F_MA_KEYS] = { -1, 0 },
 		[PY_F_MA_VALUES] = { -1, 0 },
+		[PY_F_MA_MASK] = { 32, 8 },
+		[PY_F_MA_TABLE] = { 40, 8 },
+		[PY_F_MA_SMALLTABLE] = { 56, 192 },
 		[PY_F_DK_REFCNT] = { -1, 0 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },
@@ -256,9 +259,9 @@ static const struct py_table table_2_7_18 = {
 		[PY_F_DK_USABLE] = { -1, 0 },
 		[PY_F_DK_NENTRIES] = { -1, 0 },
 		[PY_F_DK_INDICES] = { -1, 0 },
-		[PY_F_DKE_HASH] = { -1, 0 },
-		[PY_F_DKE_KEY] = { -1, 0 },
-		[PY_F_DKE_VALUE] = { -1, 0 },
+		[PY_F_DKE_HASH] = { 0, 8 },
+		[PY_F_DKE_KEY] = { 8, 8 },
+		[PY_F_DKE_VALUE] = { 16, 8 },
 		[PY_F_DUE_KEY] = { -1, 0 },
 		[PY_F_DUE_VALUE] = { -1, 0 },
 		[PY_F_DV_CAPACITY] = { -1, 0 },
@@ -460,7 +463,7 @@ static const struct py_table table_2_7_18 = {
 
 static const struct py_table table_3_7_16 = {
 	.major = 3, .minor = 7, .micro = 16,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.7.16 libpython3.7m.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1520,
@@ -694,6 +697,9 @@ static const struct py_table table_3_7_16 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { 8, 8 },
 		[PY_F_DK_LOOKUP] = { 16, 8 },
@@ -907,7 +913,7 @@ static const struct py_table table_3_7_16 = {
 
 static const struct py_table table_3_8_18 = {
 	.major = 3, .minor = 8, .micro = 18,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.8.18 libpython3.8.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1464,
@@ -1141,6 +1147,9 @@ static const struct py_table table_3_8_18 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { 8, 8 },
 		[PY_F_DK_LOOKUP] = { 16, 8 },
@@ -1354,7 +1363,7 @@ static const struct py_table table_3_8_18 = {
 
 static const struct py_table table_3_9_18 = {
 	.major = 3, .minor = 9, .micro = 18,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.9.18 libpython3.9.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 656,
@@ -1588,6 +1597,9 @@ static const struct py_table table_3_9_18 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { 8, 8 },
 		[PY_F_DK_LOOKUP] = { 16, 8 },
@@ -1801,7 +1813,7 @@ static const struct py_table table_3_9_18 = {
 
 static const struct py_table table_3_10_13 = {
 	.major = 3, .minor = 10, .micro = 13,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.10.13 libpython3.10.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 672,
@@ -2035,6 +2047,9 @@ static const struct py_table table_3_10_13 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { 8, 8 },
 		[PY_F_DK_LOOKUP] = { 16, 8 },
@@ -2248,7 +2263,7 @@ static const struct py_table table_3_10_13 = {
 
 static const struct py_table table_3_11_7 = {
 	.major = 3, .minor = 11, .micro = 7,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.11.7 libpython3.11.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 166688,
@@ -2482,6 +2497,9 @@ static const struct py_table table_3_11_7 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },
@@ -2695,7 +2713,7 @@ static const struct py_table table_3_11_7 = {
 
 static const struct py_table table_3_12_1 = {
 	.major = 3, .minor = 12, .micro = 1,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.12.1 libpython3.12.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 459944,
@@ -2929,6 +2947,9 @@ static const struct py_table table_3_12_1 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },
@@ -3142,7 +3163,7 @@ static const struct py_table table_3_12_1 = {
 
 static const struct py_table table_3_13_0 = {
 	.major = 3, .minor = 13, .micro = 0,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.13.0 libpython3.13.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 283320,
@@ -3376,6 +3397,9 @@ static const struct py_table table_3_13_0 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },
@@ -3589,7 +3613,7 @@ static const struct py_table table_3_13_0 = {
 
 static const struct py_table table_3_13_5 = {
 	.major = 3, .minor = 13, .micro = 5,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.13.5 Debian trixie python3.13-dbg 3.13.5-2+deb13u5 DWARF of /usr/bin/python3.13",
 	.size = {
 		[PY_S_RUNTIME] = 283376,
@@ -3823,6 +3847,9 @@ static const struct py_table table_3_13_5 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },
@@ -4036,7 +4063,7 @@ static const struct py_table table_3_13_5 = {
 
 static const struct py_table table_3_13_18 = {
 	.major = 3, .minor = 13, .micro = 18,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.13.18 Debian sid python3.13-dbg 3.13.18-1 DWARF of /usr/bin/python3.13",
 	.size = {
 		[PY_S_RUNTIME] = 283408,
@@ -4270,6 +4297,9 @@ static const struct py_table table_3_13_18 = {
 		[PY_F_MA_VERSION_TAG] = { 24, 8 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },
@@ -4483,7 +4513,7 @@ static const struct py_table table_3_13_18 = {
 
 static const struct py_table table_3_14_10 = {
 	.major = 3, .minor = 14, .micro = 10,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.14.10 Debian sid python3.14-dbg 3.14.10-1 DWARF of /usr/bin/python3.14",
 	.size = {
 		[PY_S_RUNTIME] = 316616,
@@ -4717,6 +4747,9 @@ static const struct py_table table_3_14_10 = {
 		[PY_F_MA_VERSION_TAG] = { -1, 0 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },
@@ -4930,7 +4963,7 @@ static const struct py_table table_3_14_10 = {
 
 static const struct py_table table_3_15_2 = {
 	.major = 3, .minor = 15, .micro = 2,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.15.2 Debian sid python3.15-dbg 3.15.2-1 DWARF of /usr/bin/python3.15",
 	.size = {
 		[PY_S_RUNTIME] = 346568,
@@ -5164,6 +5197,9 @@ static const struct py_table table_3_15_2 = {
 		[PY_F_MA_VERSION_TAG] = { -1, 0 },
 		[PY_F_MA_KEYS] = { 32, 8 },
 		[PY_F_MA_VALUES] = { 40, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },
@@ -5378,7 +5414,7 @@ static const struct py_table table_3_15_2 = {
 static const struct py_table table_3_13_15t = {
 	.major = 3, .minor = 13, .micro = 15,
 	.free_threaded = true,
-	.nfields = 377, .nstructs = 60,
+	.nfields = 380, .nstructs = 60,
 	.generated_from = "3.13.15t free-threaded, tests/distro/build-ft.sh (3.13.15-1), DWARF of python3.13t",
 	.size = {
 		[PY_S_RUNTIME] = 328384,
@@ -5612,6 +5648,9 @@ static const struct py_table table_3_13_15t = {
 		[PY_F_MA_VERSION_TAG] = { 40, 8 },
 		[PY_F_MA_KEYS] = { 48, 8 },
 		[PY_F_MA_VALUES] = { 56, 8 },
+		[PY_F_MA_MASK] = { -1, 0 },
+		[PY_F_MA_TABLE] = { -1, 0 },
+		[PY_F_MA_SMALLTABLE] = { -1, 0 },
 		[PY_F_DK_REFCNT] = { 0, 8 },
 		[PY_F_DK_SIZE] = { -1, 0 },
 		[PY_F_DK_LOOKUP] = { -1, 0 },

@@ -470,6 +470,8 @@ uint64_t py_main_interp(struct pyproc *p, struct target *t)
 {
 	uint64_t v;
 
+	if (p->major == 2) /* pystate.c interp_head */
+		return target_read_u64(t, p->interp_head, &v) ? 0 : v;
 	if (!py_read_field(t, &p->L, p->runtime, PY_F_RT_INTERP_MAIN, &v) && v)
 		return v;
 	return py_read_field(t, &p->L, p->runtime, PY_F_RT_INTERP_HEAD, &v) ?
@@ -481,6 +483,10 @@ uint64_t py_gc_state(struct pyproc *p, struct target *t)
 	const struct py_layout *L = &p->L;
 	uint64_t interp;
 
+	if (p->major == 2) /* generations[], _PyGC_generation0 points at */
+		return p->gc_generation0 &&
+		       !target_read_u64(t, p->gc_generation0, &interp) ?
+		       interp : 0;
 	if (py_has(L, PY_F_RT_GC)) /* 3.7, 3.8: in _PyRuntime */
 		return p->runtime + (uint64_t)L->off[PY_F_RT_GC];
 	interp = py_main_interp(p, t);
@@ -493,13 +499,6 @@ void py_checks_run(struct pyproc *p, struct target *t)
 	struct py_gc_heads gh;
 	uint64_t interp;
 
-	/* 2.7: info reads its stacks; its GC lists and pymalloc are the
-	 * census', which does not read 2.7 yet. */
-	if (p->major == 2) {
-		py_check_set(&p->checks[PY_CHECK_GC], CHECK_NA, LAYOUT_NONE,
-			     -1, -1, "not read for Python 2.7 yet");
-		return;
-	}
 	interp = py_main_interp(p, t);
 	py_gc_heads(p, t, py_gc_state(p, t), true, UINT64_MAX, &gh);
 	if (py_has(&p->L, PY_F_IS_OBMALLOC))

@@ -8,6 +8,7 @@
 import gc
 import json
 import os
+import signal
 import sys
 import time
 
@@ -18,13 +19,13 @@ STR_LEN = 377     # distinctive str length, small enough for pymalloc
 BYTES_LEN = 1000  # bytes over 512 bytes: allocated with malloc
 
 
-class WithDict:
+class WithDict(object):  # new-style in 2.7 as well
     def __init__(self, i):
         self.i = i
         self.name = "obj"
 
 
-class WithSlots:
+class WithSlots(object):
     __slots__ = ("a", "b")
 
     def __init__(self, i):
@@ -43,15 +44,20 @@ del blobs[::4]
 # A memoryview of a bytearray: memoryview -> managedbuffer -> bytearray,
 # each reference owned (memory_traverse, mbuf_traverse), and one view
 # released (its stale view.obj no reference).
+# (3.x: 2.7's memoryview has another layout and no release.)
 VIEWED = bytearray(b"v" * 100)
-VIEW = memoryview(VIEWED)
-GONE = memoryview(bytearray(b"g" * 50))
-GONE.release()
+if sys.version_info[0] >= 3:
+    VIEW = memoryview(VIEWED)
+    GONE = memoryview(bytearray(b"g" * 50))
+    GONE.release()
+else:
+    VIEW = GONE = None
 
 
 def type_key(t):
     mod = t.__module__
-    return t.__qualname__ if mod == "builtins" else mod + "." + t.__qualname__
+    name = getattr(t, "__qualname__", t.__name__)  # 2.7: no qualname
+    return name if mod in ("builtins", "__builtin__") else mod + "." + name
 
 
 ready = sys.argv[1]
@@ -76,8 +82,9 @@ meta = {
     "strs_id": id(strs),
     "bytes_size": sys.getsizeof(blobs[0]), "bytes_count": len(blobs),
     "blobs_id": id(blobs),
-    "view_id": id(VIEW), "viewed_id": id(VIEWED), "gone_id": id(GONE),
 }
+if VIEW is not None:
+    meta.update(view_id=id(VIEW), viewed_id=id(VIEWED), gone_id=id(GONE))
 
 
 def census():
@@ -88,6 +95,15 @@ def census():
         k = type_key(type(o))
         counts[k] = counts.get(k, 0) + 1
         sizes[k] = sizes.get(k, 0) + sys.getsizeof(o)
+    # 2.7's running frame is a tracked object in objs (it is gone once
+    # this returns) and a cycle with them, which the disabled collector
+    # would leave behind.
+    me = sys._getframe()
+    for x in objs:
+        if x is me:
+            counts[type_key(type(me))] -= 1
+            sizes[type_key(type(me))] -= sys.getsizeof(me)
+    del objs, o, me, x
     return counts, sizes
 
 
@@ -113,7 +129,8 @@ del counts, sizes, text
 stats_fd = os.open(ready + ".malloc", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 saved = os.dup(2)
 os.dup2(stats_fd, 2)
-sys._debugmallocstats()
+if hasattr(sys, "_debugmallocstats"):  # 3.3+
+    sys._debugmallocstats()
 os.dup2(saved, 2)
 os.close(stats_fd)
 os.close(saved)
@@ -121,8 +138,13 @@ os.close(saved)
 # the sum of mi_page_t.used over every heap and abandoned segment
 # (Objects/obmalloc.c, count_blocks).  Its int and bytes are freed again.
 blocks_fd = os.open(ready + ".blocks", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-os.write(blocks_fd, b"%d" % sys.getallocatedblocks())
+# (No lambda for 2.7's want of it: on a free-threaded build a module-level
+# function is freed by the collector only.)
+os.write(blocks_fd, b"%d" % (sys.getallocatedblocks()
+                             if hasattr(sys, "getallocatedblocks") else -1))
 os.close(blocks_fd)
 os.rename(tmp, ready)
+# Allocates nothing while the snapshot is taken: signal.pause takes no
+# arguments (2.7's time.sleep(n) holds an args tuple on the C stack).
 while True:
-    time.sleep(100000)  # allocates nothing while the snapshot is taken
+    signal.pause()
