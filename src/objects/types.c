@@ -349,6 +349,23 @@ static uint32_t preheader_of(const struct census *c, uint64_t flags)
 	return gc;
 }
 
+/* 2.7 readies some static types only when first asked about
+ * (method_descriptor, classmethod_descriptor, static there: their objects
+ * exist, made while other types were readied).  Such a type needs no
+ * READY flag if it lies in the interpreter's own ELF mapping, as a static
+ * type does. */
+static bool unready_27(struct census *c, uint64_t addr)
+{
+	const struct map *m;
+
+	if (c->p->major != 2 || addr < c->p->elf.map_start ||
+	    addr >= c->p->elf.map_end)
+		return false;
+	m = maps_find(&c->t->maps, addr);
+	return m && m->path && c->p->elf.path &&
+	       !strcmp(m->path, c->p->elf.path);
+}
+
 int64_t tinfo_get(struct census *c, uint64_t addr)
 {
 	const struct py_layout *L = c->L;
@@ -372,7 +389,7 @@ int64_t tinfo_get(struct census *c, uint64_t addr)
 		return -1;
 	if (py_read_struct(c->t, L, PY_S_TYPE, addr, &o) ||
 	    py_get_u64(L, &o, PY_F_TP_FLAGS, &ti.flags) ||
-	    !(ti.flags & TPF_READY) ||
+	    (!(ti.flags & TPF_READY) && !unready_27(c, addr)) ||
 	    py_get_i64(L, &o, PY_F_TP_BASICSIZE, &basicsize) ||
 	    py_get_i64(L, &o, PY_F_TP_ITEMSIZE, &itemsize) ||
 	    basicsize < 16 || basicsize > (1 << 24) || itemsize < 0 ||

@@ -13,12 +13,12 @@ import threading
 STABLE = 5000
 
 
-class Stable:
+class Stable(object):  # new-style in 2.7 as well
     def __init__(self, i):
         self.i = i
 
 
-class Churn:
+class Churn(object):
     def __init__(self, n):
         self.items = [n] * (n % 64)
         self.meta = {"n": n, "s": "x" * (n % 700)}
@@ -38,9 +38,9 @@ def worker(seed):
             live = [c for c in live if c.items]
 
 
-threads = [threading.Thread(target=worker, args=(i,), daemon=True)
-           for i in range(8)]
+threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
 for t in threads:
+    t.daemon = True  # (2.7's Thread takes no daemon argument)
     t.start()
 tmp = sys.argv[1] + ".tmp"
 with open(tmp, "w") as f:
