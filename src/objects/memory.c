@@ -514,6 +514,15 @@ void classify_chunks(struct census *c)
 		if (ch && chunk_in_use(ch) && ch->addr + 16 == start) {
 			kind[CHUNK_INDEX(ch)] = OWNER_OBJECT;
 			owner[CHUNK_INDEX(ch)] = (uint32_t)i;
+		} else if (ch && chunk_in_use(ch) && c->p->major == 2 &&
+			   !kind[CHUNK_INDEX(ch)]) {
+			/* 2.7's int and float objects live in blocks of
+			 * their own (intobject.c PyIntBlock, floatobject.c
+			 * PyFloatBlock: a link, then objects), malloc'd and
+			 * never freed: Python's memory, the chunk's first
+			 * object its owner. */
+			kind[CHUNK_INDEX(ch)] = OWNER_OBJECT;
+			owner[CHUNK_INDEX(ch)] = (uint32_t)i;
 		}
 	}
 	for (i = 0; i < c->nobjs; i++) {

@@ -15,7 +15,7 @@ gc.disable()  # no collection may change the heap between snapshots
 N = 2345
 
 
-class Grown:
+class Grown(object):  # new-style in 2.7 as well
     __slots__ = ("i",)
 
     def __init__(self, i):
@@ -30,7 +30,8 @@ with open(ready + ".tmp", "w") as f:
                "size": sys.getsizeof(kept[0])}, f)
 os.rename(ready + ".tmp", ready)
 
-for line in sys.stdin:
+# readline, not iteration: 2.7's file iterator reads ahead.
+for line in iter(sys.stdin.readline, ""):
     words = line.split()
     if words[:1] == ["grow"]:
         kept.extend(Grown(i) for i in range(int(words[1])))
