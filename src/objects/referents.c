@@ -61,17 +61,36 @@ static uint32_t census_key_label(struct census *c, uint64_t key,
 		return 0;
 	if (!u64map_get(&c->key_labels, key, &v)) {
 		idx = census_ref(c, key);
-		if (idx < 0 || c->tinfos[c->objs[idx].tinfo].kind != K_STR ||
-		    py_read_field(c->t, L, key, PY_F_STR_STATE, &state) ||
-		    py_read_field(c->t, L, key, PY_F_STR_LENGTH, &len))
+		if (idx < 0)
 			goto out;
-		interned = state & 3;
-		if (!(state & (1u << 5)) || !(state & (1u << 6)) || !len ||
-		    len > LABEL_MAX)
-			goto out;
-		if (target_read(c->t, key + (uint64_t)L->size[PY_S_ASCII],
-				buf, (size_t)len))
-			goto out;
+		if (c->p->major == 2) {
+			/* 2.7's str (stringobject.h): ob_size bytes at
+			 * ob_sval, ob_sstate 1 or 2 when interned. */
+			if (c->tinfos[c->objs[idx].tinfo].kind != K_BYTES ||
+			    py_read_field(c->t, L, key, PY_F_OB_SIZE, &len) ||
+			    py_read_field(c->t, L, key, PY_F_BYTES_SSTATE,
+					  &state) ||
+			    !len || len > LABEL_MAX ||
+			    target_read(c->t, key +
+					(uint64_t)L->off[PY_F_BYTES_SVAL],
+					buf, (size_t)len))
+				goto out;
+			interned = (uint32_t)state != 0;
+		} else {
+			if (c->tinfos[c->objs[idx].tinfo].kind != K_STR ||
+			    py_read_field(c->t, L, key, PY_F_STR_STATE,
+					  &state) ||
+			    py_read_field(c->t, L, key, PY_F_STR_LENGTH, &len))
+				goto out;
+			interned = state & 3;
+			if (!(state & (1u << 5)) || !(state & (1u << 6)) ||
+			    !len || len > LABEL_MAX)
+				goto out;
+			if (target_read(c->t, key +
+					(uint64_t)L->size[PY_S_ASCII], buf,
+					(size_t)len))
+				goto out;
+		}
 		if (c->labels == LABELS_IDENTIFIERS) {
 			if (!identifier_like(buf, (size_t)len))
 				goto out;

@@ -89,14 +89,35 @@ int known_init(struct census *c)
 	size_t i;
 
 	memset(k, 0, sizeof(*k));
-	for (i = 0; i < PH_ARRAY_SIZE(builtin_types); i++) {
-		if (objfile_sym(&c->p->elf, builtin_types[i].sym, &addr, NULL))
+	for (i = 0; i < PH_ARRAY_SIZE(builtin_types) + 2; i++) {
+		/* 2.7: str is a PyStringObject, sized as bytes are; int a
+		 * fixed PyIntObject, sized as a float is (no referents
+		 * either); unicode is not 3.x's str (a separate buffer): left
+		 * to the word scan, sized by its struct. */
+		static const struct { const char *sym; enum obj_kind kind; }
+		py27[] = { { "PyString_Type", K_BYTES },
+			   { "PyInt_Type", K_FLOAT } };
+		const char *sym;
+		enum obj_kind kind;
+
+		if (i >= PH_ARRAY_SIZE(builtin_types)) {
+			if (c->p->major != 2)
+				break;
+			sym = py27[i - PH_ARRAY_SIZE(builtin_types)].sym;
+			kind = py27[i - PH_ARRAY_SIZE(builtin_types)].kind;
+		} else {
+			sym = builtin_types[i].sym;
+			kind = builtin_types[i].kind;
+			if (c->p->major == 2 && kind == K_STR)
+				continue;
+		}
+		if (objfile_sym(&c->p->elf, sym, &addr, NULL))
 			continue;
-		if (!k->type[builtin_types[i].kind])
-			k->type[builtin_types[i].kind] = addr;
+		if (!k->type[kind])
+			k->type[kind] = addr;
 		else if (k->nextra < PH_ARRAY_SIZE(k->extra_types)) {
 			k->extra_types[k->nextra] = addr;
-			k->extra_kind[k->nextra++] = builtin_types[i].kind;
+			k->extra_kind[k->nextra++] = kind;
 		}
 	}
 	if (!k->type[K_TYPE] || !k->type[K_OBJECT])

@@ -329,6 +329,7 @@
 	F(LONG_DIGIT, LONG, "long_value.ob_digit|ob_digit") \
 	F(BYTES_SHASH, BYTES, "ob_shash") \
 	F(BYTES_SVAL, BYTES, "ob_sval") \
+	F(BYTES_SSTATE, BYTES, "ob_sstate") /* 2.7 str: interned */ \
 	F(BA_ALLOC, BYTEARRAY, "ob_alloc") \
 	F(BA_BYTES, BYTEARRAY, "ob_bytes") \
 	F(BA_START, BYTEARRAY, "ob_start") \

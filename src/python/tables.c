@@ -13,7 +13,7 @@
 
 static const struct py_table table_2_7_18 = {
 	.major = 2, .minor = 7, .micro = 18,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "2.7.18 libpython2.7.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = -1,
@@ -291,6 +291,7 @@ static const struct py_table table_2_7_18 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 36, 1 },
+		[PY_F_BYTES_SSTATE] = { 32, 4 },
 		[PY_F_BA_ALLOC] = { 32, 8 },
 		[PY_F_BA_BYTES] = { 40, 8 },
 		[PY_F_BA_START] = { -1, 0 },
@@ -463,7 +464,7 @@ static const struct py_table table_2_7_18 = {
 
 static const struct py_table table_3_7_16 = {
 	.major = 3, .minor = 7, .micro = 16,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.7.16 libpython3.7m.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1520,
@@ -741,6 +742,7 @@ static const struct py_table table_3_7_16 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -913,7 +915,7 @@ static const struct py_table table_3_7_16 = {
 
 static const struct py_table table_3_8_18 = {
 	.major = 3, .minor = 8, .micro = 18,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.8.18 libpython3.8.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1464,
@@ -1191,6 +1193,7 @@ static const struct py_table table_3_8_18 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -1363,7 +1366,7 @@ static const struct py_table table_3_8_18 = {
 
 static const struct py_table table_3_9_18 = {
 	.major = 3, .minor = 9, .micro = 18,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.9.18 libpython3.9.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 656,
@@ -1641,6 +1644,7 @@ static const struct py_table table_3_9_18 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -1813,7 +1817,7 @@ static const struct py_table table_3_9_18 = {
 
 static const struct py_table table_3_10_13 = {
 	.major = 3, .minor = 10, .micro = 13,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.10.13 libpython3.10.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 672,
@@ -2091,6 +2095,7 @@ static const struct py_table table_3_10_13 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -2263,7 +2268,7 @@ static const struct py_table table_3_10_13 = {
 
 static const struct py_table table_3_11_7 = {
 	.major = 3, .minor = 11, .micro = 7,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.11.7 libpython3.11.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 166688,
@@ -2541,6 +2546,7 @@ static const struct py_table table_3_11_7 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -2713,7 +2719,7 @@ static const struct py_table table_3_11_7 = {
 
 static const struct py_table table_3_12_1 = {
 	.major = 3, .minor = 12, .micro = 1,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.12.1 libpython3.12.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 459944,
@@ -2991,6 +2997,7 @@ static const struct py_table table_3_12_1 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -3163,7 +3170,7 @@ static const struct py_table table_3_12_1 = {
 
 static const struct py_table table_3_13_0 = {
 	.major = 3, .minor = 13, .micro = 0,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.13.0 libpython3.13.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 283320,
@@ -3441,6 +3448,7 @@ static const struct py_table table_3_13_0 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -3613,7 +3621,7 @@ static const struct py_table table_3_13_0 = {
 
 static const struct py_table table_3_13_5 = {
 	.major = 3, .minor = 13, .micro = 5,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.13.5 Debian trixie python3.13-dbg 3.13.5-2+deb13u5 DWARF of /usr/bin/python3.13",
 	.size = {
 		[PY_S_RUNTIME] = 283376,
@@ -3891,6 +3899,7 @@ static const struct py_table table_3_13_5 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -4063,7 +4072,7 @@ static const struct py_table table_3_13_5 = {
 
 static const struct py_table table_3_13_18 = {
 	.major = 3, .minor = 13, .micro = 18,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.13.18 Debian sid python3.13-dbg 3.13.18-1 DWARF of /usr/bin/python3.13",
 	.size = {
 		[PY_S_RUNTIME] = 283408,
@@ -4341,6 +4350,7 @@ static const struct py_table table_3_13_18 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -4513,7 +4523,7 @@ static const struct py_table table_3_13_18 = {
 
 static const struct py_table table_3_14_10 = {
 	.major = 3, .minor = 14, .micro = 10,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.14.10 Debian sid python3.14-dbg 3.14.10-1 DWARF of /usr/bin/python3.14",
 	.size = {
 		[PY_S_RUNTIME] = 316616,
@@ -4791,6 +4801,7 @@ static const struct py_table table_3_14_10 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -4963,7 +4974,7 @@ static const struct py_table table_3_14_10 = {
 
 static const struct py_table table_3_15_2 = {
 	.major = 3, .minor = 15, .micro = 2,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.15.2 Debian sid python3.15-dbg 3.15.2-1 DWARF of /usr/bin/python3.15",
 	.size = {
 		[PY_S_RUNTIME] = 346568,
@@ -5241,6 +5252,7 @@ static const struct py_table table_3_15_2 = {
 		[PY_F_LONG_DIGIT] = { 24, 4 },
 		[PY_F_BYTES_SHASH] = { 24, 8 },
 		[PY_F_BYTES_SVAL] = { 32, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 24, 8 },
 		[PY_F_BA_BYTES] = { 32, 8 },
 		[PY_F_BA_START] = { 40, 8 },
@@ -5414,7 +5426,7 @@ static const struct py_table table_3_15_2 = {
 static const struct py_table table_3_13_15t = {
 	.major = 3, .minor = 13, .micro = 15,
 	.free_threaded = true,
-	.nfields = 380, .nstructs = 60,
+	.nfields = 381, .nstructs = 60,
 	.generated_from = "3.13.15t free-threaded, tests/distro/build-ft.sh (3.13.15-1), DWARF of python3.13t",
 	.size = {
 		[PY_S_RUNTIME] = 328384,
@@ -5692,6 +5704,7 @@ static const struct py_table table_3_13_15t = {
 		[PY_F_LONG_DIGIT] = { 40, 4 },
 		[PY_F_BYTES_SHASH] = { 40, 8 },
 		[PY_F_BYTES_SVAL] = { 48, 1 },
+		[PY_F_BYTES_SSTATE] = { -1, 0 },
 		[PY_F_BA_ALLOC] = { 40, 8 },
 		[PY_F_BA_BYTES] = { 48, 8 },
 		[PY_F_BA_START] = { 56, 8 },

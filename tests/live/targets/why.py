@@ -25,38 +25,38 @@ import time
 N = 300
 
 
-class Request:
+class Request(object):  # new-style in 2.7 as well
     def __init__(self, i):
         self.payload = [bytearray(64)]
         self.helper = lambda: self  # a closure over the request
         self.number = i
 
 
-class Session:
+class Session(object):
     pass
 
 
-class Job:
+class Job(object):
     pass
 
 
-class Holder:
+class Holder(object):
     pass
 
 
-class Ticket:
+class Ticket(object):
     pass
 
 
-class Slotted:
+class Slotted(object):
     __slots__ = ("ticket",)
 
 
-class Pending:
+class Pending(object):
     pass
 
 
-class Failed:
+class Failed(object):
     pass
 
 
@@ -203,7 +203,7 @@ def main():
     with open(tmp, "w") as f:
         json.dump(report, f)
     os.rename(tmp, ready)
-    for line in sys.stdin:
+    for line in iter(sys.stdin.readline, ""):  # 2.7 reads ahead
         words = line.split(None, 1)
         if words[:1] == ["follow"]:
             answer = follow(json.loads(words[1]))
