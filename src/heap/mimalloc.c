@@ -316,7 +316,8 @@ static void finish(struct walk *w)
 	uint64_t end = 0;
 	size_t i, out = 0, n = 0;
 
-	qsort(h->pages, h->npages, sizeof(*h->pages), cmp_page);
+	if (h->npages) /* (qsort of no array: undefined) */
+		qsort(h->pages, h->npages, sizeof(*h->pages), cmp_page);
 	for (i = 0; i < h->npages; i++) {
 		struct mi_page_rec r = h->pages[i];
 		size_t k, m = 0;
