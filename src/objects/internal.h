@@ -398,6 +398,14 @@ int known_init(struct census *c);
  * attributes, globals, modules and variables, and not what a program's
  * data looks like. */
 bool identifier_like(const char *s, size_t n);
+/* labels.c: a str key's label (a string id, 0 for none), the label of a
+ * dict entry's value edge (its key), of a field, and the edges of n
+ * pointers at addr labelled by the names given. */
+uint32_t census_key_label(struct census *c, uint64_t key, uint64_t value);
+uint32_t key_label(struct census *c, uint64_t key, uint64_t value);
+uint32_t field_label(struct census *c, enum py_field f);
+void edge_named(struct census *c, uint32_t src, uint64_t addr,
+		const char *const *names, size_t n);
 /* The object a frame slot or field names: a plain pointer before 3.14, a
  * _PyStackRef after (tag bits off; 0 for a tagged int or NULL). */
 uint64_t stackref_addr(const struct census *c, uint64_t v);
