@@ -190,8 +190,15 @@ static void diff_site_notes(struct strbuf *out, const struct snapshot *a,
 
 	if (!ta || !tb)
 		rep_site_hint(out, "   ", ta == tb ? "" : ta ? "B's " : "A's ");
-	rep_site_note(out, "   ", "A: ", a);
-	rep_site_note(out, "   ", "B: ", b);
+	/* The same note for both (a 2.7 process, say) once. */
+	if (a->meta.sites_note && b->meta.sites_note &&
+	    !strcmp(snapshot_str(a, a->meta.sites_note),
+		    snapshot_str(b, b->meta.sites_note))) {
+		rep_site_note(out, "   ", "", a);
+	} else {
+		rep_site_note(out, "   ", "A: ", a);
+		rep_site_note(out, "   ", "B: ", b);
+	}
 	if (ka && ka == kb) {
 		rep_depth_note(out, "   ", "", ka, depth);
 	} else {

@@ -819,6 +819,13 @@ int tm_read(struct pyproc *p, struct tm_state *tm)
 	struct py_layout L38;
 	uint64_t cfg = 0, state = 0, v, a;
 
+	/* tracemalloc came with 3.4: a 2.7 process has no traces to read,
+	 * and the note says so instead of advising PYTHONTRACEMALLOC. */
+	if (p->major == 2) {
+		snprintf(tm->note, sizeof(tm->note), "Python 2 has no "
+			 "tracemalloc: every site is inferred");
+		return 0;
+	}
 	/* 3.7's config is an anonymous struct with the members 3.8 named
 	 * struct _PyTraceMalloc_Config: the same layout. */
 	if (!py_has(L, PY_F_TMC_TRACING) && p->major == 3 && p->minor == 7 &&

@@ -29,7 +29,10 @@ import json
 import os
 import sys
 import time
-import tracemalloc
+try:
+    import tracemalloc
+except ImportError:  # 2.7: no tracemalloc, sites are inferred only
+    tracemalloc = None
 
 gc.disable()  # no collection may free or move anything once measured
 
@@ -38,7 +41,7 @@ BA_LEN = 100   # a bytearray and its 101-byte buffer
 BIG_LEN = 700  # over 512 bytes: malloc's, not pymalloc's
 
 
-class Plain:
+class Plain(object):
     pass
 
 
@@ -77,7 +80,7 @@ grown = []
 requests = []
 
 
-class Req:
+class Req(object):
     pass
 
 
@@ -145,6 +148,8 @@ level1(N)
 
 def traceback_of(obj):
     """tracemalloc's own traceback of obj, innermost frame first."""
+    if tracemalloc is None:
+        return None, None
     tb = tracemalloc.get_object_traceback(obj)
     if tb is None:
         return None, None
@@ -165,7 +170,8 @@ def write_file(path, data):
 
 
 def measure(path):
-    write_file(path, b"%d" % tracemalloc.get_traced_memory()[0])
+    write_file(path, b"%d" % (tracemalloc.get_traced_memory()[0]
+                              if tracemalloc else 0))
 
 
 commands = bool(os.environ.get("SITES_COMMANDS"))
@@ -175,8 +181,8 @@ info = {
     "version": list(sys.version_info),
     "file": alloc_a.__code__.co_filename,
     "n": N,
-    "tracing": tracemalloc.is_tracing(),
-    "limit": tracemalloc.get_traceback_limit(),
+    "tracing": bool(tracemalloc and tracemalloc.is_tracing()),
+    "limit": tracemalloc.get_traceback_limit() if tracemalloc else 0,
     "a0": id(keep_a[0]), "b0": id(keep_b[0]), "c0": id(keep_c[0]),
     "make_closure": id(make_closure), "plain": id(Plain),
     "b0_frames": frames, "b0_total": total,
