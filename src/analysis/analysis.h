@@ -526,6 +526,15 @@ void trend_release(struct trend *t);
  *              cycles through an object without GC support, or through a
  *              reference no tp_traverse reports.  It stays until the
  *              process exits.
+ *   Python 2.7 (snapshot python "2.x"): its collector does not free an
+ *              unreachable object with a legacy finalizer (the object
+ *              flag OBJ_LEGACY_FINALIZER: __del__, or a generator
+ *              suspended in a try block) nor any unreachable tracked
+ *              object such an object reaches through tracked ones
+ *              (gcmodule.c move_finalizers, move_finalizer_reachable):
+ *              those leave the collectable part for the never-collectable
+ *              one, with what they reach, and the ones with a finalizer
+ *              are what gc.garbage lists after gc.collect().
  *
  * Each part is grouped by cycle shape: a strongly connected component of
  * the part is a cycle, named by its members' types in cycle order from
@@ -543,6 +552,9 @@ struct garbage_group {
 	uint64_t cycles, objects, bytes;
 	const char *invisible_type; /* in the snapshot, or NULL */
 	const char *confidence;     /* "certain" or "probable" */
+	/* Python 2.7: a member type with a legacy finalizer (__del__),
+	 * the reason the collector leaves the cycle in gc.garbage; NULL. */
+	const char *finalizer_type;
 	uint32_t site;              /* the site most members have: an id
 				     * (sites[site - 1]), 0 for none */
 	uint64_t site_objects;      /* the members at it */
@@ -566,6 +578,13 @@ struct garbage {
 	uint64_t negative_objects;       /* the self-check: 0 expected */
 	uint32_t *collectable_ids;       /* object ids, in address order */
 	size_t ncollectable_ids;
+	/* Python 2.7: the unreachable objects its collector keeps for a
+	 * legacy finalizer (in the never-collectable part), and of those
+	 * the ones with a finalizer, which gc.garbage lists: ids in
+	 * address order.  0 and NULL for 3.x. */
+	uint64_t finalizer_objects, finalizer_bytes;
+	uint32_t *finalizer_ids, *gc_garbage_ids;
+	size_t nfinalizer_ids, ngc_garbage_ids;
 	struct snap_gc gc;
 	/* garbage_compare(): the same figures of an earlier snapshot A. */
 	bool compared;

@@ -296,6 +296,9 @@ static void group_set(const struct snapshot *s, const uint8_t *set,
 			g->bytes += o->size;
 			if (!(t->flags & TYPE_GC) && !g->invisible_type)
 				g->invisible_type = type_name(s, mem[k]);
+			if ((o->flags & OBJ_LEGACY_FINALIZER) &&
+			    !g->finalizer_type)
+				g->finalizer_type = type_name(s, mem[k]);
 			if (o->flags & OBJ_EDGES_CONSERVATIVE)
 				g->confidence = "probable";
 			count_site(&site_count, gi, g, o->site);
@@ -544,12 +547,61 @@ static uint8_t *ft_tracked(const struct snapshot *s, bool ft)
 	return tr;
 }
 
+/*
+ * Python 2.7's collector (Modules/gcmodule.c collect): of the unreachable
+ * objects (set), those with a legacy finalizer and every unreachable
+ * object they reach through the tracked objects' references
+ * (move_finalizers, move_finalizer_reachable: tp_traverse visits a
+ * referent, and only one in the unreachable list moves) are not freed:
+ * out of set, marked in the result, and listed in g.
+ */
+static uint8_t *legacy_finalizers(const struct snapshot *s, uint8_t *set,
+				  struct garbage *g)
+{
+	size_t n = s->nobjects, top = 0, i;
+	uint8_t *fin = xcalloc(n + 1, 1);
+	uint32_t *stack = xmalloc((n + 1) * sizeof(*stack));
+
+	for (i = 0; i < n; i++)
+		if (set[i] && (s->objects[i].flags & OBJ_LEGACY_FINALIZER)) {
+			fin[i] = 1;
+			stack[top++] = (uint32_t)i;
+		}
+	while (top) {
+		uint32_t v = stack[--top], e;
+
+		for (e = s->edge_start[v]; e < s->edge_start[v + 1]; e++) {
+			uint32_t d = s->edge_dst[e];
+
+			if (set[d] && !fin[d]) {
+				fin[d] = 1;
+				stack[top++] = d;
+			}
+		}
+	}
+	free(stack);
+	g->finalizer_ids = xmalloc((n + 1) * sizeof(*g->finalizer_ids));
+	g->gc_garbage_ids = xmalloc((n + 1) * sizeof(*g->gc_garbage_ids));
+	for (i = 0; i < n; i++) {
+		if (!fin[i])
+			continue;
+		set[i] = 0;
+		g->finalizer_objects++;
+		g->finalizer_bytes += s->objects[i].size;
+		g->finalizer_ids[g->nfinalizer_ids++] = (uint32_t)i;
+		if (s->objects[i].flags & OBJ_LEGACY_FINALIZER)
+			g->gc_garbage_ids[g->ngc_garbage_ids++] = (uint32_t)i;
+	}
+	return fin;
+}
+
 static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	       uint8_t *part)
 {
 	size_t n = s->nobjects, i;
-	uint8_t *alive, *gc_reach, *set, *tracked;
+	uint8_t *alive, *gc_reach, *set, *tracked, *fin = NULL, *coll = NULL;
 	bool ft = snapshot_get_stat(s, "python.free_threaded", 0) != 0;
+	bool py2 = !strncmp(snapshot_str(s, s->meta.python), "2.", 2);
 
 	memset(g, 0, sizeof(*g));
 	if (!(s->meta.flags & SNAP_REFCOUNTS))
@@ -564,11 +616,13 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	if (!s->edge_start)
 		return ph_error(PH_E_FORMAT, "the snapshot was read without "
 				"its references");
-	/* 2.7's collector leaves cycles with __del__ (tp_del, and
-	 * generators suspended in try blocks) in gc.garbage: not modelled. */
-	if (!strncmp(snapshot_str(s, s->meta.python), "2.", 2))
-		return ph_error(PH_E_UNSUPPORTED, "the garbage analysis does "
-				"not model Python 2.7's collector yet");
+	/* 2.7's collector leaves cycles with __del__ in gc.garbage: the
+	 * census marks their objects (snapshot 1.9). */
+	if (py2 && snapshot_get_stat(s, "gc.legacy_finalizers", -1) < 0)
+		return ph_error(PH_E_FORMAT, "the snapshot of a Python 2 "
+				"process has no finalizer flags (pyheap writes "
+				"them since snapshot format 1.9): take a new "
+				"snapshot");
 	alive = xcalloc(n + 1, 1);
 	gc_reach = xcalloc(n + 1, 1);
 	set = xcalloc(n + 1, 1);
@@ -621,7 +675,11 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	 * until it lists them (gc_free_threading.c holds them in its
 	 * worklist through finalize_garbage): closing a generator frees
 	 * nothing there. */
-	if (!ft)
+	if (py2)
+		fin = legacy_finalizers(s, set, g);
+	/* 2.7 has no such step: a generator that needs finalizing is a
+	 * legacy finalizer there. */
+	else if (!ft)
 		finalize_generators(s, set);
 	free(tracked);
 	g->collectable_ids = xmalloc((n + 1) * sizeof(*g->collectable_ids));
@@ -639,7 +697,17 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 
 	/* Never collectable: garbage that the collectable garbage does not
 	 * reach (what it reaches is freed with it). */
+	if (fin)
+		coll = memcpy(xmalloc(n + 1), set, n + 1);
 	propagate(s, set, false);
+	/* 2.7: what the objects kept for their finalizers reach stays with
+	 * them, unless the collector frees it as collectable itself. */
+	if (fin) {
+		propagate(s, fin, false);
+		for (i = 0; i < n; i++)
+			if (fin[i] && !coll[i])
+				set[i] = 0;
+	}
 	for (i = 0; i < n; i++)
 		set[i] = !alive[i] && !set[i];
 	if (groups)
@@ -657,6 +725,8 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	free(alive);
 	free(gc_reach);
 	free(set);
+	free(fin);
+	free(coll);
 	return 0;
 }
 
@@ -709,6 +779,8 @@ void garbage_release(struct garbage *g)
 	part_release(&g->collectable);
 	part_release(&g->uncollectable);
 	free(g->collectable_ids);
+	free(g->finalizer_ids);
+	free(g->gc_garbage_ids);
 	memset(g, 0, sizeof(*g));
 }
 

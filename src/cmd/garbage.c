@@ -24,7 +24,8 @@ static const struct option_spec garbage_options[] = {
 	{ OPT_FORMAT, 0, "format", "FMT", "text (default), json or csv" },
 	{ OPT_ADDRESSES, 0, "addresses", NULL,
 	  "with --format json: the addresses of the collectable objects "
-	  "(what gc.garbage would list with gc.DEBUG_SAVEALL)" },
+	  "(what gc.garbage would list with gc.DEBUG_SAVEALL); for Python "
+	  "2.7, of those kept for finalizers too" },
 	{ 0 }
 };
 

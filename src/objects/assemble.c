@@ -113,13 +113,14 @@ static uint32_t snap_type_of(struct census *c, uint32_t t)
 	PH_GROW(s->types, s->types_alloc, s->ntypes + 1);
 	st = &s->types[s->ntypes];
 	memset(st, 0, sizeof(*st));
-	st->addr = ti->addr;
+	/* 2.7 old-style instances: their class stands for their type. */
+	st->addr = ti->oldclass ? ti->oldclass : ti->addr;
 	st->name = snapshot_string(s, name.buf, name.len);
 	st->module = snapshot_string(s, module.buf, module.len);
 	st->flags = (ti->heap ? TYPE_HEAP : 0) | (ti->gc ? TYPE_GC : 0);
 	st->basicsize = ti->basicsize;
 	st->itemsize = ti->itemsize;
-	st->object = census_lookup(c, ti->addr, &v) ? (uint32_t)v :
+	st->object = census_lookup(c, st->addr, &v) ? (uint32_t)v :
 		     UINT32_MAX;
 	ti->snap_type = (int32_t)s->ntypes;
 	strbuf_release(&name);

@@ -511,6 +511,7 @@ int census_build(struct pyproc *p, const struct census_opts *o,
 		drain(&c);
 	}
 	conservative_pass(&c);
+	census_legacy_finalizers(&c);
 	census_refcounts(&c);
 	s->meta.flags |= SNAP_REFCOUNTS;
 	census_assemble(&c);

@@ -30,6 +30,8 @@ enum obj_kind {
 	K_ARRAY,      /* array.array (extension.c) */
 	K_STRUCT,     /* _struct.Struct (extension.c) */
 	K_NDARRAY,    /* numpy.ndarray (extension.c) */
+	K_INSTANCE,   /* 2.7: an old-style instance (classobject.h) */
+	K_CLASSOBJ,   /* 2.7: an old-style class */
 	K__COUNT
 };
 
@@ -71,6 +73,10 @@ struct tinfo {
 	 * counted as unsized; K_OTHER if none. */
 	enum obj_kind unfit;
 	int32_t snap_type;          /* index in the snapshot's types, -1 */
+	/* 2.7: the instances of one old-style class (kind K_INSTANCE, addr
+	 * PyInstance_Type's), reported as that class: its address; else 0
+	 * (types.c tinfo_oldclass). */
+	uint64_t oldclass;
 };
 
 struct cobj {
@@ -146,6 +152,7 @@ struct census {
 	struct known known;
 
 	struct u64map type_index;   /* type addr -> tinfo index, or NOT_TYPE */
+	struct u64map oldclass_index; /* 2.7 classobj addr -> tinfo index */
 	struct tinfo *tinfos;
 	size_t ntinfos, tinfos_alloc;
 
@@ -306,6 +313,12 @@ static inline uint64_t census_refs_left(const struct census *c)
 	       0;
 }
 
+/* finalizers.c: on 2.7, OBJ_LEGACY_FINALIZER on each tracked object
+ * its collector would not free in a cycle (or that cannot be read), and
+ * the stats gc.legacy_finalizers and gc.legacy_unknown; nothing on 3.x.
+ * Before census_assemble(). */
+void census_legacy_finalizers(struct census *c);
+
 /* assemble.c: the census as the snapshot's objects (address order),
  * types and edges, every id renumbered; objs becomes s->objects. */
 void census_assemble(struct census *c);
@@ -388,6 +401,10 @@ void classify_chunks(struct census *c);
 /* The tinfo of a type object at addr, validating and caching it; -1 if
  * addr is not a type. */
 int64_t tinfo_get(struct census *c, uint64_t addr);
+/* 2.7: for the instance at inst whose tinfo is t (kind K_INSTANCE), the
+ * tinfo of its old-style class's instances (made on first use); t when
+ * its class is no classobj. */
+int64_t tinfo_oldclass(struct census *c, int64_t t, uint64_t inst);
 /* Report name and module of a type (for the snapshot). */
 void tinfo_name(struct census *c, const struct tinfo *ti, struct strbuf *name,
 		struct strbuf *module);

@@ -409,7 +409,16 @@ bool kind_referents(struct census *c, uint32_t idx)
 	static const enum py_field heaptype_untraversed[] = {
 		PY_F_HT_NAME, PY_F_HT_QUALNAME, PY_F_HT_SLOTS,
 	};
-	static const enum py_field method[] = { PY_F_METH_FUNC, PY_F_METH_SELF };
+	/* 2.7's instancemethod has im_class too (classobject.h). */
+	static const enum py_field method[] = { PY_F_METH_FUNC, PY_F_METH_SELF,
+						PY_F_METH_CLASS };
+	/* 2.7's old-style instance and class (Include/classobject.h,
+	 * Objects/classobject.c instance_traverse, class_traverse). */
+	static const enum py_field instance[] = { PY_F_IN_CLASS, PY_F_IN_DICT };
+	static const enum py_field classobj[] = {
+		PY_F_CL_BASES, PY_F_CL_DICT, PY_F_CL_NAME, PY_F_CL_GETATTR,
+		PY_F_CL_SETATTR, PY_F_CL_DELATTR,
+	};
 	static const enum py_field module[] = { PY_F_MOD_DICT, PY_F_MOD_NAME };
 	static const enum py_field cfunc[] = { PY_F_CF_SELF, PY_F_CF_MODULE };
 	/* Names of the fields below that no layout table covers. */
@@ -491,6 +500,12 @@ bool kind_referents(struct census *c, uint32_t idx)
 		break;
 	case K_METHOD:
 		edge_fields(c, idx, addr, method, PH_ARRAY_SIZE(method));
+		break;
+	case K_INSTANCE:
+		edge_fields(c, idx, addr, instance, PH_ARRAY_SIZE(instance));
+		break;
+	case K_CLASSOBJ:
+		edge_fields(c, idx, addr, classobj, PH_ARRAY_SIZE(classobj));
 		break;
 	case K_CODE:
 		edge_fields(c, idx, addr, code, PH_ARRAY_SIZE(code));

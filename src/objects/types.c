@@ -87,16 +87,19 @@ int known_init(struct census *c)
 	struct known *k = &c->known;
 	uint64_t addr, v;
 	size_t i;
+	/* 2.7: str is a PyStringObject, sized as bytes are; int a fixed
+	 * PyIntObject, sized as a float is (no referents either); unicode is
+	 * not 3.x's str (a separate buffer): left to the word scan, sized by
+	 * its struct.  Old-style instances and classes have their own. */
+	static const struct { const char *sym; enum obj_kind kind; }
+	py27[] = { { "PyString_Type", K_BYTES },
+		   { "PyInt_Type", K_FLOAT },
+		   { "PyInstance_Type", K_INSTANCE },
+		   { "PyClass_Type", K_CLASSOBJ } };
 
 	memset(k, 0, sizeof(*k));
-	for (i = 0; i < PH_ARRAY_SIZE(builtin_types) + 2; i++) {
-		/* 2.7: str is a PyStringObject, sized as bytes are; int a
-		 * fixed PyIntObject, sized as a float is (no referents
-		 * either); unicode is not 3.x's str (a separate buffer): left
-		 * to the word scan, sized by its struct. */
-		static const struct { const char *sym; enum obj_kind kind; }
-		py27[] = { { "PyString_Type", K_BYTES },
-			   { "PyInt_Type", K_FLOAT } };
+	for (i = 0; i < PH_ARRAY_SIZE(builtin_types) + PH_ARRAY_SIZE(py27);
+	     i++) {
 		const char *sym;
 		enum obj_kind kind;
 
@@ -441,12 +444,70 @@ int64_t tinfo_get(struct census *c, uint64_t addr)
 	return (int64_t)c->ntinfos++;
 }
 
+/*
+ * 2.7's old-style instances all have the type instance (PyInstance_Type):
+ * a census by type would lump every class together.  Like type() does for
+ * new-style classes, each class gets a tinfo of its own, a copy of
+ * instance's with the class's address: the snapshot names the class
+ * (Include/classobject.h PyInstanceObject.in_class, checked to point at an
+ * object of type classobj).
+ */
+int64_t tinfo_oldclass(struct census *c, int64_t t, uint64_t inst)
+{
+	uint64_t cls, v;
+	struct tinfo ti;
+
+	if (!py_has(c->L, PY_F_IN_CLASS) || !c->known.type[K_CLASSOBJ] ||
+	    py_read_field(c->t, c->L, inst, PY_F_IN_CLASS, &cls) || !cls ||
+	    (cls & 7) || rd(c, cls, PY_F_OB_TYPE) != c->known.type[K_CLASSOBJ])
+		return t;
+	if (u64map_get(&c->oldclass_index, cls, &v))
+		return (int64_t)v;
+	ti = c->tinfos[t];
+	ti.oldclass = cls;
+	ti.snap_type = -1;
+	PH_GROW(c->tinfos, c->tinfos_alloc, c->ntinfos + 1);
+	c->tinfos[c->ntinfos] = ti;
+	u64map_put(&c->oldclass_index, cls, c->ntinfos);
+	return (int64_t)c->ntinfos++;
+}
+
+/* An old-style class's "module.name" (classobject.c class_repr: cl_name
+ * and __module__ from cl_dict). */
+static bool oldclass_name(struct census *c, const struct tinfo *ti,
+			  struct strbuf *name, struct strbuf *module)
+{
+	uint64_t dict = rd(c, ti->oldclass, PY_F_CL_DICT);
+	uint64_t mod = dict ? dict_get_str(c, dict, "__module__") : 0;
+	size_t mark = module->len;
+	struct strbuf n = STRBUF_INIT;
+
+	if (!mod || py_read_str(c->p, mod, module, MAX_TYPE_NAME))
+		strbuf_setlen(module, mark);
+	if (py_read_str(c->p, rd(c, ti->oldclass, PY_F_CL_NAME), &n,
+			MAX_TYPE_NAME)) {
+		strbuf_release(&n);
+		return false;
+	}
+	if (module->len && strcmp(module->buf, "__builtin__"))
+		strbuf_addf(name, "%s.%s", module->buf, n.buf);
+	else
+		strbuf_addstr(name, n.buf);
+	strbuf_release(&n);
+	return true;
+}
+
 void tinfo_name(struct census *c, const struct tinfo *ti, struct strbuf *name,
 		struct strbuf *module)
 {
 	char buf[MAX_TYPE_NAME];
 	uint64_t p;
 
+	if (ti->oldclass) {
+		if (oldclass_name(c, ti, name, module))
+			return;
+		strbuf_reset(module);
+	}
 	if (ti->heap) {
 		/* type.__repr__: module from __module__ in the type's dict,
 		 * name from ht_qualname (Objects/typeobject.c type_repr). */
@@ -505,4 +566,5 @@ void tinfo_release_all(struct census *c)
 	c->tinfos = NULL;
 	c->ntinfos = c->tinfos_alloc = 0;
 	u64map_release(&c->type_index);
+	u64map_release(&c->oldclass_index);
 }

@@ -154,7 +154,7 @@ static int64_t validate_ft(struct census *c, uint64_t addr, uint32_t *flags,
 		*flags |= m && m->path && m->path[0] == '/' ? OBJ_STATIC :
 			  OBJ_OTHER_MEMORY;
 	}
-	return t;
+	return ti->kind == K_INSTANCE ? tinfo_oldclass(c, t, addr) : t;
 }
 
 /*
@@ -233,5 +233,5 @@ int64_t census_validate(struct census *c, uint64_t addr, uint32_t *flags,
 		*flags |= m && m->path && m->path[0] == '/' ? OBJ_STATIC :
 			  OBJ_OTHER_MEMORY;
 	}
-	return t;
+	return ti->kind == K_INSTANCE ? tinfo_oldclass(c, t, addr) : t;
 }

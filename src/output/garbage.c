@@ -114,15 +114,25 @@ static void part_text(struct strbuf *out, const char *title,
 	for (i = 0; i < n; i++) {
 		const struct garbage_group *g = &p->groups[i];
 
-		if (!g->invisible_type)
-			continue;
-		strbuf_addstr(out, "  ");
-		fmt_printable(out, g->invisible_type);
-		strbuf_addstr(out, " has no GC support: the collector never "
-			      "looks inside it, so the cycle through it stays\n"
-			      "  (in: ");
-		fmt_printable(out, g->shape);
-		strbuf_addstr(out, ")\n");
+		if (g->invisible_type) {
+			strbuf_addstr(out, "  ");
+			fmt_printable(out, g->invisible_type);
+			strbuf_addstr(out, " has no GC support: the collector "
+				      "never looks inside it, so the cycle "
+				      "through it stays\n  (in: ");
+			fmt_printable(out, g->shape);
+			strbuf_addstr(out, ")\n");
+		}
+		if (g->finalizer_type) {
+			strbuf_addstr(out, "  ");
+			fmt_printable(out, g->finalizer_type);
+			strbuf_addstr(out, " has a legacy finalizer (__del__, "
+				      "or a generator stopped in a try "
+				      "block):\n  Python 2's collector leaves "
+				      "the cycle in gc.garbage (in: ");
+			fmt_printable(out, g->shape);
+			strbuf_addstr(out, ")\n");
+		}
 	}
 }
 
@@ -160,6 +170,17 @@ void render_garbage_text(struct strbuf *out, const char *file,
 	strbuf_addch(out, '\n');
 	part_text(out, "Garbage the GC can never free", s, g,
 		  &g->uncollectable, top, "");
+	if (g->finalizer_objects) {
+		strbuf_addstr(out, "  Of which ");
+		fmt_count(out, g->finalizer_objects);
+		strbuf_addstr(out, " objects, ");
+		fmt_bytes(out, g->finalizer_bytes);
+		strbuf_addstr(out, ", are kept for their cycles' finalizers; ");
+		fmt_count(out, (uint64_t)g->ngc_garbage_ids);
+		strbuf_addstr(out, g->ngc_garbage_ids == 1 ?
+			      " goes to gc.garbage at the next collection\n" :
+			      " go to gc.garbage at the next collection\n");
+	}
 	strbuf_addstr(out, "\nReferences nothing in the heap explains: ");
 	fmt_count(out, g->unexplained_objects);
 	strbuf_addstr(out, g->unexplained_objects == 1 ? " object holds " :
@@ -257,6 +278,11 @@ static void part_json(struct json *j, const struct snapshot *s,
 			json_str(j, g->invisible_type);
 		else
 			json_null(j);
+		json_key(j, "finalizer_type");
+		if (g->finalizer_type)
+			json_str(j, g->finalizer_type);
+		else
+			json_null(j);
 		json_key(j, "confidence"); json_str(j, g->confidence);
 		json_obj_end(j);
 	}
@@ -305,11 +331,27 @@ void render_garbage_json(struct strbuf *out, const char *file,
 		   g->unexplained_refs_a);
 	json_obj_end(&j);
 	json_key(&j, "negative_objects"); json_uint(&j, g->negative_objects);
+	json_key(&j, "finalizers");
+	json_obj_begin(&j);
+	json_key(&j, "objects"); json_uint(&j, g->finalizer_objects);
+	json_key(&j, "bytes"); json_uint(&j, g->finalizer_bytes);
+	json_key(&j, "gc_garbage_objects"); json_uint(&j, g->ngc_garbage_ids);
+	json_obj_end(&j);
 	if (addresses) {
 		json_key(&j, "collectable_addresses");
 		json_arr_begin(&j);
 		for (i = 0; i < g->ncollectable_ids; i++)
 			json_addr(&j, s->objects[g->collectable_ids[i]].addr);
+		json_arr_end(&j);
+		json_key(&j, "finalizer_addresses");
+		json_arr_begin(&j);
+		for (i = 0; i < g->nfinalizer_ids; i++)
+			json_addr(&j, s->objects[g->finalizer_ids[i]].addr);
+		json_arr_end(&j);
+		json_key(&j, "gc_garbage_addresses");
+		json_arr_begin(&j);
+		for (i = 0; i < g->ngc_garbage_ids; i++)
+			json_addr(&j, s->objects[g->gc_garbage_ids[i]].addr);
 		json_arr_end(&j);
 	}
 	json_obj_end(&j);
@@ -348,6 +390,8 @@ static void csv_part(struct strbuf *out, const struct snapshot *s,
 		} else {
 			strbuf_addstr(out, ",,");
 		}
+		strbuf_addch(out, ',');
+		csv_field(out, g->finalizer_type ? g->finalizer_type : "");
 		strbuf_addch(out, '\n');
 	}
 }
@@ -357,7 +401,7 @@ void render_garbage_csv(struct strbuf *out, const struct snapshot *s,
 {
 	strbuf_addstr(out, "part,cycles,objects,bytes,objects_delta,"
 		      "bytes_delta,confidence,shape,invisible_type,site_kind,"
-		      "site_file,site_line\n");
+		      "site_file,site_line,finalizer_type\n");
 	csv_part(out, s, g, "collectable", &g->collectable, top);
 	csv_part(out, s, g, "uncollectable", &g->uncollectable, top);
 }

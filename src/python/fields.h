@@ -92,7 +92,10 @@
 	S(MIHEAP, "mi_heap_t|struct mi_heap_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)") \
 	S(MIPQ, "mi_page_queue_t|struct mi_page_queue_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)") \
 	S(MIPAGE, "mi_page_t|struct mi_page_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)") \
-	S(MISEGMENT, "mi_segment_t|struct mi_segment_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)")
+	S(MISEGMENT, "mi_segment_t|struct mi_segment_s", "Include/internal/mimalloc/mimalloc/types.h (3.13+)") \
+	S(TRYBLOCK, "PyTryBlock", "Include/frameobject.h (<=3.10)") \
+	S(INSTANCE, "PyInstanceObject", "Include/classobject.h (2.7: old-style instance)") \
+	S(CLASSOBJ, "PyClassObject", "Include/classobject.h (2.7: old-style class)")
 
 #define PY_FIELDS(F) \
 	/* _PyRuntimeState */ \
@@ -169,6 +172,18 @@
 	F(FO_LOCALSPLUS, FRAMEOBJ, "f_localsplus") \
 	F(FO_FRAME, FRAMEOBJ, "f_frame") \
 	F(FO_FRAME_DATA, FRAMEOBJ, "_f_frame_data") \
+	F(FO_IBLOCK, FRAMEOBJ, "f_iblock") \
+	F(FO_BLOCKSTACK, FRAMEOBJ, "f_blockstack") \
+	F(TB_TYPE, TRYBLOCK, "b_type") \
+	/* 2.7's old-style instances and classes */ \
+	F(IN_CLASS, INSTANCE, "in_class") \
+	F(IN_DICT, INSTANCE, "in_dict") \
+	F(CL_BASES, CLASSOBJ, "cl_bases") \
+	F(CL_DICT, CLASSOBJ, "cl_dict") \
+	F(CL_NAME, CLASSOBJ, "cl_name") \
+	F(CL_GETATTR, CLASSOBJ, "cl_getattr") \
+	F(CL_SETATTR, CLASSOBJ, "cl_setattr") \
+	F(CL_DELATTR, CLASSOBJ, "cl_delattr") \
 	/* PyCodeObject */ \
 	F(CO_ARGCOUNT, CODE, "co_argcount") \
 	F(CO_NLOCALS, CODE, "co_nlocals") \
@@ -219,6 +234,7 @@
 	F(TP_MRO, TYPE, "tp_mro") \
 	F(TP_SUBCLASSES, TYPE, "tp_subclasses") \
 	F(TP_VERSION_TAG, TYPE, "tp_version_tag") \
+	F(TP_DEL, TYPE, "tp_del") \
 	/* PyHeapTypeObject */ \
 	F(HT_NAME, HEAPTYPE, "ht_name") \
 	F(HT_SLOTS, HEAPTYPE, "ht_slots") \
@@ -352,6 +368,7 @@
 	F(CELL_REF, CELL, "ob_ref") \
 	F(METH_FUNC, METHOD, "im_func") \
 	F(METH_SELF, METHOD, "im_self") \
+	F(METH_CLASS, METHOD, "im_class") \
 	F(GEN_FRAME, GEN, "gi_frame") \
 	F(GEN_CODE, GEN, "gi_code") \
 	F(GEN_NAME, GEN, "gi_name") \

@@ -28,7 +28,7 @@
  *     offset size
  *          0    8  magic "PYHEAPSN" (SNAP_MAGIC)
  *          8    2  u16 major version (SNAP_MAJOR = 1)
- *         10    2  u16 minor version (SNAP_MINOR = 8)
+ *         10    2  u16 minor version (SNAP_MINOR = 9)
  *         12    4  u32 flags: reserved, written as 0, ignored by readers
  *
  * Section header (SNAP_SECTION_HEADER_LEN = 28 bytes)
@@ -313,7 +313,7 @@
 #define SNAP_MAGIC "PYHEAPSN"
 #define SNAP_MAGIC_LEN 8
 #define SNAP_MAJOR 1
-#define SNAP_MINOR 8
+#define SNAP_MINOR 9
 #define SNAP_HEADER_LEN 16
 #define SNAP_SECTION_HEADER_LEN 28
 

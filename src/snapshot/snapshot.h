@@ -146,6 +146,10 @@ struct snap_type {
  * can.  Snapshots without the stats have neither. */
 #define OBJ_GARBAGE 128u
 #define OBJ_NEVER_COLLECTABLE 256u
+/* (1.9) Python 2.7: a tracked object its collector does not free in a
+ * cycle -- __del__ (tp_del), or a generator suspended in a try block --
+ * or one whose finalizer could not be read (objects/finalizers.c). */
+#define OBJ_LEGACY_FINALIZER 512u
 
 struct snap_object {
 	uint64_t addr;

@@ -54,6 +54,14 @@ else:
     VIEW = GONE = None
 
 
+def class_of(o):
+    """type(o), or an old-style instance's class (2.7), as pyheap keys
+    it."""
+    t = type(o)
+    return o.__class__ if t.__name__ == "instance" and \
+        t.__module__ == "__builtin__" else t
+
+
 def type_key(t):
     mod = t.__module__
     name = getattr(t, "__qualname__", t.__name__)  # 2.7: no qualname
@@ -92,7 +100,7 @@ def census():
     counts = {}
     sizes = {}
     for o in objs:
-        k = type_key(type(o))
+        k = type_key(class_of(o))
         counts[k] = counts.get(k, 0) + 1
         sizes[k] = sizes.get(k, 0) + sys.getsizeof(o)
     # 2.7's running frame is a tracked object in objs (it is gone once
