@@ -32,6 +32,34 @@ debug_file() {
 	echo "$f"
 }
 
+# ft_compiled CHROOT VERSION: the free-threaded layouts of python$VERSION
+# as the chroot's libpython-dev headers give them (tools/ftlayout.c), with
+# the structs CPython defines in .c files taken from the GIL build's DWARF
+# (gdb ptype of its -dbg file): a shared object with DWARF, its path.  On
+# sid's 3.13 headers this gives the 3.13.15t build's own DWARF table,
+# field for field (checked when this was written).
+ft_compiled() {
+	ch=$1 v=$2 dir=$(mktemp -d)
+	dbg=$(debug_file "$ch" /usr/bin/python$v) || {
+		echo "no DWARF for $ch's python$v" >&2
+		exit 1
+	}
+	{
+		cat tools/ftlayout.c
+		for name in dequeobject PyODictObject buffered trace_t; do
+			gdb -batch -ex "ptype $name" "$dbg" 2>/dev/null |
+			sed -e "1s/^type = struct \([A-Za-z_0-9]*\) {/typedef struct \1 {/" \
+			    -e "1s/^type = struct {/typedef struct {/" \
+			    -e "\$s/^}\$/} $name;/"
+		done
+	} > "$dir/ftlayout.c"
+	${CC:-cc} -shared -fPIC -g -fno-eliminate-unused-debug-types \
+		-DPy_GIL_DISABLED=1 -I"$ch/usr/include/python$v" \
+		-idirafter "$ch/usr/include" -o "$dir/ftlayout.so" \
+		"$dir/ftlayout.c" >&2 || exit 1
+	echo "$dir/ftlayout.so"
+}
+
 # table ELF VERSION LABEL
 table() {
 	"$build"/tools/layoutgen "$1" "$2" "$3"
@@ -82,6 +110,18 @@ HDR
 	full=$("$ft" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
 	table "$ft" "${full}t" \
 		"${full}t free-threaded, tests/distro/build-ft.sh ($(sed -n 's/^python3.13-deb //p' "$distro/py313t/.pyheap-versions")), DWARF of python3.13t"
+	# 3.14t and 3.15t: Debian ships no free-threaded build and its
+	# mirror no 3.14/3.15 source to make one, so their layouts are
+	# compiled from sid's headers (ft_compiled); no live build yet.
+	for v in 3.14 3.15; do
+		ch=$distro/sid
+		full=$(chroot "$ch" /usr/bin/python$v -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+		pkg=$(chroot "$ch" dpkg-query -W -f '${Version}' "libpython$v-dev")
+		so=$(ft_compiled "$ch" $v)
+		table "$so" "${full}t" \
+			"${full}t free-threaded, compiled from Debian sid libpython$v-dev $pkg headers with -DPy_GIL_DISABLED=1 (no live build)"
+		rm -rf "$(dirname "$so")"
+	done
 	echo "const struct py_table *const py_tables[] = {"
 	for n in $names; do
 		echo "	&$n,"

@@ -145,13 +145,18 @@ static bool add_page(struct walk *w, uint64_t pg, unsigned want_tag)
 	u64map_put(&w->seen, pg, 1);
 	if (h->npages >= MI_MAX_PAGES)
 		goto bad;
-	/* The tag is a bit-field (is_committed:1, is_zero_init:1,
-	 * use_qsbr:1, tag:4 in CPython's mimalloc types.h) in the byte
-	 * before debug_offset: DWARF gives bit-fields no byte offset. */
-	if (target_read(w->t, pg + (uint64_t)w->L->off[PY_F_MIP_DEBUG_OFFSET] -
-			1, &tagbyte, 1))
-		goto bad;
-	tag = (unsigned)((tagbyte & 0xff) >> 3) & 15;
+	/* 2.5: heap_tag, a byte of its own.  2.1: a bit-field
+	 * (is_committed:1, is_zero_init:1, use_qsbr:1, tag:4 in CPython's
+	 * mimalloc types.h) in the byte before debug_offset: DWARF gives
+	 * bit-fields no byte offset. */
+	if (py_has(w->L, PY_F_MIP_HEAP_TAG)) {
+		tag = (unsigned)rd(w, pg, PY_F_MIP_HEAP_TAG);
+	} else {
+		if (target_read(w->t, pg + (uint64_t)w->L->off[PY_F_MIP_DEBUG_OFFSET] -
+				1, &tagbyte, 1))
+			goto bad;
+		tag = (unsigned)((tagbyte & 0xff) >> 3) & 15;
+	}
 	if (want_tag < MI_TAGS ? tag != want_tag : tag >= MI_TAGS)
 		goto bad;
 	capacity = (uint32_t)rd(w, pg, PY_F_MIP_CAPACITY);
@@ -299,6 +304,61 @@ static void walk_abandoned(struct walk *w, uint64_t seg)
 	}
 }
 
+/*
+ * mimalloc 2.5 (3.14t, 3.15t) keeps no list of abandoned segments a
+ * reader can follow: those in its arenas are bits of the arenas'
+ * blocks_abandoned bitmaps (arena.c, a static array), the others on the
+ * sub-process's abandoned_os_list only when mi_option_visit_abandoned is
+ * on.  Every segment is 32 MiB aligned (MI_SEGMENT_ALIGN) and starts with
+ * its header, so the walk looks at each aligned address of the mappings
+ * that can hold one (anonymous, readable) and takes a segment when its
+ * header holds together: it belongs to the interpreter's sub-process
+ * (mi_segment_t.subproc, the pointer the interpreter keeps in
+ * _mimalloc_interp_state.subproc: a chance match is not plausible), no
+ * thread owns it (thread_id 0: abandoned, segment.c
+ * mi_segment_abandon), it still has pages in use (used > 0, abandoned >
+ * 0 and at most used: a freed segment has none), and its size is a
+ * whole number of segments.  Segments that live threads own are walked
+ * through their heaps.
+ */
+#define MI_MAX_CANDIDATES (1u << 20)
+
+static void scan_abandoned(struct walk *w, uint64_t subproc)
+{
+	const struct maps *ms = &w->t->maps;
+	uint32_t candidates = 0;
+	size_t i;
+
+	for (i = 0; i < ms->n; i++) {
+		const struct map *m = &ms->v[i];
+		uint64_t seg;
+
+		if (!(m->perms & MAP_R) || (m->path && m->path[0] == '/'))
+			continue;
+		for (seg = (m->start + MI_SEGMENT_SIZE - 1) &
+			   ~(MI_SEGMENT_SIZE - 1);
+		     seg < m->end && seg >= m->start; seg += MI_SEGMENT_SIZE) {
+			uint64_t size, used, ab;
+
+			if (++candidates > MI_MAX_CANDIDATES)
+				return;
+			if (rd(w, seg, PY_F_MIS_SUBPROC) != subproc ||
+			    rd(w, seg, PY_F_MIS_THREAD_ID) != 0)
+				continue;
+			size = rd(w, seg, PY_F_MIS_SEGMENT_SIZE);
+			used = rd(w, seg, PY_F_MIS_USED);
+			ab = rd(w, seg, PY_F_MIS_ABANDONED);
+			if (!size || size % MI_SEGMENT_SIZE || !used ||
+			    !ab || ab > used ||
+			    u64map_get(&w->seen, seg, NULL))
+				continue;
+			u64map_put(&w->seen, seg, 1);
+			w->h->abandoned_segments++;
+			walk_segment(w, seg);
+		}
+	}
+}
+
 static int cmp_page(const void *a, const void *b)
 {
 	const struct mi_page_rec *x = a, *y = b;
@@ -415,8 +475,23 @@ int mimalloc_walk_at(struct target *t, const struct py_layout *L,
 	/* 2.1 (3.13t): the interpreter's abandoned pool, a list headed by a
 	 * mi_tagged_segment_t (the segment with a tag in its low bits,
 	 * MI_TAGGED_MASK = MI_SEGMENT_MASK) and the list of those visited.
-	 * 2.5 (3.14t) keeps them in a mi_subproc_t: not read yet. */
+	 * 2.5 (3.14t, 3.15t): the segments of its sub-process that no
+	 * thread owns, found by their headers (scan_abandoned). */
 	for (i = 0; i < th->ninterps; i++) {
+		uint64_t sp;
+
+		if (w.v25 && py_has(L, PY_F_IS_MI_SUBPROC) &&
+		    py_has(L, PY_F_MIS_SUBPROC) &&
+		    py_has(L, PY_F_MIS_THREAD_ID) &&
+		    py_has(L, PY_F_MIS_SEGMENT_SIZE) &&
+		    py_has(L, PY_F_MIS_USED) && py_has(L, PY_F_MIS_ABANDONED)) {
+			sp = rd(&w, th->interps[i], PY_F_IS_MI_SUBPROC);
+			if (sp && !(sp & 7))
+				scan_abandoned(&w, sp);
+			else
+				h->abandoned_unread = true;
+			continue;
+		}
 		if (!py_has(L, PY_F_IS_MI_ABANDONED) ||
 		    !py_has(L, PY_F_IS_MI_VISITED) ||
 		    !py_has(L, PY_F_MIS_ABANDONED_NEXT)) {

@@ -26,9 +26,9 @@ static void str_sizeof(struct census *c, struct cobj *o)
 	const struct py_layout *L = c->L;
 	uint64_t state = rd(c, o->addr, PY_F_STR_STATE);
 	uint64_t len = rd(c, o->addr, PY_F_STR_LENGTH);
-	uint64_t kind = (state >> 2) & 7, data, utf8, wstr, wlen;
-	bool compact = state & (1u << 5), ascii = state & (1u << 6);
-	bool ready = L->minor >= 12 || (state & (1u << 7));
+	struct py_str_bits sb = py_str_bits(L, state);
+	uint64_t kind = sb.kind, data, utf8, wstr, wlen;
+	bool compact = sb.compact, ascii = sb.ascii, ready = sb.ready;
 
 	if (len >= MAX_ITEMS)
 		len = 0;

@@ -75,8 +75,9 @@ uint32_t census_key_label(struct census *c, uint64_t key, uint64_t value)
 					  &state) ||
 			    py_read_field(c->t, L, key, PY_F_STR_LENGTH, &len))
 				goto out;
-			interned = state & 3;
-			if (!(state & (1u << 5)) || !(state & (1u << 6)) ||
+			interned = py_str_bits(L, state).interned;
+			if (!py_str_bits(L, state).compact ||
+			    !py_str_bits(L, state).ascii ||
 			    !len || len > LABEL_MAX)
 				goto out;
 			if (target_read(c->t, key +

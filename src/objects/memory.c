@@ -63,9 +63,10 @@ static void for_each_buffer(struct census *c, uint64_t addr,
 	case K_STR:
 		if (py_read_field(c->t, L, addr, PY_F_STR_STATE, &state))
 			break;
-		if (!(state & (1u << 6)) || !(state & (1u << 5)))
+		if (!py_str_bits(L, state).ascii ||
+		    !py_str_bits(L, state).compact)
 			py_read_field(c->t, L, addr, PY_F_CSTR_UTF8, &ptrs[n++]);
-		if (!(state & (1u << 5)))
+		if (!py_str_bits(L, state).compact)
 			py_read_field(c->t, L, addr, PY_F_USTR_DATA, &ptrs[n++]);
 		if (py_has(L, PY_F_STR_WSTR))
 			py_read_field(c->t, L, addr, PY_F_STR_WSTR, &ptrs[n++]);

@@ -35,7 +35,7 @@ static void edge_kv_owned(void *ctx, uint64_t key, uint64_t value)
 		interned = py_has(e->c->L, PY_F_STR_STATE) &&
 			   !py_read_field(e->c->t, e->c->L, key,
 					  PY_F_STR_STATE, &state) &&
-			   (state & 3) == 1;
+			   py_str_bits(e->c->L, state).interned == 1;
 	}
 	e->c->borrowing = interned;
 	census_edge(e->c, e->src, key);

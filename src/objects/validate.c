@@ -73,9 +73,11 @@ static int64_t var_items(struct census *c, const struct tinfo *ti,
  * the shared count ob_ref_shared (count << 2 | flags), ob_type at 24,
  * ob_size at 32.  Immortal: ob_ref_local UINT32_MAX (_Py_IsImmortal).
  * The refcount is their sum (Py_REFCNT: local + (shared >> 2)), less
- * the one a deferred object was given for the references its owner does
- * not count (pycore_object.h _PyObject_SetDeferredRefcount: ob_ref_local
- * += 1; gc_free_threading.c takes it off again).  Tracked: ob_gc_bits &
+ * what a deferred object was given for the references its owner does not
+ * count (Objects/object.c _PyObject_SetDeferredRefcount: 3.13 adds 1;
+ * 3.14+ sets ob_ref_shared to _Py_REF_SHARED(_Py_REF_DEFERRED, 0), with
+ * pycore_object.h's _Py_REF_DEFERRED = PY_SSIZE_T_MAX / 8;
+ * gc_free_threading.c takes it off again).  Tracked: ob_gc_bits &
  * _PyGC_BITS_TRACKED.  Its allocation must be a block in use in a walked
  * mimalloc page of an object heap, starting at its pre-header, or static
  * memory; blocks in other memory are taken as found (heap/mimalloc.c
@@ -84,6 +86,7 @@ static int64_t var_items(struct census *c, const struct tinfo *ti,
  */
 #define FT_GC_TRACKED 1u
 #define FT_GC_DEFERRED 64u
+#define FT_REF_DEFERRED_314 (INT64_MAX / 8)
 
 static int64_t validate_ft(struct census *c, uint64_t addr, uint32_t *flags,
 			   int64_t *refcnt, enum skip_reason *why)
@@ -116,7 +119,7 @@ static int64_t validate_ft(struct census *c, uint64_t addr, uint32_t *flags,
 	shared = (int64_t)shared_raw >> 2;
 	*refcnt = immortal ? (int64_t)local : (int64_t)local + shared;
 	if (!immortal && (gc_bits & FT_GC_DEFERRED))
-		(*refcnt)--;
+		*refcnt -= L->minor >= 14 ? FT_REF_DEFERRED_314 : 1;
 	if (!immortal && *refcnt == 0 && !(gc_bits & FT_GC_DEFERRED)) {
 		*why = SKIP_REFCNT_ZERO;
 		return -1;

@@ -122,6 +122,7 @@
 	F(IS_TYPES, INTERP, "types") \
 	F(IS_MI_ABANDONED, INTERP, "mimalloc.abandoned_pool.abandoned") \
 	F(IS_MI_VISITED, INTERP, "mimalloc.abandoned_pool.abandoned_visited") \
+	F(IS_MI_SUBPROC, INTERP, "mimalloc.subproc") \
 	/* PyThreadState */ \
 	F(TS_PREV, TSTATE, "prev") \
 	F(TS_NEXT, TSTATE, "next") \
@@ -521,9 +522,15 @@
 	F(MIP_XTHREAD_FREE, MIPAGE, "xthread_free") \
 	F(MIP_NEXT, MIPAGE, "next") \
 	F(MIP_DEBUG_OFFSET, MIPAGE, "debug_offset") \
+	F(MIP_HEAP_TAG, MIPAGE, "heap_tag") \
 	F(MIS_SLICES, MISEGMENT, "slices") \
 	F(MIS_NSLICES, MISEGMENT, "segment_slices") \
-	F(MIS_ABANDONED_NEXT, MISEGMENT, "abandoned_next")
+	F(MIS_ABANDONED_NEXT, MISEGMENT, "abandoned_next") \
+	F(MIS_SEGMENT_SIZE, MISEGMENT, "segment_size") \
+	F(MIS_SUBPROC, MISEGMENT, "subproc") \
+	F(MIS_ABANDONED, MISEGMENT, "abandoned") \
+	F(MIS_USED, MISEGMENT, "used") \
+	F(MIS_THREAD_ID, MISEGMENT, "thread_id")
 
 /* D(FIELD, DO_FIELD): FIELD's offset is the value stored at DO_FIELD. */
 #define PY_DEBUG_OFFSETS(D) \

@@ -170,6 +170,29 @@ static inline int64_t py_size(const struct py_layout *L, enum py_struct s)
 {
 	return L->size[s];
 }
+/* PyASCIIObject.state (Include/cpython/unicodeobject.h): interned:2,
+ * kind:3, compact:1, ascii:1 and (<= 3.11) ready:1 from bit 0.  A
+ * free-threaded 3.14+ build makes interned a whole byte (#ifdef
+ * Py_GIL_DISABLED unsigned char interned), which moves the bit-fields up
+ * to bit 8; 3.13t still has the GIL layout (INTERNALS-2026 §4.3). */
+struct py_str_bits {
+	unsigned interned, kind;
+	bool compact, ascii, ready;
+};
+static inline struct py_str_bits py_str_bits(const struct py_layout *L,
+					     uint64_t state)
+{
+	bool wide = L->free_threaded && (L->major > 3 || L->minor >= 14);
+	unsigned sh = wide ? 8 : 2;
+	struct py_str_bits b;
+
+	b.interned = (unsigned)(state & (wide ? 0xff : 3));
+	b.kind = (unsigned)(state >> sh) & 7;
+	b.compact = (state >> (sh + 3)) & 1;
+	b.ascii = (state >> (sh + 4)) & 1;
+	b.ready = L->minor >= 12 || ((state >> (sh + 5)) & 1);
+	return b;
+}
 /* -PH_E_UNSUPPORTED naming the first absent field of fs[0..n). */
 int py_require(const struct py_layout *L, const enum py_field *fs, size_t n,
 	       const char *what);

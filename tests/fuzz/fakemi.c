@@ -64,6 +64,11 @@ static void link_list(struct fakemi *f, int p, const unsigned *ix, size_t n)
 
 int fakemi_build(struct fakemi *f)
 {
+	return fakemi_build_minor(f, 13);
+}
+
+int fakemi_build_minor(struct fakemi *f, int minor)
+{
 	static const unsigned a_free[] = { 2, 5 }, a_local[] = { 7 },
 			      a_thread[] = { 9 }, a_delayed[] = { 0 },
 			      d_free[] = { 0, 1, 2 }, e_free[] = { 1, 3 };
@@ -72,13 +77,17 @@ int fakemi_build(struct fakemi *f)
 	size_t p;
 	int r, tag;
 
+	bool v25 = minor >= 14;
+
 	memset(f, 0, sizeof(*f));
-	if (py_layout_from_table_ft(&f->L, 3, 13, 15, true))
+	if (py_layout_from_table_ft(&f->L, 3, minor, minor == 13 ? 15 : 99,
+				    true))
 		return -1;
 	f->addr[FM_R_TS] = FM_TS;
 	f->len[FM_R_TS] = (size_t)L->size[PY_S_TSIMPL];
 	f->addr[FM_R_INTERP] = FM_INTERP;
-	f->len[FM_R_INTERP] = (size_t)L->off[PY_F_IS_MI_ABANDONED] + 64;
+	f->len[FM_R_INTERP] = (size_t)L->off[v25 ? PY_F_IS_MI_SUBPROC :
+					     PY_F_IS_MI_ABANDONED] + 64;
 	f->addr[FM_R_SEG1] = FM_SEG1;
 	f->addr[FM_R_SEG2] = FM_SEG2;
 	f->len[FM_R_SEG1] = f->len[FM_R_SEG2] =
@@ -116,9 +125,19 @@ int fakemi_build(struct fakemi *f)
 		put_field(f, sr, pg, PY_F_MIP_SLICE_COUNT, 1);
 		put_field(f, sr, pg, PY_F_MIP_CAPACITY, pages[p].capacity);
 		put_field(f, sr, pg, PY_F_MIP_USED, pages[p].used);
-		put_field(f, sr, pg, PY_F_MIP_XBLOCK_SIZE, pages[p].bsize);
-		put(f, sr, pg + (uint64_t)L->off[PY_F_MIP_DEBUG_OFFSET] - 1,
-		    pages[p].tag << 3, 1);
+		if (v25) {
+			/* 2.5: the page says where its blocks are. */
+			put_field(f, sr, pg, PY_F_MIP_BLOCK_SIZE,
+				  pages[p].bsize);
+			put_field(f, sr, pg, PY_F_MIP_PAGE_START,
+				  fakemi_block((int)p, 0));
+			put_field(f, sr, pg, PY_F_MIP_HEAP_TAG, pages[p].tag);
+		} else {
+			put_field(f, sr, pg, PY_F_MIP_XBLOCK_SIZE,
+				  pages[p].bsize);
+			put(f, sr, pg + (uint64_t)L->off[PY_F_MIP_DEBUG_OFFSET] -
+			    1, pages[p].tag << 3, 1);
+		}
 	}
 	link_list(f, 0, a_free, 2);
 	put_field(f, FM_R_SEG1, page_addr(f, 0), PY_F_MIP_FREE,
@@ -142,8 +161,24 @@ int fakemi_build(struct fakemi *f)
 	put_field(f, FM_R_SEG2, FM_SEG2, PY_F_MIS_NSLICES, 512);
 	put_field(f, FM_R_SEG2, FM_SEG2 + (uint64_t)L->off[PY_F_MIS_SLICES],
 		  PY_F_MIP_SLICE_COUNT, 1);
-	/* The interpreter's abandoned pool: segment 2, tagged. */
-	put_field(f, FM_R_INTERP, FM_INTERP, PY_F_IS_MI_ABANDONED, FM_SEG2 | 5);
+	if (!v25) {
+		/* The interpreter's abandoned pool: segment 2, tagged. */
+		put_field(f, FM_R_INTERP, FM_INTERP, PY_F_IS_MI_ABANDONED,
+			  FM_SEG2 | 5);
+		return 0;
+	}
+	/* 2.5: both segments of the interpreter's sub-process, 32 MiB
+	 * each; segment 1 owned by the thread, segment 2 abandoned with its
+	 * one page in use. */
+	put_field(f, FM_R_INTERP, FM_INTERP, PY_F_IS_MI_SUBPROC, FM_SUBPROC);
+	put_field(f, FM_R_SEG1, FM_SEG1, PY_F_MIS_SUBPROC, FM_SUBPROC);
+	put_field(f, FM_R_SEG2, FM_SEG2, PY_F_MIS_SUBPROC, FM_SUBPROC);
+	put_field(f, FM_R_SEG1, FM_SEG1, PY_F_MIS_SEGMENT_SIZE, 1u << 25);
+	put_field(f, FM_R_SEG2, FM_SEG2, PY_F_MIS_SEGMENT_SIZE, 1u << 25);
+	put_field(f, FM_R_SEG1, FM_SEG1, PY_F_MIS_THREAD_ID, FM_THREAD_ID);
+	put_field(f, FM_R_SEG1, FM_SEG1, PY_F_MIS_USED, 4);
+	put_field(f, FM_R_SEG2, FM_SEG2, PY_F_MIS_USED, 1);
+	put_field(f, FM_R_SEG2, FM_SEG2, PY_F_MIS_ABANDONED, 1);
 	return 0;
 }
 

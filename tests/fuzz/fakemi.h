@@ -5,12 +5,17 @@
  * input overwrite its bytes; unit_mimalloc checks what the walk makes of
  * it untouched and of hand-made damage.
  *
- * Everything is written at the offsets of the built-in free-threaded
- * table (python/tables.c, "3.13.15t": mimalloc 2.1.2):
+ * Everything is written at the offsets of a built-in free-threaded table
+ * (python/tables.c): "3.13.15t" (mimalloc 2.1.2) by fakemi_build(),
+ * "3.14.10t" (mimalloc 2.5.2: block_size, page_start and heap_tag in the
+ * page, abandoned segments known by their sub-process) with
+ * fakemi_build_minor(f, 14):
  *
  *   TS      a thread state: heaps[0..3] tagged 0..3, with its pthread id,
  *           heap 2's thread_delayed_free list holding block 0 of page A
  *   INTERP  an interpreter whose abandoned pool heads (tagged) segment 2
+ *           (2.5: whose sub-process FM_SUBPROC both segments name; segment
+ *           1 is owned by the thread, segment 2 by none)
  *   SEG1    a segment (32 MiB aligned): its slices hold
  *             A  tag 2 (GC), 64-byte blocks, 10 carved, 7 used: free 2, 5;
  *                local_free 7; xthread_free 9 (delayed-free bit set);
@@ -44,6 +49,7 @@
 #define FM_SEG1 0x40000000ull
 #define FM_SEG2 0x42000000ull
 #define FM_SLICE 0x10000ull
+#define FM_SUBPROC 0x7f0000200000ull
 
 enum fakemi_region {
 	FM_R_TS, FM_R_INTERP, FM_R_SEG1, FM_R_SEG2,
@@ -60,6 +66,8 @@ struct fakemi {
 
 /* Build the skeleton; -1 without the built-in 3.13t table. */
 int fakemi_build(struct fakemi *f);
+/* The same for free-threaded 3.minor (13 or 14); -1 without its table. */
+int fakemi_build_minor(struct fakemi *f, int minor);
 void fakemi_release(struct fakemi *f);
 struct target *fakemi_target(const struct fakemi *f);
 /* The walk's starting points for the skeleton. */

@@ -2,7 +2,8 @@
  * libFuzzer target for the walk of a free-threaded CPython's mimalloc
  * heaps (heap/mimalloc.c mimalloc_walk_at): thread heaps and their page
  * queues, pages and their free lists, the delayed-free lists, the
- * abandoned segments.  Each input patches the fake heaps of fakemi.h
+ * abandoned segments.  Each input patches the fake heaps of fakemi.h,
+ * both versions (mimalloc 2.1 of 3.13t, 2.5 of 3.14t),
  * (records of region, offset, length, bytes); the walk must end, and
  * what it keeps must hold together: pages in address order without
  * overlap, each page's blocks in use on its grid and in order, each one
@@ -21,8 +22,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct fakemi proto;
-static struct target *target;
+/* The same input patches 3.13t's mimalloc 2.1 heaps and 3.14t's 2.5
+ * ones (fakemi.h): offsets differ, so it hits different fields of each. */
+static struct fakemi proto[2];
+static struct target *target[2];
 
 static void fail(const char *why)
 {
@@ -68,20 +71,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mimalloc_heap h;
 	struct mi_threads th;
 	const char *why;
+	int v;
 
-	if (!target) {
-		if (fakemi_build(&proto))
-			fail("no built-in 3.13t layout");
-		target = fakemi_target(&proto);
+	for (v = 0; v < 2; v++) {
+		if (!target[v]) {
+			if (fakemi_build_minor(&proto[v], 13 + v))
+				fail("no built-in free-threaded layout");
+			target[v] = fakemi_target(&proto[v]);
+		}
+		fakemi_threads(&th);
+		fakemi_patch(&proto[v], target[v], data, size, false);
+		if (mimalloc_walk_at(target[v], &proto[v].L, &th, &h))
+			fail("the walk failed");
+		check(&h);
+		if (!size && fakemi_check(&h, &why))
+			fail(why);
+		mimalloc_release(&h);
+		fakemi_patch(&proto[v], target[v], data, size, true);
 	}
-	fakemi_threads(&th);
-	fakemi_patch(&proto, target, data, size, false);
-	if (mimalloc_walk_at(target, &proto.L, &th, &h))
-		fail("the walk failed");
-	check(&h);
-	if (!size && fakemi_check(&h, &why))
-		fail(why);
-	mimalloc_release(&h);
-	fakemi_patch(&proto, target, data, size, true);
 	return 0;
 }

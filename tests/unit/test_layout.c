@@ -314,6 +314,53 @@ START_TEST(free_threaded_table)
 END_TEST
 
 /*
+ * 3.14t and 3.15t: no build of them here, their tables are compiled from
+ * Debian sid's headers (tools/gen-tables.sh ft_compiled, which on sid's
+ * 3.13 headers reproduces the 3.13.15t build's DWARF table exactly).
+ * Against the numbers INTERNALS-2026 §4.3 and §7.3 give for mimalloc
+ * 2.5.2 and the 32-byte header.
+ */
+START_TEST(compiled_ft_tables)
+{
+	static const struct { enum py_field f; int off; } want[] = {
+		{ PY_F_OB_TYPE, 24 }, { PY_F_TP_NAME, 40 },
+		{ PY_F_TP_FLAGS, 184 }, { PY_F_TP_DICT, 280 },
+		{ PY_F_MA_KEYS, 48 }, { PY_F_LIST_ITEM, 40 },
+		{ PY_F_TUPLE_ITEM, 48 },
+		{ PY_F_MIH_DELAYED, 8 }, { PY_F_MIH_THREAD_ID, 16 },
+		{ PY_F_MIH_TAG, 249 }, { PY_F_MIH_PAGES, 1288 },
+		{ PY_F_MIP_CAPACITY, 10 }, { PY_F_MIP_FREE, 16 },
+		{ PY_F_MIP_LOCAL_FREE, 24 }, { PY_F_MIP_USED, 32 },
+		{ PY_F_MIP_HEAP_TAG, 35 }, { PY_F_MIP_BLOCK_SIZE, 40 },
+		{ PY_F_MIP_PAGE_START, 48 }, { PY_F_MIP_XTHREAD_FREE, 56 },
+		{ PY_F_MIP_NEXT, 72 }, { PY_F_MIP_KEYS, -1 },
+		{ PY_F_MIP_XBLOCK_SIZE, -1 }, { PY_F_MIS_SEGMENT_SIZE, 32 },
+		{ PY_F_MIS_SUBPROC, 40 }, { PY_F_MIS_ABANDONED, 200 },
+		{ PY_F_MIS_USED, 216 }, { PY_F_MIS_NSLICES, 248 },
+		{ PY_F_MIS_THREAD_ID, 280 }, { PY_F_MIS_SLICES, 288 },
+		{ PY_F_IS_MI_ABANDONED, -1 },
+	};
+	int minor;
+	size_t i;
+
+	for (minor = 14; minor <= 15; minor++) {
+		const struct py_table *tb = py_table_find_ft(3, minor, 99, true);
+
+		ck_assert_msg(tb && tb->free_threaded, "no 3.%dt table", minor);
+		ck_assert_int_eq(tb->size[PY_S_OBJECT], 32);
+		ck_assert_int_eq(tb->size[PY_S_MIHEAP], 3088);
+		ck_assert_int_eq(tb->size[PY_S_MIPAGE], 112);
+		ck_assert(tb->field[PY_F_IS_MI_SUBPROC].off > 0);
+		for (i = 0; i < PH_ARRAY_SIZE(want); i++)
+			ck_assert_msg(tb->field[want[i].f].off == want[i].off,
+				      "3.%dt %s: %d, want %d", minor,
+				      py_field_info[want[i].f].id,
+				      tb->field[want[i].f].off, want[i].off);
+	}
+}
+END_TEST
+
+/*
  * 2.7's table against its DWARF (pyenv's libpython2.7), and against
  * INTERNALS §10 (gdb on 2.7.18): interpreter {next@0, tstate_head@8},
  * thread state {next@0, interp@8, frame@16}, PyStringObject's ob_sval at
@@ -390,6 +437,7 @@ int main(void)
 	tcase_add_test(tc, distro_tables_match_dwarf);
 	tcase_add_test(tc, free_threaded_table);
 	tcase_add_test(tc, table_27);
+	tcase_add_test(tc, compiled_ft_tables);
 	tcase_add_test(tc, every_field_exists_somewhere);
 	suite_add_tcase(s, tc);
 	rc = run_suite(s);
