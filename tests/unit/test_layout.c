@@ -360,6 +360,37 @@ START_TEST(compiled_ft_tables)
 }
 END_TEST
 
+/* PyASCIIObject.state: a compact ASCII str, interned (1), as each
+ * layout packs it (Include/cpython/unicodeobject.h). */
+START_TEST(str_state_bits)
+{
+	struct py_layout L;
+	struct py_str_bits b;
+
+	memset(&L, 0, sizeof(L));
+	L.major = 3;
+	L.minor = 14;
+	/* GIL: interned:2, kind:3, compact:1, ascii:1 from bit 0. */
+	b = py_str_bits(&L, 1u | 1u << 2 | 1u << 5 | 1u << 6);
+	ck_assert(b.interned == 1 && b.kind == 1 && b.compact && b.ascii &&
+		  b.ready);
+	/* 3.14t: interned a byte, then the bit-fields from bit 8. */
+	L.free_threaded = true;
+	b = py_str_bits(&L, 1u | 1u << 8 | 1u << 11 | 1u << 12);
+	ck_assert(b.interned == 1 && b.kind == 1 && b.compact && b.ascii);
+	b = py_str_bits(&L, 1u | 1u << 2 | 1u << 5 | 1u << 6);
+	ck_assert(b.kind == 0 && !b.compact && !b.ascii);
+	/* 3.13t kept the GIL layout; 3.11 had ready:1 after ascii. */
+	L.minor = 13;
+	b = py_str_bits(&L, 2u | 4u << 2 | 1u << 5);
+	ck_assert(b.interned == 2 && b.kind == 4 && b.compact && !b.ascii);
+	L.free_threaded = false;
+	L.minor = 11;
+	ck_assert(!py_str_bits(&L, 1u << 2).ready);
+	ck_assert(py_str_bits(&L, 1u << 2 | 1u << 7).ready);
+}
+END_TEST
+
 /*
  * 2.7's table against its DWARF (pyenv's libpython2.7), and against
  * INTERNALS §10 (gdb on 2.7.18): interpreter {next@0, tstate_head@8},
@@ -438,6 +469,7 @@ int main(void)
 	tcase_add_test(tc, free_threaded_table);
 	tcase_add_test(tc, table_27);
 	tcase_add_test(tc, compiled_ft_tables);
+	tcase_add_test(tc, str_state_bits);
 	tcase_add_test(tc, every_field_exists_somewhere);
 	suite_add_tcase(s, tc);
 	rc = run_suite(s);
