@@ -32,6 +32,7 @@ enum obj_kind {
 	K_NDARRAY,    /* numpy.ndarray (extension.c) */
 	K_INSTANCE,   /* 2.7: an old-style instance (classobject.h) */
 	K_CLASSOBJ,   /* 2.7: an old-style class */
+	K_UNICODE27,  /* 2.7: unicode, its Py_UNICODE buffer apart */
 	K__COUNT
 };
 
@@ -139,6 +140,7 @@ struct known {
 	enum obj_kind extra_kind[16];
 	size_t nextra;
 	uint64_t set_dummy;         /* *_PySet_Dummy */
+	unsigned py_unicode_size;   /* 2.7: sizeof(Py_UNICODE), 2 or 4 */
 };
 
 struct census {

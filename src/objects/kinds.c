@@ -215,6 +215,15 @@ void kind_sizeof(struct census *c, struct cobj *o, const struct tinfo *ti)
 	case K_STR:
 		str_sizeof(c, o);
 		break;
+	case K_UNICODE27: /* 2.7 unicode__sizeof__: the struct and
+			   * (length + 1) Py_UNICODE, held apart in str */
+		o->size = (uint64_t)ti->basicsize;
+		v = rd(c, o->addr, PY_F_U27_LENGTH);
+		if (rd(c, o->addr, PY_F_U27_STR) && v < MAX_ITEMS) {
+			o->buffers = (v + 1) * c->known.py_unicode_size;
+			o->size += o->buffers;
+		}
+		break;
 	case K_INT:
 		int_sizeof(c, o);
 		break;

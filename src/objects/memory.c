@@ -60,6 +60,9 @@ static void for_each_buffer(struct census *c, uint64_t addr,
 	case K_BYTEARRAY:
 		py_read_field(c->t, L, addr, PY_F_BA_BYTES, &ptrs[n++]);
 		break;
+	case K_UNICODE27:
+		py_read_field(c->t, L, addr, PY_F_U27_STR, &ptrs[n++]);
+		break;
 	case K_STR:
 		if (py_read_field(c->t, L, addr, PY_F_STR_STATE, &state))
 			break;

@@ -415,6 +415,7 @@ bool kind_referents(struct census *c, uint32_t idx)
 	/* 2.7's old-style instance and class (Include/classobject.h,
 	 * Objects/classobject.c instance_traverse, class_traverse). */
 	static const enum py_field instance[] = { PY_F_IN_CLASS, PY_F_IN_DICT };
+	static const enum py_field unicode27[] = { PY_F_U27_DEFENC };
 	static const enum py_field classobj[] = {
 		PY_F_CL_BASES, PY_F_CL_DICT, PY_F_CL_NAME, PY_F_CL_GETATTR,
 		PY_F_CL_SETATTR, PY_F_CL_DELATTR,
@@ -506,6 +507,9 @@ bool kind_referents(struct census *c, uint32_t idx)
 		break;
 	case K_CLASSOBJ:
 		edge_fields(c, idx, addr, classobj, PH_ARRAY_SIZE(classobj));
+		break;
+	case K_UNICODE27: /* its default-encoded str, or NULL */
+		edge_fields(c, idx, addr, unicode27, 1);
 		break;
 	case K_CODE:
 		edge_fields(c, idx, addr, code, PH_ARRAY_SIZE(code));

@@ -95,7 +95,8 @@ int known_init(struct census *c)
 	py27[] = { { "PyString_Type", K_BYTES },
 		   { "PyInt_Type", K_FLOAT },
 		   { "PyInstance_Type", K_INSTANCE },
-		   { "PyClass_Type", K_CLASSOBJ } };
+		   { "PyClass_Type", K_CLASSOBJ },
+		   { "PyUnicode_Type", K_UNICODE27 } };
 
 	memset(k, 0, sizeof(*k));
 	for (i = 0; i < PH_ARRAY_SIZE(builtin_types) + PH_ARRAY_SIZE(py27);
@@ -122,6 +123,23 @@ int known_init(struct census *c)
 			k->extra_types[k->nextra] = addr;
 			k->extra_kind[k->nextra++] = kind;
 		}
+	}
+	/* 2.7 renames its unicode API by the width of Py_UNICODE
+	 * (Include/unicodeobject.h: PyUnicode_FromString is
+	 * PyUnicodeUCS2_FromString or PyUnicodeUCS4_FromString).  Without
+	 * either, unicode is left to the word scan. */
+	if (c->p->major == 2) {
+		if (!objfile_sym(&c->p->elf, "PyUnicodeUCS4_FromString",
+				 &addr, NULL))
+			k->py_unicode_size = 4;
+		else if (!objfile_sym(&c->p->elf, "PyUnicodeUCS2_FromString",
+				      &addr, NULL))
+			k->py_unicode_size = 2;
+		if (!k->py_unicode_size ||
+		    !py_has(c->L, PY_F_U27_LENGTH) ||
+		    !py_has(c->L, PY_F_U27_STR) ||
+		    !py_has(c->L, PY_F_U27_DEFENC))
+			k->type[K_UNICODE27] = 0;
 	}
 	if (!k->type[K_TYPE] || !k->type[K_OBJECT])
 		return ph_error(PH_E_NOTPYTHON, "%s has no PyType_Type",

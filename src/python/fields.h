@@ -185,6 +185,10 @@
 	F(CL_GETATTR, CLASSOBJ, "cl_getattr") \
 	F(CL_SETATTR, CLASSOBJ, "cl_setattr") \
 	F(CL_DELATTR, CLASSOBJ, "cl_delattr") \
+	/* 2.7's unicode (Include/unicodeobject.h PyUnicodeObject) */ \
+	F(U27_LENGTH, UNICODE, "length") \
+	F(U27_STR, UNICODE, "str") \
+	F(U27_DEFENC, UNICODE, "defenc") \
 	/* PyCodeObject */ \
 	F(CO_ARGCOUNT, CODE, "co_argcount") \
 	F(CO_NLOCALS, CODE, "co_nlocals") \

@@ -13,7 +13,7 @@
 
 static const struct py_table table_2_7_18 = {
 	.major = 2, .minor = 7, .micro = 18,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "2.7.18 libpython2.7.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = -1,
@@ -161,6 +161,9 @@ static const struct py_table table_2_7_18 = {
 		[PY_F_CL_GETATTR] = { 40, 8 },
 		[PY_F_CL_SETATTR] = { 48, 8 },
 		[PY_F_CL_DELATTR] = { 56, 8 },
+		[PY_F_U27_LENGTH] = { 16, 8 },
+		[PY_F_U27_STR] = { 24, 8 },
+		[PY_F_U27_DEFENC] = { 40, 8 },
 		[PY_F_CO_ARGCOUNT] = { 16, 4 },
 		[PY_F_CO_NLOCALS] = { 20, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { -1, 0 },
@@ -487,7 +490,7 @@ static const struct py_table table_2_7_18 = {
 
 static const struct py_table table_3_7_16 = {
 	.major = 3, .minor = 7, .micro = 16,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.7.16 libpython3.7m.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1520,
@@ -635,6 +638,9 @@ static const struct py_table table_3_7_16 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 16, 4 },
 		[PY_F_CO_NLOCALS] = { 24, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { -1, 0 },
@@ -961,7 +967,7 @@ static const struct py_table table_3_7_16 = {
 
 static const struct py_table table_3_8_18 = {
 	.major = 3, .minor = 8, .micro = 18,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.8.18 libpython3.8.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 1464,
@@ -1109,6 +1115,9 @@ static const struct py_table table_3_8_18 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 16, 4 },
 		[PY_F_CO_NLOCALS] = { 28, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { -1, 0 },
@@ -1435,7 +1444,7 @@ static const struct py_table table_3_8_18 = {
 
 static const struct py_table table_3_9_18 = {
 	.major = 3, .minor = 9, .micro = 18,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.9.18 libpython3.9.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 656,
@@ -1583,6 +1592,9 @@ static const struct py_table table_3_9_18 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 16, 4 },
 		[PY_F_CO_NLOCALS] = { 28, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { -1, 0 },
@@ -1909,7 +1921,7 @@ static const struct py_table table_3_9_18 = {
 
 static const struct py_table table_3_10_13 = {
 	.major = 3, .minor = 10, .micro = 13,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.10.13 libpython3.10.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 672,
@@ -2057,6 +2069,9 @@ static const struct py_table table_3_10_13 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 16, 4 },
 		[PY_F_CO_NLOCALS] = { 28, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { -1, 0 },
@@ -2383,7 +2398,7 @@ static const struct py_table table_3_10_13 = {
 
 static const struct py_table table_3_11_7 = {
 	.major = 3, .minor = 11, .micro = 7,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.11.7 libpython3.11.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 166688,
@@ -2531,6 +2546,9 @@ static const struct py_table table_3_11_7 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 56, 4 },
 		[PY_F_CO_NLOCALS] = { 80, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 76, 4 },
@@ -2857,7 +2875,7 @@ static const struct py_table table_3_11_7 = {
 
 static const struct py_table table_3_12_1 = {
 	.major = 3, .minor = 12, .micro = 1,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.12.1 libpython3.12.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 459944,
@@ -3005,6 +3023,9 @@ static const struct py_table table_3_12_1 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 52, 4 },
 		[PY_F_CO_NLOCALS] = { 80, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 72, 4 },
@@ -3331,7 +3352,7 @@ static const struct py_table table_3_12_1 = {
 
 static const struct py_table table_3_13_0 = {
 	.major = 3, .minor = 13, .micro = 0,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.13.0 libpython3.13.so.1.0 DWARF",
 	.size = {
 		[PY_S_RUNTIME] = 283320,
@@ -3479,6 +3500,9 @@ static const struct py_table table_3_13_0 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 52, 4 },
 		[PY_F_CO_NLOCALS] = { 80, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 72, 4 },
@@ -3805,7 +3829,7 @@ static const struct py_table table_3_13_0 = {
 
 static const struct py_table table_3_13_5 = {
 	.major = 3, .minor = 13, .micro = 5,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.13.5 Debian trixie python3.13-dbg 3.13.5-2+deb13u5 DWARF of /usr/bin/python3.13",
 	.size = {
 		[PY_S_RUNTIME] = 283376,
@@ -3953,6 +3977,9 @@ static const struct py_table table_3_13_5 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 52, 4 },
 		[PY_F_CO_NLOCALS] = { 80, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 72, 4 },
@@ -4279,7 +4306,7 @@ static const struct py_table table_3_13_5 = {
 
 static const struct py_table table_3_13_18 = {
 	.major = 3, .minor = 13, .micro = 18,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.13.18 Debian sid python3.13-dbg 3.13.18-1 DWARF of /usr/bin/python3.13",
 	.size = {
 		[PY_S_RUNTIME] = 283408,
@@ -4427,6 +4454,9 @@ static const struct py_table table_3_13_18 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 52, 4 },
 		[PY_F_CO_NLOCALS] = { 80, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 72, 4 },
@@ -4753,7 +4783,7 @@ static const struct py_table table_3_13_18 = {
 
 static const struct py_table table_3_14_10 = {
 	.major = 3, .minor = 14, .micro = 10,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.14.10 Debian sid python3.14-dbg 3.14.10-1 DWARF of /usr/bin/python3.14",
 	.size = {
 		[PY_S_RUNTIME] = 316616,
@@ -4901,6 +4931,9 @@ static const struct py_table table_3_14_10 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 52, 4 },
 		[PY_F_CO_NLOCALS] = { 80, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 72, 4 },
@@ -5227,7 +5260,7 @@ static const struct py_table table_3_14_10 = {
 
 static const struct py_table table_3_15_2 = {
 	.major = 3, .minor = 15, .micro = 2,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.15.2 Debian sid python3.15-dbg 3.15.2-1 DWARF of /usr/bin/python3.15",
 	.size = {
 		[PY_S_RUNTIME] = 346568,
@@ -5375,6 +5408,9 @@ static const struct py_table table_3_15_2 = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 52, 4 },
 		[PY_F_CO_NLOCALS] = { 80, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 72, 4 },
@@ -5702,7 +5738,7 @@ static const struct py_table table_3_15_2 = {
 static const struct py_table table_3_13_15t = {
 	.major = 3, .minor = 13, .micro = 15,
 	.free_threaded = true,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.13.15t free-threaded, tests/distro/build-ft.sh (3.13.15-1), DWARF of python3.13t",
 	.size = {
 		[PY_S_RUNTIME] = 328384,
@@ -5850,6 +5886,9 @@ static const struct py_table table_3_13_15t = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 68, 4 },
 		[PY_F_CO_NLOCALS] = { 96, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 88, 4 },
@@ -6177,7 +6216,7 @@ static const struct py_table table_3_13_15t = {
 static const struct py_table table_3_14_10t = {
 	.major = 3, .minor = 14, .micro = 10,
 	.free_threaded = true,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.14.10t free-threaded, compiled from Debian sid libpython3.14-dev 3.14.10-1 headers with -DPy_GIL_DISABLED=1 (no live build)",
 	.size = {
 		[PY_S_RUNTIME] = 365624,
@@ -6325,6 +6364,9 @@ static const struct py_table table_3_14_10t = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 68, 4 },
 		[PY_F_CO_NLOCALS] = { 96, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 88, 4 },
@@ -6652,7 +6694,7 @@ static const struct py_table table_3_14_10t = {
 static const struct py_table table_3_15_2t = {
 	.major = 3, .minor = 15, .micro = 2,
 	.free_threaded = true,
-	.nfields = 401, .nstructs = 63,
+	.nfields = 404, .nstructs = 63,
 	.generated_from = "3.15.2t free-threaded, compiled from Debian sid libpython3.15-dev 3.15.2-1 headers with -DPy_GIL_DISABLED=1 (no live build)",
 	.size = {
 		[PY_S_RUNTIME] = 409296,
@@ -6800,6 +6842,9 @@ static const struct py_table table_3_15_2t = {
 		[PY_F_CL_GETATTR] = { -1, 0 },
 		[PY_F_CL_SETATTR] = { -1, 0 },
 		[PY_F_CL_DELATTR] = { -1, 0 },
+		[PY_F_U27_LENGTH] = { -1, 0 },
+		[PY_F_U27_STR] = { -1, 0 },
+		[PY_F_U27_DEFENC] = { -1, 0 },
 		[PY_F_CO_ARGCOUNT] = { 68, 4 },
 		[PY_F_CO_NLOCALS] = { 96, 4 },
 		[PY_F_CO_NLOCALSPLUS] = { 88, 4 },
