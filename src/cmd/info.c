@@ -20,7 +20,8 @@
 #include "snapshot/snapshot.h"
 #include "target/target.h"
 
-enum { OPT_FORMAT = 1, OPT_MAX_PAUSE, OPT_VERIFY };
+enum { OPT_FORMAT = 1, OPT_MAX_PAUSE, OPT_VERIFY, OPT_CORE, OPT_EXE,
+       OPT_SYSROOT };
 
 static const struct option_spec info_options[] = {
 	{ OPT_FORMAT, 0, "format", "FMT", "text (default) or json" },
@@ -30,11 +31,19 @@ static const struct option_spec info_options[] = {
 	{ OPT_VERIFY, 0, "verify", NULL,
 	  "SNAP: decode and check every section, not only the metadata and "
 	  "stats" },
+	{ OPT_CORE, 0, "core", "CORE",
+	  "the process a core file records (gcore, coredumpctl dump -o "
+	  "FILE), instead of PID or SNAP" },
+	{ OPT_EXE, 0, "exe", "PATH",
+	  "with --core: the executable's file, where the core's path is not "
+	  "it" },
+	{ OPT_SYSROOT, 0, "sysroot", "DIR",
+	  "with --core: open the files the core names under DIR" },
 	{ 0 }
 };
 
 const struct command_help info_help = {
-	"info", "[options] PID|SNAP",
+	"info", "[options] PID|SNAP | --core CORE",
 	"show a process's Python and thread stacks, or a snapshot's contents",
 	"Show the Python version, interpreter ELF, where struct offsets came "
 	"from,\nand each thread's Python stack (innermost first) of a running "
@@ -48,6 +57,7 @@ struct info_opts {
 	enum output_format format;
 	unsigned max_pause_ms;
 	bool max_pause_set, verify;
+	const char *core, *exe, *sysroot;
 };
 
 static int on_opt(void *ctx, int id, const char *arg)
@@ -68,6 +78,15 @@ static int on_opt(void *ctx, int id, const char *arg)
 		return rc;
 	case OPT_VERIFY:
 		o->verify = true;
+		return 0;
+	case OPT_CORE:
+		o->core = arg;
+		return 0;
+	case OPT_EXE:
+		o->exe = arg;
+		return 0;
+	case OPT_SYSROOT:
+		o->sysroot = arg;
 		return 0;
 	}
 	return 0;
@@ -131,9 +150,13 @@ static int print_text(struct target *t, struct pyproc *p,
 	strbuf_addch(&sb, '\n');
 	/* "  GC lists: table +24, verified" per check (python/verify.c). */
 	py_checks_text(p, "  ", &sb);
-	strbuf_addstr(&sb, "Paused: ");
-	fmt_ms(&sb, (double)t->pause_ns / 1e6);
-	strbuf_addch(&sb, '\n');
+	if (target_is_core(t)) {
+		strbuf_addstr(&sb, "From a core file (nothing was paused)\n");
+	} else {
+		strbuf_addstr(&sb, "Paused: ");
+		fmt_ms(&sb, (double)t->pause_ns / 1e6);
+		strbuf_addch(&sb, '\n');
+	}
 	for (i = 0; i < st->ninterps; i++) {
 		const struct py_interp *pi = &st->interps[i];
 
@@ -182,7 +205,7 @@ static int print_text(struct target *t, struct pyproc *p,
 }
 
 static int print_json(struct target *t, struct pyproc *p,
-		      struct py_stacks *st)
+		      struct py_stacks *st, const char *core_path)
 {
 	struct strbuf sb = STRBUF_INIT, offs = STRBUF_INIT;
 	struct json j;
@@ -228,6 +251,11 @@ static int print_json(struct target *t, struct pyproc *p,
 	json_obj_end(&j);
 	json_key(&j, "runtime"); json_addr(&j, p->runtime);
 	json_key(&j, "pause_ms"); json_double(&j, (double)t->pause_ns / 1e6);
+	json_key(&j, "core"); /* the core file read, or null */
+	if (target_is_core(t))
+		json_str(&j, core_path);
+	else
+		json_null(&j);
 	json_key(&j, "interpreters");
 	json_arr_begin(&j);
 	for (i = 0; i < st->ninterps; i++) {
@@ -374,6 +402,14 @@ static void snap_text(struct strbuf *sb, const char *path,
 	fmt_iso8601(sb, m->taken_at);
 	strbuf_addstr(sb, " by pyheap ");
 	fmt_printable(sb, snapshot_str(s, m->pyheap_version));
+	if (m->core) {
+		strbuf_addstr(sb, " from core ");
+		fmt_printable(sb, snapshot_str(s, m->core));
+		strbuf_addstr(sb, " (");
+		fmt_bytes(sb, m->core_missing_bytes);
+		strbuf_addf(sb, " in %llu mappings it does not hold)",
+			    (unsigned long long)m->core_missing_mappings);
+	}
 	strbuf_addstr(sb, ": paused ");
 	if (m->flags & SNAP_INCONSISTENT)
 		strbuf_addstr(sb, "0 ms (--no-stop)");
@@ -505,6 +541,14 @@ static void snap_json(struct strbuf *sb, const char *path,
 	fmt_iso8601(&tmp, m->taken_at);
 	json_key(&j, "taken_at"); json_str(&j, tmp.buf);
 	json_key(&j, "pause_ms"); json_double(&j, m->pause_ms);
+	json_key(&j, "core");
+	if (m->core)
+		json_str(&j, snapshot_str(s, m->core));
+	else
+		json_null(&j);
+	json_key(&j, "core_missing_bytes"); json_uint(&j, m->core_missing_bytes);
+	json_key(&j, "core_missing_mappings");
+	json_uint(&j, m->core_missing_mappings);
 	json_key(&j, "capture_ms"); json_double(&j, m->capture_ms);
 	json_key(&j, "parse_ms"); json_double(&j, m->parse_ms);
 	json_key(&j, "image_bytes"); json_uint(&j, m->image_bytes);
@@ -611,6 +655,24 @@ int cmd_info(int argc, char **argv)
 	first = options_parse(argc, argv, &info_help, on_opt, &o);
 	if (first <= 0)
 		return first;
+	if (!o.core && (o.exe || o.sysroot))
+		return usage_error(&info_help, "--%s needs --core",
+				   o.exe ? "exe" : "sysroot");
+	if (o.core) {
+		struct core_opts co = { o.sysroot, o.exe };
+
+		if (argc - first)
+			return usage_error(&info_help, "give a PID, a snapshot "
+					   "or --core CORE, not more");
+		if (o.max_pause_set || o.verify)
+			return usage_error(&info_help, "--%s does not apply to "
+					   "--core", o.verify ? "verify" :
+					   "max-pause");
+		rc = target_core_open(o.core, &co, &t);
+		if (rc)
+			goto out;
+		goto opened;
+	}
 	if (argc - first != 1)
 		return usage_error(&info_help, argc - first ?
 				   "expected one PID or snapshot" :
@@ -631,6 +693,7 @@ int cmd_info(int argc, char **argv)
 	rc = target_live_open(pid, &t);
 	if (rc)
 		goto out;
+opened:
 	/* Everything that reads files (ELF, DWARF) happens before the stop,
 	 * so the pause covers only the memory reads of the stack walk. */
 	rc = pyproc_open(&p, t);
@@ -652,7 +715,7 @@ int cmd_info(int argc, char **argv)
 		 (unsigned long long)t->stats.reads,
 		 (unsigned long long)t->stats.bytes);
 	if (o.format == FORMAT_JSON)
-		rc = print_json(t, &p, &st);
+		rc = print_json(t, &p, &st, o.core);
 	else
 		rc = print_text(t, &p, &st);
 out:

@@ -254,6 +254,9 @@ struct snap_opts {
 	uint64_t max_copy;
 	int labels;               /* enum census_labels */
 	int jobs;                 /* --jobs, 1 to 8 */
+	const char *core;         /* snap --core FILE, and with it */
+	const char *exe;          /* --exe PATH */
+	const char *sysroot;      /* --sysroot DIR */
 };
 void snap_opts_init(struct snap_opts *o);
 void snap_opts_release(struct snap_opts *o);
@@ -271,5 +274,33 @@ int snap_options_check(const struct command_help *h, struct snap_opts *o,
  * result is 0 or the exit status of the first failure.
  */
 int snap_run(const struct snap_opts *o, const pid_t *pids, size_t n);
+
+/* snap.c, for snap_core.c: the pieces of a snapshot both sources share.
+ * snap_check_output(): 0, or the error writing path would meet.
+ * snap_default_path(): "pyheap-PID-TIME.snap".  snap_fill_meta(): META
+ * from the target and the interpreter.  snap_add_garbage_stats() and
+ * snap_add_lost_groups(): the analyses' totals and groups snap stores. */
+struct pyproc;
+struct target;
+int snap_check_output(const char *path);
+void snap_default_path(char *buf, size_t size, int pid, time_t when);
+void snap_fill_meta(struct snapshot *s, struct target *t, struct pyproc *p);
+void snap_add_garbage_stats(struct snapshot *s);
+void snap_add_lost_groups(struct snapshot *s);
+/* The census of p (reading p->t) into s, and what snap stores with it:
+ * the analyses' totals and groups, META from t (whose threads' registers
+ * are the native-leak scan's roots).  0 or census_build()'s error. */
+int snap_census(const struct snap_opts *o, struct pyproc *p,
+		struct target *t, struct snapshot *s);
+/* What the census could not read, said on stderr. */
+void snap_notes(const struct snap_opts *o, struct pyproc *p,
+		const struct snapshot *s);
+/* Remove path's temporary file if a signal ends pyheap while it writes;
+ * snap_cleanup_done() once it is written. */
+void snap_cleanup_on_signal(const char *path);
+void snap_cleanup_done(void);
+/* snap_core.c: pyheap snap --core FILE (o->core): the snapshot of the
+ * process a core file records. */
+int snap_core(const struct snap_opts *o);
 
 #endif

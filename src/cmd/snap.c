@@ -21,10 +21,21 @@
 #include "snapshot/snapshot.h"
 #include "target/target.h"
 
+enum { OPT_CORE = 0x300, OPT_EXE, OPT_SYSROOT };
+
 static const struct option_spec snap_options[] = {
 	{ SOPT_OUTPUT, 'o', "output", "FILE",
 	  "write the snapshot to FILE (default "
 	  "pyheap-PID-YYYYmmddTHHMMSS.snap in the current directory)" },
+	{ OPT_CORE, 0, "core", "CORE",
+	  "read the process a core file records (gcore, coredumpctl dump "
+	  "-o FILE) instead of a running one" },
+	{ OPT_EXE, 0, "exe", "PATH",
+	  "with --core: the executable's file, where the path the core "
+	  "names is not it" },
+	{ OPT_SYSROOT, 0, "sysroot", "DIR",
+	  "with --core: open the files the core names under DIR (a "
+	  "container's root, a copy of the machine's files)" },
 	SNAP_TARGET_OPTIONS,
 	SNAP_SERIES_OPTIONS,
 	SNAP_CAPTURE_OPTIONS,
@@ -32,13 +43,16 @@ static const struct option_spec snap_options[] = {
 };
 
 const struct command_help snap_help = {
-	"snap", "[options] PID | --pidfile FILE | --name PATTERN",
+	"snap", "[options] PID | --pidfile FILE | --name PATTERN | "
+	"--core CORE",
 	"take a census of every Python object into a snapshot file",
 	"Take a census of every Python object of a running process and write "
 	"it to a\nsnapshot file.  The process is stopped only while its "
 	"memory is copied.\nFor cron: --pidfile or --name find the process "
 	"(--workers: the workers of a\nprefork server), --dir DIR --keep N "
-	"keep a series, --prom FILE writes\nmetrics for node_exporter.",
+	"keep a series, --prom FILE writes\nmetrics for node_exporter.  "
+	"--core CORE reads a core file instead (gcore,\ncoredumpctl dump -o "
+	"FILE): nothing is stopped.",
 	snap_options,
 };
 
@@ -49,7 +63,7 @@ const struct command_help snap_help = {
  * can be created next to it.  A full disk is only found when writing;
  * snapshot_write() then removes its temporary file.
  */
-static int check_output(const char *path)
+int snap_check_output(const char *path)
 {
 	struct stat st;
 	char *tmp, *abs;
@@ -101,7 +115,7 @@ static void on_signal_cleanup(int sig)
 	raise(sig);
 }
 
-static void cleanup_on_signal(const char *path)
+void snap_cleanup_on_signal(const char *path)
 {
 	struct sigaction sa;
 	size_t i;
@@ -117,7 +131,7 @@ static void cleanup_on_signal(const char *path)
 	}
 }
 
-static void cleanup_done(void)
+void snap_cleanup_done(void)
 {
 	size_t i;
 
@@ -183,7 +197,7 @@ static uint64_t start_of(const struct maps *m, const char *path)
 }
 
 
-static void default_path(char *buf, size_t size, int pid, time_t when)
+void snap_default_path(char *buf, size_t size, int pid, time_t when)
 {
 	struct tm tm;
 
@@ -193,8 +207,8 @@ static void default_path(char *buf, size_t size, int pid, time_t when)
 		 tm.tm_min, tm.tm_sec);
 }
 
-static void fill_meta(struct snapshot *s, struct target *t,
-		      struct pyproc *p)
+void snap_fill_meta(struct snapshot *s, struct target *t,
+		    struct pyproc *p)
 {
 	struct strbuf sb = STRBUF_INIT;
 	char host[256];
@@ -334,7 +348,7 @@ static uint64_t reserve_size(uint64_t est, uint64_t max)
  * the references.  Only where the analysis can run: refcount arithmetic,
  * taken stopped.
  */
-static void add_garbage_stats(struct snapshot *s)
+void snap_add_garbage_stats(struct snapshot *s)
 {
 	struct garbage g;
 	uint8_t *part;
@@ -401,7 +415,7 @@ static void add_garbage_stats(struct snapshot *s)
 
 /* pyheap leaks' groups (GRPS, 1.8), once the native-leak scan has
  * classified the chunks. */
-static void add_lost_groups(struct snapshot *s)
+void snap_add_lost_groups(struct snapshot *s)
 {
 	struct leaks l;
 	size_t i;
@@ -433,7 +447,6 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 {
 	struct image_opts io = { 0 };
 	struct image_buf ibuf = { NULL, 0 };
-	struct census_opts co = { false };
 	struct target *t = NULL, *img = NULL;
 	struct snapshot s;
 	struct pyproc p;
@@ -501,13 +514,13 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 	} else {
 		char buf[64];
 
-		default_path(buf, sizeof(buf), pid, (time_t)s.meta.taken_at);
+		snap_default_path(buf, sizeof(buf), pid, (time_t)s.meta.taken_at);
 		path = xstrdup(buf);
 	}
 	/* Before anything is stopped: outputs that cannot be written. */
-	rc = check_output(path);
+	rc = snap_check_output(path);
 	if (!rc && o->prom)
-		rc = check_output(o->prom);
+		rc = snap_check_output(o->prom);
 	if (rc)
 		goto out;
 
@@ -551,31 +564,16 @@ static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
 	/* The process runs again; everything below reads the copy. */
 	t0 = ph_now_ns();
 	p.t = img;
-	co.inconsistent = s.meta.flags & SNAP_INCONSISTENT;
-	co.labels = (enum census_labels)o->labels;
-	co.objects_done = add_garbage_stats;
-	/* Garbage's version rules read it (fill_meta() sets the rest once
-	 * the census has run its checks). */
-	s.meta.python = snapshot_cstring(&s, p.version);
-	co.leaks = !o->no_leak_scan;
-	co.threads = t->threads;
-	co.nthreads = t->nthreads;
-	rc = census_build(&p, &co, &s);
+	rc = snap_census(o, &p, t, &s);
 	if (rc)
 		goto out;
-	add_lost_groups(&s);
-	fill_meta(&s, t, &p);
 	note_exit(&s, pid);
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
-	/* Never quietly: a part left unread is said at every verbosity. */
-	py_checks_warn(&p);
-	if (s.meta.malloc_note && !o->quiet)
-		fprintf(stderr, "pyheap: note: %s\n",
-			snapshot_str(&s, s.meta.malloc_note));
+	snap_notes(o, &p, &s);
 
-	cleanup_on_signal(path);
+	snap_cleanup_on_signal(path);
 	rc = snapshot_write_jobs(&s, path, &file_size, o->jobs);
-	cleanup_done();
+	snap_cleanup_done();
 	if (rc)
 		goto out;
 	/* The target runs again: a closed stdout is no reason to stop. */
@@ -605,6 +603,39 @@ out:
 	free(program);
 	free(out_dir);
 	return rc;
+}
+
+int snap_census(const struct snap_opts *o, struct pyproc *p,
+		struct target *t, struct snapshot *s)
+{
+	struct census_opts co = { false };
+	int rc;
+
+	co.inconsistent = s->meta.flags & SNAP_INCONSISTENT;
+	co.labels = (enum census_labels)o->labels;
+	co.objects_done = snap_add_garbage_stats;
+	/* Garbage's version rules read it (snap_fill_meta() sets the rest
+	 * once the census has run its checks). */
+	s->meta.python = snapshot_cstring(s, p->version);
+	co.leaks = !o->no_leak_scan;
+	co.threads = t->threads;
+	co.nthreads = t->nthreads;
+	rc = census_build(p, &co, s);
+	if (rc)
+		return rc;
+	snap_add_lost_groups(s);
+	snap_fill_meta(s, t, p);
+	return 0;
+}
+
+void snap_notes(const struct snap_opts *o, struct pyproc *p,
+		const struct snapshot *s)
+{
+	/* Never quietly: a part left unread is said at every verbosity. */
+	py_checks_warn(p);
+	if (s->meta.malloc_note && !o->quiet)
+		fprintf(stderr, "pyheap: note: %s\n",
+			snapshot_str(s, s->meta.malloc_note));
 }
 
 /*
@@ -698,9 +729,46 @@ int snap_run(const struct snap_opts *o, const pid_t *pids, size_t n)
 
 static int on_opt(void *ctx, int id, const char *arg)
 {
-	int rc = snap_option(&snap_help, ctx, id, arg);
+	struct snap_opts *o = ctx;
+	int rc;
 
+	switch (id) {
+	case OPT_CORE:
+		o->core = arg;
+		return 0;
+	case OPT_EXE:
+		o->exe = arg;
+		return 0;
+	case OPT_SYSROOT:
+		o->sysroot = arg;
+		return 0;
+	}
+	rc = snap_option(&snap_help, ctx, id, arg);
 	return rc > 0 ? 0 : rc;
+}
+
+/* --core reads a file: what is about a running process does not apply. */
+static int core_options_check(const struct snap_opts *o, int noperands)
+{
+	const char *bad = o->sel.pidfile ? "--pidfile" :
+			  o->sel.name ? "--name" : o->dir ? "--dir" :
+			  o->keep ? "--keep" : o->prom ? "--prom" :
+			  o->no_stop ? "--no-stop" : o->max_copy ? "--max-copy" :
+			  NULL;
+
+	if (!o->core) {
+		if (o->exe || o->sysroot)
+			return usage_error(&snap_help, "--%s needs --core",
+					   o->exe ? "exe" : "sysroot");
+		return 1;
+	}
+	if (noperands)
+		return usage_error(&snap_help, "give a PID or --core CORE, "
+				   "not both");
+	if (bad)
+		return usage_error(&snap_help, "%s does not apply to --core",
+				   bad);
+	return 0;
 }
 
 int cmd_snap(int argc, char **argv)
@@ -714,6 +782,12 @@ int cmd_snap(int argc, char **argv)
 	first = options_parse(argc, argv, &snap_help, on_opt, &o);
 	if (first <= 0) {
 		rc = first;
+		goto out;
+	}
+	rc = core_options_check(&o, argc - first);
+	if (rc <= 0) {
+		if (!rc)
+			rc = snap_core(&o);
 		goto out;
 	}
 	rc = snap_options_check(&snap_help, &o, argc - first, argv + first);

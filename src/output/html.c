@@ -205,7 +205,12 @@ void html_meta_line(struct strbuf *out, const char *prefix, const char *file,
 	html_text(out, t.buf);
 	strbuf_reset(&t);
 	fmt_ms(&t, s->meta.pause_ms);
-	strbuf_addf(out, ", paused %s", t.buf);
+	if (s->meta.core) {
+		strbuf_addstr(out, ", from core ");
+		html_text(out, snapshot_str(s, s->meta.core));
+	} else {
+		strbuf_addf(out, ", paused %s", t.buf);
+	}
 	if (s->meta.flags & SNAP_INCONSISTENT)
 		strbuf_addstr(out, " (copied while it ran: inconsistent)");
 	strbuf_addstr(out, "</p>\n");

@@ -37,6 +37,11 @@ void json_snapshot_summary(struct json *j, const char *file,
 	json_key(j, "python"); json_str(j, snapshot_str(s, s->meta.python));
 	json_key(j, "taken_at"); json_str(j, when.buf);
 	json_key(j, "pause_ms"); json_double(j, s->meta.pause_ms);
+	json_key(j, "core");
+	if (s->meta.core)
+		json_str(j, snapshot_str(s, s->meta.core));
+	else
+		json_null(j);
 	json_key(j, "objects"); json_uint(j, nobjects);
 	json_key(j, "bytes"); json_uint(j, bytes);
 	/* Native chunks: owned by an object's C struct, or unowned (0 when
@@ -258,12 +263,15 @@ void rep_add_process(struct strbuf *out, const char *word,
 	strbuf_addf(out, ", Python %s", snapshot_str(s, s->meta.python));
 }
 
-/* "taken 2026-...Z, paused 6.21 ms" */
+/* "taken 2026-...Z, paused 6.21 ms" (a core's: "from core FILE") */
 void rep_add_taken(struct strbuf *out, const struct snapshot *s)
 {
 	strbuf_addstr(out, "taken ");
 	fmt_iso8601(out, s->meta.taken_at);
-	if (s->meta.flags & SNAP_INCONSISTENT) {
+	if (s->meta.core) {
+		strbuf_addstr(out, ", from core ");
+		fmt_printable(out, snapshot_str(s, s->meta.core));
+	} else if (s->meta.flags & SNAP_INCONSISTENT) {
 		strbuf_addstr(out, " without stopping (inconsistent)");
 	} else {
 		strbuf_addstr(out, ", paused ");

@@ -216,6 +216,11 @@ const struct snap_prop snap_meta_props[] = {
 	PROP("parent_pid", SNAP_VAL_INT, struct snap_meta, parent_pid),
 	PROP("started_at", SNAP_VAL_F64, struct snap_meta, started_at),
 	PROP("labels", SNAP_VAL_STRING, struct snap_meta, labels),
+	PROP("core", SNAP_VAL_STRING, struct snap_meta, core),
+	PROP("core_missing_bytes", SNAP_VAL_UINT, struct snap_meta,
+	     core_missing_bytes),
+	PROP("core_missing_mappings", SNAP_VAL_UINT, struct snap_meta,
+	     core_missing_mappings),
 };
 const size_t snap_nmeta_props = PH_ARRAY_SIZE(snap_meta_props);
 

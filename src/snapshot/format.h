@@ -127,7 +127,11 @@
  *         time from /proc/PID/stat to the clock tick, 0 unknown): with
  *         pid, which process it was, for series of prefork workers;
  *         1.5 adds labels string (which str keys label dict edges in
- *         ELBL: "identifiers", "all", or "" when ELBL is absent)
+ *         ELBL: "identifiers", "all", or "" when ELBL is absent);
+ *         1.9 adds core string (the core file it was read from, "" for
+ *         a live process), core_missing_bytes uint and
+ *         core_missing_mappings uint (readable data mappings the core
+ *         holds no bytes of, as coredump_filter left them out)
  *
  * STRS  the string table:
  *         varint n (at least 1), n varint lengths (each < 2^32), then the

@@ -102,6 +102,11 @@ struct snap_meta {
 	/* 1.5: which str keys label edges: "identifiers" (interned
 	 * identifier-like keys only: no user data), "all", or "" (none). */
 	uint32_t labels;
+	/* 1.9: taken from a core file (its path as given; "" for a live
+	 * process), and the bytes of readable data mappings the core held
+	 * none of (coredump_filter), in how many mappings. */
+	uint32_t core;
+	uint64_t core_missing_bytes, core_missing_mappings;
 };
 
 /* snapshot.edge_label values: a kind in bits 28-29 and a value below

@@ -652,7 +652,9 @@ static int open_mapped(struct objfile *of, const struct target *t,
 	const char *why = "no way to open it";
 	int i;
 
-	if (!m->deleted)
+	if (m->open_path)
+		cand[0] = xstrdup(m->open_path);
+	else if (!m->deleted)
 		cand[0] = xasprintf("%s%s", t->root ? t->root : "", m->path);
 	if (t->pid > 0)
 		cand[1] = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
@@ -669,7 +671,10 @@ static int open_mapped(struct objfile *of, const struct target *t,
 			ph_debug(2, "cannot open %s: %s", cand[i], why);
 			continue;
 		}
-		if (fstat(fd, &st) < 0 || (uint64_t)st.st_ino != m->inode) {
+		/* A core's backend checked its files by build-id: it has
+		 * no inodes to compare. */
+		if (fstat(fd, &st) < 0 ||
+		    (!t->inodes_unknown && (uint64_t)st.st_ino != m->inode)) {
 			why = "the file was replaced since it was mapped";
 			ph_debug(2, "%s: inode %lu, mapped inode %" PRIu64,
 				 cand[i], (unsigned long)st.st_ino, m->inode);
@@ -678,8 +683,9 @@ static int open_mapped(struct objfile *of, const struct target *t,
 		}
 		/* Overlay filesystems report another device in maps than
 		 * stat does, so a mismatch here is not proof of anything. */
-		if (major(st.st_dev) != m->dev_major ||
-		    minor(st.st_dev) != m->dev_minor)
+		if (!t->inodes_unknown &&
+		    (major(st.st_dev) != m->dev_major ||
+		     minor(st.st_dev) != m->dev_minor))
 			ph_debug(2, "%s: device %u:%u, mapped device %u:%u",
 				 cand[i], major(st.st_dev), minor(st.st_dev),
 				 m->dev_major, m->dev_minor);

@@ -549,6 +549,8 @@ static void maps_copy(const struct maps *src, struct maps *dst)
 		dst->v[i] = src->v[i];
 		if (src->v[i].path)
 			dst->v[i].path = xstrdup(src->v[i].path);
+		if (src->v[i].open_path)
+			dst->v[i].open_path = xstrdup(src->v[i].open_path);
 	}
 }
 

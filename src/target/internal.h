@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "target.h"
 
@@ -59,5 +60,50 @@ struct image {
  * -PH_E_IO, or live_read_prefix()'s errors. */
 int image_copy_all(struct target *live, struct image *im,
 		   const struct image_opts *o);
+
+/*
+ * core.c and core_mem.c: a core file (target.h "Cores").
+ */
+/* The bytes of the process a core holds: [start, end) at data. */
+struct core_seg {
+	uint64_t start, end;
+	const unsigned char *data;
+};
+
+/* A file the core names (NT_FILE), opened under the sysroot when its
+ * bytes are first needed. */
+struct core_file {
+	char *path;                 /* as the process saw it, or --exe's */
+	bool absolute;              /* --exe: not under the sysroot */
+	int fd;                     /* -1: not opened (yet, or cannot be) */
+	bool tried;
+	uint64_t size;
+};
+
+struct core {
+	unsigned char *map;         /* the core file, mapped read-only */
+	size_t len;
+	struct core_seg *segs;      /* in address order, not overlapping */
+	size_t nsegs, segs_alloc;
+	struct core_file *files;    /* file i has map.inode i + 1 */
+	size_t nfiles;
+	char *root;                 /* the sysroot prefix, "" for none */
+	struct target_core_info info;
+};
+
+/* core_mem.c: reads (the core's bytes, else an unwritten file mapping's
+ * from its file) and closing. */
+extern const struct target_ops core_target_ops;
+/* Each file whose first page the core holds is the one the process
+ * mapped (its build-id): 0, or -PH_E_ELF naming both. */
+int core_check_files(const char *path, struct target *t, struct core *c);
+
+static inline uint32_t core_le32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
 
 #endif

@@ -337,8 +337,10 @@ void maps_release(struct maps *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->n; i++)
+	for (i = 0; i < m->n; i++) {
 		free(m->v[i].path);
+		free(m->v[i].open_path);
+	}
 	free(m->v);
 	m->v = NULL;
 	m->n = m->alloc = 0;

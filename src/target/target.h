@@ -113,6 +113,8 @@ struct map {
 	bool deleted;        /* path ended in " (deleted)" (stripped from path) */
 	bool copied;         /* image targets: its content is in the image */
 	char *path;          /* NULL for anonymous; "[heap]", "[stack]", ... */
+	char *open_path;     /* cores with --exe: the file to open instead
+			      * of root + path; else NULL */
 };
 
 /* Sorted by start, non-overlapping.  maps_parse() rejects text that breaks
@@ -202,6 +204,10 @@ struct target {
 	 * the last stop. */
 	enum pause_limit pause_limit;
 	bool pause_limit_hit;
+	/* Cores: map.inode numbers files (a core records no inodes) and the
+	 * backend checked each file against the core; symbols/ compares no
+	 * inodes. */
+	bool inodes_unknown;
 	void *priv;
 	/* The copied extent the last read of an image fell in (image.c):
 	 * [hot_start, hot_end) is at hot.  Most reads follow one another
@@ -284,6 +290,45 @@ int target_refresh_maps(struct target *t);
  * with errno err: -PH_E_NOPROC "no such process: PID", -PH_E_PERM with the
  * hint, else -PH_E_IO. */
 int target_proc_error(pid_t pid, const char *what, int err);
+
+/* ---- core backend (core.c) --------------------------------------------- */
+
+/*
+ * Cores
+ * -----
+ * target_core_open() reads an x86_64 ELF core (gcore, the kernel's dump,
+ * `coredumpctl dump -o FILE`) as the process it records: its mappings
+ * (PT_LOAD, named from NT_FILE; [heap] and [stack] inferred), threads and
+ * registers (NT_PRSTATUS), pid and command line (NT_PRPSINFO).  Reads
+ * return what the core holds; in a file mapping it does not hold, the
+ * file's bytes (opened under sysroot), once the file is checked to be the
+ * one the process mapped (build-id, where the core holds the file's first
+ * page: a mismatch fails the open, -PH_E_ELF).  It cannot be stopped.
+ * A zstd-compressed core is refused with advice; -PH_E_FORMAT for what is
+ * no core, -PH_E_NOTFOUND / -PH_E_IO if the file cannot be opened.
+ */
+struct core_opts {
+	const char *sysroot; /* prefix of every path the core names; NULL */
+	const char *exe;     /* the executable's file, if not its path */
+};
+
+/* What a core lacks, for the snapshot and a warning. */
+struct target_core_info {
+	/* Readable, non-executable mappings it holds no (or not all) bytes
+	 * of: coredump_filter left them out. */
+	uint64_t missing_mappings, missing_bytes;
+	uint64_t truncated_bytes;   /* bytes past the end of a cut file */
+	uint64_t held_bytes;        /* process memory the core holds */
+	uint64_t files_checked;     /* files whose build-id was checked */
+	uint64_t files_missing;     /* ELF files it names that cannot be
+				     * opened under the sysroot */
+};
+
+int target_core_open(const char *path, const struct core_opts *o,
+		     struct target **out);
+bool target_is_core(const struct target *t);
+/* NULL unless t is a core. */
+const struct target_core_info *target_core_info(const struct target *t);
 
 /* ---- fake backend (unit tests) ----------------------------------------- */
 

@@ -39,3 +39,4 @@ run() {
 run census "$src/corpus/census"
 run snapshot "$src/corpus/snapshot" "$src/../fixtures/snap"
 run mimalloc "$src/corpus/mimalloc"
+run core "$src/corpus/core"

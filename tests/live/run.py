@@ -182,7 +182,12 @@ def chroot_interpreter(slot):
         lines.append("mkdir -p %s" % q(root + d))
         lines.append("mount --bind %s %s" % (q(d), q(root + d)))
     lines.append("mount -t proc proc %s" % q(root + "/proc"))
-    lines.append("exec chroot %s %s \"$@\"" % (q(root), q(py)))
+    # chroot(1) changes to the new "/": back to where the driver started
+    # the target when the chroot has that directory too (a temporary
+    # directory, bind-mounted above), so that what the target writes
+    # relative to it -- a kernel core -- lands there.
+    lines.append("exec chroot %s /bin/sh -c 'cd \"$0\" 2>/dev/null || "
+                 "cd /; exec %s \"$@\"' \"$PWD\" \"$@\"" % (q(root), py))
     with open(wrapper, "w") as f:
         f.write("\n".join(lines) + "\n")
     os.chmod(wrapper, 0o755)

@@ -131,6 +131,9 @@ META_KEYS = {
     "checks": (VAL_STRING, None),
     "parent_pid": (VAL_INT, None), "started_at": (VAL_F64, None),
     "labels": (VAL_STRING, None),
+    "core": (VAL_STRING, None),
+    "core_missing_bytes": (VAL_UINT, "u64"),
+    "core_missing_mappings": (VAL_UINT, "u64"),
 }
 GC_KEYS = {
     "valid": (VAL_UINT, "bool"), "enabled": (VAL_UINT, "bool"),
