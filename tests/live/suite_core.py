@@ -3,10 +3,12 @@ run.py.
 
 core   targets/census.py, idle (blocked reading stdin), is snapshotted
        live and then dumped twice: by gdb's gcore while it runs, and by the
-       kernel when SIGABRT kills it (RLIMIT_CORE raised, the default
-       core_pattern "core" writes it into the target's working directory;
-       a chroot target's core names the files as the chroot sees them, so
-       it is read with --sysroot: the container case).  Each core's
+       kernel when SIGABRT kills it (RLIMIT_CORE raised): core_pattern
+       "core" writes it into the target's working directory, or, with
+       systemd-coredump installed (CI), systemd-coredump stores it
+       zstd-compressed and the test decompresses it; a chroot target's core
+       names the files as the chroot sees them, so it is read with
+       --sysroot: the container case.  Each core's
        snapshot must hold the live one's census exactly: every type's
        count and bytes, the marker classes, the native chunks.  info
        --core gives the same stacks as info of the live process.  And the
@@ -22,6 +24,15 @@ import shutil
 import signal
 import subprocess
 import sys
+
+
+def skip(res, what):
+    """A part that cannot run here: said, or, with PYHEAP_REQUIRE_CORES=1
+    (CI), a failure."""
+    if os.environ.get("PYHEAP_REQUIRE_CORES") == "1":
+        res.check(False, "PYHEAP_REQUIRE_CORES=1: %s" % what)
+    else:
+        print("# SKIP %s" % what)
 
 
 def census_of(snapfile, path):
@@ -61,7 +72,7 @@ def check_marks(res, label, t, rows):
 
 def gcore(h, pyheap, slot, exe, res, snapfile):
     if not shutil.which("gcore"):
-        print("# SKIP gcore: not installed (apt-get install gdb)")
+        skip(res, "gcore: not installed (apt-get install gdb)")
         return
     with h.Target(exe, "census.py") as t:
         live = os.path.join(t.tmp, "live.snap")
@@ -142,14 +153,98 @@ def errors(h, pyheap, slot, res, t, core):
               "not a core: one line, exit 2", p.stderr)
 
 
+SD_SOCKET = "/run/systemd/coredump"
+SD_DIR = "/var/lib/systemd/coredump"
+SD_HELPER = "/lib/systemd/systemd-coredump"
+
+
+class Coredump:
+    """Where the kernel's core of a process goes: a file in its working
+    directory (core_pattern "core"), or systemd-coredump (core_pattern
+    "|.../systemd-coredump ..."), which stores it zstd-compressed under
+    /var/lib/systemd/coredump.  Without systemd as init (a CI container)
+    nothing listens on its socket: systemd-socket-activate stands in for
+    systemd-coredump.socket while the test runs."""
+
+    def __init__(self):
+        with open("/proc/sys/kernel/core_pattern") as f:
+            self.pattern = f.read().strip()
+        self.systemd = self.pattern.startswith("|") and \
+            "systemd-coredump" in self.pattern
+        self.listener = None
+        self.why = None
+        if not self.systemd and (self.pattern.startswith("|") or
+                                 "/" in self.pattern):
+            self.why = ("core_pattern is %r: neither a file name in the "
+                        "working directory nor systemd-coredump"
+                        % self.pattern)
+        elif self.systemd and not shutil.which("zstd"):
+            self.why = "systemd-coredump stores zstd cores: no zstd"
+        elif self.systemd and not os.path.exists(SD_SOCKET):
+            act = shutil.which("systemd-socket-activate")
+            if not act:
+                self.why = "no systemd-coredump socket, no " \
+                           "systemd-socket-activate"
+            else:
+                os.makedirs(os.path.dirname(SD_SOCKET), exist_ok=True)
+                self.listener = subprocess.Popen(
+                    [act, "-l", SD_SOCKET, "--seqpacket", "--accept",
+                     SD_HELPER], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+                __import__("time").sleep(0.5)
+
+    def label(self):
+        return "systemd-coredump" if self.systemd else "kernel core"
+
+    def fetch(self, h, pid, tmp):
+        """The core of pid, uncompressed, in tmp; None if none came."""
+        if not self.systemd:
+            cores = [n for n in os.listdir(tmp) if n.startswith("core")]
+            return os.path.join(tmp, cores[0]) if cores else None
+        found = []
+
+        def stored():
+            found[:] = [n for n in os.listdir(SD_DIR)
+                        if ".%d." % pid in n] if os.path.isdir(SD_DIR) \
+                else []
+            return bool(found)
+        if not h.wait_for(stored, 60, 0.2):
+            return None
+        src = os.path.join(SD_DIR, found[0])
+        out = os.path.join(tmp, "core")
+        if src.endswith(".zst"):
+            subprocess.run(["zstd", "-q", "-d", "-f", src, "-o", out],
+                           check=True)
+        else:
+            shutil.copy(src, out)
+        os.unlink(src)
+        return out
+
+    def close(self):
+        if self.listener:
+            self.listener.kill()
+            self.listener.wait()
+            try:
+                os.unlink(SD_SOCKET)
+            except OSError:
+                pass
+
+
 def kernel_core(h, pyheap, slot, exe, res, snapfile):
-    """SIGABRT with RLIMIT_CORE raised: the kernel's own dump."""
-    with open("/proc/sys/kernel/core_pattern") as f:
-        pattern = f.read().strip()
-    if pattern.startswith("|") or "/" in pattern:
-        print("# SKIP kernel core: core_pattern is %r, not a file name in "
-              "the working directory" % pattern)
-        return
+    """SIGABRT with RLIMIT_CORE raised: the kernel's own dump, or the one
+    systemd-coredump stores."""
+    cd = Coredump()
+    try:
+        if cd.why:
+            skip(res, "kernel core: %s" % cd.why)
+            return
+        kernel_core_run(h, pyheap, slot, exe, res, snapfile, cd)
+    finally:
+        cd.close()
+
+
+def kernel_core_run(h, pyheap, slot, exe, res, snapfile, cd):
+    label = cd.label()
     tmp = __import__("tempfile").mkdtemp(prefix="pyheap-core-")
     ready = os.path.join(tmp, "ready.json")
     e = dict(os.environ)
@@ -165,23 +260,22 @@ def kernel_core(h, pyheap, slot, exe, res, snapfile):
     try:
         if not h.wait_for(lambda: os.path.exists(ready) or
                           proc.poll() is not None, 60):
-            res.check(False, "kernel core: the target became ready")
+            res.check(False, "%s: the target became ready" % label)
             return
         with open(ready) as f:
             meta = json.load(f)[0]
         live = os.path.join(tmp, "live.snap")
         p = h.run_pyheap(pyheap, "snap", "-q", "-o", live, str(proc.pid))
-        if not res.equal(p.returncode, 0, "kernel core: live snap exits 0 "
-                         "(%s)" % p.stderr.strip()):
+        if not res.equal(p.returncode, 0, "%s: live snap exits 0 (%s)"
+                         % (label, p.stderr.strip())):
             return
         os.kill(proc.pid, signal.SIGABRT)
         proc.wait(timeout=120)
-        cores = [n for n in os.listdir(tmp) if n.startswith("core")]
-        if not res.check(proc.returncode == -signal.SIGABRT and cores,
-                         "kernel core: SIGABRT left a core",
+        core = cd.fetch(h, proc.pid, tmp)
+        if not res.check(proc.returncode == -signal.SIGABRT and core,
+                         "%s: SIGABRT left a core" % label,
                          "%s %s" % (proc.returncode, os.listdir(tmp))):
             return
-        core = os.path.join(tmp, cores[0])
         out = os.path.join(tmp, "core.snap")
         args = ["snap", "--core", core, "-o", out]
         if h.is_chroot(slot):
@@ -189,20 +283,20 @@ def kernel_core(h, pyheap, slot, exe, res, snapfile):
             # them: read them from there.
             args += ["--sysroot", h.chroot_root(slot)]
         p = h.run_pyheap(pyheap, *args)
-        if not res.equal(p.returncode, 0, "kernel core: snap --core exits "
-                         "0 (%s)" % p.stderr.strip()):
+        if not res.equal(p.returncode, 0, "%s: snap --core exits 0 (%s)"
+                         % (label, p.stderr.strip())):
             return
-        compare(res, "kernel core", census_of(snapfile, live),
+        compare(res, label, census_of(snapfile, live),
                 census_of(snapfile, out))
         rows = census_of(snapfile, out)[1]
         for k, n in meta["survivors"].items():
-            res.equal(rows.get(k, (0, 0))[0], n, "kernel core: %d %s"
-                      % (n, k))
+            res.equal(rows.get(k, (0, 0))[0], n, "%s: %d %s"
+                      % (label, n, k))
         if h.is_chroot(slot):
             p = h.run_pyheap(pyheap, "snap", "--core", core, "-o", out)
             res.check(p.returncode == 2 and p.stderr.count("\n") == 1,
-                      "kernel core of a chroot without --sysroot: one "
-                      "line, exit 2", p.stderr)
+                      "%s of a chroot without --sysroot: one line, exit 2"
+                      % label, p.stderr)
     finally:
         if proc.poll() is None:
             proc.kill()
