@@ -40,3 +40,14 @@ run census "$src/corpus/census"
 run snapshot "$src/corpus/snapshot" "$src/../fixtures/snap"
 run mimalloc "$src/corpus/mimalloc"
 run core "$src/corpus/core"
+# The ELF path also starts from the machine's own CPython files: the
+# extension modules of each interpreter (real DWARF of CPython's structs,
+# a few hundred KiB each), copied so the fuzzer's corpus stays its own.
+elfseeds=$(mktemp -d)
+trap 'rm -rf "$new" "$elfseeds"' EXIT
+for f in $(ls /usr/lib/python3*/lib-dynload/*.so \
+	"$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/*/lib/python3*/lib-dynload/_struct*.so \
+	2>/dev/null | head -40); do
+	[ "$(stat -c %s "$f")" -le 1048576 ] && cp "$f" "$elfseeds/"
+done
+run elf "$src/corpus/elf" "$elfseeds" -max_len=1048576
