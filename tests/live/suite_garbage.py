@@ -97,6 +97,11 @@ def run27(h, pyheap, t, res):
     unreachable = set(truth["unreachable"])
     want_kept = set(truth["kept"])
     want_coll = unreachable - want_kept
+    print("# 2.7: gc.collect() %d; freed %d, kept %d, gc.garbage %d; "
+          "pyheap collectable %d, kept %d, finalizers %d"
+          % (truth["collected"], len(unreachable - set(truth["kept"])),
+             len(truth["kept"]), len(truth["gc_garbage"]), len(coll),
+             len(kept), len(fin)))
     res.equal(truth["collected"], len(unreachable),
               "2.7: gc.collect() counts what DEBUG_SAVEALL lists")
     res.equal((len(coll), len(coll - want_coll), len(want_coll - coll)),
