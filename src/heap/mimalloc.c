@@ -134,7 +134,7 @@ static bool page_area(struct walk *w, uint64_t pg, uint64_t *start,
 static bool add_page(struct walk *w, uint64_t pg, unsigned want_tag)
 {
 	struct mimalloc_heap *h = w->h;
-	uint64_t start, bsize, psize, k, tagbyte;
+	uint64_t start, bsize, psize, span, k, tagbyte;
 	uint32_t capacity, used, nfree = 0, nfree_local = 0;
 	struct mi_page_rec *r;
 	unsigned tag;
@@ -168,8 +168,12 @@ static bool add_page(struct walk *w, uint64_t pg, unsigned want_tag)
 	h->page_bytes += psize;
 	if (!used)
 		return true; /* no block in use */
-	if (capacity > MI_MAX_CAPACITY || used > capacity ||
-	    (uint64_t)capacity * bsize > psize + (w->v25 ? MI_SLICE_SIZE : 0))
+	/* The blocks must fit the page: divided, not multiplied (a block
+	 * size read from the page can be anything; fuzz_mimalloc found one
+	 * whose product wrapped). */
+	span = psize + (w->v25 ? MI_SLICE_SIZE : 0);
+	if (capacity > MI_MAX_CAPACITY || used > capacity || bsize > span ||
+	    capacity > span / bsize)
 		goto bad;
 	h->page_used[tag] += used;
 	memset(w->freemap, 0, capacity);
