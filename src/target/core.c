@@ -49,6 +49,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hashmap.h"
 #include "internal.h"
 #include "target.h"
 
@@ -101,6 +102,10 @@ struct parse {
 	uint64_t entry;             /* AT_ENTRY, 0 if not known */
 	uint64_t vdso;              /* AT_SYSINFO_EHDR, 0 if not known */
 	bool have_psinfo;
+	/* path -> file number - 1 (core.files): a core may name a million
+	 * files, so no search by comparison. */
+	struct strmap paths;
+	struct u64map file_at;      /* start -> index in files, the first */
 };
 
 static uint64_t le64(const unsigned char *p)
@@ -241,12 +246,9 @@ static int parse_notes(struct parse *x, const unsigned char *d, size_t n)
 /* A number standing for a file's inode: the same for one path. */
 static uint64_t path_number(struct parse *x, const char *path)
 {
-	size_t i;
+	uint32_t v;
 
-	for (i = 0; i < x->c->nfiles; i++)
-		if (!strcmp(x->c->files[i].path, path))
-			return i + 1;
-	return 0;
+	return strmap_get(&x->paths, path, strlen(path), &v) ? v + 1u : 0;
 }
 
 static int cmp_map(const void *a, const void *b)
@@ -270,7 +272,7 @@ static int add_load(struct parse *x, const Elf64_Phdr *ph)
 	struct maps *ms = &x->t->maps;
 	struct map *m;
 	uint64_t end, have;
-	size_t i;
+	uint64_t fi;
 
 	if (!ph->p_memsz)
 		return 0;
@@ -287,13 +289,11 @@ static int add_load(struct parse *x, const Elf64_Phdr *ph)
 	m->perms = MAP_P | (ph->p_flags & PF_R ? MAP_R : 0) |
 		   (ph->p_flags & PF_W ? MAP_W : 0) |
 		   (ph->p_flags & PF_X ? MAP_X : 0);
-	for (i = 0; i < x->nfiles; i++)
-		if (x->files[i].start == m->start) {
-			m->path = xstrdup(x->files[i].path);
-			m->offset = x->files[i].pgoff;
-			m->inode = path_number(x, m->path);
-			break;
-		}
+	if (u64map_get(&x->file_at, m->start, &fi)) {
+		m->path = xstrdup(x->files[fi].path);
+		m->offset = x->files[fi].pgoff;
+		m->inode = path_number(x, m->path);
+	}
 	/* What the core holds of it: a truncated core holds less. */
 	have = ph->p_filesz;
 	if (ph->p_offset > c->len)
@@ -322,16 +322,19 @@ static void number_files(struct parse *x)
 
 	c->files = xcalloc(x->nfiles + 1, sizeof(*c->files));
 	for (i = 0; i < x->nfiles; i++) {
-		size_t k;
+		const char *p = x->files[i].path;
+		size_t k = c->nfiles;
 
-		for (k = 0; k < c->nfiles; k++)
-			if (!strcmp(c->files[k].path, x->files[i].path))
-				break;
-		if (k == c->nfiles) {
-			c->files[k].path = xstrdup(x->files[i].path);
-			c->files[k].fd = -1;
-			c->nfiles++;
-		}
+		if (!u64map_get(&x->file_at, x->files[i].start, NULL))
+			u64map_put(&x->file_at, x->files[i].start, i);
+		if (path_number(x, p))
+			continue;
+		c->files[k].path = xstrdup(p);
+		c->files[k].fd = -1;
+		c->nfiles++;
+		/* The key stays valid: it is the copy in c->files. */
+		strmap_put(&x->paths, c->files[k].path, strlen(p),
+			   (uint32_t)k);
 	}
 }
 
@@ -482,18 +485,29 @@ static void count_missing(struct target *t, struct core *c)
 static void add_file_maps(struct parse *x)
 {
 	struct maps *ms = &x->t->maps;
-	size_t i, n = ms->n, k;
+	size_t i, n = ms->n;
 
+	/* The segments' mappings by address, to find an overlap by
+	 * binary search (segments of a sane core do not overlap; the
+	 * caller rejects the core if they do). */
+	if (n)
+		qsort(ms->v, n, sizeof(*ms->v), cmp_map);
 	for (i = 0; i < x->nfiles; i++) {
 		const struct nt_file *f = &x->files[i];
+		size_t lo = 0, hi = n;
 		struct map *m;
 
 		if (f->end <= f->start || ms->n >= CORE_MAX_SEGMENTS)
 			continue;
-		for (k = 0; k < n; k++)
-			if (ms->v[k].start < f->end && f->start < ms->v[k].end)
-				break;
-		if (k < n)
+		while (lo < hi) { /* the first mapping ending after start */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ms->v[mid].end <= f->start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && ms->v[lo].start < f->end)
 			continue;
 		PH_GROW(ms->v, ms->alloc, ms->n + 1);
 		m = &ms->v[ms->n++];
@@ -513,7 +527,7 @@ static int parse_core(struct parse *x)
 {
 	struct core *c = x->c;
 	Elf64_Ehdr eh;
-	size_t i, pass;
+	size_t i, pass, phnum;
 	int rc;
 
 	if (c->len >= 4 && !memcmp(c->map, "\x28\xb5\x2f\xfd", 4))
@@ -530,13 +544,25 @@ static int parse_core(struct parse *x)
 		return corrupt(x->path, "not an x86_64 core");
 	if (eh.e_type != ET_CORE)
 		return corrupt(x->path, "an ELF file, but not a core");
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || !eh.e_phnum ||
-	    eh.e_phoff > c->len ||
-	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > c->len - eh.e_phoff)
+	/* More than 65534 mappings: e_phnum is PN_XNUM and section header
+	 * 0's sh_info holds the count (elf(5); the kernel's
+	 * fill_extnum_info). */
+	phnum = eh.e_phnum;
+	if (phnum == PN_XNUM) {
+		Elf64_Shdr sh;
+
+		if (eh.e_shoff > c->len || c->len - eh.e_shoff < sizeof(sh))
+			return corrupt(x->path, "PN_XNUM without section 0");
+		memcpy(&sh, c->map + eh.e_shoff, sizeof(sh));
+		phnum = sh.sh_info;
+	}
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || !phnum ||
+	    phnum > CORE_MAX_SEGMENTS + 16 || eh.e_phoff > c->len ||
+	    (uint64_t)phnum * sizeof(Elf64_Phdr) > c->len - eh.e_phoff)
 		return corrupt(x->path, "bad program headers");
 	/* Notes first: NT_FILE names the segments. */
 	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < eh.e_phnum; i++) {
+		for (i = 0; i < phnum; i++) {
 			Elf64_Phdr ph;
 
 			memcpy(&ph, c->map + eh.e_phoff + i * sizeof(ph),
@@ -579,7 +605,8 @@ static int parse_core(struct parse *x)
 int target_core_open(const char *path, const struct core_opts *o,
 		     struct target **out)
 {
-	struct parse x = { .path = path };
+	struct parse x = { .path = path, .paths = STRMAP_INIT,
+			   .file_at = U64MAP_INIT };
 	struct target *t;
 	struct core *c;
 	struct stat st;
@@ -645,10 +672,14 @@ int target_core_open(const char *path, const struct core_opts *o,
 	if (rc)
 		goto fail;
 	free(x.files);
+	strmap_release(&x.paths);
+	u64map_release(&x.file_at);
 	*out = t;
 	return 0;
 fail:
 	free(x.files);
+	strmap_release(&x.paths);
+	u64map_release(&x.file_at);
 	target_close(t);
 	return rc;
 }

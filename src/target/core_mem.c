@@ -260,10 +260,20 @@ static void hex(const unsigned char *id, size_t n, char *out)
  */
 int core_check_files(const char *path, struct target *t, struct core *c)
 {
+	const struct map **first = xcalloc(c->nfiles + 1, sizeof(*first));
 	size_t i, k;
+	int rc = 0;
 
+	/* Each file's mapping of offset 0, in one pass over the maps. */
+	for (k = 0; k < t->maps.n; k++) {
+		const struct map *m = &t->maps.v[k];
+
+		if (m->inode && m->inode <= c->nfiles && m->offset == 0 &&
+		    !first[m->inode - 1])
+			first[m->inode - 1] = m;
+	}
 	for (i = 0; i < c->nfiles; i++) {
-		const struct map *m = NULL;
+		const struct map *m = first[i];
 		const unsigned char *mem;
 		unsigned char page[HEADER_PAGE], a[ID_MAX], b[ID_MAX];
 		char ha[2 * ID_MAX + 1], hb[2 * ID_MAX + 1];
@@ -271,10 +281,6 @@ int core_check_files(const char *path, struct target *t, struct core *c)
 		ssize_t r;
 		int fd;
 
-		for (k = 0; k < t->maps.n && !m; k++)
-			if (t->maps.v[k].inode == i + 1 &&
-			    t->maps.v[k].offset == 0)
-				m = &t->maps.v[k];
 		if (!m)
 			continue;
 		mem = held(c, m->start, HEADER_PAGE);
@@ -296,16 +302,18 @@ int core_check_files(const char *path, struct target *t, struct core *c)
 			     memcmp(mem, page, HEADER_PAGE)))) {
 			hex(a, na, ha);
 			hex(b, nb, hb);
-			return ph_error(PH_E_ELF, "%s: %s%s is not the file the "
-					"process mapped (build-id %s in the "
-					"core, %s in the file): give the "
-					"process's files with --sysroot or "
-					"--exe", path,
-					c->files[i].absolute ? "" : c->root,
-					c->files[i].path, na ? ha : "none",
-					nb ? hb : "none");
+			rc = ph_error(PH_E_ELF, "%s: %s%s is not the file the "
+				      "process mapped (build-id %s in the "
+				      "core, %s in the file): give the "
+				      "process's files with --sysroot or "
+				      "--exe", path,
+				      c->files[i].absolute ? "" : c->root,
+				      c->files[i].path, na ? ha : "none",
+				      nb ? hb : "none");
+			break;
 		}
 		c->info.files_checked++;
 	}
-	return 0;
+	free(first);
+	return rc;
 }

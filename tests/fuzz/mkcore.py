@@ -74,9 +74,15 @@ def core(segments, notes):
                               memsz, 1))
         datas.append(data or b"")
         off += n
+    # Past 65534 program headers: PN_XNUM, the count in section 0.
+    xnum = phnum >= 0xffff
+    shoff = off if xnum else 0
     eh = struct.pack("<16sHHIQQQIHHHHHH", b"\x7fELF\x02\x01\x01" + b"\0" * 9,
-                     4, 62, 1, 0, 64, 0, 0, 64, 56, phnum, 64, 0, 0)
-    return eh + b"".join(ph) + body + b"".join(datas)
+                     4, 62, 1, 0, 64, shoff, 0, 64, 56,
+                     0xffff if xnum else phnum, 64, 1 if xnum else 0, 0)
+    sh = struct.pack("<IIQQQQIIQQ", 0, 0, 0, 0, 0, 0, 0, phnum, 0, 0) \
+        if xnum else b""
+    return eh + b"".join(ph) + body + b"".join(datas) + sh
 
 
 def nt_file(entries):
