@@ -12,37 +12,7 @@
 #include "base/strbuf.h"
 #include "internal.h"
 
-/* Mark everything reachable from the objects already marked, over every
- * edge (or, with tracked_only, from tracked objects to tracked objects:
- * what gc's move_unreachable follows). */
-static void propagate(const struct snapshot *s, uint8_t *mark,
-		      bool tracked_only)
-{
-	size_t n = s->nobjects, top = 0, i;
-	uint32_t *stack = xmalloc((n + 1) * sizeof(*stack));
-
-	for (i = 0; i < n; i++)
-		if (mark[i])
-			stack[top++] = (uint32_t)i;
-	while (top) {
-		uint32_t v = stack[--top], e;
-
-		for (e = s->edge_start[v]; e < s->edge_start[v + 1]; e++) {
-			uint32_t d = s->edge_dst[e];
-
-			if (mark[d])
-				continue;
-			if (tracked_only &&
-			    !(s->objects[d].flags & OBJ_GC_TRACKED))
-				continue;
-			mark[d] = 1;
-			stack[top++] = d;
-		}
-	}
-	free(stack);
-}
-
-static const char *type_name(const struct snapshot *s, uint32_t obj)
+const char *garbage_type_name(const struct snapshot *s, uint32_t obj)
 {
 	const char *n = snapshot_str(s, s->types[s->objects[obj].type].name);
 
@@ -159,14 +129,14 @@ static void shape_of(const struct snapshot *s, const uint32_t *comp,
 		size_t first = 0;
 
 		for (i = 1; i < n; i++)
-			if (strcmp(type_name(s, mem[i]),
-				   type_name(s, mem[first])) < 0)
+			if (strcmp(garbage_type_name(s, mem[i]),
+				   garbage_type_name(s, mem[first])) < 0)
 				first = i;
 		v = mem[first];
 		for (k = 0; k < n; k++) {
 			uint32_t e;
 
-			strbuf_addstr(out, type_name(s, v));
+			strbuf_addstr(out, garbage_type_name(s, v));
 			strbuf_addstr(out, " -> ");
 			for (e = s->edge_start[v]; e < s->edge_start[v + 1];
 			     e++)
@@ -174,7 +144,7 @@ static void shape_of(const struct snapshot *s, const uint32_t *comp,
 					break;
 			v = s->edge_dst[e];
 		}
-		strbuf_addstr(out, type_name(s, v));
+		strbuf_addstr(out, garbage_type_name(s, v));
 		return;
 	}
 	/* Types with counts, in name order (n is small in practice; the
@@ -183,7 +153,7 @@ static void shape_of(const struct snapshot *s, const uint32_t *comp,
 		const char **names = xmalloc(n * sizeof(*names));
 
 		for (i = 0; i < n; i++)
-			names[i] = type_name(s, mem[i]);
+			names[i] = garbage_type_name(s, mem[i]);
 		for (i = 1; i < n; i++) {
 			const char *x = names[i];
 
@@ -275,7 +245,7 @@ static void group_set(const struct snapshot *s, const uint8_t *set,
 			shape_of(s, comp, mem, m, &key);
 		else
 			strbuf_addf(&key, "%s (held by garbage)",
-				    type_name(s, mem[0]));
+				    garbage_type_name(s, mem[0]));
 		if (!strmap_get(&index, key.buf, key.len, &gi)) {
 			PH_GROW(part->groups, part->groups_alloc,
 				part->ngroups + 1);
@@ -295,10 +265,10 @@ static void group_set(const struct snapshot *s, const uint8_t *set,
 			g->objects++;
 			g->bytes += o->size;
 			if (!(t->flags & TYPE_GC) && !g->invisible_type)
-				g->invisible_type = type_name(s, mem[k]);
+				g->invisible_type = garbage_type_name(s, mem[k]);
 			if ((o->flags & OBJ_LEGACY_FINALIZER) &&
 			    !g->finalizer_type)
-				g->finalizer_type = type_name(s, mem[k]);
+				g->finalizer_type = garbage_type_name(s, mem[k]);
 			if (o->flags & OBJ_EDGES_CONSERVATIVE)
 				g->confidence = "probable";
 			count_site(&site_count, gi, g, o->site);
@@ -318,68 +288,6 @@ static void group_set(const struct snapshot *s, const uint8_t *set,
 	free(start);
 	free(pos);
 	free(order);
-}
-
-static bool is_generator(const struct snapshot *s, uint32_t obj)
-{
-	const char *n = type_name(s, obj);
-
-	return !strcmp(n, "generator") || !strcmp(n, "coroutine") ||
-	       !strcmp(n, "async_generator");
-}
-
-/*
- * Before it lists anything, the collector finalizes the unreachable
- * objects (gc.c finalize_garbage): a suspended generator (or coroutine)
- * is closed, which clears its frame, so what only the frame held -- the
- * generator's function (3.11+ f_funcobj), its locals, its <= 3.10 frame
- * object -- is freed then and there and never listed in gc.garbage.  The
- * snapshot does not say whether a generator is suspended: each
- * unreachable one is taken to be (the usual garbage generator).  The
- * frees cascade: an object whose refcount the freed objects'
- * (deduplicated) edges account for goes too.  In 3.13.0-3.13.11 and
- * 3.14.0-3.14.2, closing a generator suspended outside any try block
- * clears only its locals (genobject.c gen_close, _PyFrame_ClearLocals):
- * its function stays until the generator is freed, and is listed; the
- * releases after clear the whole frame again (gh-142766).  Measured:
- * 3.13.0 and 3.13.5 keep it, 3.13.18, 3.14.10 and 3.15.2 free it.
- */
-static void finalize_generators(const struct snapshot *s, uint8_t *set)
-{
-	size_t n = s->nobjects, top = 0, i;
-	uint32_t *stack = xmalloc((n + 1) * sizeof(*stack));
-	uint32_t *freed_refs = xcalloc(n + 1, sizeof(*freed_refs));
-	const char *py = snapshot_str(s, s->meta.python);
-	int minor = -1, micro = -1;
-	bool keeps_function;
-
-	if (sscanf(py, "3.%d.%d", &minor, &micro) != 2)
-		minor = micro = -1;
-	keeps_function = (minor == 13 && micro < 12) ||
-			 (minor == 14 && micro < 3);
-
-	for (i = 0; i < n; i++)
-		if (set[i] && is_generator(s, (uint32_t)i))
-			stack[top++] = (uint32_t)i;
-	while (top) {
-		uint32_t v = stack[--top], e;
-		bool gen = is_generator(s, v);
-
-		for (e = s->edge_start[v]; e < s->edge_start[v + 1]; e++) {
-			uint32_t d = s->edge_dst[e];
-
-			if (gen && keeps_function &&
-			    !strcmp(type_name(s, d), "function"))
-				continue;
-			if (set[d] && !is_generator(s, d) &&
-			    ++freed_refs[d] >= s->objects[d].refcnt) {
-				set[d] = 0;
-				stack[top++] = d;
-			}
-		}
-	}
-	free(stack);
-	free(freed_refs);
 }
 
 /* A part's objects and bytes without its groups (garbage_count()). */
@@ -479,122 +387,6 @@ int garbage_count(const struct snapshot *s, struct garbage_totals *t,
 	return rc;
 }
 
-/*
- * What a free-threaded collector still finds tracked once its first pass
- * ran, or NULL for a GIL build.  gc_free_threading.c update_refs visits
- * every tracked object and untracks, there and then, an exact tuple or
- * dict that holds nothing that may be tracked (_PyTuple_MaybeUntrack,
- * _PyDict_MaybeUntrack), unreachable ones included -- which the GIL
- * collector's untrack_tuples() does for reachable young tuples only.
- * Such objects are never listed in gc.garbage; they go with what holds
- * them.  CPython's one pass visits in heap order, so a tuple of atomic
- * tuples may wait for a later collection; here passes repeat until
- * nothing changes.
- */
-/* _PyObject_GC_MAY_BE_TRACKED (pycore_object.h): PyObject_IS_GC -- its
- * type has GC, and a type object only if a heap type (type_is_gc), which
- * is tracked from its creation: a static type never is -- and not a
- * tuple that is untracked. */
-static bool may_be_tracked(const struct snapshot *s, uint32_t d,
-			   const uint8_t *tr)
-{
-	const struct snap_object *x = &s->objects[d];
-	const char *tn;
-
-	if (!(s->types[x->type].flags & TYPE_GC))
-		return false;
-	tn = type_name(s, d);
-	if (!strcmp(tn, "tuple"))
-		return tr[d];
-	if (!strcmp(tn, "type") && !tr[d])
-		return false;
-	return true;
-}
-
-static uint8_t *ft_tracked(const struct snapshot *s, bool ft)
-{
-	size_t n = s->nobjects, i, pass;
-	bool changed = true;
-	uint8_t *tr;
-
-	if (!ft)
-		return NULL;
-	tr = xcalloc(n + 1, 1);
-	for (i = 0; i < n; i++)
-		tr[i] = (s->objects[i].flags & OBJ_GC_TRACKED) != 0;
-	for (pass = 0; changed && pass < 64; pass++) {
-		changed = false;
-		for (i = 0; i < n; i++) {
-			const char *tn;
-			bool atomic = true;
-			uint32_t e;
-
-			if (!tr[i] ||
-			    (s->objects[i].flags & OBJ_NOT_ARITHMETIC))
-				continue;
-			tn = type_name(s, (uint32_t)i);
-			if (strcmp(tn, "tuple") && strcmp(tn, "dict"))
-				continue;
-			for (e = s->edge_start[i];
-			     atomic && e < s->edge_start[i + 1]; e++)
-				atomic = !may_be_tracked(s, s->edge_dst[e], tr);
-			if (atomic) {
-				tr[i] = 0;
-				changed = true;
-			}
-		}
-	}
-	return tr;
-}
-
-/*
- * Python 2.7's collector (Modules/gcmodule.c collect): of the unreachable
- * objects (set), those with a legacy finalizer and every unreachable
- * object they reach through the tracked objects' references
- * (move_finalizers, move_finalizer_reachable: tp_traverse visits a
- * referent, and only one in the unreachable list moves) are not freed:
- * out of set, marked in the result, and listed in g.
- */
-static uint8_t *legacy_finalizers(const struct snapshot *s, uint8_t *set,
-				  struct garbage *g)
-{
-	size_t n = s->nobjects, top = 0, i;
-	uint8_t *fin = xcalloc(n + 1, 1);
-	uint32_t *stack = xmalloc((n + 1) * sizeof(*stack));
-
-	for (i = 0; i < n; i++)
-		if (set[i] && (s->objects[i].flags & OBJ_LEGACY_FINALIZER)) {
-			fin[i] = 1;
-			stack[top++] = (uint32_t)i;
-		}
-	while (top) {
-		uint32_t v = stack[--top], e;
-
-		for (e = s->edge_start[v]; e < s->edge_start[v + 1]; e++) {
-			uint32_t d = s->edge_dst[e];
-
-			if (set[d] && !fin[d]) {
-				fin[d] = 1;
-				stack[top++] = d;
-			}
-		}
-	}
-	free(stack);
-	g->finalizer_ids = xmalloc((n + 1) * sizeof(*g->finalizer_ids));
-	g->gc_garbage_ids = xmalloc((n + 1) * sizeof(*g->gc_garbage_ids));
-	for (i = 0; i < n; i++) {
-		if (!fin[i])
-			continue;
-		set[i] = 0;
-		g->finalizer_objects++;
-		g->finalizer_bytes += s->objects[i].size;
-		g->finalizer_ids[g->nfinalizer_ids++] = (uint32_t)i;
-		if (s->objects[i].flags & OBJ_LEGACY_FINALIZER)
-			g->gc_garbage_ids[g->ngc_garbage_ids++] = (uint32_t)i;
-	}
-	return fin;
-}
-
 static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	       uint8_t *part)
 {
@@ -645,13 +437,13 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 			g->negative_objects++;
 		}
 	}
-	propagate(s, alive, false);
+	garbage_propagate(s, alive, false, NULL);
 
 	/* CPython's collector over every generation (gc.c): a tracked
 	 * object with references from outside the tracked objects (gc_refs
 	 * > 0) is reachable, and so is every tracked object it reaches
 	 * through tracked objects; the other tracked objects are freed. */
-	tracked = ft_tracked(s, ft);
+	tracked = garbage_ft_tracked(s, ft);
 	for (i = 0; i < n; i++) {
 		const struct snap_object *o = &s->objects[i];
 
@@ -659,7 +451,7 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 		    (o->gc_refs || (o->flags & OBJ_NOT_ARITHMETIC)))
 			gc_reach[i] = 1;
 	}
-	propagate(s, gc_reach, true);
+	garbage_propagate(s, gc_reach, true, NULL);
 	for (i = 0; i < n; i++) {
 		const struct snap_object *o = &s->objects[i];
 
@@ -676,11 +468,11 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	 * worklist through finalize_garbage): closing a generator frees
 	 * nothing there. */
 	if (py2)
-		fin = legacy_finalizers(s, set, g);
+		fin = garbage_legacy_finalizers(s, set, g);
 	/* 2.7 has no such step: a generator that needs finalizing is a
 	 * legacy finalizer there. */
 	else if (!ft)
-		finalize_generators(s, set);
+		garbage_finalize_generators(s, set);
 	free(tracked);
 	g->collectable_ids = xmalloc((n + 1) * sizeof(*g->collectable_ids));
 	for (i = 0; i < n; i++)
@@ -699,11 +491,11 @@ static int run(const struct snapshot *s, struct garbage *g, bool groups,
 	 * reach (what it reaches is freed with it). */
 	if (fin)
 		coll = memcpy(xmalloc(n + 1), set, n + 1);
-	propagate(s, set, false);
+	garbage_propagate(s, set, false, NULL);
 	/* 2.7: what the objects kept for their finalizers reach stays with
 	 * them, unless the collector frees it as collectable itself. */
 	if (fin) {
-		propagate(s, fin, false);
+		garbage_propagate(s, fin, false, NULL);
 		for (i = 0; i < n; i++)
 			if (fin[i] && !coll[i])
 				set[i] = 0;

@@ -24,6 +24,30 @@ void report_count_chunks(struct report *r, struct report_row *row,
 			 uint64_t n, uint64_t size);
 
 /*
+ * Garbage (garbage.c, garbage_models.c; analysis.h "Garbage").
+ * garbage_propagate(): mark everything reachable from the marked objects,
+ * over every edge or (tracked_only) tracked to tracked, within the
+ * objects `within` marks (NULL: all).  garbage_type_name(): an object's
+ * type name, "[unnamed type]" for none.  The collectors' own rules, each
+ * changing the unreachable set `set`:
+ *   garbage_finalize_generators()  GIL 3.x: closing the suspended
+ *       generators frees what only their frames held;
+ *   garbage_ft_tracked()  free-threaded: which objects stay tracked once
+ *       atomic tuples and dicts are untracked (NULL for a GIL build, ft
+ *       false); the caller frees it;
+ *   garbage_legacy_finalizers()  2.7: the objects with a legacy
+ *       finalizer and what they reach leave set; listed in g, marked in
+ *       the result (the caller frees it).
+ */
+void garbage_propagate(const struct snapshot *s, uint8_t *mark,
+		       bool tracked_only, const uint8_t *within);
+const char *garbage_type_name(const struct snapshot *s, uint32_t obj);
+void garbage_finalize_generators(const struct snapshot *s, uint8_t *set);
+uint8_t *garbage_ft_tracked(const struct snapshot *s, bool ft);
+uint8_t *garbage_legacy_finalizers(const struct snapshot *s, uint8_t *set,
+				   struct garbage *g);
+
+/*
  * Dominators (dominators.c)
  * -------------------------
  * The dominator tree of a graph of n nodes in CSR form (the successors of

@@ -39,6 +39,12 @@ static void say_missing(const struct snap_opts *o,
 		ph_warn("%s is cut short: %s of its segments are missing",
 			o->core, sb.buf);
 	}
+	if (ci->files_unchecked)
+		ph_warn("%llu files were read%s%s that %s holds no ELF header "
+			"of: they could not be checked to be the process's",
+			(unsigned long long)ci->files_unchecked,
+			o->sysroot ? " under " : "",
+			o->sysroot ? o->sysroot : "", o->core);
 	if (ci->files_missing)
 		ph_warn("%llu files %s names cannot be opened%s%s: what of "
 			"them it does not hold cannot be read",

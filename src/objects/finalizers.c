@@ -115,7 +115,7 @@ void census_legacy_finalizers(struct census *c)
 {
 	const struct py_layout *L = c->L;
 	struct fin_ctx x = { .c = c, .classes = U64MAP_INIT };
-	uint64_t inst_type = 0, del, nfin = 0, nunknown = 0;
+	uint64_t del, nfin = 0, nunknown = 0;
 	int8_t *type_del;
 	size_t i;
 
@@ -125,8 +125,7 @@ void census_legacy_finalizers(struct census *c)
 	    !py_has(L, PY_F_CL_DICT) || !py_has(L, PY_F_CL_BASES) ||
 	    !py_has(L, PY_F_FO_IBLOCK) || !py_has(L, PY_F_FO_BLOCKSTACK) ||
 	    !py_has(L, PY_F_TB_TYPE) || L->size[PY_S_TRYBLOCK] <= 0 ||
-	    objfile_sym(&c->p->elf, "PyInstance_Type", &inst_type, NULL) ||
-	    objfile_sym(&c->p->elf, "PyClass_Type", &x.class_type, NULL)) {
+	    !c->known.type[K_INSTANCE] || !c->known.type[K_CLASSOBJ]) {
 		/* Nothing can be said: every tracked object is unknown. */
 		for (i = 0; i < c->nobjs; i++)
 			if (c->objs[i].flags & OBJ_GC_TRACKED) {
@@ -140,9 +139,12 @@ void census_legacy_finalizers(struct census *c)
 		snapshot_stat(c->s, "gc.legacy_unknown", (int64_t)nunknown);
 		return;
 	}
+	x.class_type = c->known.type[K_CLASSOBJ];
 	x.dict_type = c->known.type[K_DICT];
 	x.tuple_type = c->known.type[K_TUPLE];
-	/* Per type: -1 not read yet, else enum fin of its tp_del. */
+	/* Per type: -1 not read yet, else enum fin of its tp_del, or of
+	 * the old-style class an instance tinfo stands for (types.c
+	 * tinfo_oldclass: 0 when in_class was no classobj, unknown). */
 	type_del = xmalloc(c->ntinfos + 1);
 	memset(type_del, -1, c->ntinfos + 1);
 	for (i = 0; i < c->nobjs; i++) {
@@ -152,15 +154,16 @@ void census_legacy_finalizers(struct census *c)
 
 		if (!(o->flags & OBJ_GC_TRACKED))
 			continue;
-		if (ti->addr == inst_type) {
-			f = class_has_del(&x, rd(c, o->addr, PY_F_IN_CLASS), 0);
-		} else if (ti->heap) {
-			if (type_del[o->tinfo] < 0) {
+		if (ti->kind == K_INSTANCE || ti->heap) {
+			if (type_del[o->tinfo] < 0 && ti->kind == K_INSTANCE)
+				type_del[o->tinfo] = ti->oldclass ?
+					class_has_del(&x, ti->oldclass, 0) :
+					FIN_UNKNOWN;
+			else if (type_del[o->tinfo] < 0)
 				type_del[o->tinfo] =
 					py_read_field(c->t, L, ti->addr,
 						      PY_F_TP_DEL, &del) ?
 					FIN_UNKNOWN : del ? FIN_YES : FIN_NO;
-			}
 			f = (enum fin)type_del[o->tinfo];
 		} else if (ti->kind == K_GEN) {
 			f = gen_needs_finalizing(c, o->addr);

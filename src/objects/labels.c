@@ -45,6 +45,7 @@ uint32_t census_key_label(struct census *c, uint64_t key, uint64_t value)
 	const struct py_layout *L = c->L;
 	uint64_t v, state, len;
 	char buf[LABEL_MAX];
+	struct py_str_bits sb;
 	uint32_t label = 0;
 	bool interned = false;
 	int64_t idx;
@@ -75,10 +76,9 @@ uint32_t census_key_label(struct census *c, uint64_t key, uint64_t value)
 					  &state) ||
 			    py_read_field(c->t, L, key, PY_F_STR_LENGTH, &len))
 				goto out;
-			interned = py_str_bits(L, state).interned;
-			if (!py_str_bits(L, state).compact ||
-			    !py_str_bits(L, state).ascii ||
-			    !len || len > LABEL_MAX)
+			sb = py_str_bits(L, state);
+			interned = sb.interned;
+			if (!sb.compact || !sb.ascii || !len || len > LABEL_MAX)
 				goto out;
 			if (target_read(c->t, key +
 					(uint64_t)L->size[PY_S_ASCII], buf,

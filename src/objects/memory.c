@@ -34,6 +34,7 @@ static void for_each_buffer(struct census *c, uint64_t addr,
 {
 	const struct py_layout *L = c->L;
 	uint64_t v, state, ptrs[4] = { 0 };
+	struct py_str_bits sb;
 	size_t n = 0, i;
 
 	switch (ti->kind) {
@@ -66,10 +67,10 @@ static void for_each_buffer(struct census *c, uint64_t addr,
 	case K_STR:
 		if (py_read_field(c->t, L, addr, PY_F_STR_STATE, &state))
 			break;
-		if (!py_str_bits(L, state).ascii ||
-		    !py_str_bits(L, state).compact)
+		sb = py_str_bits(L, state);
+		if (!sb.ascii || !sb.compact)
 			py_read_field(c->t, L, addr, PY_F_CSTR_UTF8, &ptrs[n++]);
-		if (!py_str_bits(L, state).compact)
+		if (!sb.compact)
 			py_read_field(c->t, L, addr, PY_F_USTR_DATA, &ptrs[n++]);
 		if (py_has(L, PY_F_STR_WSTR))
 			py_read_field(c->t, L, addr, PY_F_STR_WSTR, &ptrs[n++]);

@@ -24,14 +24,15 @@
  * (the kernel dumps a file's pages only once they were written: text and
  * read-only data stay in the file), in the file itself, opened under the
  * sysroot; elsewhere they fail, as an image's do outside what it copied.
- * A file is used only if it is the one the process mapped: where the core
+ * Only ELF objects are read so (a live image copies no data file), and a
+ * file is used only if it is the one the process mapped: where the core
  * holds its first page (coredump_filter's default dumps ELF headers), the
  * build-id in it (or, without one, the page itself) must be the file's;
  * where the core does not, the file's bytes are used unchecked, and
- * target_core_info() counts such files.  The kernel's names [heap] and
- * [stack] are not in a core: the
- * anonymous mapping that starts first after the executable's own (brk
- * memory, within 1 GiB of it) is named [heap], and the one holding the
+ * target_core_info() counts such files as they are read.  The kernel's
+ * names [heap] and [stack] are not in a core: the anonymous mapping that
+ * starts first after the executable's own (brk memory, within 1 GiB of
+ * it) is named [heap], and the one holding the
  * first thread's stack pointer [stack].  Files carry no inode either:
  * each path gets a number of its own in place of one (file i: i + 1),
  * and target->inodes_unknown tells symbols/ not to compare inodes (the
@@ -66,7 +67,6 @@
 /* struct elf_prpsinfo: pr_pid at 24, pr_fname[16] at 40, pr_psargs[80]
  * at 56. */
 #define PRPSINFO_PID 24
-#define PRPSINFO_FNAME 40
 #define PRPSINFO_PSARGS 56
 #define PRPSINFO_SIZE 136
 /* user_regs_struct (sys/user.h): rsp is word 19, fs_base word 21. */
@@ -300,8 +300,12 @@ static int add_load(struct parse *x, const Elf64_Phdr *ph)
 		have = 0;
 	else if (have > c->len - ph->p_offset)
 		have = c->len - ph->p_offset;
-	if (have < ph->p_filesz)
+	/* What a cut core lost of a file's mapping may have been written:
+	 * never read the file in its place. */
+	if (have < ph->p_filesz) {
 		c->info.truncated_bytes += ph->p_filesz - have;
+		m->inode = 0;
+	}
 	m->copied = have > 0;
 	c->info.held_bytes += have;
 	if (!have)

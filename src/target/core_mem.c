@@ -46,10 +46,16 @@ static int file_fd(struct core *c, uint64_t n)
 		close(f->fd);
 		f->fd = -1;
 	}
-	if (f->fd >= 0)
+	if (f->fd >= 0) {
+		unsigned char magic[SELFMAG];
+
 		f->size = (uint64_t)st.st_size;
-	else
+		f->elf = pread(f->fd, magic, sizeof(magic), 0) ==
+			 (ssize_t)sizeof(magic) &&
+			 !memcmp(magic, ELFMAG, SELFMAG);
+	} else {
 		ph_debug(1, "core: cannot open %s", p);
+	}
 	free(p);
 	return f->fd;
 }
@@ -64,8 +70,18 @@ static int file_bytes(struct core *c, const struct map *m, uint64_t addr,
 	uint64_t off = m->offset + (addr - m->start);
 	size_t got = 0;
 
-	if (fd < 0)
+	/* Only an ELF object's: a live image copies no data file either
+	 * (image.c worth_copying), so neither does a core read one. */
+	if (fd < 0 || !c->files[m->inode - 1].elf)
 		return -1;
+	/* Bytes of a file the core held no header of: said (snap_core). */
+	if (!c->files[m->inode - 1].checked &&
+	    !c->files[m->inode - 1].counted) {
+		c->files[m->inode - 1].counted = true;
+		c->info.files_unchecked++;
+		ph_debug(1, "core: %s read unchecked (at %#" PRIx64 ")",
+			 c->files[m->inode - 1].path, addr);
+	}
 	if (off < c->files[m->inode - 1].size) {
 		ssize_t r = pread(fd, out, (size_t)PH_MIN(
 				  (uint64_t)n, c->files[m->inode - 1].size - off),
@@ -312,6 +328,7 @@ int core_check_files(const char *path, struct target *t, struct core *c)
 				      nb ? hb : "none");
 			break;
 		}
+		c->files[i].checked = true;
 		c->info.files_checked++;
 	}
 	free(first);

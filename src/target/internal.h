@@ -77,6 +77,9 @@ struct core_file {
 	bool absolute;              /* --exe: not under the sysroot */
 	int fd;                     /* -1: not opened (yet, or cannot be) */
 	bool tried;
+	bool elf;                   /* an ELF object (else never read) */
+	bool checked;               /* its build-id is the core's */
+	bool counted;               /* read unchecked, and counted so */
 	uint64_t size;
 };
 

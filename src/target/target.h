@@ -320,6 +320,8 @@ struct target_core_info {
 	uint64_t truncated_bytes;   /* bytes past the end of a cut file */
 	uint64_t held_bytes;        /* process memory the core holds */
 	uint64_t files_checked;     /* files whose build-id was checked */
+	uint64_t files_unchecked;   /* files read from although the core
+				     * holds no header to check them by */
 	uint64_t files_missing;     /* ELF files it names that cannot be
 				     * opened under the sysroot */
 };
