@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,11 +237,31 @@ const char *ph_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+int (*ph_open_ro_hook)(const char *path);
+
+int ph_open_ro(const char *path)
+{
+	if (ph_open_ro_hook)
+		return ph_open_ro_hook(path);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static char *pinned_cwd;
+
+void ph_pin_cwd(void)
+{
+	free(pinned_cwd);
+	pinned_cwd = getcwd(NULL, 0);
+}
+
 char *ph_abspath(const char *path)
 {
 	char *cwd, *out;
 
-	if (path[0] == '/' || !(cwd = getcwd(NULL, 0)))
+	if (path[0] == '/')
+		return xstrdup(path);
+	cwd = pinned_cwd ? xstrdup(pinned_cwd) : getcwd(NULL, 0);
+	if (!cwd)
 		return xstrdup(path);
 	while (path[0] == '.' && path[1] == '/') {
 		for (path += 2; *path == '/'; path++)

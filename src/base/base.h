@@ -65,7 +65,8 @@
 	E(TIMEOUT, PH_EXIT_ERROR, 0, "timed out")                             \
 	E(INTR, PH_EXIT_ERROR, 0, "interrupted")                              \
 	E(LIMIT, PH_EXIT_ERROR, 1, "limit exceeded")                          \
-	E(NOMEM, PH_EXIT_ERROR, 0, "out of memory")
+	E(NOMEM, PH_EXIT_ERROR, 0, "out of memory")                           \
+	E(CRASH, PH_EXIT_ERROR, 0, "the parsing process crashed")
 
 enum ph_err {
 #define PH_E_ENUM(name, st, skip, msg) PH_E_##name,
@@ -102,6 +103,16 @@ _Noreturn void ph_die(const char *fmt, ...)
  * is stopped).  NULL clears it. */
 void ph_set_emergency_hook(void (*fn)(void));
 
+/*
+ * Opening a file that belongs to the target (its executable, libraries,
+ * debug files) read-only: open(2), or, in the sandboxed parsing process
+ * (sandbox/sandbox.h), a request to the privileged parent, which opens it
+ * confined to the target's root and passes the descriptor.  Returns a
+ * descriptor (O_CLOEXEC) or -1 with errno set.
+ */
+int ph_open_ro(const char *path);
+extern int (*ph_open_ro_hook)(const char *path);
+
 /* Allocation that cannot fail (see above). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -119,6 +130,9 @@ const char *ph_basename(const char *path);
  * error names the directory it was about; newly allocated.  A copy of
  * path if it is absolute or the working directory is unknown. */
 char *ph_abspath(const char *path);
+/* From now on ph_abspath() uses the working directory of this moment (for
+ * a process about to chroot: sandbox/). */
+void ph_pin_cwd(void);
 /* Grow *p (of *alloc elements of `size` bytes) to hold at least `need`. */
 void ph_grow(void **p, size_t *alloc, size_t need, size_t size);
 #define PH_GROW(p, alloc, need) \

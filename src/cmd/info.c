@@ -16,12 +16,13 @@
 #include "cmd.h"
 #include "output/output.h"
 #include "python/python.h"
+#include "sandbox/sandbox.h"
 #include "snapshot/format.h"
 #include "snapshot/snapshot.h"
 #include "target/target.h"
 
 enum { OPT_FORMAT = 1, OPT_MAX_PAUSE, OPT_VERIFY, OPT_CORE, OPT_EXE,
-       OPT_SYSROOT };
+       OPT_SYSROOT, OPT_NO_SANDBOX };
 
 static const struct option_spec info_options[] = {
 	{ OPT_FORMAT, 0, "format", "FMT", "text (default) or json" },
@@ -39,6 +40,10 @@ static const struct option_spec info_options[] = {
 	  "it" },
 	{ OPT_SYSROOT, 0, "sysroot", "DIR",
 	  "with --core: open the files the core names under DIR" },
+	{ OPT_NO_SANDBOX, 0, "no-sandbox", NULL,
+	  "PID or --core: read in pyheap's own process, with its "
+	  "privileges, instead of in a child that has none (see SECURITY in "
+	  "pyheap(1)): for debugging pyheap" },
 	{ 0 }
 };
 
@@ -56,7 +61,7 @@ const struct command_help info_help = {
 struct info_opts {
 	enum output_format format;
 	unsigned max_pause_ms;
-	bool max_pause_set, verify;
+	bool max_pause_set, verify, no_sandbox;
 	const char *core, *exe, *sysroot;
 };
 
@@ -67,6 +72,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 	int rc;
 
 	switch (id) {
+	case OPT_NO_SANDBOX:
+		o->no_sandbox = true;
+		return 0;
 	case OPT_FORMAT:
 		return parse_format(&info_help, arg, false, &o->format);
 	case OPT_MAX_PAUSE:
@@ -643,13 +651,85 @@ static bool is_pid_operand(const char *arg)
 	       stat(arg, &st) != 0;
 }
 
-int cmd_info(int argc, char **argv)
+/*
+ * Everything that reads what the process controls: its files, and its
+ * memory while it is stopped (live), or a core and the files it names.
+ * In the sandbox (sandbox.h) the child runs this; pyheap stops and
+ * resumes the process when the child asks, and serves its reads.
+ */
+struct info_job {
+	const struct info_opts *o;
+	struct target *t;
+};
+
+static int info_target(void *ctx)
 {
-	struct info_opts o = { FORMAT_TEXT, 2000, false, false };
-	struct target *t = NULL;
+	struct info_job *j = ctx;
+	const struct info_opts *o = j->o;
+	struct target *t = j->t;
 	struct pyproc p;
 	struct py_stacks st;
-	bool have_proc = false, have_stacks = false;
+	bool have_proc = false, have_stacks = false, stopped = false;
+	int rc;
+
+	if (o->core) {
+		struct core_opts co = { o->sysroot, o->exe };
+
+		rc = target_core_open(o->core, &co, &t);
+		if (rc)
+			return rc;
+	}
+	/* Everything that reads files (ELF, DWARF) happens before the stop,
+	 * so the pause covers only the memory reads of the stack walk. */
+	rc = pyproc_open(&p, t);
+	if (rc)
+		goto out;
+	have_proc = true;
+	/* (A core is never stopped: target_stop() does nothing to it.) */
+	rc = sandbox_active() && !o->core ? sandbox_stop() :
+	     target_stop(t, o->max_pause_ms);
+	if (rc)
+		goto out;
+	stopped = true;
+	rc = py_read_stacks(&p, &st);
+	have_stacks = !rc;
+	/* A few hundred reads: the lists' heads and first nodes. */
+	if (!rc)
+		py_checks_run(&p, t);
+	if (sandbox_active() && !o->core)
+		t->pause_ns = sandbox_resume();
+	else
+		target_resume(t);
+	stopped = false;
+	if (rc)
+		goto out;
+	ph_debug(1, "%llu reads, %llu bytes while stopped",
+		 (unsigned long long)t->stats.reads,
+		 (unsigned long long)t->stats.bytes);
+	if (o->format == FORMAT_JSON)
+		rc = print_json(t, &p, &st, o->core);
+	else
+		rc = print_text(t, &p, &st);
+out:
+	if (stopped && sandbox_active() && !o->core)
+		sandbox_resume();
+	if (have_stacks)
+		py_stacks_release(&st);
+	if (have_proc)
+		pyproc_release(&p);
+	if (o->core && t)
+		target_close(t);
+	return rc;
+}
+
+int cmd_info(int argc, char **argv)
+{
+	struct info_opts o = { FORMAT_TEXT, 2000, false, false, false, NULL,
+			       NULL, NULL };
+	struct sandbox_policy pol;
+	struct info_job j = { &o, NULL };
+	const char *paths[3] = { NULL };
+	char about[64];
 	int pid, rc, first;
 
 	first = options_parse(argc, argv, &info_help, on_opt, &o);
@@ -658,9 +738,9 @@ int cmd_info(int argc, char **argv)
 	if (!o.core && (o.exe || o.sysroot))
 		return usage_error(&info_help, "--%s needs --core",
 				   o.exe ? "exe" : "sysroot");
+	memset(&pol, 0, sizeof(pol));
+	pol.keep_fd = -1;
 	if (o.core) {
-		struct core_opts co = { o.sysroot, o.exe };
-
 		if (argc - first)
 			return usage_error(&info_help, "give a PID, a snapshot "
 					   "or --core CORE, not more");
@@ -668,19 +748,25 @@ int cmd_info(int argc, char **argv)
 			return usage_error(&info_help, "--%s does not apply to "
 					   "--core", o.verify ? "verify" :
 					   "max-pause");
-		rc = target_core_open(o.core, &co, &t);
-		if (rc)
-			goto out;
-		goto opened;
+		if (o.no_sandbox)
+			return info_target(&j);
+		paths[0] = o.core;
+		paths[1] = o.exe;
+		pol.paths = paths;
+		pol.core = true;
+		pol.root = o.sysroot;
+		snprintf(about, sizeof(about), "core %.50s", o.core);
+		return sandbox_run(&pol, about, info_target, &j, NULL);
 	}
 	if (argc - first != 1)
 		return usage_error(&info_help, argc - first ?
 				   "expected one PID or snapshot" :
 				   "missing PID or snapshot");
 	if (!is_pid_operand(argv[first])) {
-		if (o.max_pause_set)
-			return usage_error(&info_help, "--max-pause applies "
-					   "to a PID, not a snapshot");
+		if (o.max_pause_set || o.no_sandbox)
+			return usage_error(&info_help, "--%s applies to a PID, "
+					   "not a snapshot", o.no_sandbox ?
+					   "no-sandbox" : "max-pause");
 		return info_snapshot(argv[first], &o);
 	}
 	if (o.verify)
@@ -690,40 +776,19 @@ int cmd_info(int argc, char **argv)
 	if (rc)
 		return rc;
 
-	rc = target_live_open(pid, &t);
+	rc = target_live_open(pid, &j.t);
 	if (rc)
-		goto out;
-opened:
-	/* Everything that reads files (ELF, DWARF) happens before the stop,
-	 * so the pause covers only the memory reads of the stack walk. */
-	rc = pyproc_open(&p, t);
-	if (rc)
-		goto out;
-	have_proc = true;
-	rc = target_stop(t, o.max_pause_ms);
-	if (rc)
-		goto out;
-	rc = py_read_stacks(&p, &st);
-	have_stacks = !rc;
-	/* A few hundred reads: the lists' heads and first nodes. */
-	if (!rc)
-		py_checks_run(&p, t);
-	target_resume(t);
-	if (rc)
-		goto out;
-	ph_debug(1, "%llu reads, %llu bytes while stopped",
-		 (unsigned long long)t->stats.reads,
-		 (unsigned long long)t->stats.bytes);
-	if (o.format == FORMAT_JSON)
-		rc = print_json(t, &p, &st, o.core);
-	else
-		rc = print_text(t, &p, &st);
-out:
-	if (have_stacks)
-		py_stacks_release(&st);
-	if (have_proc)
-		pyproc_release(&p);
-	if (t)
-		target_close(t);
+		return rc;
+	if (o.no_sandbox) {
+		rc = info_target(&j);
+	} else {
+		pol.pid = pid;
+		pol.live = j.t;
+		pol.may_stop = true;
+		pol.max_pause_ms = o.max_pause_ms;
+		snprintf(about, sizeof(about), "process %d", pid);
+		rc = sandbox_run(&pol, about, info_target, &j, NULL);
+	}
+	target_close(j.t);
 	return rc;
 }

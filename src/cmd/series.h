@@ -171,7 +171,7 @@ enum {
 	SOPT_MAX_COPY, SOPT_QUIET, SOPT_PIDFILE, SOPT_NAME, SOPT_ALL,
 	SOPT_DIR, SOPT_KEEP, SOPT_MIN_FREE, SOPT_PROGRAM, SOPT_PROM,
 	SOPT_PROM_TOP, SOPT_WORKERS, SOPT_LABELS, SOPT_NO_LEAK_SCAN,
-	SOPT_JOBS,
+	SOPT_JOBS, SOPT_NO_SANDBOX,
 };
 
 #define SNAP_TARGET_OPTIONS                                                  \
@@ -237,6 +237,10 @@ enum {
 	  "threads to copy with (each copies a part: the pause shrinks) "    \
 	  "and to write the snapshot with: 1 to 8 (default: the CPUs this "  \
 	  "process may run on, up to 8)" },                                  \
+	{ SOPT_NO_SANDBOX, 0, "no-sandbox", NULL,                            \
+	  "parse in pyheap's own process, with its privileges, instead of "  \
+	  "in a child that has none (see SECURITY in pyheap(1)): for "       \
+	  "debugging pyheap" },                                              \
 	{ SOPT_QUIET, 'q', "quiet", NULL, "do not print the summary line" }
 
 struct snap_opts {
@@ -249,6 +253,7 @@ struct snap_opts {
 	size_t keep;              /* 0: keep all */
 	struct free_floor min_free;
 	bool no_stop, quiet, no_leak_scan;
+	bool no_sandbox;          /* --no-sandbox */
 	unsigned max_pause_ms;
 	int on_max_pause;         /* enum pause_limit */
 	uint64_t max_copy;
@@ -274,6 +279,11 @@ int snap_options_check(const struct command_help *h, struct snap_opts *o,
  * result is 0 or the exit status of the first failure.
  */
 int snap_run(const struct snap_opts *o, const pid_t *pids, size_t n);
+/* snap_live.c: one process (snap_run()'s step): 0 or its error; with
+ * program_out, the program's name (series.h) on success. */
+struct prom;
+int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
+	     char **program_out);
 
 /* snap.c, for snap_core.c: the pieces of a snapshot both sources share.
  * snap_check_output(): 0, or the error writing path would meet.
@@ -299,6 +309,22 @@ void snap_notes(const struct snap_opts *o, struct pyproc *p,
  * snap_cleanup_done() once it is written. */
 void snap_cleanup_on_signal(const char *path);
 void snap_cleanup_done(void);
+/* Run step (sandbox_run() under pol) to write the snapshot path: into
+ * "path.tmp-PID", created here and left to the child, renamed to path
+ * only if the child succeeded, removed otherwise (and on a signal).
+ * *summary receives the child's summary line (SANDBOX_KEY_SUMMARY), if
+ * it is one line.  0, or the child's or the file's error. */
+struct sandbox_policy;
+struct sandbox_out;
+/* The summary line's first part ("PATH: N objects, SIZE in T types; ")
+ * and its last ("; file SIZE", partial, newline). */
+void snap_summary_start(struct strbuf *sb, const char *path,
+			const struct snapshot *s);
+void snap_summary_end(struct strbuf *sb, const struct snapshot *s,
+		      uint64_t file_size);
+int snap_write_sandboxed(const char *path, struct sandbox_policy *pol,
+			 const char *about, int (*step)(void *), void *ctx,
+			 struct sandbox_out *out, struct strbuf *summary);
 /* snap_core.c: pyheap snap --core FILE (o->core): the snapshot of the
  * process a core file records. */
 int snap_core(const struct snap_opts *o);

@@ -17,6 +17,7 @@
 #include "objects/objects.h"
 #include "output/output.h"
 #include "python/python.h"
+#include "sandbox/sandbox.h"
 #include "series.h"
 #include "snapshot/snapshot.h"
 #include "target/target.h"
@@ -141,61 +142,62 @@ void snap_cleanup_done(void)
 	cleanup_tmp = NULL;
 }
 
-/* Half of MemAvailable: a copy larger than that would push the machine
- * into swap, which hurts the target more than a refusal does. */
-static uint64_t default_max_copy(void)
+
+void snap_summary_start(struct strbuf *sb, const char *path,
+			const struct snapshot *s)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[256];
-	unsigned long long kb;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-			fclose(f);
-			return kb * 1024 / 2;
-		}
-	}
-	fclose(f);
-	return 0;
-}
-
-/* VmRSS from /proc/PID/status, in bytes; 0 if unknown. */
-static uint64_t read_rss(pid_t pid)
-{
-	char path[64], line[256];
-	unsigned long long kb = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return (uint64_t)kb * 1024;
-}
-
-/*
- * exec() gives a process a new address space: files, layout and symbols
- * read before the stop no longer describe what was copied.  The
- * interpreter's mapping or the stack moves (address space randomisation),
- * so compare where they were when pyheap opened the process with where
- * they are in the copy.
- */
-static uint64_t start_of(const struct maps *m, const char *path)
-{
+	uint64_t bytes = 0;
 	size_t i;
 
-	for (i = 0; i < m->n; i++)
-		if (m->v[i].path && !strcmp(m->v[i].path, path))
-			return m->v[i].start;
-	return 0;
+	for (i = 0; i < s->nobjects; i++)
+		bytes += s->objects[i].size;
+	strbuf_addf(sb, "%s: %zu objects, ", path, s->nobjects);
+	fmt_bytes(sb, bytes);
+	strbuf_addf(sb, " in %zu types; ", s->ntypes);
 }
 
+void snap_summary_end(struct strbuf *sb, const struct snapshot *s,
+		      uint64_t file_size)
+{
+	strbuf_addstr(sb, "; file ");
+	fmt_bytes(sb, file_size);
+	if (s->meta.flags & SNAP_PARTIAL)
+		strbuf_addstr(sb, " (partial: see pyheap info)");
+	strbuf_addch(sb, '\n');
+}
+
+int snap_write_sandboxed(const char *path, struct sandbox_policy *pol,
+			 const char *about, int (*step)(void *), void *ctx,
+			 struct sandbox_out *out, struct strbuf *summary)
+{
+	const struct strbuf *sum = &out->put[SANDBOX_KEY_SUMMARY];
+	char *tmp;
+	int rc, fd;
+
+	snap_cleanup_on_signal(path);
+	rc = snapshot_file_create(path, &tmp, &fd);
+	if (rc) {
+		snap_cleanup_done();
+		return rc;
+	}
+	pol->keep_fd = fd;
+	rc = sandbox_run(pol, about, step, ctx, out);
+	pol->keep_fd = -1;
+	close(fd);
+	if (rc)
+		unlink(tmp);
+	else
+		rc = snapshot_file_commit(tmp, path);
+	snap_cleanup_done();
+	free(tmp);
+	/* One line of text, as the child formats it. */
+	strbuf_reset(summary);
+	if (!rc && sum->len && sum->len < 4096 &&
+	    sum->buf[sum->len - 1] == '\n' &&
+	    !memchr(sum->buf, '\n', sum->len - 1))
+		strbuf_add(summary, sum->buf, sum->len);
+	return rc;
+}
 
 void snap_default_path(char *buf, size_t size, int pid, time_t when)
 {
@@ -233,43 +235,6 @@ void snap_fill_meta(struct snapshot *s, struct target *t,
 	strbuf_release(&sb);
 }
 
-static int print_summary(const char *path, const struct snapshot *s,
-			 uint64_t file_size)
-{
-	struct strbuf sb = STRBUF_INIT;
-	uint64_t bytes = 0;
-	size_t i;
-	int rc;
-
-	for (i = 0; i < s->nobjects; i++)
-		bytes += s->objects[i].size;
-	strbuf_addf(&sb, "%s: %zu objects, ", path, s->nobjects);
-	fmt_bytes(&sb, bytes);
-	strbuf_addf(&sb, " in %zu types; paused ", s->ntypes);
-	if ((s->meta.flags & SNAP_INCONSISTENT) && !s->meta.pause_ms) {
-		strbuf_addstr(&sb, "0 ms (--no-stop)");
-	} else {
-		fmt_ms(&sb, s->meta.pause_ms);
-		if (s->meta.flags & SNAP_INCONSISTENT)
-			strbuf_addstr(&sb, " (--max-pause reached: the rest "
-				      "was copied while it ran)");
-	}
-	strbuf_addstr(&sb, ", copied ");
-	fmt_bytes(&sb, s->meta.image_bytes);
-	strbuf_addstr(&sb, " in ");
-	fmt_ms(&sb, s->meta.capture_ms);
-	strbuf_addstr(&sb, ", parsed in ");
-	fmt_ms(&sb, s->meta.parse_ms);
-	strbuf_addstr(&sb, "; file ");
-	fmt_bytes(&sb, file_size);
-	if (s->meta.flags & SNAP_PARTIAL)
-		strbuf_addstr(&sb, " (partial: see pyheap info)");
-	strbuf_addch(&sb, '\n');
-	rc = write_stdout(&sb);
-	strbuf_release(&sb);
-	return rc;
-}
-
 /* --dir DIR: created (0700: snapshots are private) if it is missing. */
 static int ensure_dir(const char *dir)
 {
@@ -291,55 +256,6 @@ static int ensure_dir(const char *dir)
 		      strerror(err));
 	free(abs);
 	return rc;
-}
-
-/*
- * A target that exits right after the copy leaves a whole census (it is
- * made from the copy), but what is read from its files after the resume
- * cannot be: /proc/PID/root is gone with it, so the malloc walk, which
- * opens libc, stops with a note that blames libc.  Put the real cause
- * first.  (The note stays: it says what was not done.)
- */
-static void note_exit(struct snapshot *s, int pid)
-{
-	const char *note = snapshot_str(s, s->meta.malloc_note);
-	char *msg;
-
-	if (!*note || process_alive(pid))
-		return;
-	msg = xasprintf("process %d exited during the snapshot, so its files "
-			"could no longer be read: %s", pid, note);
-	s->meta.malloc_note = snapshot_cstring(s, msg);
-	free(msg);
-}
-
-/* The program's name for file names and metrics (series.h). */
-static int target_program(const struct snap_opts *o, int pid, char **out)
-{
-	struct strbuf sb = STRBUF_INIT;
-	struct proc_args a;
-	int rc;
-
-	if (o->program) {
-		*out = xstrdup(o->program);
-		return 0;
-	}
-	rc = proc_args_read(pid, &a);
-	if (rc)
-		return rc;
-	program_name(&a, &sb);
-	proc_args_release(&a);
-	*out = strbuf_detach(&sb, NULL);
-	return 0;
-}
-
-/* What to reserve for a copy estimated at est bytes: 1/32 more and 2 MiB,
- * within the copy limit. */
-static uint64_t reserve_size(uint64_t est, uint64_t max)
-{
-	uint64_t r = est + est / 32 + (2u << 20);
-
-	return max && r > max ? max : r;
 }
 
 /*
@@ -440,169 +356,6 @@ void snap_add_lost_groups(struct snapshot *s)
 		x->indirect_bytes = g->indirect_bytes;
 	}
 	leaks_release(&l);
-}
-
-static int snap_one(const struct snap_opts *o, int pid, struct prom *prom,
-		    char **program_out)
-{
-	struct image_opts io = { 0 };
-	struct image_buf ibuf = { NULL, 0 };
-	struct target *t = NULL, *img = NULL;
-	struct snapshot s;
-	struct pyproc p;
-	struct report r = { 0 };
-	bool have_proc = false;
-	char *path = NULL, *program = NULL, *out_dir = NULL;
-	uint64_t est = 0, copied = 0, t0, file_size = 0, elf_at, stack_at;
-	int rc;
-
-	snapshot_init(&s);
-	io.max_bytes = o->max_copy ? o->max_copy : default_max_copy();
-
-	rc = target_live_open(pid, &t);
-	if (rc)
-		goto out;
-	if (o->dir || o->prom) {
-		rc = target_program(o, pid, &program);
-		if (rc)
-			goto out;
-	}
-	/* Before anything else: a full disk gets nothing more. */
-	if (o->dir)
-		out_dir = xstrdup(o->dir);
-	else if (o->min_free.set)
-		out_dir = ph_dirname(o->output ? o->output : "./x");
-	if (out_dir && (rc = check_free_space(out_dir, &o->min_free)))
-		goto out;
-	/* Files first (ELF, DWARF, version): none of it needs a stop. */
-	rc = pyproc_open(&p, t);
-	if (rc)
-		goto out;
-	have_proc = true;
-	elf_at = start_of(&t->maps, p.elf.path);
-	stack_at = start_of(&t->maps, "[stack]");
-	/* Refuse before stopping anything if the copy cannot fit. */
-	if (!target_image_estimate(t, &est) && io.max_bytes &&
-	    est > io.max_bytes) {
-		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
-
-		fmt_bytes(&a, est);
-		fmt_bytes(&b, io.max_bytes);
-		rc = ph_error(PH_E_LIMIT, "process %d: its memory (%s) exceeds "
-			      "the copy limit (%s); see --max-copy", pid, a.buf,
-			      b.buf);
-		strbuf_release(&a);
-		strbuf_release(&b);
-		goto out;
-	}
-
-	s.meta.taken_at = ph_wall_time();
-	{
-		pid_t ppid;
-		double started;
-
-		if (process_identity(pid, &ppid, &started)) {
-			s.meta.parent_pid = ppid;
-			s.meta.started_at = started;
-		}
-	}
-	if (o->output) {
-		path = xstrdup(o->output);
-	} else if (o->dir) {
-		path = series_path(o->dir, program, pid,
-				   (time_t)s.meta.taken_at);
-	} else {
-		char buf[64];
-
-		snap_default_path(buf, sizeof(buf), pid, (time_t)s.meta.taken_at);
-		path = xstrdup(buf);
-	}
-	/* Before anything is stopped: outputs that cannot be written. */
-	rc = snap_check_output(path);
-	if (!rc && o->prom)
-		rc = snap_check_output(o->prom);
-	if (rc)
-		goto out;
-
-	/* The memory to copy into, faulted in while the process runs: the
-	 * estimate and a margin for what it allocates meanwhile (beyond it,
-	 * the capture maps afresh and pays the faults in the pause). */
-	rc = target_image_reserve(reserve_size(est, io.max_bytes), o->jobs,
-				  &ibuf);
-	if (rc)
-		goto out;
-	io.buf = &ibuf;
-	io.jobs = o->jobs;
-
-	if (!o->no_stop) {
-		t->pause_limit = (enum pause_limit)o->on_max_pause;
-		rc = target_stop(t, o->max_pause_ms);
-		if (rc)
-			goto out;
-	}
-	t0 = ph_now_ns();
-	rc = target_image_capture(t, &io, &img, &copied);
-	s.meta.capture_ms = (double)(ph_now_ns() - t0) / 1e6;
-	s.meta.rss_bytes = read_rss(pid);
-	target_resume(t);
-	target_image_buf_release(&ibuf);
-	if (rc)
-		goto out;
-	target_image_log_extents(img); /* -vvv, for bench/copy */
-	if (start_of(&img->maps, p.elf.path) != elf_at ||
-	    start_of(&img->maps, "[stack]") != stack_at) {
-		rc = ph_error(PH_E_NOPROC, "process %d ran exec() while pyheap "
-			      "read it: nothing written; run pyheap again", pid);
-		goto out;
-	}
-	s.meta.pause_ms = (double)t->pause_ns / 1e6;
-	s.meta.image_bytes = copied;
-	/* --on-max-pause continue: copied partly while it ran. */
-	if (o->no_stop || t->pause_limit_hit)
-		s.meta.flags |= SNAP_INCONSISTENT;
-
-	/* The process runs again; everything below reads the copy. */
-	t0 = ph_now_ns();
-	p.t = img;
-	rc = snap_census(o, &p, t, &s);
-	if (rc)
-		goto out;
-	note_exit(&s, pid);
-	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
-	snap_notes(o, &p, &s);
-
-	snap_cleanup_on_signal(path);
-	rc = snapshot_write_jobs(&s, path, &file_size, o->jobs);
-	snap_cleanup_done();
-	if (rc)
-		goto out;
-	/* The target runs again: a closed stdout is no reason to stop. */
-	if (!o->quiet && (rc = print_summary(path, &s, file_size)))
-		goto out;
-	if (prom) {
-		rc = report_group(&s, BY_TYPE, &r);
-		if (rc)
-			goto out;
-		prom_add_snapshot(prom, program, &s, &r, o->prom_top);
-	}
-	if (program_out) {
-		*program_out = program;
-		program = NULL;
-	}
-out:
-	target_image_buf_release(&ibuf);
-	report_release(&r);
-	if (have_proc)
-		pyproc_release(&p);
-	if (img)
-		target_close(img);
-	if (t)
-		target_close(t);
-	snapshot_release(&s);
-	free(path);
-	free(program);
-	free(out_dir);
-	return rc;
 }
 
 int snap_census(const struct snap_opts *o, struct pyproc *p,

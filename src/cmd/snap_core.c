@@ -6,16 +6,19 @@
  * (META core, core_missing_*), and what the core lacks is said on stderr
  * too, never left for the numbers to hide.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "objects/objects.h"
 #include "output/output.h"
 #include "python/python.h"
+#include "sandbox/sandbox.h"
 #include "series.h"
 #include "snapshot/snapshot.h"
 #include "target/target.h"
@@ -54,41 +57,70 @@ static void say_missing(const struct snap_opts *o,
 	strbuf_release(&sb);
 }
 
-static int summary(const char *path, const struct snap_opts *o,
-		   const struct snapshot *s, uint64_t file_size)
+static void format_summary(const char *path, const struct snap_opts *o,
+			   const struct snapshot *s, uint64_t file_size,
+			   struct strbuf *sb)
 {
-	struct strbuf sb = STRBUF_INIT;
-	uint64_t bytes = 0;
-	size_t i;
-	int rc;
-
-	for (i = 0; i < s->nobjects; i++)
-		bytes += s->objects[i].size;
-	strbuf_addf(&sb, "%s: %zu objects, ", path, s->nobjects);
-	fmt_bytes(&sb, bytes);
-	strbuf_addf(&sb, " in %zu types; from core %s (process %lld), "
-		    "parsed in ", s->ntypes, o->core, (long long)s->meta.pid);
-	fmt_ms(&sb, s->meta.parse_ms);
-	strbuf_addstr(&sb, "; file ");
-	fmt_bytes(&sb, file_size);
-	if (s->meta.flags & SNAP_PARTIAL)
-		strbuf_addstr(&sb, " (partial: see pyheap info)");
-	strbuf_addch(&sb, '\n');
-	rc = write_stdout(&sb);
-	strbuf_release(&sb);
-	return rc;
+	snap_summary_start(sb, path, s);
+	strbuf_addf(sb, "from core %s (process %lld), parsed in ", o->core,
+		    (long long)s->meta.pid);
+	fmt_ms(sb, s->meta.parse_ms);
+	snap_summary_end(sb, s, file_size);
 }
 
-int snap_core(const struct snap_opts *o)
+/*
+ * As for a live process (snap_live.c), what reads the core and the files
+ * it names runs in the sandbox, in two steps: "open" finds the PID the
+ * default file name needs; "parse" takes the census and writes it into
+ * the file pyheap created.  --no-sandbox runs the second step here,
+ * with the first's part.
+ */
+struct core_job {
+	const struct snap_opts *o;
+	double taken_at;      /* the core file's time */
+	char *path;           /* the snapshot's; NULL until step 1 */
+	struct strbuf summary;
+};
+
+static int step_open(void *ctx)
 {
+	struct core_job *j = ctx;
+	struct core_opts copts = { j->o->sysroot, j->o->exe };
+	struct target *t;
+	char buf[32];
+	int rc;
+
+	rc = target_core_open(j->o->core, &copts, &t);
+	if (rc)
+		return rc;
+	snprintf(buf, sizeof(buf), "%d", (int)t->pid);
+	target_close(t);
+	return sandbox_put(SANDBOX_KEY_PID, buf, strlen(buf));
+}
+
+/* The name of the snapshot, given the PID the core records. */
+static void choose_path(struct core_job *j, int pid)
+{
+	char buf[64];
+
+	if (j->o->output) {
+		j->path = xstrdup(j->o->output);
+	} else {
+		snap_default_path(buf, sizeof(buf), pid, (time_t)j->taken_at);
+		j->path = xstrdup(buf);
+	}
+}
+
+static int step_parse(void *ctx)
+{
+	struct core_job *j = ctx;
+	const struct snap_opts *o = j->o;
 	struct core_opts copts = { o->sysroot, o->exe };
 	const struct target_core_info *ci;
 	struct target *t = NULL;
 	struct snapshot s;
 	struct pyproc p;
-	struct stat st;
 	bool have_proc = false;
-	char *path = NULL, buf[64];
 	uint64_t t0, file_size = 0;
 	int rc;
 
@@ -101,18 +133,13 @@ int snap_core(const struct snap_opts *o)
 	if (rc)
 		goto out;
 	have_proc = true;
-	/* When the core was written: its file's time. */
-	s.meta.taken_at = !stat(o->core, &st) ? (double)st.st_mtime : 0;
-	if (o->output) {
-		path = xstrdup(o->output);
-	} else {
-		snap_default_path(buf, sizeof(buf), (int)t->pid,
-				  (time_t)s.meta.taken_at);
-		path = xstrdup(buf);
+	s.meta.taken_at = j->taken_at;
+	if (!j->path) {
+		choose_path(j, (int)t->pid);
+		rc = snap_check_output(j->path);
+		if (rc)
+			goto out;
 	}
-	rc = snap_check_output(path);
-	if (rc)
-		goto out;
 
 	t0 = ph_now_ns();
 	rc = snap_census(o, &p, t, &s);
@@ -127,19 +154,77 @@ int snap_core(const struct snap_opts *o)
 	s.meta.parse_ms = (double)(ph_now_ns() - t0) / 1e6;
 	say_missing(o, ci);
 	snap_notes(o, &p, &s);
-	snap_cleanup_on_signal(path);
-	rc = snapshot_write_jobs(&s, path, &file_size, o->jobs);
-	snap_cleanup_done();
+	if (sandbox_active()) {
+		rc = snapshot_write_fd(&s, sandbox_kept_fd(), j->path,
+				       &file_size, o->jobs);
+	} else {
+		snap_cleanup_on_signal(j->path);
+		rc = snapshot_write_jobs(&s, j->path, &file_size, o->jobs);
+		snap_cleanup_done();
+	}
 	if (rc)
 		goto out;
-	if (!o->quiet)
-		rc = summary(path, o, &s, file_size);
+	format_summary(j->path, o, &s, file_size, &j->summary);
+	if (sandbox_active())
+		rc = sandbox_put(SANDBOX_KEY_SUMMARY, j->summary.buf,
+				 j->summary.len);
 out:
 	if (have_proc)
 		pyproc_release(&p);
 	if (t)
 		target_close(t);
 	snapshot_release(&s);
-	free(path);
+	return rc;
+}
+
+int snap_core(const struct snap_opts *o)
+{
+	struct core_job j = { o, 0, NULL, STRBUF_INIT };
+	const char *paths[3] = { o->core, o->exe, NULL };
+	struct sandbox_policy pol;
+	struct sandbox_out out;
+	struct stat st;
+	char about[80], *end;
+	long pid;
+	int rc;
+
+	/* When the core was written: its file's time. */
+	j.taken_at = !stat(o->core, &st) ? (double)st.st_mtime : 0;
+	if (o->no_sandbox) {
+		rc = step_parse(&j);
+		goto done;
+	}
+	memset(&pol, 0, sizeof(pol));
+	pol.core = true;
+	pol.root = o->sysroot;
+	pol.paths = paths;
+	pol.keep_fd = -1;
+	snprintf(about, sizeof(about), "core %.60s", o->core);
+	sandbox_out_init(&out);
+	rc = sandbox_run(&pol, about, step_open, &j, &out);
+	if (rc)
+		goto out;
+	strbuf_addch(&out.put[SANDBOX_KEY_PID], '\0');
+	pid = strtol(out.put[SANDBOX_KEY_PID].buf, &end, 10);
+	if (*end || pid < 0 || pid > INT32_MAX) {
+		rc = ph_error(PH_E_CRASH, "%s: the parsing process gave no "
+			      "process ID", about);
+		goto out;
+	}
+	choose_path(&j, (int)pid);
+	rc = snap_check_output(j.path);
+	if (rc)
+		goto out;
+	sandbox_out_release(&out);
+	sandbox_out_init(&out);
+	rc = snap_write_sandboxed(j.path, &pol, about, step_parse, &j, &out,
+				  &j.summary);
+out:
+	sandbox_out_release(&out);
+done:
+	if (!rc && !o->quiet && j.summary.len)
+		rc = write_stdout(&j.summary);
+	strbuf_release(&j.summary);
+	free(j.path);
 	return rc;
 }

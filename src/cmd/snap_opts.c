@@ -48,6 +48,9 @@ int snap_option(const struct command_help *h, struct snap_opts *o, int id,
 	case SOPT_QUIET:
 		o->quiet = true;
 		return 0;
+	case SOPT_NO_SANDBOX:
+		o->no_sandbox = true;
+		return 0;
 	case SOPT_NO_LEAK_SCAN:
 		o->no_leak_scan = true;
 		return 0;

@@ -248,7 +248,7 @@ struct prom_label {
 };
 
 struct prom_family {
-	const char *name, *help;   /* static text */
+	char *name, *help;
 	struct strbuf samples;
 };
 
@@ -264,6 +264,12 @@ void prom_sample(struct prom *p, size_t family, const struct prom_label *l,
 		 size_t nlabels, double value);
 void prom_render(const struct prom *p, struct strbuf *out);
 void prom_release(struct prom *p);
+/* p's families as bytes, and those bytes added to p: for metrics made in
+ * the sandboxed parsing process (sandbox/sandbox.h).  The merge checks
+ * them (metric names, one-line help texts, sample lines of their
+ * family): 0, or -PH_E_FORMAT with p holding what came before. */
+void prom_serialize(const struct prom *p, struct strbuf *out);
+int prom_merge_serialized(struct prom *p, const char *buf, size_t len);
 
 /*
  * pyheap's metrics (pyheap(1) "METRICS").  A snapshot's: its `top` largest

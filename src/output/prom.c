@@ -25,8 +25,8 @@ size_t prom_gauge(struct prom *p, const char *name, const char *help)
 		if (!strcmp(p->fams[i].name, name))
 			return i;
 	PH_GROW(p->fams, p->alloc, p->n + 1);
-	p->fams[p->n].name = name;
-	p->fams[p->n].help = help;
+	p->fams[p->n].name = xstrdup(name);
+	p->fams[p->n].help = xstrdup(help);
 	strbuf_init(&p->fams[p->n].samples);
 	return p->n++;
 }
@@ -152,8 +152,11 @@ void prom_release(struct prom *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->n; i++)
+	for (i = 0; i < p->n; i++) {
 		strbuf_release(&p->fams[i].samples);
+		free(p->fams[i].name);
+		free(p->fams[i].help);
+	}
 	free(p->fams);
 	memset(p, 0, sizeof(*p));
 }
@@ -403,4 +406,95 @@ void prom_add_trend(struct prom *p, const char *program,
 	if (t->npoints)
 		prom_sample(p, last, lp, 1,
 			    t->points[t->npoints - 1].taken_at);
+}
+
+/*
+ * Metrics made in the sandboxed parsing process (sandbox/sandbox.h) go to
+ * the parent, which writes the file: each family as "name\0help\0samples\0".
+ * The parent checks what it takes, as it would any input: a name as
+ * Prometheus defines one, a help text of one printable line, samples that
+ * are lines of that family.
+ */
+void prom_serialize(const struct prom *p, struct strbuf *out)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct prom_family *f = &p->fams[i];
+
+		strbuf_add(out, f->name, strlen(f->name) + 1);
+		strbuf_add(out, f->help, strlen(f->help) + 1);
+		strbuf_add(out, f->samples.buf, f->samples.len);
+		strbuf_addch(out, '\0');
+	}
+}
+
+static bool metric_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!(s[i] == '_' || s[i] == ':' ||
+		      (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (i && s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return i > 0 && i < 200;
+}
+
+static bool help_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == '\\' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* Each line "name{...} value" or "name value", newline-terminated. */
+static bool samples_ok(const char *name, const char *s, size_t len)
+{
+	size_t n = strlen(name), i = 0;
+
+	while (i < len) {
+		const char *nl = memchr(s + i, '\n', len - i);
+
+		if (!nl || (size_t)(nl - (s + i)) <= n ||
+		    memcmp(s + i, name, n) ||
+		    (s[i + n] != '{' && s[i + n] != ' '))
+			return false;
+		i = (size_t)(nl - s) + 1;
+	}
+	return true;
+}
+
+int prom_merge_serialized(struct prom *p, const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *name = buf + i, *help, *samples;
+		const char *end = buf + len, *z;
+		size_t f;
+
+		z = memchr(name, '\0', (size_t)(end - name));
+		if (!z)
+			break;
+		help = z + 1;
+		z = help < end ? memchr(help, '\0', (size_t)(end - help)) : NULL;
+		if (!z)
+			break;
+		samples = z + 1;
+		z = samples < end ?
+		    memchr(samples, '\0', (size_t)(end - samples)) : NULL;
+		if (!z || !metric_name_ok(name) || !help_ok(help) ||
+		    !samples_ok(name, samples, (size_t)(z - samples)))
+			break;
+		f = prom_gauge(p, name, help);
+		strbuf_add(&p->fams[f].samples, samples, (size_t)(z - samples));
+		i = (size_t)(z + 1 - buf);
+	}
+	if (i == len)
+		return 0;
+	return ph_error(PH_E_FORMAT, "the parsing process sent metrics that "
+			"are not Prometheus text");
 }

@@ -486,6 +486,16 @@ int snapshot_write(const struct snapshot *s, const char *path,
  * (1 to 8); the file is the same whatever jobs is. */
 int snapshot_write_jobs(const struct snapshot *s, const char *path,
 			uint64_t *file_size, int jobs);
+/* The same in three steps, for a writer that may not create files (the
+ * sandboxed parsing process, sandbox/sandbox.h): snapshot_file_create()
+ * makes "path.tmp-PID" (0600) and opens it; snapshot_write_fd() encodes s
+ * into fd and syncs it (path only names it in messages); and
+ * snapshot_file_commit() renames tmp to path and syncs the directory, or
+ * removes tmp.  Each is 0 or -PH_E_IO (-PH_E_FORMAT: s is refused). */
+int snapshot_file_create(const char *path, char **tmp, int *fd);
+int snapshot_write_fd(const struct snapshot *s, int fd, const char *path,
+		      uint64_t *file_size, int jobs);
+int snapshot_file_commit(const char *tmp, const char *path);
 int snapshot_read(const char *path, struct snapshot *s);
 /* The same from a buffer (fuzzing, tests). */
 int snapshot_read_mem(const void *buf, size_t len, const char *name,

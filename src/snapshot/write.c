@@ -566,22 +566,24 @@ int snapshot_write(const struct snapshot *s, const char *path,
 	return snapshot_write_jobs(s, path, file_size, 1);
 }
 
-int snapshot_write_jobs(const struct snapshot *s, const char *path,
-			uint64_t *file_size, int jobs)
+/* Messages name the file with its directory: "cannot write
+ * pyheap-1-....snap" would not say where. */
+static char *what_of(const char *path)
 {
-	struct strbuf buf = STRBUF_INIT;
+	char *abs = ph_abspath(path), *what;
+
+	what = xasprintf("cannot write %s", abs);
+	free(abs);
+	return what;
+}
+
+int snapshot_file_create(const char *path, char **tmp_out, int *fd_out)
+{
 	char *tmp = xasprintf("%s.tmp-%ld", path, (long)getpid());
-	/* Messages name the file with its directory: "cannot write
-	 * pyheap-1-....snap" would not say where. */
-	char *abs = ph_abspath(path);
-	char *what = xasprintf("cannot write %s", abs);
-	bool created = false;
-	int fd = -1, rc;
+	int fd, rc;
 
-	rc = snapshot_encode_jobs(s, &buf, what, 0, jobs);
-	if (rc)
-		goto cleanup;
-
+	*tmp_out = NULL;
+	*fd_out = -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST) {
 		/* Only an earlier pyheap with our pid, killed mid-write, can
@@ -589,48 +591,85 @@ int snapshot_write_jobs(const struct snapshot *s, const char *path,
 		unlink(tmp);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
-	if (fd < 0) {
-		rc = ph_error(PH_E_IO, "%s: %s", what, strerror(errno));
-		goto cleanup;
-	}
-	created = true;
 	/* open() applies the umask; the contract is exactly 0600 (a snapshot
 	 * describes another process's memory). */
-	if (fchmod(fd, 0600) || write_all(fd, buf.buf, buf.len) || fsync(fd)) {
+	if (fd < 0 || fchmod(fd, 0600)) {
+		char *what = what_of(path);
+
 		rc = ph_error(PH_E_IO, "%s: %s", what, strerror(errno));
-		goto cleanup;
+		free(what);
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(tmp);
+		return rc;
 	}
-	if (close(fd)) {
-		fd = -1;
+	*tmp_out = tmp;
+	*fd_out = fd;
+	return 0;
+}
+
+int snapshot_write_fd(const struct snapshot *s, int fd, const char *path,
+		      uint64_t *file_size, int jobs)
+{
+	struct strbuf buf = STRBUF_INIT;
+	char *what = what_of(path);
+	int rc;
+
+	rc = snapshot_encode_jobs(s, &buf, what, 0, jobs);
+	if (!rc && (write_all(fd, buf.buf, buf.len) || fsync(fd)))
 		rc = ph_error(PH_E_IO, "%s: %s", what, strerror(errno));
-		goto cleanup;
-	}
-	fd = -1;
+	if (!rc && file_size)
+		*file_size = buf.len;
+	free(what);
+	strbuf_release(&buf);
+	return rc;
+}
+
+int snapshot_file_commit(const char *tmp, const char *path)
+{
+	char *what = what_of(path);
+	int rc = 0;
+
 	if (rename(tmp, path)) {
 		rc = ph_error(PH_E_IO, "%s: cannot rename %s to it: %s", what,
 			      ph_basename(tmp), strerror(errno));
-		goto cleanup;
-	}
-	created = false;
-	if (sync_dir(path)) {
+		unlink(tmp);
+	} else if (sync_dir(path)) {
+		char *abs = ph_abspath(path);
+
 		/* Keep the promise that a failed write leaves nothing under
 		 * the final name. */
 		rc = ph_error(PH_E_IO, "cannot sync the directory of %s: %s",
 			      abs, strerror(errno));
+		free(abs);
 		unlink(path);
-		goto cleanup;
 	}
-	if (file_size)
-		*file_size = buf.len;
-
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
-	free(tmp);
-	free(abs);
 	free(what);
-	strbuf_release(&buf);
+	return rc;
+}
+
+int snapshot_write_jobs(const struct snapshot *s, const char *path,
+			uint64_t *file_size, int jobs)
+{
+	char *tmp;
+	int fd, rc;
+
+	rc = snapshot_file_create(path, &tmp, &fd);
+	if (rc)
+		return rc;
+	rc = snapshot_write_fd(s, fd, path, file_size, jobs);
+	if (close(fd) && !rc) {
+		char *what = what_of(path);
+
+		rc = ph_error(PH_E_IO, "%s: %s", what, strerror(errno));
+		free(what);
+	}
+	if (rc)
+		unlink(tmp);
+	else
+		rc = snapshot_file_commit(tmp, path);
+	free(tmp);
 	return rc;
 }

@@ -156,10 +156,13 @@ static int load_sections(struct objfile *of)
 	return 0;
 }
 
-static void load_syms(struct objfile *of, Elf *elf, Elf64_Word type,
-		      size_t *alloc)
+/* The symbols of elf's tables of `type`; returns how many such tables
+ * could not be read (their header points outside the file, say). */
+static int load_syms(struct objfile *of, Elf *elf, Elf64_Word type,
+		     size_t *alloc)
 {
 	Elf_Scn *scn = NULL;
+	int bad = 0;
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -170,8 +173,10 @@ static void load_syms(struct objfile *of, Elf *elf, Elf64_Word type,
 			continue;
 		data = elf_getdata(scn, NULL);
 		symsz = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
-		if (!data || !data->d_buf || !symsz)
+		if (!data || !data->d_buf || !symsz) {
+			bad += sh.sh_size > 0;
 			continue;
+		}
 		n = data->d_size / symsz;
 		/* Entry 0 is the reserved null symbol. */
 		for (i = 1; i < n; i++) {
@@ -209,6 +214,7 @@ static void load_syms(struct objfile *of, Elf *elf, Elf64_Word type,
 				s->rank = RANK_GLOBAL;
 		}
 	}
+	return bad;
 }
 
 int objfile_sym_cmp(const void *a, const void *b)
@@ -400,7 +406,7 @@ static bool try_debug_file(struct objfile *of, const char *path,
 	char id[41];
 	uint32_t c;
 	Elf *elf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ph_open_ro(path);
 
 	if (fd < 0)
 		return false;
@@ -500,7 +506,7 @@ static int objfile_load(struct objfile *of, const char *root, const char *dir)
 	GElf_Ehdr eh;
 	size_t alloc = 0;
 	bool main_symtab;
-	int rc;
+	int rc, bad;
 
 	of->elf = elf_open_fd(of->fd, of->open_path);
 	if (!of->elf)
@@ -522,12 +528,18 @@ static int objfile_load(struct objfile *of, const char *root, const char *dir)
 	of->has_symtab = main_symtab ||
 			 (of->debug_elf && has_symtab_data(of->debug_elf));
 
-	load_syms(of, of->elf, SHT_SYMTAB, &alloc);
+	bad = load_syms(of, of->elf, SHT_SYMTAB, &alloc);
 	/* A debug file made by objcopy --only-keep-debug holds the .symtab the
 	 * stripped file lost, at the same addresses. */
 	if (!main_symtab && of->debug_elf)
-		load_syms(of, of->debug_elf, SHT_SYMTAB, &alloc);
-	load_syms(of, of->elf, SHT_DYNSYM, &alloc);
+		bad += load_syms(of, of->debug_elf, SHT_SYMTAB, &alloc);
+	bad += load_syms(of, of->elf, SHT_DYNSYM, &alloc);
+	/* A file whose symbol tables cannot be read is damaged, which is
+	 * not the same as a file of another program. */
+	if (!of->nsyms && bad)
+		return ph_error(PH_E_ELF, "%s: its symbol table cannot be "
+				"read (the section headers point outside the "
+				"file): the file is damaged", of->path);
 	if (of->nsyms)
 		qsort(of->syms, of->nsyms, sizeof(*of->syms),
 		      objfile_sym_cmp);
@@ -550,7 +562,7 @@ int objfile_open_path(struct objfile *of, const char *path)
 		return rc;
 	of->path = xstrdup(path);
 	of->open_path = xstrdup(path);
-	of->fd = open(path, O_RDONLY | O_CLOEXEC);
+	of->fd = ph_open_ro(path);
 	if (of->fd < 0) {
 		rc = ph_error(PH_E_ELF, "cannot open %s: %s", path,
 			      strerror(errno));
@@ -665,7 +677,7 @@ static int open_mapped(struct objfile *of, const struct target *t,
 
 		if (!cand[i])
 			continue;
-		fd = open(cand[i], O_RDONLY | O_CLOEXEC);
+		fd = ph_open_ro(cand[i]);
 		if (fd < 0) {
 			why = strerror(errno);
 			ph_debug(2, "cannot open %s: %s", cand[i], why);

@@ -617,7 +617,7 @@ int target_core_open(const char *path, const struct core_opts *o,
 	int fd, rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = ph_open_ro(path);
 	if (fd < 0)
 		return ph_error(errno == ENOENT ? PH_E_NOTFOUND : PH_E_IO,
 				"cannot open %s: %s", path, strerror(errno));

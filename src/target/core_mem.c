@@ -41,7 +41,7 @@ static int file_fd(struct core *c, uint64_t n)
 		return f->fd;
 	f->tried = true;
 	p = xasprintf("%s%s", f->absolute ? "" : c->root, f->path);
-	f->fd = open(p, O_RDONLY | O_CLOEXEC);
+	f->fd = ph_open_ro(p);
 	if (f->fd >= 0 && (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(f->fd);
 		f->fd = -1;

@@ -412,6 +412,22 @@ void target_image_log_extents(const struct target *t);
 /* The statistics of an image target; NULL for other targets. */
 const struct image_stats *target_image_stats(const struct target *t);
 
+/*
+ * Sandboxing (sandbox/sandbox.h)
+ * ------------------------------
+ * The parsing process cannot read another process: its live target's
+ * reads go to fn instead, which asks the privileged parent.  fn has
+ * target_live_read_prefix()'s contract.  The parent serves them with
+ * target_live_read_prefix(): the bytes of [addr, addr + len) readable
+ * from the start (*done of them); 0, or -PH_E_NOPROC, -PH_E_PERM,
+ * -PH_E_IO.  A range that wraps, or a target not live, reads nothing.
+ */
+typedef int (*target_remote_read_fn)(uint64_t addr, void *buf, size_t len,
+				     size_t *done);
+void target_live_set_remote(struct target *t, target_remote_read_fn fn);
+int target_live_read_prefix(struct target *t, uint64_t addr, void *buf,
+			    size_t len, size_t *done);
+
 void target_close(struct target *t);
 
 #endif

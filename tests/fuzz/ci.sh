@@ -40,6 +40,12 @@ run census "$src/corpus/census"
 run snapshot "$src/corpus/snapshot" "$src/../fixtures/snap"
 run mimalloc "$src/corpus/mimalloc"
 run core "$src/corpus/core"
+# What a compromised parsing process could send its privileged parent:
+# 30 s, a small protocol.
+secs_all=$secs
+secs=$((secs / 2))
+run broker "$src/corpus/broker"
+secs=$secs_all
 # The ELF path also starts from the machine's own CPython files: the
 # extension modules of each interpreter (real DWARF of CPython's structs,
 # a few hundred KiB each), copied so the fuzzer's corpus stays its own.

@@ -133,8 +133,9 @@ def chroot_versions(slot):
     return out
 
 
-def chroot_interpreter(slot):
-    """A wrapper script that runs the chroot's /usr/bin/python3.X with the
+def chroot_interpreter(slot, program=None, env=()):
+    """A wrapper script that runs the chroot's /usr/bin/python3.X (or
+    program, a path in the chroot, with env's VAR=VALUE) with the
     arguments it is given, in a private mount namespace in which the
     repository and the temporary directory are bind-mounted into the
     chroot at the same absolute paths (scripts under targets/ and ready
@@ -146,7 +147,9 @@ def chroot_interpreter(slot):
     build = "run tests/distro/build.sh (as root) to build it"
     if not os.path.exists(os.path.join(root, DISTRO_STAMP)):
         raise Skip("no complete %s chroot at %s: %s" % (name, root, build))
-    py = "/usr/bin/python" + minor
+    py = program or "/usr/bin/python" + minor
+    # Inside sh -c '...': plain words only.
+    assert all(re.match(r"^[A-Za-z0-9_=/.:-]+$", x) for x in env), env
     if not os.path.exists(root + py):
         raise Skip("%s missing in the %s chroot: %s" % (py, name, build))
     if os.geteuid() != 0:
@@ -164,7 +167,7 @@ def chroot_interpreter(slot):
             binds.append(d)
     tmp = tempfile.mkdtemp(prefix="pyheap-chroot-")
     atexit.register(shutil.rmtree, tmp, True)
-    wrapper = os.path.join(tmp, "python" + minor)
+    wrapper = os.path.join(tmp, os.path.basename(py))
     q = shlex.quote
     lines = [
         "#!/bin/sh",
@@ -187,7 +190,8 @@ def chroot_interpreter(slot):
     # directory, bind-mounted above), so that what the target writes
     # relative to it -- a kernel core -- lands there.
     lines.append("exec chroot %s /bin/sh -c 'cd \"$0\" 2>/dev/null || "
-                 "cd /; exec %s \"$@\"' \"$PWD\" \"$@\"" % (q(root), py))
+                 "cd /; exec %s%s \"$@\"' \"$PWD\" \"$@\"" %
+                 (q(root), "env %s " % " ".join(env) if env else "", py))
     with open(wrapper, "w") as f:
         f.write("\n".join(lines) + "\n")
     os.chmod(wrapper, 0o755)
