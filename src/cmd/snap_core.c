@@ -183,6 +183,7 @@ int snap_core(const struct snap_opts *o)
 	const char *paths[3] = { o->core, o->exe, NULL };
 	struct sandbox_policy pol;
 	struct sandbox_out out;
+	struct sandbox_files files = SANDBOX_FILES_INIT;
 	struct stat st;
 	char about[80], *end;
 	long pid;
@@ -199,6 +200,7 @@ int snap_core(const struct snap_opts *o)
 	pol.root = o->sysroot;
 	pol.paths = paths;
 	pol.keep_fd = -1;
+	pol.files = &files;
 	snprintf(about, sizeof(about), "core %.60s", o->core);
 	sandbox_out_init(&out);
 	rc = sandbox_run(&pol, about, step_open, &j, &out);
@@ -221,6 +223,7 @@ int snap_core(const struct snap_opts *o)
 				  &j.summary);
 out:
 	sandbox_out_release(&out);
+	sandbox_files_release(&files);
 done:
 	if (!rc && !o->quiet && j.summary.len)
 		rc = write_stdout(&j.summary);

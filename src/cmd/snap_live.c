@@ -46,6 +46,7 @@ struct snap_job {
 	struct prom *prom;     /* --prom: this snapshot's metrics go here */
 	const char *program;
 	struct strbuf summary; /* the line printed once the file is there */
+	struct sandbox_files files; /* step 1's files, for step 2 */
 };
 
 /* Half of MemAvailable: a copy larger than that would push the machine
@@ -216,12 +217,13 @@ static int step_parse(void *ctx)
 	int rc;
 
 	if (sandbox_active()) {
-		/* The interpreter again, as in step 1: its constants are
-		 * read from the process, or, if it has exited since, from
-		 * the copy (which lacks only code). */
-		rc = pyproc_open(&j->p, j->t);
-		if (rc == -PH_E_NOPROC)
-			rc = pyproc_open(&j->p, j->img);
+		/* The interpreter again, as in step 1, from the copy (the
+		 * files are step 1's, kept by the parent); from the process
+		 * if the copy will not do (it holds no code, which a build
+		 * without interp_head is read from). */
+		rc = pyproc_open(&j->p, j->img);
+		if (rc)
+			rc = pyproc_open(&j->p, j->t);
 		if (rc)
 			return rc;
 		j->have_proc = true;
@@ -286,6 +288,7 @@ static int run_step(struct snap_job *j, int (*step)(void *),
 	pol.pid = j->pid;
 	pol.live = j->t;
 	pol.keep_fd = -1;
+	pol.files = &j->files;
 	snprintf(about, sizeof(about), "process %d", j->pid);
 	return sandbox_run(&pol, about, step, j, out);
 }
@@ -301,6 +304,7 @@ static int parse_sandboxed(struct snap_job *j)
 	memset(&pol, 0, sizeof(pol));
 	pol.pid = j->pid;
 	pol.live = j->t;
+	pol.files = &j->files;
 	snprintf(about, sizeof(about), "process %d", j->pid);
 	sandbox_out_init(&out);
 	rc = snap_write_sandboxed(j->path, &pol, about, step_parse, j, &out,
@@ -462,6 +466,7 @@ out:
 	snapshot_release(&j.s);
 	sandbox_out_release(&out);
 	strbuf_release(&j.summary);
+	sandbox_files_release(&j.files);
 	free(path);
 	free(program);
 	free(out_dir);

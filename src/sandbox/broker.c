@@ -87,8 +87,56 @@ static bool map_files_path(pid_t pid, const char *path)
 	return dashes == 1 && p - path > (ptrdiff_t)n + 2;
 }
 
-/* The policy's answer to OPEN path: a descriptor, or -1 and errno. */
+void sandbox_files_release(struct sandbox_files *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		free(f->paths[i]);
+		close(f->fds[i]);
+	}
+	free(f->paths);
+	free(f->fds);
+	memset(f, 0, sizeof(*f));
+}
+
+/* A descriptor of its own (its own offset) for a kept file. */
+static int reopen(int fd)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+}
+
+static int policy_open(struct broker *br, const char *path);
+
+/* The policy's answer to OPEN path, through the kept files. */
 static int broker_open(struct broker *br, const char *path)
+{
+	struct sandbox_files *f = br->pol->files;
+	size_t i;
+	int fd;
+
+	for (i = 0; f && i < f->n; i++)
+		if (!strcmp(f->paths[i], path))
+			return reopen(f->fds[i]);
+	fd = policy_open(br, path);
+	if (fd >= 0 && f && f->n < 4096) {
+		int keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+		if (keep >= 0) {
+			PH_GROW(f->paths, f->alloc, f->n + 1);
+			f->fds = xrealloc(f->fds, f->alloc * sizeof(*f->fds));
+			f->paths[f->n] = xstrdup(path);
+			f->fds[f->n++] = keep;
+		}
+	}
+	return fd;
+}
+
+/* The policy's answer to OPEN path: a descriptor, or -1 and errno. */
+static int policy_open(struct broker *br, const char *path)
 {
 	const struct sandbox_policy *pol = br->pol;
 	const struct root *r = NULL;
@@ -262,6 +310,23 @@ static bool serve(struct broker *br, int sock, struct msg *h, char *payload,
 		} else {
 			send_msg(sock, &r, NULL, -1);
 		}
+		return true;
+	}
+	case MSG_THREADS: {
+		struct target *t = pol->live;
+		struct msg_thread *v = (struct msg_thread *)payload;
+		size_t i, n = 0;
+
+		if (!br->stopped || h->len || h->a < 0)
+			return false;
+		for (i = (size_t)h->a; i < t->nthreads && n < THREADS_PER_MSG;
+		     i++, n++) {
+			v[n].tid = t->threads[i].tid;
+			v[n].fs_base = t->threads[i].fs_base;
+		}
+		r.b = (int64_t)t->nthreads;
+		r.len = (uint32_t)(n * sizeof(*v));
+		send_msg(sock, &r, payload, -1);
 		return true;
 	}
 	case MSG_RESUME:

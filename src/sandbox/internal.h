@@ -15,8 +15,16 @@
  * A request and its answer have the same type. */
 enum {
 	MSG_OPEN = 1, MSG_READ, MSG_PUT, MSG_ERROR, MSG_STATUS, MSG_DONE,
-	MSG_ALIVE, MSG_STOP, MSG_RESUME
+	MSG_ALIVE, MSG_STOP, MSG_RESUME, MSG_THREADS
 };
+
+/* MSG_THREADS: the stopped target's threads from index a on, at most
+ * THREADS_PER_MSG of them; b is how many there are in all. */
+struct msg_thread {
+	int64_t tid;
+	uint64_t fs_base;
+};
+#define THREADS_PER_MSG (SANDBOX_READ_MAX / sizeof(struct msg_thread))
 
 struct msg {
 	uint32_t type;

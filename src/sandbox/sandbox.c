@@ -33,6 +33,7 @@
 #define KEPT_FD 4
 
 static bool in_child;
+static const struct sandbox_policy *child_pol;
 static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool sandbox_active(void)
@@ -356,6 +357,42 @@ int sandbox_stop(void)
 		rc = ph_error(r.a > -(int64_t)PH_E__COUNT ?
 			      (enum ph_err)(-r.a) : PH_E_ATTACH, "%.*s",
 			      (int)PH_MIN(r.len, 1024u), reply);
+	/* Its threads, as the parent found them while stopping it: the
+	 * stack walk names each Python thread's by its thread pointer. */
+	if (!rc && child_pol->live) {
+		struct target *t = child_pol->live;
+		size_t total = 0;
+
+		t->nthreads = 0;
+		do {
+			const struct msg_thread *v = (void *)reply;
+			struct msg q2 = { MSG_THREADS, 0, 0, 0 };
+			size_t i, n;
+			int fd2 = -1;
+
+			q2.a = (int64_t)t->nthreads;
+			if (request(&q2, NULL, &r, reply, &fd2) || r.b < 0 ||
+			    r.len % sizeof(*v)) {
+				rc = ph_error(PH_E_IO, "the parent of the "
+					      "parsing process does not "
+					      "answer");
+				break;
+			}
+			total = (size_t)r.b;
+			n = r.len / sizeof(*v);
+			if (!n || t->nthreads + n > total)
+				break;
+			PH_GROW(t->threads, t->threads_alloc, t->nthreads + n);
+			for (i = 0; i < n; i++) {
+				struct target_thread *th =
+					&t->threads[t->nthreads++];
+
+				memset(th, 0, sizeof(*th));
+				th->tid = (pid_t)v[i].tid;
+				th->fs_base = v[i].fs_base;
+			}
+		} while (t->nthreads < total);
+	}
 	free(reply);
 	pthread_mutex_lock(&client_lock);
 	cache_on = !rc;
@@ -432,6 +469,7 @@ static _Noreturn void child_main(const struct sandbox_policy *pol,
 		for (i = keep >= 0 ? KEPT_FD + 1 : SOCK_FD + 1; i < 65536; i++)
 			close((int)i);
 	in_child = true;
+	child_pol = pol;
 	/* What libc would otherwise open lazily, once confined; messages
 	 * name files relative to where pyheap runs, not the new root. */
 	tzset();

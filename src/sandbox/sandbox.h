@@ -40,7 +40,8 @@
  *   STOP, RESUME  stop the live target (target_stop(), with its watchdog
  *               and handlers, in the parent) while the child reads it,
  *               and let it run; if the child ends with it stopped, the
- *               parent resumes it at once.
+ *               parent resumes it at once.  THREADS: while stopped, its
+ *               threads' ids and thread pointers.
  *
  * If the child crashes or is killed, the parent says so in one line
  * (-PH_E_CRASH: exit 2) and writes nothing; the target is never stopped
@@ -73,6 +74,17 @@ struct target;
 #define SANDBOX_READ_MAX 65536
 #define SANDBOX_PUT_MAX ((size_t)64 << 20)
 
+/* Files the broker opened, kept for the next child under the same
+ * policy: snap's second step then reads the very files the first one did,
+ * even once the target has exited and its /proc/PID/root is gone. */
+struct sandbox_files {
+	char **paths;
+	int *fds;
+	size_t n, alloc;
+};
+#define SANDBOX_FILES_INIT { NULL, NULL, 0, 0 }
+void sandbox_files_release(struct sandbox_files *f);
+
 /* What the child may ask for. */
 struct sandbox_policy {
 	pid_t pid;               /* > 0: files under /proc/PID/root and its
@@ -86,6 +98,7 @@ struct sandbox_policy {
 	const char *root;        /* --sysroot; NULL */
 	const char *const *paths; /* exact paths it may open; NULL-ended */
 	int keep_fd;             /* left open in the child; -1 for none */
+	struct sandbox_files *files; /* reuse and keep what is opened; NULL */
 };
 
 /* Results the child puts, by key. */
@@ -128,8 +141,10 @@ int sandbox_kept_fd(void);
 int sandbox_put(enum sandbox_key key, const void *data, size_t len);
 /* In the child: whether the policy's process still runs (not a zombie). */
 bool sandbox_target_alive(void);
-/* In the child: stop the policy's process (0, or target_stop()'s error),
- * and let it run again (the pause in ns). */
+/* In the child: stop the policy's process (0, or target_stop()'s error;
+ * its threads' ids and thread pointers then replace the child's list),
+ * and let it run again (the pause in ns).  While it is stopped, reads are
+ * cached by page. */
 int sandbox_stop(void);
 uint64_t sandbox_resume(void);
 
