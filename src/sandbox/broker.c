@@ -29,20 +29,139 @@
 #include "sandbox.h"
 #include "target/target.h"
 
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+/*
+ * What openat2(RESOLVE_IN_ROOT or RESOLVE_BENEATH) does, component by
+ * component, where the kernel has no openat2 (before Linux 5.6, RHEL 8's
+ * 4.18) or a seccomp profile refuses it (a container's): no component is
+ * followed by the kernel (O_PATH | O_NOFOLLOW); a symbolic link is read
+ * and its target walked in its place, from the root if it is absolute;
+ * ".." never climbs above the root.  In the root, a ".." or an absolute
+ * link stays at the root; beneath it, either is refused.  At most 40
+ * links, 255 directories deep.
+ */
+static int walk_in_root(int rootfd, const char *path, bool beneath)
+{
+	int stack[256], depth = 0, links = 0, fd = -1, err = ENOENT;
+	char *rest = xstrdup(path), *p = rest;
+
+	stack[0] = rootfd;
+	for (;;) {
+		char name[NAME_MAX + 1], link[PATH_MAX];
+		struct stat st;
+		size_t n;
+		ssize_t ln;
+		int cur = stack[depth], x;
+
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			/* The path named a directory (or the root). */
+			fd = openat(cur, ".", OPEN_FLAGS);
+			err = errno;
+			break;
+		}
+		n = strcspn(p, "/");
+		if (n > NAME_MAX) {
+			err = ENAMETOOLONG;
+			break;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		p += n;
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			if (!depth && beneath) {
+				err = EXDEV;
+				break;
+			}
+			if (depth)
+				close(stack[depth--]);
+			continue;
+		}
+		x = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (x < 0 || fstat(x, &st)) {
+			err = errno;
+			if (x >= 0)
+				close(x);
+			break;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char *next;
+
+			close(x);
+			ln = readlinkat(cur, name, link, sizeof(link) - 1);
+			if (ln <= 0 || ++links > 40) {
+				err = ln <= 0 ? errno : ELOOP;
+				break;
+			}
+			link[ln] = '\0';
+			if (link[0] == '/') {
+				if (beneath) {
+					err = EXDEV;
+					break;
+				}
+				while (depth)
+					close(stack[depth--]);
+			}
+			next = xasprintf("%s/%s", link, p);
+			free(rest);
+			rest = p = next;
+			continue;
+		}
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			/* The last component: opened for real, still without
+			 * following what may have replaced it since. */
+			close(x);
+			fd = openat(cur, name, OPEN_FLAGS | O_NOFOLLOW);
+			err = errno;
+			break;
+		}
+		if (!S_ISDIR(st.st_mode) ||
+		    depth + 1 >= (int)PH_ARRAY_SIZE(stack)) {
+			close(x);
+			err = ENOTDIR;
+			break;
+		}
+		stack[++depth] = x;
+	}
+	while (depth)
+		close(stack[depth--]);
+	free(rest);
+	if (fd < 0)
+		errno = err;
+	return fd;
+}
+
 static int open_in_root(const struct root *r, const char *rest)
 {
+	static bool said;
 	struct open_how how;
+	int fd;
 
 	memset(&how, 0, sizeof(how));
 	/* O_NONBLOCK: a FIFO planted where a file is expected must not
 	 * block the parent; it is refused below. */
-	how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	how.flags = OPEN_FLAGS;
 	how.resolve = r->resolve | RESOLVE_NO_MAGICLINKS;
 	while (*rest == '/')
 		rest++;
 	if (!*rest)
 		rest = ".";
-	return (int)syscall(SYS_openat2, r->fd, rest, &how, sizeof(how));
+	if (test_mode != TEST_WALK) {
+		fd = (int)syscall(SYS_openat2, r->fd, rest, &how, sizeof(how));
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+			return fd;
+		if (!said)
+			ph_debug(1, "sandbox: openat2: %s; resolving paths one "
+				 "component at a time", strerror(errno));
+		said = true;
+	}
+	return walk_in_root(r->fd, rest, r->resolve == RESOLVE_BENEATH);
 }
 
 static void root_add(struct broker *br, const char *dir, uint64_t resolve,

@@ -42,7 +42,7 @@ int send_msg(int sock, const struct msg *h, const void *payload, int fd);
 int recv_msg(int sock, struct msg *h, char *payload, int *fd);
 
 /* sandbox.c: PYHEAP_TEST_SANDBOX, read by test_mode_read(). */
-enum test_mode { TEST_NONE, TEST_STATUS, TEST_CRASH };
+enum test_mode { TEST_NONE, TEST_STATUS, TEST_CRASH, TEST_WALK };
 extern enum test_mode test_mode;
 extern const char *test_file;
 void test_mode_read(void);

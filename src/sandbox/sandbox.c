@@ -433,6 +433,8 @@ void test_mode_read(void)
 		test_file = v + 7;
 	} else if (!strcmp(v, "crash")) {
 		test_mode = TEST_CRASH;
+	} else if (!strcmp(v, "walk")) {
+		test_mode = TEST_WALK;
 	}
 }
 

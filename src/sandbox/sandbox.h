@@ -48,7 +48,8 @@
  * while a child runs.  Environment PYHEAP_TEST_SANDBOX (tests only):
  * "status=FILE" writes what the child could do and its /proc status
  * there, read by the parent while the child is confined; "crash" makes
- * the child die of SIGSEGV once confined.
+ * the child die of SIGSEGV once confined; "walk" makes the parent resolve
+ * paths as it does where openat2() is missing or refused (broker.c).
  */
 #ifndef PYHEAP_SANDBOX_H
 #define PYHEAP_SANDBOX_H

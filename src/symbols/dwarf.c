@@ -3,8 +3,10 @@
 #include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "symbols.h"
 
@@ -34,7 +36,10 @@ struct dw_entry {
 struct dwarf_index {
 	struct dw_entry *v;
 	size_t n, mask;   /* open addressing; mask + 1 slots, a power of 2 */
-	Dwarf *alt;       /* owned by libdw (freed by dwarf_end of the main) */
+	Dwarf *alt;       /* the dwz file's: alt_own, or libdw's (which frees
+			   * it with the main) */
+	Dwarf *alt_own;   /* opened here, freed after the main */
+	int alt_fd;
 	int rc;           /* < 0: DWARF could not be read; errmsg says why */
 	char *errmsg;
 };
@@ -174,11 +179,84 @@ static const char *dwarf_file(const struct objfile *of)
 	       of->debug_path : of->path;
 }
 
+/*
+ * dwz moves types shared by several files into one "alt" file, named by
+ * .gnu_debugaltlink with its build-id.  Opened here, through ph_open_ro()
+ * (in the sandbox: by the parent, confined to the target's root), where
+ * the target's debuggers would find it: by build-id under the target's
+ * /usr/lib/debug, then at the link's path (absolute: under the root;
+ * relative: next to the debug file), then the same on the host; and used
+ * only if its build-id is the one the link names.
+ */
+static Dwarf *open_alt(struct objfile *of, struct dwarf_index *idx,
+		       const char *name, const unsigned char *id,
+		       size_t idlen)
+{
+	const char *root = of->root ? of->root : "";
+	const char *prefixes[2] = { root, "" };
+	char hex[2 * 64 + 1];
+	size_t i, k, np = *root ? 2 : 1;
+
+	if (!idlen || idlen > 64 || !*name)
+		return NULL;
+	for (i = 0; i < idlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	for (k = 0; k < np; k++) {
+		const char *p = prefixes[k];
+		char *cand[2] = { NULL, NULL };
+
+		if (idlen > 1)
+			cand[0] = xasprintf("%s/usr/lib/debug/.build-id/%.2s/%s"
+					    ".debug", p, hex, hex + 2);
+		if (*name == '/') {
+			cand[1] = xasprintf("%s%s", p, name);
+		} else if (!k) {
+			const char *file = of->dwarf_elf == of->debug_elf &&
+					   of->debug_path ? of->debug_path :
+					   of->open_path;
+			char *dir = ph_dirname(file ? file : ".");
+
+			cand[1] = xasprintf("%s/%s", dir, name);
+			free(dir);
+		}
+		for (i = 0; i < 2 && !idx->alt_own; i++) {
+			const void *bid;
+			Dwarf *d;
+			int fd;
+
+			if (!cand[i] || (fd = ph_open_ro(cand[i])) < 0)
+				continue;
+			d = dwarf_begin(fd, DWARF_C_READ);
+			if (d && dwelf_elf_gnu_build_id(dwarf_getelf(d), &bid) ==
+				 (ssize_t)idlen && !memcmp(bid, id, idlen)) {
+				idx->alt_own = d;
+				idx->alt_fd = fd;
+				ph_debug(2, "%s: alternate debug file %s",
+					 dwarf_file(of), cand[i]);
+				continue;
+			}
+			ph_debug(2, "%s: %s is not its alternate debug file",
+				 dwarf_file(of), cand[i]);
+			if (d)
+				dwarf_end(d);
+			close(fd);
+		}
+		free(cand[0]);
+		free(cand[1]);
+		if (idx->alt_own) {
+			dwarf_setalt(of->dwarf, idx->alt_own);
+			return idx->alt_own;
+		}
+	}
+	return NULL;
+}
+
 static int dwarf_ready(struct objfile *of)
 {
 	struct dwarf_index *idx = of->dwidx;
 	const char *altname;
 	const void *altid;
+	ssize_t idlen;
 	uint64_t t0;
 
 	if (idx) {
@@ -190,6 +268,7 @@ static int dwarf_ready(struct objfile *of)
 	if (!of->has_dwarf)
 		return ph_error(PH_E_NOTFOUND, "no DWARF for %s", of->path);
 	idx = of->dwidx = xcalloc(1, sizeof(*idx));
+	idx->alt_fd = -1;
 	of->dwarf = dwarf_begin_elf(of->dwarf_elf, DWARF_C_READ, NULL);
 	if (!of->dwarf) {
 		idx->errmsg = xasprintf("cannot read DWARF of %s: %s",
@@ -201,10 +280,12 @@ static int dwarf_ready(struct objfile *of)
 	idx->mask = 4095;
 	idx->v = xcalloc(idx->mask + 1, sizeof(*idx->v));
 	index_units(idx, of->dwarf, 0, dwarf_file(of));
-	/* dwz moves types shared by several files into one "alt" file; libdw
-	 * finds it on the host through .gnu_debugaltlink. */
-	if (dwelf_dwarf_gnu_debugaltlink(of->dwarf, &altname, &altid) > 0) {
-		idx->alt = dwarf_getalt(of->dwarf);
+	/* dwz's "alt" file (open_alt()); else libdw's own search. */
+	idlen = dwelf_dwarf_gnu_debugaltlink(of->dwarf, &altname, &altid);
+	if (idlen > 0) {
+		idx->alt = open_alt(of, idx, altname, altid, (size_t)idlen);
+		if (!idx->alt)
+			idx->alt = dwarf_getalt(of->dwarf);
 		if (idx->alt)
 			index_units(idx, idx->alt, 1, altname);
 		else
@@ -218,7 +299,12 @@ static int dwarf_ready(struct objfile *of)
 
 void objfile_dwarf_release(struct objfile *of)
 {
+	Dwarf *alt = NULL;
+	int alt_fd = -1;
+
 	if (of->dwidx) {
+		alt = of->dwidx->alt_own;
+		alt_fd = of->dwidx->alt_fd;
 		free(of->dwidx->v);
 		free(of->dwidx->errmsg);
 		free(of->dwidx);
@@ -228,6 +314,11 @@ void objfile_dwarf_release(struct objfile *of)
 		dwarf_end(of->dwarf);
 		of->dwarf = NULL;
 	}
+	/* After the main, which refers to it. */
+	if (alt)
+		dwarf_end(alt);
+	if (alt_fd >= 0)
+		close(alt_fd);
 }
 
 static bool entry_die(const struct objfile *of, const struct dw_entry *e,

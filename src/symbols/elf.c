@@ -54,6 +54,7 @@ void objfile_release(struct objfile *of)
 	free(of->path);
 	free(of->open_path);
 	free(of->debug_path);
+	free(of->root);
 	free(of->syms);
 	free(of->by_addr);
 	free(of->secs);
@@ -508,6 +509,8 @@ static int objfile_load(struct objfile *of, const char *root, const char *dir)
 	bool main_symtab;
 	int rc, bad;
 
+	free(of->root);
+	of->root = xstrdup(root ? root : "");
 	of->elf = elf_open_fd(of->fd, of->open_path);
 	if (!of->elf)
 		return -PH_E_ELF;

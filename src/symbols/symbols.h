@@ -52,6 +52,8 @@ struct objfile {
 	char *path;       /* path as the target maps it */
 	char *open_path;  /* path actually opened */
 	char *debug_path; /* separate debug file used for DWARF, or NULL */
+	char *root;       /* prefix its debug files are looked for under (the
+			   * target's root; "" for none), or NULL */
 	uint64_t bias;
 	uint64_t map_start, map_end; /* lowest and highest address of its maps */
 	bool is_exec;     /* ET_EXEC (non-PIE executable) */

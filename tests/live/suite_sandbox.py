@@ -24,7 +24,16 @@ sandbox  pyheap parses in a child without privileges (pyheap(1) SECURITY).
              an absolute path: the link is followed inside the container
              (openat2 RESOLVE_IN_ROOT), never to the host's file of that
              name, which --no-sandbox (open(2) through /proc/PID/root)
-             does read: the check can tell.
+             does read: the check can tell.  The same where openat2() is
+             missing (PYHEAP_TEST_SANDBOX=walk: the parent resolves the
+             path one component at a time), which also takes the same
+             census as openat2() on every slot.  And a debug file linked
+             by an absolute path inside the container is found there (with
+             and without openat2), where --no-sandbox looks on the host.
+             And a debug file made by dwz, whose shared types are in an
+             alternate file it names: every offset from DWARF as from the
+             whole file (pyheap opens the alternate file through the
+             parent); without that file, fewer.
 """
 import os
 import pwd
@@ -97,19 +106,29 @@ def confined(h, pyheap, exe, res, snapfile):
             want["fork"] = "Operation not permitted"
         for k, v in sorted(want.items()):
             res.equal(f.get(k), v, "the parsing process: %s is refused" % k)
-        # The same census as pyheap's own process takes.
-        out2 = os.path.join(t.tmp, "b.snap")
-        p = h.run_pyheap(pyheap, "snap", "-q", "--no-sandbox", "-o", out2,
-                         str(t.pid))
-        if res.equal(p.returncode, 0, "--no-sandbox snap exits 0"):
-            _, a = census_rows(snapfile, out)
-            _, b = census_rows(snapfile, out2)
+        # The same census as pyheap's own process takes, and as the
+        # sandbox takes where openat2() is missing (paths walked one
+        # component at a time: /lib and the like are links).
+        _, a = census_rows(snapfile, out)
+        for extra, env, what in ((["--no-sandbox"], None, "--no-sandbox"),
+                                 ([], {"PYHEAP_TEST_SANDBOX": "walk"},
+                                  "without openat2")):
+            out2 = os.path.join(t.tmp, "b.snap")
+            p = h.run_pyheap(pyheap, "snap", "-q", "-o", out2,
+                             *(extra + [str(t.pid)]), env=env)
+            if not res.equal(p.returncode, 0, "%s: snap exits 0 (%s)"
+                             % (what, p.stderr.strip())):
+                continue
+            s2, b = census_rows(snapfile, out2)
             differ = sorted(k for k in set(a) | set(b)
                             if a.get(k) != b.get(k))
-            res.check(not differ, "sandboxed and --no-sandbox snapshots "
-                      "hold the same census (%d types)" % len(a),
+            res.check(not differ, "sandboxed and %s snapshots hold the "
+                      "same census (%d types)" % (what, len(a)),
                       "; ".join("%s: %s vs %s" % (k, a.get(k), b.get(k))
                                 for k in differ[:8]))
+            res.equal(s2["meta"]["offsets"],
+                      snapfile.load(out)["meta"]["offsets"],
+                      "%s: the offsets come from the same places" % what)
         # A crash of the parsing process.
         out3 = os.path.join(t.tmp, "c.snap")
         p = h.run_pyheap(pyheap, "snap", "-o", out3, str(t.pid),
@@ -182,6 +201,28 @@ def craft(src, dst, rnd, sections):
             struct.pack_into("<I", data, base + 0x28, 0xfff0)
     with open(dst, "wb") as f:
         f.write(data)
+
+
+def three_ways(res, pyheap, snapfile, t, label):
+    """META offsets of snap sandboxed, sandboxed resolving paths without
+    openat2, and --no-sandbox, with the target's debug files allowed;
+    None if one failed."""
+    offs = []
+    for extra, walk in (([], False), ([], True), (["--no-sandbox"], False)):
+        out = os.path.join(t.tmp, "%s%d.snap" % (label, len(offs)))
+        e = dict(os.environ)
+        e.pop("PYHEAP_NO_DEBUG_FILES", None)
+        if walk:
+            e["PYHEAP_TEST_SANDBOX"] = "walk"
+        p = subprocess.run([pyheap, "snap", "-q", "-o", out] + extra +
+                           [str(t.pid)], capture_output=True, text=True,
+                           env=e, timeout=120)
+        if not res.equal(p.returncode, 0, "%s: snap %s%sexits 0 (%s)"
+                         % (label, "".join(x + " " for x in extra),
+                            "(walk) " if walk else "", p.stderr.strip())):
+            return None
+        offs.append(snapfile.load(out)["meta"]["offsets"])
+    return offs
 
 
 def container(h, pyheap, slot, res, snapfile):
@@ -275,30 +316,101 @@ def container(h, pyheap, slot, res, snapfile):
         os.symlink(host_file, link)
         planted.append(link)
         with h.Target(exe, "threads.py") as t:
-            offs = []
-            for extra in ([], ["--no-sandbox"]):
-                out = os.path.join(t.tmp, "link%d.snap" % len(offs))
-                e = dict(os.environ)
-                e.pop("PYHEAP_NO_DEBUG_FILES", None)
-                p = subprocess.run([pyheap, "snap", "-q", "-o", out] +
-                                   extra + [str(t.pid)], capture_output=True,
-                                   text=True, env=e, timeout=120)
-                if not res.equal(p.returncode, 0, "planted link: snap %s"
-                                 "exits 0 (%s)" % ("".join(x + " " for x in extra),
-                                                   p.stderr.strip())):
-                    return
-                offs.append(snapfile.load(out)["meta"]["offsets"])
+            offs = three_ways(res, pyheap, snapfile, t, "planted link")
+            if not offs:
+                return
             res.check("DWARF" not in offs[0],
                       "sandboxed: the container's link to %s is resolved "
                       "inside the container, where nothing is" % host_file,
                       offs[0])
-            res.check("DWARF" in offs[1],
+            res.check("DWARF" not in offs[1],
+                      "and so it is without openat2 (paths walked one "
+                      "component at a time)", offs[1])
+            res.check("DWARF" in offs[2],
                       "--no-sandbox follows it to the host's file (so the "
                       "check above can fail)", offs[1])
             res.check(t.ping(), "the target runs on")
+
+        # 4. A debug file the container links to by an absolute path
+        # inside it: found there (the path does not exist on the host).
+        other = bytes(rnd.getrandbits(8) for _ in range(20))
+        with open(mine, "wb") as f:
+            f.write(bytes(data).replace(old, other))
+        with open(base + "/real.debug", "wb") as f:
+            f.write(ddata.replace(new, other))
+        link2 = os.path.join(root, "usr/lib/debug/.build-id",
+                             other[:1].hex(), other[1:].hex() + ".debug")
+        os.makedirs(os.path.dirname(link2), exist_ok=True)
+        os.symlink(inner + "/real.debug", link2)
+        planted.append(link2)
+        with h.Target(exe, "threads.py") as t:
+            offs = three_ways(res, pyheap, snapfile, t, "link inside")
+            if not offs:
+                return
+            res.check("DWARF" in offs[0] and "DWARF" in offs[1],
+                      "a link to %s inside the container is followed "
+                      "there, with and without openat2" % (inner +
+                                                           "/real.debug"),
+                      "%s | %s" % (offs[0], offs[1]))
+            res.check("DWARF" not in offs[2], "--no-sandbox looks for it "
+                      "on the host, where it is not", offs[2])
+            ref = offs[0]
+
+        # 5. dwz: the debug file's shared types moved to an alternate file
+        # it names (.gnu_debugaltlink), as Fedora's and Debian's dbgsym
+        # packages are built; libdw would open it itself, which the
+        # sandbox refuses: pyheap opens it through the parent.
+        if not shutil.which("dwz"):
+            res.check(False, "dwz is installed (apt-get install dwz)")
+            return
+        work = tempfile.mkdtemp(prefix="pyheap-dwz-")
+        planted.append(work)
+        a, b = work + "/a.debug", work + "/b.debug"
+        shutil.copy(dbg, a)
+        subprocess.run(["objcopy", "--decompress-debug-sections", a],
+                       check=True)
+        shutil.copy(a, b)
+        altname = "/usr/lib/debug/.dwz/pyheap-sandbox-%d.debug" % os.getpid()
+        p = subprocess.run(["dwz", "-m", work + "/common.debug", "-M",
+                            altname, a, b], capture_output=True, text=True)
+        if not res.equal(p.returncode, 0, "dwz makes an alternate file (%s)"
+                         % p.stderr.strip()):
+            return
+        id5 = bytes(rnd.getrandbits(8) for _ in range(20))
+        with open(mine, "wb") as f:
+            f.write(bytes(data).replace(old, id5))
+        with open(a, "rb") as f:
+            adata = f.read().replace(old, id5)
+        link5 = os.path.join(root, "usr/lib/debug/.build-id", id5[:1].hex(),
+                             id5[1:].hex() + ".debug")
+        os.makedirs(os.path.dirname(link5), exist_ok=True)
+        with open(link5, "wb") as f:
+            f.write(adata)
+        planted.append(link5)
+        alt = root + altname
+        os.makedirs(os.path.dirname(alt), exist_ok=True)
+        shutil.copy(work + "/common.debug", alt)
+        planted.append(alt)
+        with h.Target(exe, "threads.py") as t:
+            got = []
+            for label in ("dwz", "dwz without its alternate file"):
+                offs = three_ways(res, pyheap, snapfile, t, label)
+                if not offs:
+                    return
+                got.append(offs)
+                if os.path.exists(alt):
+                    os.unlink(alt)
+            print("# whole debug file: %s; dwz'd: %s; without its "
+                  "alternate file: %s" % (ref, got[0][0], got[1][0]))
+            res.equal(got[0][:2], [ref, ref], "a debug file made by dwz: "
+                      "every offset from DWARF, as from the whole file, "
+                      "with and without openat2")
+            res.check(got[1][0] != ref, "without its alternate file "
+                      "fewer come from DWARF (so the check above can "
+                      "fail)", got[1][0])
     finally:
         for x in planted:
-            if os.path.islink(x):
+            if os.path.islink(x) or os.path.isfile(x):
                 os.unlink(x)
             else:
                 shutil.rmtree(x, True)
