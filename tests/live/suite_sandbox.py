@@ -203,6 +203,15 @@ def craft(src, dst, rnd, sections):
         f.write(data)
 
 
+def with_new_id(rnd, mine, data, old, debug):
+    """Write the library data as mine with a new build-id in place of old;
+    return the id and debug (a debug file's bytes) given the same."""
+    nid = bytes(rnd.getrandbits(8) for _ in range(20))
+    with open(mine, "wb") as f:
+        f.write(bytes(data).replace(old, nid))
+    return nid, debug.replace(old, nid)
+
+
 def three_ways(res, pyheap, snapfile, t, label):
     """META offsets of snap sandboxed, sandboxed resolving paths without
     openat2, and --no-sandbox, with the target's debug files allowed;
@@ -300,11 +309,9 @@ def container(h, pyheap, slot, res, snapfile):
             res.check(False, "the chroot has %s's debug file %s"
                       % (libname, dbg))
             return
-        new = bytes(rnd.getrandbits(8) for _ in range(20))
-        with open(mine, "wb") as f:
-            f.write(bytes(data).replace(old, new))
         with open(dbg, "rb") as f:
-            ddata = f.read().replace(old, new)
+            dorig = f.read()
+        new, ddata = with_new_id(rnd, mine, data, old, dorig)
         host_dir = tempfile.mkdtemp(prefix="pyheap-host-", dir="/var/tmp")
         planted.append(host_dir)
         host_file = os.path.join(host_dir, "libpython.debug")
@@ -333,11 +340,9 @@ def container(h, pyheap, slot, res, snapfile):
 
         # 4. A debug file the container links to by an absolute path
         # inside it: found there (the path does not exist on the host).
-        other = bytes(rnd.getrandbits(8) for _ in range(20))
-        with open(mine, "wb") as f:
-            f.write(bytes(data).replace(old, other))
+        other, odata = with_new_id(rnd, mine, data, old, dorig)
         with open(base + "/real.debug", "wb") as f:
-            f.write(ddata.replace(new, other))
+            f.write(odata)
         link2 = os.path.join(root, "usr/lib/debug/.build-id",
                              other[:1].hex(), other[1:].hex() + ".debug")
         os.makedirs(os.path.dirname(link2), exist_ok=True)
@@ -376,11 +381,8 @@ def container(h, pyheap, slot, res, snapfile):
         if not res.equal(p.returncode, 0, "dwz makes an alternate file (%s)"
                          % p.stderr.strip()):
             return
-        id5 = bytes(rnd.getrandbits(8) for _ in range(20))
-        with open(mine, "wb") as f:
-            f.write(bytes(data).replace(old, id5))
         with open(a, "rb") as f:
-            adata = f.read().replace(old, id5)
+            id5, adata = with_new_id(rnd, mine, data, old, f.read())
         link5 = os.path.join(root, "usr/lib/debug/.build-id", id5[:1].hex(),
                              id5[1:].hex() + ".debug")
         os.makedirs(os.path.dirname(link5), exist_ok=True)
