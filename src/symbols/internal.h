@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <libelf.h>
 
 #include "symbols.h"
 
@@ -40,6 +41,16 @@ enum {
 
 /* elf.c: sort order of of->syms (name, then rank, then load order). */
 int objfile_sym_cmp(const void *a, const void *b);
+
+/* debugfile.c: whether elf holds DWARF (.debug_info with contents, or
+ * .zdebug_info) and a full symbol table; its GNU build-id in hex ("" for
+ * none or one longer than SHA-1's); and the search for of's separate
+ * debug file, under root then on the host, dir being the file's directory
+ * as the target sees it (sets of->debug_fd, debug_elf, debug_path). */
+bool debug_has_info(Elf *elf);
+bool debug_has_symtab(Elf *elf);
+void debug_build_id(Elf *elf, char out[41]);
+void debug_find_file(struct objfile *of, const char *root, const char *dir);
 
 /* fake.c */
 void objfile_fake_release(struct objfile *of);
