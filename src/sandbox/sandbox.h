@@ -9,8 +9,9 @@
  *   - root: an empty directory (when pyheap may chroot), removed once
  *     the child is in it;
  *   - uid, gid and groups of `nobody` (when pyheap may change them), every
- *     capability dropped (effective, permitted, inheritable, ambient and
- *     the bounding set), PR_SET_NO_NEW_PRIVS, not dumpable;
+ *     capability dropped (effective, permitted, inheritable, ambient, and
+ *     the bounding set where CAP_SETPCAP allows), PR_SET_NO_NEW_PRIVS,
+ *     not dumpable;
  *   - a seccomp filter admitting what parsing and writing need: memory,
  *     threads (clone with CLONE_THREAD, nothing that makes a process),
  *     reads and writes on descriptors it holds, the socket to its parent,
