@@ -323,6 +323,17 @@ static void write_status(struct broker *br, const char *probe, size_t len)
 	fclose(out);
 }
 
+/* The answer r to a request that failed with rc: the code and
+ * ph_errmsg(), which the child reports as its own. */
+static void send_error(int sock, struct msg *r, int rc)
+{
+	const char *m = ph_errmsg();
+
+	r->a = rc;
+	r->len = (uint32_t)PH_MIN(strlen(m), (size_t)1024);
+	send_msg(sock, r, m, -1);
+}
+
 /* One request; false ends the conversation (the child is killed). */
 static bool serve(struct broker *br, int sock, struct msg *h, char *payload,
 		  struct sandbox_out *out)
@@ -361,11 +372,7 @@ static bool serve(struct broker *br, int sock, struct msg *h, char *payload,
 			ph_error(PH_E_PERM, "the parsing process may not "
 				 "read memory here");
 		if (rc < 0) {
-			const char *m = ph_errmsg();
-
-			r.a = rc;
-			r.len = (uint32_t)PH_MIN(strlen(m), (size_t)1024);
-			send_msg(sock, &r, m, -1);
+			send_error(sock, &r, rc);
 		} else {
 			r.len = (uint32_t)done;
 			send_msg(sock, &r, payload, -1);
@@ -394,22 +401,12 @@ static bool serve(struct broker *br, int sock, struct msg *h, char *payload,
 		br->done = true;
 		return true;
 	case MSG_ALIVE: {
-		char path[64], buf[512], *close_paren;
-		ssize_t n;
-		int fd;
+		char c = pol->pid > 0 ? target_task_state(pol->pid, pol->pid) :
+			 '?';
 
 		if (h->len)
 			return false;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pol->pid);
-		fd = pol->pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		buf[n > 0 ? n : 0] = '\0';
-		/* "pid (comm) S ...": the state follows the last ')'. */
-		close_paren = strrchr(buf, ')');
-		r.a = close_paren && close_paren[1] == ' ' &&
-		      close_paren[2] != 'Z' && close_paren[2] != 'X';
+		r.a = c != '?' && c != 'Z' && c != 'X';
 		send_msg(sock, &r, NULL, -1);
 		return true;
 	}
@@ -420,15 +417,10 @@ static bool serve(struct broker *br, int sock, struct msg *h, char *payload,
 			return false;
 		rc = target_stop(pol->live, pol->max_pause_ms);
 		br->stopped = !rc;
-		r.a = rc;
-		if (rc < 0) {
-			const char *m = ph_errmsg();
-
-			r.len = (uint32_t)PH_MIN(strlen(m), (size_t)1024);
-			send_msg(sock, &r, m, -1);
-		} else {
+		if (rc < 0)
+			send_error(sock, &r, rc);
+		else
 			send_msg(sock, &r, NULL, -1);
-		}
 		return true;
 	}
 	case MSG_THREADS: {
@@ -523,10 +515,6 @@ void broker_release(struct broker *br)
 {
 	size_t i;
 
-	/* A child that ended with the target stopped: not for long. */
-	if (br->stopped)
-		target_resume(br->pol->live);
-	br->stopped = false;
 	for (i = 0; i < br->nroots; i++) {
 		close(br->roots[i].fd);
 		free(br->roots[i].prefix);

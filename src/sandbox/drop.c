@@ -3,9 +3,10 @@
  * credentials, its capabilities, and most system calls.
  *
  * Order matters.  The bounding set can only be emptied while
- * CAP_SETPCAP is held, and groups, gid and uid only changed while
- * CAP_SETGID/CAP_SETUID are: so bounding set first, then groups, gid,
- * uid (which clears the permitted and effective sets: no SECBIT_KEEP_CAPS),
+ * CAP_SETPCAP is held, chroot() needs CAP_SYS_CHROOT, and groups, gid and
+ * uid can only be changed while CAP_SETGID/CAP_SETUID are: so bounding
+ * set first, then the empty root, then groups, gid, uid (which clears the
+ * permitted and effective sets: no SECBIT_KEEP_CAPS),
  * then capset() to zero for a pyheap that held capabilities without being
  * root (file capabilities), then no-new-privs, which seccomp requires of
  * an unprivileged process, then the filter, last, because it forbids the

@@ -69,12 +69,12 @@ struct broker {
 	size_t put_bytes;
 };
 
-/* broker.c: the roots of pol's files; its release resumes a target the
- * child left stopped. */
+/* broker.c: the roots of pol's files, and their release. */
 void broker_init(struct broker *br, const struct sandbox_policy *pol);
 void broker_release(struct broker *br);
 /* Requests until the peer closes its end: 0, or -1 for a malformed one
- * (then the child must go).  on_first runs at the first message. */
+ * (then the child must go).  on_first runs at the first message.  A
+ * target the child left stopped is resumed before it returns. */
 int serve_all(struct broker *br, int sock, struct sandbox_out *out,
 	      void (*on_first)(void *), void *arg);
 /* How the child ended (waitpid()'s status), as sandbox_run() returns it. */

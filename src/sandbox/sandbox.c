@@ -166,9 +166,18 @@ static int request(const struct msg *q, const void *payload, struct msg *r,
 	return 0;
 }
 
+/* The error an answer carries (a = -code, the parent's message). */
+static int reply_error(const struct msg *r, const char *reply,
+		       enum ph_err fallback)
+{
+	return ph_error(r->a < 0 && r->a > -(int64_t)PH_E__COUNT ?
+			(enum ph_err)(-r->a) : fallback, "%.*s",
+			(int)PH_MIN(r->len, 1024u), reply);
+}
+
 static int child_open(const char *path)
 {
-	struct msg q = { MSG_OPEN, 0, 0, 0 }, r;
+	struct msg q = { MSG_OPEN, 0, 0, 0 }, r = { 0, 0, 0, 0 };
 	char *reply = xmalloc(PAYLOAD_MAX);
 	size_t len = strlen(path);
 	int fd = -1;
@@ -212,9 +221,7 @@ static int remote_read(uint64_t addr, void *buf, size_t len, size_t *done)
 			close(fd);
 		if (r.a < 0) {
 			/* The parent's message says what went wrong. */
-			rc = ph_error(r.a > -(int64_t)PH_E__COUNT ?
-				      (enum ph_err)(-r.a) : PH_E_IO, "%.*s",
-				      (int)PH_MIN(r.len, 1024u), reply);
+			rc = reply_error(&r, reply, PH_E_IO);
 			break;
 		}
 		if (r.len > want)
@@ -354,9 +361,7 @@ int sandbox_stop(void)
 		rc = ph_error(PH_E_IO, "the parent of the parsing process "
 			      "does not answer");
 	else if (r.a < 0)
-		rc = ph_error(r.a > -(int64_t)PH_E__COUNT ?
-			      (enum ph_err)(-r.a) : PH_E_ATTACH, "%.*s",
-			      (int)PH_MIN(r.len, 1024u), reply);
+		rc = reply_error(&r, reply, PH_E_ATTACH);
 	/* Its threads, as the parent found them while stopping it: the
 	 * stack walk names each Python thread's by its thread pointer. */
 	if (!rc && child_pol->live) {

@@ -39,7 +39,6 @@ struct live {
 };
 
 static const struct target_ops live_ops;
-static char task_state(pid_t pid, pid_t tid);
 
 /* ---- reads ------------------------------------------------------------- */
 
@@ -311,7 +310,7 @@ int target_live_open(pid_t pid, struct target **out)
 	/* A zombie has exited and has no memory left; its parent has not
 	 * collected its status yet.  Its maps read as empty, which would
 	 * otherwise look like "not a Python process". */
-	if (task_state(pid, pid) == 'Z')
+	if (target_task_state(pid, pid) == 'Z')
 		return ph_error(PH_E_NOPROC, "process %d has exited (a zombie "
 				"its parent has not reaped): nothing to read",
 				(int)pid);
@@ -720,7 +719,7 @@ static bool lingering_take(pid_t tid)
 
 /* ---- stopping ---------------------------------------------------------- */
 
-static char task_state(pid_t pid, pid_t tid)
+char target_task_state(pid_t pid, pid_t tid)
 {
 	char path[64], buf[512], *p;
 	ssize_t n;
@@ -858,7 +857,7 @@ static int seize_new_threads(struct target *t, unsigned max_pause_ms,
 			 * refused with EPERM but needs no stopping. */
 			if (err == ESRCH)
 				continue;
-			c = task_state(t->pid, (pid_t)tid);
+			c = target_task_state(t->pid, (pid_t)tid);
 			if (err == EPERM && (c == 'Z' || c == 'X' || c == '?'))
 				continue;
 			rc = seize_error(t, (pid_t)tid, err);
@@ -984,7 +983,7 @@ static int wait_stopped(struct target *t, uint64_t deadline)
 					i++;
 					continue;
 				}
-				c = task_state(t->pid, t->threads[i].tid);
+				c = target_task_state(t->pid, t->threads[i].tid);
 				if (c == 'Z' || c == 'X') {
 					drop_thread(t, i);
 					continue;

@@ -422,6 +422,9 @@ const struct image_stats *target_image_stats(const struct target *t);
  * from the start (*done of them); 0, or -PH_E_NOPROC, -PH_E_PERM,
  * -PH_E_IO.  A range that wraps, or a target not live, reads nothing.
  */
+/* The state letter /proc/PID/task/TID/stat gives ('R', 'S', 'T', 'Z',
+ * ...), or '?' if it cannot be read (the thread is gone). */
+char target_task_state(pid_t pid, pid_t tid);
 typedef int (*target_remote_read_fn)(uint64_t addr, void *buf, size_t len,
 				     size_t *done);
 void target_live_set_remote(struct target *t, target_remote_read_fn fn);
