@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "target.h"
 
@@ -21,6 +23,42 @@ bool target_is_live(const struct target *t);
  * addr + len must not wrap. */
 int live_read_prefix(struct target *t, uint64_t addr, void *buf, size_t len,
 		     size_t *done);
+
+/* live.c: "no such process: PID", -PH_E_NOPROC. */
+int live_gone_error(pid_t pid);
+
+/*
+ * stop_signals.c, for stop.c: what the signal handlers, the watchdog and
+ * the emergency hook must see of a stopped target, which they may
+ * interrupt anywhere.  The seized threads change only with the handled
+ * signals blocked (stop_block_handled(), stop_restore_mask()), so a
+ * handler never sees a half-written entry.
+ */
+struct seized {
+	pid_t tid;
+	volatile sig_atomic_t sig;    /* to re-inject on detach */
+	volatile sig_atomic_t waited; /* its stop was collected by waitpid */
+};
+extern volatile sig_atomic_t stop_nseized;
+/* The target stopped now (only one can be), or NULL. */
+extern const struct target *stop_current;
+/* The watchdog released the threads (PAUSE_LIMIT_CONTINUE), and when. */
+extern volatile sig_atomic_t stop_watchdog_fired;
+extern volatile uint64_t stop_watchdog_fired_ns;
+void stop_block_handled(sigset_t *old);
+void stop_restore_mask(const sigset_t *old);
+struct seized *stop_seized_find(pid_t tid);
+void stop_seized_add(pid_t tid);
+void stop_seized_del(pid_t tid);
+/* Handlers for the handled signals and the emergency hook, and the
+ * watchdog of max_pause_ms once the first thread is seized; put back. */
+void stop_install_handlers(const struct target *t, unsigned max_pause_ms);
+void stop_arm_watchdog(unsigned max_pause_ms);
+void stop_restore_handlers(void);
+/* A thread that would not stop: released by the SIGCHLD handler once it
+ * does.  stop_lingering_take(): whether tid was one (it is ours again). */
+void stop_linger(pid_t tid);
+bool stop_lingering_take(pid_t tid);
 
 /*
  * image.c and copy.c: a memory image of a process.
